@@ -1,0 +1,609 @@
+#include "agent/agent_state.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "agent/collect.h"
+#include "common/ed25519.h"
+#include "common/envelope.h"
+#include "common/files.h"
+#include "common/proto_time.h"
+#include "common/sha256.h"
+#include "evidentia/v1/collector.pb.h"
+#include "evidentia/v1/snapshot.pb.h"
+#include "evidentia/v1/store.pb.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace evidentia::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+// A fresh directory under the test temp dir, removed with its contents.
+class ScopedTempDir {
+ public:
+  ScopedTempDir() {
+    std::string tmpl = ::testing::TempDir() + "evidentia_agent_state_XXXXXX";
+    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+  }
+  ~ScopedTempDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+constexpr char kCaPem[] =
+    "-----BEGIN CERTIFICATE-----\nnot checked here\n-----END "
+    "CERTIFICATE-----\n";
+
+mode_t ModeOf(const fs::path& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  return st.st_mode & 07777;
+}
+
+// A serialized Facts body; different `root_fs_type`s give different digests.
+std::string FactsBody(const std::string& root_fs_type) {
+  v1::Facts facts;
+  facts.mutable_disk_encryption()->set_root_fs_type(root_fs_type);
+  return facts.SerializeAsString();
+}
+
+// A collection with one check per body (check ids "check.0", "check.1", ...).
+Collection CollectionOf(const std::vector<std::string>& bodies) {
+  Collection collection;
+  collection.host.set_hostname("host-1");
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    v1::Observation o;
+    o.set_check_id(absl::StrCat("check.", i));
+    o.set_probe(absl::StrCat("check.", i));
+    o.set_facts_sha256(Sha256(bodies[i]));
+    collection.observations.push_back(o);
+    collection.bodies.push_back(bodies[i]);
+  }
+  return collection;
+}
+
+v1::Snapshot PayloadOf(const v1::SubmitRequest& request) {
+  v1::Snapshot snapshot;
+  EXPECT_TRUE(snapshot.ParseFromString(request.envelope().payload()));
+  return snapshot;
+}
+
+// A state directory for an enrolled agent with a fresh key.
+class AgentStateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<PrivateKey> key = PrivateKey::Generate();
+    ASSERT_TRUE(key.ok()) << key.status();
+    key_ = std::make_unique<PrivateKey>(*std::move(key));
+    identity_.set_agent_id("0123456789abcdef0123456789abcdef");
+    identity_.set_collector("collector.test:7443");
+    identity_.set_key_id(key_->public_key().KeyId());
+    dir_ = tmp_.path() / "state";
+  }
+
+  absl::Status Create() {
+    return AgentState::Create(dir_, identity_, *key_, kCaPem);
+  }
+
+  std::unique_ptr<AgentState> CreateAndOpen() {
+    absl::Status created = Create();
+    EXPECT_TRUE(created.ok()) << created;
+    return OpenOrNull();
+  }
+
+  std::unique_ptr<AgentState> OpenOrNull() {
+    absl::StatusOr<std::unique_ptr<AgentState>> state = AgentState::Open(dir_);
+    EXPECT_TRUE(state.ok()) << state.status();
+    return state.ok() ? *std::move(state) : nullptr;
+  }
+
+  std::vector<v1::SubmitRequest> SpooledOrEmpty(const AgentState& state) {
+    absl::StatusOr<std::vector<v1::SubmitRequest>> spooled = state.Spooled();
+    EXPECT_TRUE(spooled.ok()) << spooled.status();
+    return spooled.ok() ? *std::move(spooled)
+                        : std::vector<v1::SubmitRequest>();
+  }
+
+  size_t SpoolFiles() const {
+    size_t n = 0;
+    for ([[maybe_unused]] const auto& entry :
+         fs::directory_iterator(dir_ / "spool")) {
+      ++n;
+    }
+    return n;
+  }
+
+  ScopedTempDir tmp_;
+  fs::path dir_;
+  std::unique_ptr<PrivateKey> key_;
+  v1::AgentIdentity identity_;
+  absl::Time now_ = absl::FromUnixSeconds(1700000000);
+};
+
+// --- Create and Open ---
+
+TEST_F(AgentStateTest, CreateThenOpenRestoresIdentity) {
+  ASSERT_TRUE(Create().ok());
+
+  absl::StatusOr<std::unique_ptr<AgentState>> state = AgentState::Open(dir_);
+
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ((*state)->identity().agent_id(), identity_.agent_id());
+  EXPECT_EQ((*state)->identity().collector(), identity_.collector());
+  EXPECT_EQ((*state)->identity().key_id(), identity_.key_id());
+  EXPECT_EQ((*state)->ca_pem(), kCaPem);
+  EXPECT_EQ((*state)->head().seq, 0u);
+}
+
+TEST_F(AgentStateTest, CreateKeepsSecretsPrivate) {
+  ASSERT_TRUE(Create().ok());
+
+  EXPECT_EQ(ModeOf(dir_), 0700u);
+  EXPECT_EQ(ModeOf(dir_ / "agent.key"), 0600u);
+  EXPECT_EQ(ModeOf(dir_ / "agent.conf"), 0600u);
+}
+
+TEST_F(AgentStateTest, CreateStoresTheKeyGiven) {
+  ASSERT_TRUE(Create().ok());
+
+  absl::StatusOr<PrivateKey> stored =
+      PrivateKey::LoadPemFile(dir_ / "agent.key");
+
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->public_key().KeyId(), key_->public_key().KeyId());
+}
+
+TEST_F(AgentStateTest, OpenOfEmptyDirIsNotFound) {
+  ASSERT_TRUE(fs::create_directory(dir_));
+
+  absl::StatusOr<std::unique_ptr<AgentState>> state = AgentState::Open(dir_);
+
+  EXPECT_EQ(state.status().code(), absl::StatusCode::kNotFound)
+      << state.status();
+}
+
+TEST_F(AgentStateTest, OpenOfMissingDirIsNotFound) {
+  absl::StatusOr<std::unique_ptr<AgentState>> state = AgentState::Open(dir_);
+
+  EXPECT_EQ(state.status().code(), absl::StatusCode::kNotFound)
+      << state.status();
+}
+
+TEST_F(AgentStateTest, CreateTwiceIsFailedPrecondition) {
+  ASSERT_TRUE(Create().ok());
+
+  absl::Status again = Create();
+
+  EXPECT_EQ(again.code(), absl::StatusCode::kFailedPrecondition) << again;
+}
+
+TEST_F(AgentStateTest, SecondOpenWhileFirstIsAliveIsFailedPrecondition) {
+  std::unique_ptr<AgentState> first = CreateAndOpen();
+  ASSERT_NE(first, nullptr);
+
+  absl::StatusOr<std::unique_ptr<AgentState>> second = AgentState::Open(dir_);
+
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition)
+      << second.status();
+}
+
+TEST_F(AgentStateTest, OpenSucceedsAfterFirstIsClosed) {
+  std::unique_ptr<AgentState> first = CreateAndOpen();
+  ASSERT_NE(first, nullptr);
+  first.reset();
+
+  absl::StatusOr<std::unique_ptr<AgentState>> second = AgentState::Open(dir_);
+
+  EXPECT_TRUE(second.ok()) << second.status();
+}
+
+TEST_F(AgentStateTest, CorruptChainFileIsDataLoss) {
+  ASSERT_TRUE(Create().ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_ / "chain.pb", std::string("\xff\xff\xff", 3), 0600)
+          .ok());
+
+  absl::StatusOr<std::unique_ptr<AgentState>> state = AgentState::Open(dir_);
+
+  EXPECT_EQ(state.status().code(), absl::StatusCode::kDataLoss)
+      << state.status();
+  EXPECT_THAT(state.status().message(),
+              ::testing::HasSubstr((dir_ / "chain.pb").string()));
+}
+
+TEST_F(AgentStateTest, CorruptIdentityIsDataLoss) {
+  ASSERT_TRUE(Create().ok());
+  ASSERT_TRUE(WriteFileAtomic(dir_ / "agent.conf", "agent_id: {{{", 0600).ok());
+
+  absl::StatusOr<std::unique_ptr<AgentState>> state = AgentState::Open(dir_);
+
+  EXPECT_EQ(state.status().code(), absl::StatusCode::kDataLoss)
+      << state.status();
+}
+
+// --- Snapshots and the chain ---
+
+TEST_F(AgentStateTest, MakeSnapshotNumbersFromOne) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+
+  absl::StatusOr<uint64_t> first =
+      state->MakeSnapshot(CollectionOf({FactsBody("a")}), now_);
+  absl::StatusOr<uint64_t> second =
+      state->MakeSnapshot(CollectionOf({FactsBody("b")}), now_);
+
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(*first, 1u);
+  EXPECT_EQ(*second, 2u);
+  EXPECT_EQ(state->head().seq, 2u);
+}
+
+TEST_F(AgentStateTest, SnapshotsChainByPrevDigest) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  ASSERT_TRUE(state->MakeSnapshot(CollectionOf({FactsBody("a")}), now_).ok());
+  ASSERT_TRUE(state->MakeSnapshot(CollectionOf({FactsBody("b")}), now_).ok());
+
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+
+  ASSERT_EQ(spooled.size(), 2u);
+  const v1::Snapshot first = PayloadOf(spooled[0]);
+  const v1::Snapshot second = PayloadOf(spooled[1]);
+  EXPECT_EQ(first.seq(), 1u);
+  EXPECT_EQ(first.prev_payload_sha256(), std::string(kSha256Size, '\0'));
+  EXPECT_EQ(second.seq(), 2u);
+  EXPECT_EQ(second.prev_payload_sha256(),
+            Sha256(spooled[0].envelope().payload()));
+  EXPECT_EQ(state->head().payload_sha256,
+            Sha256(spooled[1].envelope().payload()));
+}
+
+TEST_F(AgentStateTest, SpooledSnapshotVerifiesUnderAgentKey) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  ASSERT_TRUE(state->MakeSnapshot(CollectionOf({FactsBody("a")}), now_).ok());
+
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+
+  ASSERT_EQ(spooled.size(), 1u);
+  absl::Status verified =
+      VerifyEnvelope(key_->public_key(), spooled[0].envelope());
+  EXPECT_TRUE(verified.ok()) << verified;
+}
+
+TEST_F(AgentStateTest, SpooledSnapshotFailsUnderAnotherKey) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  ASSERT_TRUE(state->MakeSnapshot(CollectionOf({FactsBody("a")}), now_).ok());
+  absl::StatusOr<PrivateKey> other = PrivateKey::Generate();
+  ASSERT_TRUE(other.ok());
+
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+
+  ASSERT_EQ(spooled.size(), 1u);
+  EXPECT_FALSE(VerifyEnvelope(other->public_key(), spooled[0].envelope()).ok());
+}
+
+TEST_F(AgentStateTest, SnapshotCarriesIdentityHostAndObservations) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  const std::string a = FactsBody("a");
+  const std::string b = FactsBody("b");
+  ASSERT_TRUE(state->MakeSnapshot(CollectionOf({a, b}), now_).ok());
+
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+
+  ASSERT_EQ(spooled.size(), 1u);
+  const v1::Snapshot snapshot = PayloadOf(spooled[0]);
+  EXPECT_EQ(snapshot.agent_id(), identity_.agent_id());
+  EXPECT_EQ(snapshot.host().hostname(), "host-1");
+  EXPECT_EQ(FromProto(snapshot.collected_at()), now_);
+  EXPECT_EQ(snapshot.agent_version(), kAgentVersion);
+  ASSERT_EQ(snapshot.observations_size(), 2);
+  EXPECT_EQ(snapshot.observations(0).facts_sha256(), Sha256(a));
+  EXPECT_EQ(snapshot.observations(1).facts_sha256(), Sha256(b));
+  EXPECT_THAT(spooled[0].facts(), ElementsAre(a, b));
+}
+
+TEST_F(AgentStateTest, SpoolCarriesEachBodyOnce) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  const std::string same = FactsBody("same");
+  ASSERT_TRUE(state->MakeSnapshot(CollectionOf({same, same}), now_).ok());
+
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+
+  ASSERT_EQ(spooled.size(), 1u);
+  EXPECT_THAT(spooled[0].facts(), ElementsAre(same));
+}
+
+TEST_F(AgentStateTest, FailedProbeSpoolsNoBody) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  Collection collection;
+  v1::Observation failed;
+  failed.set_check_id("check.0");
+  failed.set_error("permission denied");
+  collection.observations.push_back(failed);
+  collection.bodies.push_back("");
+  ASSERT_TRUE(state->MakeSnapshot(collection, now_).ok());
+
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+
+  ASSERT_EQ(spooled.size(), 1u);
+  EXPECT_THAT(spooled[0].facts(), IsEmpty());
+  EXPECT_EQ(PayloadOf(spooled[0]).observations(0).error(), "permission denied");
+}
+
+TEST_F(AgentStateTest, SpooledReturnsOldestFirst) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  // More than nine, so "10" must sort after "9".
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(
+        state->MakeSnapshot(CollectionOf({FactsBody(absl::StrCat(i))}), now_)
+            .ok());
+  }
+
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+
+  ASSERT_EQ(spooled.size(), 12u);
+  for (size_t i = 0; i < spooled.size(); ++i) {
+    EXPECT_EQ(PayloadOf(spooled[i]).seq(), i + 1);
+  }
+}
+
+TEST_F(AgentStateTest, SpoolSurvivesReopen) {
+  {
+    std::unique_ptr<AgentState> state = CreateAndOpen();
+    ASSERT_NE(state, nullptr);
+    ASSERT_TRUE(state->MakeSnapshot(CollectionOf({FactsBody("a")}), now_).ok());
+  }
+
+  std::unique_ptr<AgentState> reopened = OpenOrNull();
+
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(reopened->head().seq, 1u);
+  EXPECT_EQ(SpooledOrEmpty(*reopened).size(), 1u);
+}
+
+TEST_F(AgentStateTest, ChainContinuesAfterReopen) {
+  std::string first_payload;
+  {
+    std::unique_ptr<AgentState> state = CreateAndOpen();
+    ASSERT_NE(state, nullptr);
+    ASSERT_TRUE(state->MakeSnapshot(CollectionOf({FactsBody("a")}), now_).ok());
+    std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+    ASSERT_EQ(spooled.size(), 1u);
+    first_payload = spooled[0].envelope().payload();
+  }
+  std::unique_ptr<AgentState> reopened = OpenOrNull();
+  ASSERT_NE(reopened, nullptr);
+
+  absl::StatusOr<uint64_t> seq =
+      reopened->MakeSnapshot(CollectionOf({FactsBody("b")}), now_);
+
+  ASSERT_TRUE(seq.ok()) << seq.status();
+  EXPECT_EQ(*seq, 2u);
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*reopened);
+  ASSERT_EQ(spooled.size(), 2u);
+  EXPECT_EQ(PayloadOf(spooled[1]).prev_payload_sha256(), Sha256(first_payload));
+}
+
+TEST_F(AgentStateTest, SpooledIgnoresUnrelatedFiles) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  ASSERT_TRUE(state->MakeSnapshot(CollectionOf({FactsBody("a")}), now_).ok());
+  // What an interrupted atomic write leaves behind, and a stray file.
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_ / "spool" / "00000000000000000002.snapshot.tmp.abcd",
+                      "partial", 0600)
+          .ok());
+  ASSERT_TRUE(WriteFileAtomic(dir_ / "spool" / "notes.txt", "x", 0600).ok());
+
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+
+  ASSERT_EQ(spooled.size(), 1u);
+  EXPECT_EQ(PayloadOf(spooled[0]).seq(), 1u);
+}
+
+// --- Acknowledgement ---
+
+TEST_F(AgentStateTest, AcknowledgeRemovesSpoolFile) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  ASSERT_TRUE(state->MakeSnapshot(CollectionOf({FactsBody("a")}), now_).ok());
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+  ASSERT_EQ(spooled.size(), 1u);
+  ASSERT_EQ(SpoolFiles(), 1u);
+
+  absl::Status acked = state->Acknowledge(spooled[0], 1);
+
+  ASSERT_TRUE(acked.ok()) << acked;
+  EXPECT_EQ(SpoolFiles(), 0u);
+  EXPECT_TRUE(SpooledOrEmpty(*state).empty());
+}
+
+TEST_F(AgentStateTest, AcknowledgeRemovesOnlyThatSnapshot) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  ASSERT_TRUE(state->MakeSnapshot(CollectionOf({FactsBody("a")}), now_).ok());
+  ASSERT_TRUE(state->MakeSnapshot(CollectionOf({FactsBody("b")}), now_).ok());
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+  ASSERT_EQ(spooled.size(), 2u);
+
+  ASSERT_TRUE(state->Acknowledge(spooled[0], 1).ok());
+
+  std::vector<v1::SubmitRequest> left = SpooledOrEmpty(*state);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(PayloadOf(left[0]).seq(), 2u);
+}
+
+TEST_F(AgentStateTest, WithoutKnownFactsKeepsEverythingBeforeAnyAck) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  const std::string a = FactsBody("a");
+  ASSERT_TRUE(state->MakeSnapshot(CollectionOf({a}), now_).ok());
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+  ASSERT_EQ(spooled.size(), 1u);
+
+  v1::SubmitRequest to_send = state->WithoutKnownFacts(spooled[0]);
+
+  EXPECT_THAT(to_send.facts(), ElementsAre(a));
+  EXPECT_EQ(to_send.envelope().SerializeAsString(),
+            spooled[0].envelope().SerializeAsString());
+}
+
+TEST_F(AgentStateTest, WithoutKnownFactsDropsAcknowledgedBodies) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  const std::string a = FactsBody("a");
+  const std::string b = FactsBody("b");
+  ASSERT_TRUE(state->MakeSnapshot(CollectionOf({a}), now_).ok());
+  std::vector<v1::SubmitRequest> first = SpooledOrEmpty(*state);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_TRUE(state->Acknowledge(first[0], 1).ok());
+  ASSERT_TRUE(state->MakeSnapshot(CollectionOf({a, b}), now_).ok());
+  std::vector<v1::SubmitRequest> second = SpooledOrEmpty(*state);
+  ASSERT_EQ(second.size(), 1u);
+  ASSERT_THAT(second[0].facts(), ElementsAre(a, b));  // the spool keeps all
+
+  v1::SubmitRequest to_send = state->WithoutKnownFacts(second[0]);
+
+  EXPECT_THAT(to_send.facts(), ElementsAre(b));
+  EXPECT_EQ(to_send.envelope().SerializeAsString(),
+            second[0].envelope().SerializeAsString());
+}
+
+TEST_F(AgentStateTest, AcknowledgedFactsSurviveReopen) {
+  const std::string a = FactsBody("a");
+  {
+    std::unique_ptr<AgentState> state = CreateAndOpen();
+    ASSERT_NE(state, nullptr);
+    ASSERT_TRUE(state->MakeSnapshot(CollectionOf({a}), now_).ok());
+    std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+    ASSERT_EQ(spooled.size(), 1u);
+    ASSERT_TRUE(state->Acknowledge(spooled[0], 1).ok());
+  }
+  std::unique_ptr<AgentState> reopened = OpenOrNull();
+  ASSERT_NE(reopened, nullptr);
+  ASSERT_TRUE(reopened->MakeSnapshot(CollectionOf({a}), now_).ok());
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*reopened);
+  ASSERT_EQ(spooled.size(), 1u);
+
+  v1::SubmitRequest to_send = reopened->WithoutKnownFacts(spooled[0]);
+
+  EXPECT_THAT(to_send.facts(), IsEmpty());
+}
+
+// --- Crash repair ---
+
+TEST_F(AgentStateTest, ReopenRestoresHeadFromSpoolWhenChainFileIsOlder) {
+  std::string payload;
+  {
+    std::unique_ptr<AgentState> state = CreateAndOpen();
+    ASSERT_NE(state, nullptr);
+    ASSERT_TRUE(state->MakeSnapshot(CollectionOf({FactsBody("a")}), now_).ok());
+    std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+    ASSERT_EQ(spooled.size(), 1u);
+    payload = spooled[0].envelope().payload();
+  }
+  // As if the agent crashed after spooling but before saving the chain head.
+  ASSERT_TRUE(WriteFileAtomic(dir_ / "chain.pb",
+                              v1::AgentChainState().SerializeAsString(), 0600)
+                  .ok());
+
+  std::unique_ptr<AgentState> reopened = OpenOrNull();
+
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(reopened->head().seq, 1u);
+  EXPECT_EQ(reopened->head().payload_sha256, Sha256(payload));
+}
+
+TEST_F(AgentStateTest, RepairedHeadIsSavedToChainFile) {
+  {
+    std::unique_ptr<AgentState> state = CreateAndOpen();
+    ASSERT_NE(state, nullptr);
+    ASSERT_TRUE(state->MakeSnapshot(CollectionOf({FactsBody("a")}), now_).ok());
+  }
+  ASSERT_TRUE(WriteFileAtomic(dir_ / "chain.pb",
+                              v1::AgentChainState().SerializeAsString(), 0600)
+                  .ok());
+
+  ASSERT_NE(OpenOrNull(), nullptr);
+
+  absl::StatusOr<std::string> bytes = ReadFile(dir_ / "chain.pb");
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  v1::AgentChainState chain;
+  ASSERT_TRUE(chain.ParseFromString(*bytes));
+  EXPECT_EQ(chain.seq(), 1u);
+}
+
+TEST_F(AgentStateTest, RepairedChainDoesNotReuseSeq) {
+  std::string payload;
+  {
+    std::unique_ptr<AgentState> state = CreateAndOpen();
+    ASSERT_NE(state, nullptr);
+    ASSERT_TRUE(state->MakeSnapshot(CollectionOf({FactsBody("a")}), now_).ok());
+    payload = SpooledOrEmpty(*state).at(0).envelope().payload();
+  }
+  ASSERT_TRUE(WriteFileAtomic(dir_ / "chain.pb",
+                              v1::AgentChainState().SerializeAsString(), 0600)
+                  .ok());
+  std::unique_ptr<AgentState> reopened = OpenOrNull();
+  ASSERT_NE(reopened, nullptr);
+
+  absl::StatusOr<uint64_t> seq =
+      reopened->MakeSnapshot(CollectionOf({FactsBody("b")}), now_);
+
+  ASSERT_TRUE(seq.ok()) << seq.status();
+  EXPECT_EQ(*seq, 2u);
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*reopened);
+  ASSERT_EQ(spooled.size(), 2u);
+  EXPECT_EQ(PayloadOf(spooled[1]).prev_payload_sha256(), Sha256(payload));
+}
+
+TEST_F(AgentStateTest, CorruptSpoolFileIsDataLossOnOpen) {
+  {
+    std::unique_ptr<AgentState> state = CreateAndOpen();
+    ASSERT_NE(state, nullptr);
+    ASSERT_TRUE(state->MakeSnapshot(CollectionOf({FactsBody("a")}), now_).ok());
+  }
+  ASSERT_TRUE(WriteFileAtomic(dir_ / "chain.pb",
+                              v1::AgentChainState().SerializeAsString(), 0600)
+                  .ok());
+  for (const auto& entry : fs::directory_iterator(dir_ / "spool")) {
+    ASSERT_TRUE(
+        WriteFileAtomic(entry.path(), std::string("\xff\xff", 2), 0600).ok());
+  }
+
+  absl::StatusOr<std::unique_ptr<AgentState>> state = AgentState::Open(dir_);
+
+  EXPECT_EQ(state.status().code(), absl::StatusCode::kDataLoss)
+      << state.status();
+}
+
+}  // namespace
+}  // namespace evidentia::agent

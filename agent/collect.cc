@@ -1,0 +1,60 @@
+#include "agent/collect.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "agent/linux/host_facts.h"
+#include "common/json.h"
+#include "common/sha256.h"
+#include "evidentia/v1/collector.pb.h"
+
+namespace evidentia::agent {
+Collection Collect(const std::vector<std::unique_ptr<Probe>>& probes,
+                   const std::filesystem::path& root) {
+  Collection collection;
+  absl::StatusOr<v1::HostFacts> host = CollectHostFacts(root);
+  if (host.ok()) collection.host = *std::move(host);
+
+  std::vector<size_t> order(probes.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return probes[a]->id() < probes[b]->id();
+  });
+  for (size_t i : order) {
+    const Probe& probe = *probes[i];
+    v1::Observation observation;
+    observation.set_check_id(std::string(probe.id()));
+    observation.set_probe(std::string(probe.id()));
+    std::string body;
+    absl::StatusOr<v1::Facts> facts = probe.Collect(root);
+    if (facts.ok()) {
+      body = facts->SerializeAsString();
+      observation.set_facts_sha256(Sha256(body));
+    } else {
+      observation.set_error(facts.status().ToString());
+    }
+    collection.observations.push_back(std::move(observation));
+    collection.bodies.push_back(std::move(body));
+  }
+  return collection;
+}
+
+std::string CollectionToJson(const Collection& collection) {
+  // The shape of `evidentia evidence --json`, so both read alike.
+  v1::GetEvidenceResponse view;
+  *view.mutable_agent()->mutable_host() = collection.host;
+  for (size_t i = 0; i < collection.observations.size(); ++i) {
+    const v1::Observation& o = collection.observations[i];
+    v1::EvidenceItem* item = view.add_items();
+    item->set_check_id(o.check_id());
+    item->set_probe(o.probe());
+    item->set_facts_sha256(o.facts_sha256());
+    item->set_error(o.error());
+    if (!collection.bodies[i].empty()) {
+      item->mutable_facts()->ParseFromString(collection.bodies[i]);
+    }
+  }
+  return ToJson(view);
+}
+
+}  // namespace evidentia::agent

@@ -1,0 +1,35 @@
+// One collection cycle: the host's facts and one observation per probe, with
+// each probe's facts serialized once and addressed by their SHA-256.
+#ifndef EVIDENTIA_AGENT_COLLECT_H_
+#define EVIDENTIA_AGENT_COLLECT_H_
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/probe.h"
+#include "evidentia/v1/snapshot.pb.h"
+
+namespace evidentia::agent {
+
+struct Collection {
+  v1::HostFacts host;
+  // One per probe, ordered by check id; a probe that failed carries its error.
+  std::vector<v1::Observation> observations;
+  // Serialized Facts bodies, parallel to `observations` (empty on error).
+  std::vector<std::string> bodies;
+};
+
+// Runs every probe against `root`. Never fails: a probe's error becomes its
+// observation's `error`.
+Collection Collect(const std::vector<std::unique_ptr<Probe>>& probes,
+                   const std::filesystem::path& root);
+
+// The collection as JSON, in the shape of GetEvidenceResponse (the same as
+// `evidentia evidence --json`): {"agent": {"host": ...}, "items": [...]}.
+std::string CollectionToJson(const Collection& collection);
+
+}  // namespace evidentia::agent
+
+#endif  // EVIDENTIA_AGENT_COLLECT_H_

@@ -1,0 +1,31 @@
+// Facts about the host itself (name, OS, kernel, architecture, machine id)
+// sent with every snapshot; see HostFacts in proto/evidentia/v1/snapshot.proto.
+#ifndef EVIDENTIA_AGENT_LINUX_HOST_FACTS_H_
+#define EVIDENTIA_AGENT_LINUX_HOST_FACTS_H_
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "evidentia/v1/snapshot.pb.h"
+
+namespace evidentia::agent {
+
+// KEY=value lines of os-release(5): comments and lines without '=' skipped,
+// values unquoted ("..." or '...', with \", \\, \$ and \` escapes undone).
+// A key given twice keeps its last value.
+std::map<std::string, std::string> ParseOsRelease(std::string_view text);
+
+// Reads root/proc/sys/kernel/hostname and osrelease, root/etc/os-release
+// (falling back to root/usr/lib/os-release) and root/etc/machine-id; the
+// architecture comes from uname(2) of the running kernel. A missing file
+// leaves its fields empty; other read errors (e.g. PERMISSION_DENIED) are
+// returned.
+absl::StatusOr<v1::HostFacts> CollectHostFacts(
+    const std::filesystem::path& root);
+
+}  // namespace evidentia::agent
+
+#endif  // EVIDENTIA_AGENT_LINUX_HOST_FACTS_H_

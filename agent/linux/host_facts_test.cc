@@ -1,0 +1,101 @@
+#include "agent/linux/host_facts.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace evidentia::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path Fixture(const std::string& name) {
+  return fs::path(EVIDENTIA_SOURCE_DIR) / "tests/fixtures/host_facts" / name;
+}
+
+TEST(OsReleaseParserTest, UnquotesDoubleAndSingleQuotes) {
+  std::map<std::string, std::string> values =
+      ParseOsRelease("NAME=\"Debian GNU/Linux\"\nID='debian'\nVERSION_ID=12\n");
+  EXPECT_EQ(values["NAME"], "Debian GNU/Linux");
+  EXPECT_EQ(values["ID"], "debian");
+  EXPECT_EQ(values["VERSION_ID"], "12");
+}
+
+TEST(OsReleaseParserTest, UndoesBackslashEscapesInDoubleQuotes) {
+  std::map<std::string, std::string> values =
+      ParseOsRelease("PRETTY_NAME=\"A \\\"B\\\" \\\\ \\$C\"\n");
+  EXPECT_EQ(values["PRETTY_NAME"], "A \"B\" \\ $C");
+}
+
+TEST(OsReleaseParserTest, SkipsCommentsAndLinesWithoutEquals) {
+  std::map<std::string, std::string> values =
+      ParseOsRelease("# ID=wrong\nnonsense\n=novalue\nID=right\n");
+  EXPECT_EQ(values.size(), 1u);
+  EXPECT_EQ(values["ID"], "right");
+}
+
+TEST(OsReleaseParserTest, LastDuplicateWins) {
+  EXPECT_EQ(ParseOsRelease("ID=a\nID=b\n")["ID"], "b");
+}
+
+TEST(OsReleaseParserTest, SurvivesJunk) {
+  std::string junk;
+  for (int i = 0; i < 10000; ++i) junk.push_back(static_cast<char>(i * 3));
+  junk += "\nID=\"unterminated\n\"\n=\n";
+  std::map<std::string, std::string> values = ParseOsRelease(junk);
+  EXPECT_EQ(values["ID"], "\"unterminated");
+}
+
+TEST(HostFactsTest, ReadsEveryFileBelowRoot) {
+  absl::StatusOr<v1::HostFacts> host = CollectHostFacts(Fixture("debian12"));
+  ASSERT_TRUE(host.ok()) << host.status();
+  EXPECT_EQ(host->hostname(), "web-01");
+  EXPECT_EQ(host->kernel(), "6.1.0-28-amd64");
+  EXPECT_EQ(host->os_id(), "debian");
+  EXPECT_EQ(host->os_version(), "12");
+  EXPECT_EQ(host->os_pretty_name(), "Debian GNU/Linux 12 (bookworm)");
+  EXPECT_EQ(host->machine_id(), "3f1c2b7e9d8a4c6b8e0f1a2b3c4d5e6f");
+}
+
+TEST(HostFactsTest, ArchComesFromUname) {
+  absl::StatusOr<v1::HostFacts> host = CollectHostFacts(Fixture("debian12"));
+  ASSERT_TRUE(host.ok());
+  struct utsname uts;
+  ASSERT_EQ(uname(&uts), 0);
+  EXPECT_EQ(host->arch(), uts.machine);
+  EXPECT_FALSE(host->arch().empty());
+}
+
+TEST(HostFactsTest, FallsBackToUsrLibOsRelease) {
+  absl::StatusOr<v1::HostFacts> host =
+      CollectHostFacts(Fixture("usr_lib_only"));
+  ASSERT_TRUE(host.ok()) << host.status();
+  EXPECT_EQ(host->os_id(), "fedora");
+  EXPECT_EQ(host->os_version(), "40");
+  EXPECT_EQ(host->os_pretty_name(),
+            "Fedora Linux 40 (Workstation \"Edition\")");
+}
+
+TEST(HostFactsTest, MissingFilesLeaveFieldsEmpty) {
+  absl::StatusOr<v1::HostFacts> host =
+      CollectHostFacts(Fixture("usr_lib_only"));
+  ASSERT_TRUE(host.ok()) << host.status();
+  EXPECT_EQ(host->hostname(), "");
+  EXPECT_EQ(host->kernel(), "");
+  EXPECT_EQ(host->machine_id(), "");
+}
+
+TEST(HostFactsTest, EmptyRootIsNotAnError) {
+  absl::StatusOr<v1::HostFacts> host =
+      CollectHostFacts(Fixture("no_such_tree"));
+  ASSERT_TRUE(host.ok()) << host.status();
+  EXPECT_EQ(host->os_id(), "");
+}
+
+}  // namespace
+}  // namespace evidentia::agent

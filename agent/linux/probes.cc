@@ -1,0 +1,17 @@
+// The Linux probes, in the fixed order the agent runs and reports them.
+#include "agent/linux/anti_malware_probe.h"
+#include "agent/linux/disk_encryption_probe.h"
+#include "agent/linux/local_accounts_probe.h"
+#include "agent/probe.h"
+
+namespace evidentia::agent {
+
+std::vector<std::unique_ptr<Probe>> BuildProbes() {
+  std::vector<std::unique_ptr<Probe>> probes;
+  probes.push_back(std::make_unique<DiskEncryptionProbe>());
+  probes.push_back(std::make_unique<AntiMalwareProbe>());
+  probes.push_back(std::make_unique<LocalAccountsProbe>());
+  return probes;
+}
+
+}  // namespace evidentia::agent

@@ -1,0 +1,185 @@
+#include "agent/linux/rooted_fs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <system_error>
+
+#include "absl/status/status.h"
+#include "agent/linux/text.h"
+#include "common/files.h"
+
+namespace evidentia::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kMaxSymlinkHops = 40;
+
+absl::Status ErrnoStatus(int err, const fs::path& path, std::string_view what) {
+  std::string message = Cat(what, " ", path.string(), ": ", std::strerror(err));
+  switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+      return absl::NotFoundError(message);
+    case EACCES:
+    case EPERM:
+      return absl::PermissionDeniedError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+// Owns a file descriptor for the duration of one read.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Resolves `path` inside root and insists on a regular file, so that a FIFO
+// or device node planted in a tree cannot block or flood a read.
+absl::StatusOr<fs::path> RegularFile(const fs::path& root,
+                                     std::string_view path) {
+  absl::StatusOr<std::string> rel = ResolveInRoot(root, path);
+  if (!rel.ok()) return rel.status();
+  fs::path full = root / *rel;
+  struct stat st;
+  if (stat(full.c_str(), &st) != 0) return ErrnoStatus(errno, full, "stat");
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        Cat(full.string(), " is not a regular file"));
+  }
+  return full;
+}
+
+std::deque<std::string> Components(std::string_view path) {
+  std::deque<std::string> out;
+  for (std::string_view part : SplitAny(path, "/")) {
+    out.emplace_back(part);
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadRootedFile(const fs::path& root,
+                                           std::string_view path,
+                                           size_t max_bytes) {
+  absl::StatusOr<fs::path> full = RegularFile(root, path);
+  if (!full.ok()) return full.status();
+  return evidentia::ReadFile(*full, max_bytes);
+}
+
+absl::StatusOr<std::string> ReadRootedPrefix(const fs::path& root,
+                                             std::string_view path,
+                                             size_t max_bytes,
+                                             uint64_t offset) {
+  absl::StatusOr<fs::path> full = RegularFile(root, path);
+  if (!full.ok()) return full.status();
+  int raw = open(full->c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (raw < 0) return ErrnoStatus(errno, *full, "opening");
+  Fd fd(raw);
+  std::string out;
+  char buf[16384];
+  while (out.size() < max_bytes) {
+    size_t want = std::min(sizeof(buf), max_bytes - out.size());
+    ssize_t n =
+        pread(fd.get(), buf, want, static_cast<off_t>(offset + out.size()));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, *full, "reading");
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> ResolveInRoot(const fs::path& root,
+                                          std::string_view path) {
+  std::vector<std::string> done;
+  std::deque<std::string> todo = Components(path);
+  int hops = 0;
+  while (!todo.empty()) {
+    std::string part = std::move(todo.front());
+    todo.pop_front();
+    if (part == ".") continue;
+    if (part == "..") {
+      if (!done.empty()) done.pop_back();
+      continue;
+    }
+    fs::path current = root;
+    for (const std::string& d : done) current /= d;
+    current /= part;
+    std::error_code ec;
+    fs::file_status st = fs::symlink_status(current, ec);
+    if (ec || !fs::is_symlink(st)) {
+      done.push_back(std::move(part));
+      continue;
+    }
+    if (++hops > kMaxSymlinkHops) {
+      return absl::InvalidArgumentError(
+          Cat("too many symlinks resolving ", path));
+    }
+    fs::path target = fs::read_symlink(current, ec);
+    if (ec) {
+      done.push_back(std::move(part));
+      continue;
+    }
+    std::string target_text = target.string();
+    if (!target_text.empty() && target_text[0] == '/') done.clear();
+    std::deque<std::string> more = Components(target_text);
+    todo.insert(todo.begin(), more.begin(), more.end());
+  }
+  std::string joined;
+  for (const std::string& part : done) {
+    if (!joined.empty()) joined.push_back('/');
+    joined.append(part);
+  }
+  return joined;
+}
+
+std::vector<std::string> ListRootedDir(const fs::path& root,
+                                       std::string_view path,
+                                       size_t max_entries) {
+  std::vector<std::string> names;
+  absl::StatusOr<std::string> rel = ResolveInRoot(root, path);
+  if (!rel.ok()) return names;
+  std::error_code ec;
+  fs::directory_iterator it(root / *rel, ec);
+  if (ec) return names;
+  // Collect a bounded number beyond the cap so sorting stays cheap but the
+  // first names in sorted order are kept.
+  const size_t hard_cap = std::max<size_t>(max_entries, 1) * 16;
+  for (; it != fs::directory_iterator() && names.size() < hard_cap;
+       it.increment(ec)) {
+    if (ec) break;
+    names.push_back(it->path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  if (names.size() > max_entries) names.resize(max_entries);
+  return names;
+}
+
+bool RootedExists(const fs::path& root, std::string_view path) {
+  absl::StatusOr<std::string> rel = ResolveInRoot(root, path);
+  if (!rel.ok()) return false;
+  std::error_code ec;
+  return fs::exists(root / *rel, ec);
+}
+
+}  // namespace evidentia::agent

@@ -1,0 +1,128 @@
+#include "agent/uploader.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "agent/linux/host_facts.h"
+#include "common/ed25519.h"
+#include "common/sha256.h"
+#include "common/status_macros.h"
+
+namespace evidentia::agent {
+namespace {
+
+std::chrono::system_clock::time_point Deadline() {
+  return std::chrono::system_clock::now() +
+         std::chrono::milliseconds(absl::ToInt64Milliseconds(kRpcDeadline));
+}
+
+absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      absl::StrCat(what, ": ", status.error_message()));
+}
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
+                                           const std::string& ca_pem) {
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = ca_pem;
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(8 << 20);
+  args.SetMaxSendMessageSize(8 << 20);
+  return grpc::CreateCustomChannel(target, grpc::SslCredentials(tls), args);
+}
+
+absl::StatusOr<std::string> Enroll(const EnrollOptions& options) {
+  ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::Generate());
+  v1::EnrollRequest request;
+  request.set_token(options.token);
+  request.set_public_key_pem(key.public_key().ToPem());
+  absl::StatusOr<v1::HostFacts> host = CollectHostFacts(options.root);
+  if (host.ok()) *request.mutable_host() = *std::move(host);
+
+  auto stub =
+      v1::Collector::NewStub(MakeChannel(options.collector, options.ca_pem));
+  grpc::ClientContext context;
+  context.set_deadline(Deadline());
+  v1::EnrollResponse response;
+  grpc::Status status = stub->Enroll(&context, request, &response);
+  if (!status.ok()) {
+    return FromGrpc(status, absl::StrCat("enrolment at ", options.collector));
+  }
+  if (response.key_id() != key.public_key().KeyId()) {
+    return absl::InternalError(
+        "collector registered a different key than the one sent");
+  }
+  v1::AgentIdentity identity;
+  identity.set_agent_id(response.agent_id());
+  identity.set_collector(options.collector);
+  identity.set_key_id(response.key_id());
+  RETURN_IF_ERROR(
+      AgentState::Create(options.state_dir, identity, key, options.ca_pem));
+  return response.agent_id();
+}
+
+absl::StatusOr<DeliveryReport> DeliverSpool(
+    AgentState& state, v1::Collector::StubInterface& stub) {
+  ASSIGN_OR_RETURN(std::vector<v1::SubmitRequest> spooled, state.Spooled());
+  DeliveryReport report;
+  report.remaining = static_cast<int>(spooled.size());
+  if (spooled.empty()) return report;
+
+  grpc::ClientContext context;
+  context.set_deadline(Deadline());
+  std::unique_ptr<
+      grpc::ClientReaderWriterInterface<v1::SubmitRequest, v1::SubmitResponse>>
+      stream = stub.Submit(&context);
+  auto broken = [&](absl::string_view what) {
+    stream->WritesDone();
+    grpc::Status status = stream->Finish();
+    return status.ok() ? absl::UnavailableError(absl::StrCat(
+                             what, ": collector closed the stream"))
+                       : FromGrpc(status, what);
+  };
+
+  for (const v1::SubmitRequest& full : spooled) {
+    const std::string payload_sha256 = Sha256(full.envelope().payload());
+    v1::SubmitRequest request = state.WithoutKnownFacts(full);
+    v1::SubmitResponse response;
+    // At most two rounds: the second carries every body.
+    for (int round = 0; round < 2; ++round) {
+      if (!stream->Write(request) || !stream->Read(&response)) {
+        return broken("sending snapshots");
+      }
+      if (response.result() != v1::SubmitResponse::NEED_FACTS) break;
+      request = full;
+    }
+    if (response.payload_sha256() != payload_sha256) {
+      return absl::InternalError(
+          "collector answered for a different snapshot than the one sent");
+    }
+    switch (response.result()) {
+      case v1::SubmitResponse::ACCEPTED:
+        ++report.accepted;
+        break;
+      case v1::SubmitResponse::DUPLICATE:
+        ++report.duplicates;
+        break;
+      case v1::SubmitResponse::REJECTED:
+        stream->WritesDone();
+        (void)stream->Finish();
+        return absl::Status(
+            static_cast<absl::StatusCode>(response.code()),
+            absl::StrCat("collector refused snapshot ", response.seq(), ": ",
+                         response.message()));
+      default:
+        return broken("collector still lacks facts after a full resend");
+    }
+    RETURN_IF_ERROR(state.Acknowledge(full, response.seq()));
+    --report.remaining;
+  }
+  stream->WritesDone();
+  grpc::Status status = stream->Finish();
+  if (!status.ok()) return FromGrpc(status, "closing the stream");
+  return report;
+}
+
+}  // namespace evidentia::agent

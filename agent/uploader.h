@@ -1,0 +1,55 @@
+// Talking to the collector: enrolment, and delivery of the spool over one
+// Submit stream. Every call has a deadline; nothing leaves the spool
+// without the collector's ACCEPTED or DUPLICATE.
+#ifndef EVIDENTIA_AGENT_UPLOADER_H_
+#define EVIDENTIA_AGENT_UPLOADER_H_
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "agent/agent_state.h"
+#include "evidentia/v1/collector.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+
+namespace evidentia::agent {
+
+inline constexpr absl::Duration kRpcDeadline = absl::Seconds(60);
+
+// A TLS channel to `target` (host:port) trusting only `ca_pem`.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
+                                           const std::string& ca_pem);
+
+struct EnrollOptions {
+  std::filesystem::path state_dir;
+  std::string collector;  // host:port
+  std::string ca_pem;
+  std::string token;
+  std::filesystem::path root = "/";  // for host facts
+};
+
+// Creates the device key, registers it with `token` and writes the state
+// directory. Returns the agent id. FAILED_PRECONDITION if already enrolled;
+// the collector's UNAUTHENTICATED for a bad token; UNAVAILABLE if the
+// collector cannot be reached.
+absl::StatusOr<std::string> Enroll(const EnrollOptions& options);
+
+// What one delivery achieved.
+struct DeliveryReport {
+  int accepted = 0;
+  int duplicates = 0;
+  int remaining = 0;  // still spooled
+};
+
+// Sends every spooled snapshot, oldest first, and removes each one the
+// collector acknowledges. OK when the spool is empty afterwards; otherwise
+// the first error (UNAVAILABLE when the collector is down, or the
+// collector's refusal with its code and message).
+absl::StatusOr<DeliveryReport> DeliverSpool(AgentState& state,
+                                            v1::Collector::StubInterface& stub);
+
+}  // namespace evidentia::agent
+
+#endif  // EVIDENTIA_AGENT_UPLOADER_H_

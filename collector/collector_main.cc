@@ -1,0 +1,91 @@
+// evidentia-collector: receives, verifies and stores signed evidence.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collector/operator_cli.h"
+#include "collector/server.h"
+#include "common/args.h"
+#include "common/log.h"
+
+namespace evidentia::collector {
+namespace {
+
+constexpr char kUsage[] =
+    R"(evidentia-collector: receives, verifies and stores signed evidence
+
+usage:
+  evidentia-collector serve --data-dir DIR [--listen HOST:PORT] [--tls-name NAME]...
+      Serve agents and operators over TLS (default listen 127.0.0.1:7443).
+      The first start creates DIR (0700) with the collector's signing key,
+      a private CA (DIR/ca.pem: give it to agents), a TLS server certificate
+      for localhost, 127.0.0.1, ::1, this host's name and every --tls-name,
+      and the operator credential (DIR/operator.credential, 0600).
+  evidentia-collector token create --data-dir DIR [--ttl DURATION] [--uses N]
+      Same as `evidentia token create`: ask the running collector for a
+      one-time enrolment token.
+
+exit codes: 0 ok, 1 failed, 2 usage
+)";
+
+int Serve(int argc, char** argv) {
+  absl::StatusOr<Args> args =
+      Args::Parse(argc, argv, 2, {"data-dir", "listen", "tls-name"}, {"help"});
+  if (!args.ok() || args->Has("help") || !args->Has("data-dir")) {
+    if (!args.ok()) std::cerr << args.status().message() << "\n";
+    std::cerr << kUsage;
+    return args.ok() && args->Has("help") ? 0 : 2;
+  }
+  // Block the stop signals in every thread; this one waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  ServerOptions options;
+  options.data_dir = args->Get("data-dir");
+  options.listen = args->Get("listen", kDefaultListen);
+  options.tls_names = args->GetAll("tls-name");
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
+  if (!server.ok()) {
+    Log(LogLevel::kError, std::string(server.status().ToString()));
+    return 1;
+  }
+  std::thread stopper([&] {
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    Log(LogLevel::kInfo, "stopping");
+    (*server)->Shutdown();
+  });
+  (*server)->Wait();
+  stopper.join();
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  const std::string command = argc > 1 ? argv[1] : "";
+  if (command == "serve") return Serve(argc, argv);
+  if (command == "token") {
+    // Forward to the operator CLI: `evidentia token ...`.
+    return RunOperatorCli(argc, argv, std::cout, std::cerr);
+  }
+  if (command == "--help" || command == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::cerr << kUsage;
+  return 2;
+}
+
+}  // namespace
+}  // namespace evidentia::collector
+
+int main(int argc, char** argv) {
+  return evidentia::collector::Main(argc, argv);
+}

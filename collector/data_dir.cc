@@ -1,0 +1,123 @@
+#include "collector/data_dir.h"
+
+#include <sys/stat.h>
+
+#include <system_error>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/files.h"
+#include "common/sha256.h"
+#include "common/status_macros.h"
+
+namespace evidentia::collector {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr absl::Duration kCaValidity = absl::Hours(24 * 365 * 10);
+constexpr absl::Duration kServerValidity = absl::Hours(24 * 365 * 2);
+
+// FAILED_PRECONDITION when `path` grants anything to group or others.
+absl::Status CheckPrivate(const fs::path& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return absl::NotFoundError(absl::StrCat("cannot stat ", path.string()));
+  }
+  if ((st.st_mode & 077) != 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s is accessible to other users (mode %04o); run: chmod %s %s",
+        path.string(), st.st_mode & 07777, S_ISDIR(st.st_mode) ? "700" : "600",
+        path.string()));
+  }
+  return absl::OkStatus();
+}
+
+bool Exists(const fs::path& path) {
+  std::error_code ec;
+  return fs::exists(path, ec);
+}
+
+absl::StatusOr<PrivateKey> LoadOrCreateSigningKey(const DataDirPaths& paths) {
+  if (!Exists(paths.signing_key())) {
+    ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::Generate());
+    RETURN_IF_ERROR(key.SavePemFile(paths.signing_key()));
+    RETURN_IF_ERROR(
+        WriteFileAtomic(paths.signing_pub(), key.public_key().ToPem(), 0644));
+    return key;
+  }
+  RETURN_IF_ERROR(CheckPrivate(paths.signing_key()));
+  return PrivateKey::LoadPemFile(paths.signing_key());
+}
+
+absl::StatusOr<KeyAndCert> LoadOrCreateCa(const DataDirPaths& paths) {
+  if (!Exists(paths.ca_key())) {
+    ASSIGN_OR_RETURN(KeyAndCert ca, CreateCertificateAuthority(
+                                        "Evidentia collector CA", kCaValidity));
+    RETURN_IF_ERROR(WriteFileAtomic(paths.ca_key(), ca.key_pem, 0600));
+    RETURN_IF_ERROR(WriteFileAtomic(paths.ca_cert(), ca.cert_pem, 0644));
+    return ca;
+  }
+  RETURN_IF_ERROR(CheckPrivate(paths.ca_key()));
+  KeyAndCert ca;
+  ASSIGN_OR_RETURN(ca.key_pem, ReadFile(paths.ca_key()));
+  ASSIGN_OR_RETURN(ca.cert_pem, ReadFile(paths.ca_cert()));
+  return ca;
+}
+
+absl::StatusOr<KeyAndCert> LoadOrCreateServer(
+    const DataDirPaths& paths, const KeyAndCert& ca,
+    const std::vector<std::string>& tls_names) {
+  if (!Exists(paths.server_key())) {
+    ASSIGN_OR_RETURN(KeyAndCert server,
+                     IssueServerCertificate(ca, "Evidentia collector",
+                                            tls_names, kServerValidity));
+    RETURN_IF_ERROR(WriteFileAtomic(paths.server_key(), server.key_pem, 0600));
+    RETURN_IF_ERROR(
+        WriteFileAtomic(paths.server_cert(), server.cert_pem, 0644));
+    return server;
+  }
+  RETURN_IF_ERROR(CheckPrivate(paths.server_key()));
+  KeyAndCert server;
+  ASSIGN_OR_RETURN(server.key_pem, ReadFile(paths.server_key()));
+  ASSIGN_OR_RETURN(server.cert_pem, ReadFile(paths.server_cert()));
+  return server;
+}
+
+absl::StatusOr<std::string> LoadOrCreateCredential(const DataDirPaths& paths) {
+  if (!Exists(paths.operator_credential())) {
+    ASSIGN_OR_RETURN(std::string secret, RandomBytes(32));
+    std::string credential = absl::StrCat("evo1_", ToHex(secret));
+    RETURN_IF_ERROR(
+        WriteFileAtomic(paths.operator_credential(), credential, 0600));
+    return credential;
+  }
+  RETURN_IF_ERROR(CheckPrivate(paths.operator_credential()));
+  ASSIGN_OR_RETURN(std::string credential,
+                   ReadFile(paths.operator_credential(), 1024));
+  // The CLI trims the file the same way, so an editor's newline is harmless.
+  absl::StripAsciiWhitespace(&credential);
+  if (credential.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(paths.operator_credential().string(),
+                     " is empty; remove it to have a new credential made"));
+  }
+  return credential;
+}
+
+}  // namespace
+
+absl::StatusOr<CollectorMaterial> PrepareDataDir(
+    const DataDirPaths& paths, const std::vector<std::string>& tls_names) {
+  if (!Exists(paths.root)) RETURN_IF_ERROR(EnsurePrivateDir(paths.root));
+  RETURN_IF_ERROR(CheckPrivate(paths.root));
+  ASSIGN_OR_RETURN(PrivateKey signing_key, LoadOrCreateSigningKey(paths));
+  ASSIGN_OR_RETURN(KeyAndCert ca, LoadOrCreateCa(paths));
+  ASSIGN_OR_RETURN(KeyAndCert server, LoadOrCreateServer(paths, ca, tls_names));
+  ASSIGN_OR_RETURN(std::string credential, LoadOrCreateCredential(paths));
+  return CollectorMaterial{std::move(signing_key), std::move(server),
+                           std::move(credential)};
+}
+
+}  // namespace evidentia::collector

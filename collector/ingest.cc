@@ -1,0 +1,240 @@
+#include "collector/ingest.h"
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "absl/hash/hash.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "collector/keys.h"
+#include "collector/records.h"
+#include "common/ed25519.h"
+#include "common/envelope.h"
+#include "common/sha256.h"
+#include "common/snapshot_chain.h"
+#include "evidentia/v1/store.pb.h"
+
+namespace evidentia::collector {
+namespace {
+
+v1::SubmitResponse Rejected(const absl::Status& status, uint64_t seq,
+                            std::string payload_sha256) {
+  v1::SubmitResponse response;
+  response.set_result(v1::SubmitResponse::REJECTED);
+  response.set_seq(seq);
+  response.set_payload_sha256(std::move(payload_sha256));
+  response.set_code(static_cast<int>(status.code()));
+  response.set_message(std::string(status.message()));
+  return response;
+}
+
+// Structural checks on a parsed payload that need no stored state.
+absl::Status CheckShape(const v1::Snapshot& snapshot) {
+  if (snapshot.observations_size() > kMaxObservations) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("snapshot has ", snapshot.observations_size(),
+                     " observations; at most ", kMaxObservations));
+  }
+  std::set<absl::string_view> check_ids;
+  for (const v1::Observation& o : snapshot.observations()) {
+    if (o.check_id().empty()) {
+      return absl::InvalidArgumentError("an observation has no check id");
+    }
+    if (!check_ids.insert(o.check_id()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("check ", o.check_id(), " is observed twice"));
+    }
+    if (o.facts_sha256().empty() ? o.error().empty()
+                                 : o.facts_sha256().size() != kSha256Size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("observation ", o.check_id(),
+                       " needs a 32-byte facts digest or an error"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Mutex& Ingestor::AgentMutex(absl::string_view agent_id) {
+  return agent_mutexes_[absl::Hash<absl::string_view>()(agent_id) %
+                        agent_mutexes_.size()];
+}
+
+v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
+                                    absl::string_view peer) {
+  const v1::SignedSnapshot& envelope = request.envelope();
+  if (envelope.payload().size() > kMaxPayloadBytes) {
+    return Rejected(absl::InvalidArgumentError(
+                        absl::StrCat("payload is ", envelope.payload().size(),
+                                     " bytes; at most ", kMaxPayloadBytes)),
+                    0, "");
+  }
+  size_t facts_bytes = 0;
+  for (const std::string& body : request.facts()) facts_bytes += body.size();
+  if (facts_bytes > kMaxFactsBytes) {
+    return Rejected(absl::InvalidArgumentError(
+                        absl::StrCat("facts bodies total ", facts_bytes,
+                                     " bytes; at most ", kMaxFactsBytes)),
+                    0, "");
+  }
+  std::string payload_sha256 = Sha256(envelope.payload());
+
+  v1::Snapshot snapshot;
+  if (!snapshot.ParseFromString(envelope.payload())) {
+    return Rejected(
+        absl::InvalidArgumentError("payload is not a Snapshot message"), 0,
+        std::move(payload_sha256));
+  }
+  const uint64_t seq = snapshot.seq();
+  auto reject = [&](const absl::Status& status) {
+    return Rejected(status, seq, payload_sha256);
+  };
+  const std::string context =
+      absl::StrCat("snapshot ", seq, " from agent ", snapshot.agent_id());
+
+  absl::StatusOr<std::optional<v1::AgentRecord>> found =
+      registry_.GetAgent(snapshot.agent_id());
+  if (!found.ok()) return reject(found.status());
+  if (!found->has_value()) {
+    return reject(absl::UnauthenticatedError(
+        absl::StrCat(context, ": agent is not enrolled")));
+  }
+  absl::StatusOr<PublicKey> key =
+      PublicKey::FromPem((*found)->public_key_pem());
+  if (!key.ok()) return reject(key.status());
+  if (absl::Status verified = VerifyEnvelope(*key, envelope); !verified.ok()) {
+    const std::string detail = absl::StrCat(context, ": ", verified.message());
+    registry_
+        .RecordEvent("bad_signature", snapshot.agent_id(), seq, detail,
+                     peer)
+        .IgnoreError();  // the refusal below stands either way
+    return reject(absl::Status(verified.code(), detail));
+  }
+  // From here on the payload is the agent's own words.
+  if (absl::Status shape = CheckShape(snapshot); !shape.ok()) {
+    return reject(absl::Status(shape.code(),
+                               absl::StrCat(context, ": ", shape.message())));
+  }
+
+  // Facts bodies: each must be named by the signed payload and parse.
+  std::set<std::string> digests;
+  for (const v1::Observation& o : snapshot.observations()) {
+    if (!o.facts_sha256().empty()) digests.insert(o.facts_sha256());
+  }
+  std::map<std::string, const std::string*> bodies;
+  for (const std::string& body : request.facts()) {
+    std::string digest = Sha256(body);
+    if (digests.count(digest) == 0) {
+      return reject(absl::InvalidArgumentError(
+          absl::StrCat(context, ": facts body ", ToHex(digest),
+                       " is not named by the snapshot")));
+    }
+    v1::Facts facts;
+    if (!facts.ParseFromString(body)) {
+      return reject(absl::InvalidArgumentError(absl::StrCat(
+          context, ": facts body ", ToHex(digest), " is not a Facts message")));
+    }
+    bodies.emplace(std::move(digest), &body);
+  }
+
+  absl::MutexLock lock(&AgentMutex(snapshot.agent_id()));
+  // Re-read under the lock: another stream of this agent may have advanced.
+  absl::StatusOr<std::optional<v1::AgentRecord>> current =
+      registry_.GetAgent(snapshot.agent_id());
+  if (!current.ok()) return reject(current.status());
+  v1::AgentRecord agent = **current;
+  const ChainHead head{agent.last_seq(), agent.last_payload_sha256()};
+
+  if (absl::Status chain = CheckNext(head, snapshot); !chain.ok()) {
+    if (chain.code() != absl::StatusCode::kAlreadyExists) {
+      return reject(absl::Status(chain.code(),
+                                 absl::StrCat(context, ": ", chain.message())));
+    }
+    absl::StatusOr<std::optional<v1::StoredSnapshot>> stored =
+        GetRecord<v1::StoredSnapshot>(store_, Table::kSnapshots,
+                                      keys::Snapshot(snapshot.agent_id(), seq),
+                                      "snapshot");
+    if (!stored.ok()) return reject(stored.status());
+    if (stored->has_value() &&
+        Sha256((*stored)->envelope().payload()) == payload_sha256) {
+      v1::SubmitResponse response;
+      response.set_result(v1::SubmitResponse::DUPLICATE);
+      response.set_seq(seq);
+      response.set_payload_sha256(payload_sha256);
+      return response;
+    }
+    const std::string detail =
+        absl::StrCat(context,
+                     ": equivocation: a different snapshot with this seq was "
+                     "already accepted");
+    registry_
+        .RecordEvent("equivocation", snapshot.agent_id(), seq, detail,
+                     peer)
+        .IgnoreError();  // the refusal below stands either way
+    return reject(absl::AlreadyExistsError(detail));
+  }
+
+  // Every digest must be held already or arrive now.
+  Batch batch;
+  v1::SubmitResponse need;
+  for (const std::string& digest : digests) {
+    absl::StatusOr<std::optional<std::string>> held =
+        store_.Get(Table::kObjects, digest);
+    if (!held.ok()) return reject(held.status());
+    if (held->has_value()) continue;
+    auto body = bodies.find(digest);
+    if (body == bodies.end()) {
+      need.add_missing_facts(digest);
+    } else {
+      batch.Put(Table::kObjects, digest, *body->second);
+    }
+  }
+  if (need.missing_facts_size() > 0) {
+    need.set_result(v1::SubmitResponse::NEED_FACTS);
+    need.set_seq(seq);
+    need.set_payload_sha256(payload_sha256);
+    return need;
+  }
+
+  const absl::Time now = clock_();
+  v1::StoredSnapshot stored;
+  *stored.mutable_envelope() = envelope;
+  *stored.mutable_received_at() = ToProto(now);
+  batch.Put(Table::kSnapshots, keys::Snapshot(snapshot.agent_id(), seq),
+            stored.SerializeAsString());
+  for (const v1::Observation& o : snapshot.observations()) {
+    v1::LatestObservation latest;
+    latest.set_check_id(o.check_id());
+    latest.set_probe(o.probe());
+    latest.set_seq(seq);
+    latest.set_facts_sha256(o.facts_sha256());
+    latest.set_error(o.error());
+    *latest.mutable_collected_at() = snapshot.collected_at();
+    *latest.mutable_received_at() = stored.received_at();
+    batch.Put(Table::kLatest, keys::Latest(snapshot.agent_id(), o.check_id()),
+              latest.SerializeAsString());
+  }
+  agent.set_last_seq(seq);
+  agent.set_last_payload_sha256(payload_sha256);
+  *agent.mutable_host() = snapshot.host();
+  if (!agent.has_first_seen()) *agent.mutable_first_seen() = ToProto(now);
+  *agent.mutable_last_seen() = ToProto(now);
+  batch.Put(Table::kAgents, agent.agent_id(), agent.SerializeAsString());
+
+  if (absl::Status committed = store_.Commit(batch); !committed.ok()) {
+    return reject(absl::UnavailableError(
+        absl::StrCat(context, ": not stored: ", committed.message())));
+  }
+  v1::SubmitResponse response;
+  response.set_result(v1::SubmitResponse::ACCEPTED);
+  response.set_seq(seq);
+  response.set_payload_sha256(payload_sha256);
+  return response;
+}
+
+}  // namespace evidentia::collector

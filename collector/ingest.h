@@ -1,0 +1,48 @@
+// Ingest: the collector's decision on one submitted snapshot. Verifies the
+// signature under the agent's enrolled key, checks the chain, stores facts
+// bodies once by digest, the snapshot, the per-check latest index and the new
+// chain head in one synced batch, and only then answers ACCEPTED. The rules
+// are those of proto/README.md. Thread-safe; submissions of one agent are
+// serialized, different agents proceed in parallel.
+#ifndef EVIDENTIA_COLLECTOR_INGEST_H_
+#define EVIDENTIA_COLLECTOR_INGEST_H_
+
+#include <array>
+#include <cstddef>
+
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "collector/registry.h"
+#include "collector/store.h"
+#include "common/proto_time.h"
+#include "evidentia/v1/collector.pb.h"
+
+namespace evidentia::collector {
+
+inline constexpr size_t kMaxPayloadBytes = 1 << 20;
+inline constexpr size_t kMaxFactsBytes = 4 << 20;
+inline constexpr int kMaxObservations = 256;
+
+class Ingestor {
+ public:
+  // `store` and `registry` must outlive the ingestor.
+  Ingestor(Store& store, Registry& registry, Clock clock)
+      : store_(store), registry_(registry), clock_(std::move(clock)) {}
+
+  // The answer to one SubmitRequest from `peer` (for security events).
+  // Never fails as a call: refusals are REJECTED responses with a code.
+  v1::SubmitResponse Submit(const v1::SubmitRequest& request,
+                            absl::string_view peer);
+
+ private:
+  absl::Mutex& AgentMutex(absl::string_view agent_id);
+
+  Store& store_;
+  Registry& registry_;
+  Clock clock_;
+  std::array<absl::Mutex, 64> agent_mutexes_;
+};
+
+}  // namespace evidentia::collector
+
+#endif  // EVIDENTIA_COLLECTOR_INGEST_H_

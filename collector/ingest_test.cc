@@ -1,0 +1,946 @@
+#include "collector/ingest.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "collector/keys.h"
+#include "collector/records.h"
+#include "collector/registry.h"
+#include "collector/store.h"
+#include "common/ed25519.h"
+#include "common/envelope.h"
+#include "common/proto_time.h"
+#include "common/sha256.h"
+#include "evidentia/v1/collector.pb.h"
+#include "evidentia/v1/snapshot.pb.h"
+#include "evidentia/v1/store.pb.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace evidentia::collector {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr absl::string_view kPeer = "ipv4:192.0.2.7:40000";
+
+// A fresh directory under the test temp dir, removed with its contents.
+class ScopedTempDir {
+ public:
+  ScopedTempDir() {
+    std::string tmpl = ::testing::TempDir() + "evidentia_ingest_XXXXXX";
+    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+  }
+  ~ScopedTempDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+int Code(absl::StatusCode code) { return static_cast<int>(code); }
+
+// A serialized Facts body; different `root_fs_type`s give different digests.
+std::string FactsBody(const std::string& root_fs_type) {
+  v1::Facts facts;
+  facts.mutable_disk_encryption()->set_root_fs_type(root_fs_type);
+  facts.mutable_disk_encryption()->set_root_on_block_device(true);
+  return facts.SerializeAsString();
+}
+
+// One observation of `check_id` whose facts are `body`.
+v1::Observation ObservationOf(const std::string& check_id,
+                              const std::string& body) {
+  v1::Observation o;
+  o.set_check_id(check_id);
+  o.set_probe(check_id);
+  o.set_facts_sha256(Sha256(body));
+  return o;
+}
+
+// One observation of `check_id` that failed.
+v1::Observation FailedObservation(const std::string& check_id) {
+  v1::Observation o;
+  o.set_check_id(check_id);
+  o.set_probe(check_id);
+  o.set_error("probe failed");
+  return o;
+}
+
+// An enrolled agent over a real store and registry, with a clock the test
+// moves, and helpers that build signed snapshots the way an agent does.
+class IngestTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        Store::Open(dir_.path() / "db");
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    Clock clock = [this] { return now_; };
+    registry_ = std::make_unique<Registry>(*store_, clock);
+    ingestor_ = std::make_unique<Ingestor>(*store_, *registry_, clock);
+
+    absl::StatusOr<PrivateKey> key = PrivateKey::Generate();
+    ASSERT_TRUE(key.ok()) << key.status();
+    key_ = std::make_unique<PrivateKey>(*std::move(key));
+    absl::StatusOr<v1::CreateTokenResponse> token =
+        registry_->CreateToken(absl::Hours(1), 1);
+    ASSERT_TRUE(token.ok()) << token.status();
+    v1::EnrollRequest enroll;
+    enroll.set_token(token->token());
+    enroll.set_public_key_pem(key_->public_key().ToPem());
+    enroll.mutable_host()->set_hostname("enrolled-name");
+    absl::StatusOr<v1::EnrollResponse> enrolled = registry_->Enroll(enroll);
+    ASSERT_TRUE(enrolled.ok()) << enrolled.status();
+    agent_id_ = enrolled->agent_id();
+  }
+
+  // A snapshot of this agent with `seq` after the payload `prev_payload`
+  // (empty: the first), holding `observations`.
+  v1::Snapshot SnapshotAfter(uint64_t seq, const std::string& prev_payload,
+                             std::vector<v1::Observation> observations) {
+    v1::Snapshot snapshot;
+    snapshot.set_agent_id(agent_id_);
+    snapshot.set_seq(seq);
+    snapshot.set_prev_payload_sha256(prev_payload.empty()
+                                         ? std::string(kSha256Size, '\0')
+                                         : Sha256(prev_payload));
+    *snapshot.mutable_collected_at() = ToProto(now_ - absl::Seconds(5));
+    snapshot.mutable_host()->set_hostname("host-1");
+    snapshot.set_agent_version("0.1.0");
+    for (v1::Observation& o : observations) {
+      *snapshot.add_observations() = std::move(o);
+    }
+    return snapshot;
+  }
+
+  // `snapshot` signed by `key`, with `bodies` beside it.
+  static v1::SubmitRequest SignedBy(const PrivateKey& key,
+                                    const v1::Snapshot& snapshot,
+                                    std::vector<std::string> bodies) {
+    absl::StatusOr<v1::SignedSnapshot> envelope =
+        SignPayload(key, snapshot.SerializeAsString());
+    EXPECT_TRUE(envelope.ok()) << envelope.status();
+    v1::SubmitRequest request;
+    if (envelope.ok()) *request.mutable_envelope() = *std::move(envelope);
+    for (std::string& body : bodies) request.add_facts(std::move(body));
+    return request;
+  }
+
+  v1::SubmitRequest Signed(const v1::Snapshot& snapshot,
+                           std::vector<std::string> bodies) {
+    return SignedBy(*key_, snapshot, std::move(bodies));
+  }
+
+  // The first snapshot: one check with body `body`, sent with it.
+  v1::SubmitRequest First(const std::string& body = FactsBody("ext4")) {
+    return Signed(SnapshotAfter(1, "", {ObservationOf("linux.disk", body)}),
+                  {body});
+  }
+
+  v1::SubmitResponse Submit(const v1::SubmitRequest& request) {
+    return ingestor_->Submit(request, kPeer);
+  }
+
+  // Submits `request` and fails the test unless it is ACCEPTED.
+  void Accept(const v1::SubmitRequest& request) {
+    v1::SubmitResponse response = Submit(request);
+    ASSERT_EQ(response.result(), v1::SubmitResponse::ACCEPTED)
+        << response.DebugString();
+  }
+
+  size_t Count(Table table, absl::string_view prefix = "") {
+    size_t n = 0;
+    EXPECT_TRUE(store_
+                    ->Scan(table, prefix,
+                           [&](absl::string_view, absl::string_view) {
+                             ++n;
+                             return true;
+                           })
+                    .ok());
+    return n;
+  }
+
+  v1::AgentRecord Agent() {
+    absl::StatusOr<std::optional<v1::AgentRecord>> agent =
+        registry_->GetAgent(agent_id_);
+    EXPECT_TRUE(agent.ok() && agent->has_value());
+    return agent.ok() && agent->has_value() ? **agent : v1::AgentRecord();
+  }
+
+  std::vector<std::string> EventKinds() {
+    absl::StatusOr<std::vector<v1::SecurityEvent>> events =
+        registry_->ListEvents();
+    EXPECT_TRUE(events.ok()) << events.status();
+    std::vector<std::string> kinds;
+    if (events.ok()) {
+      for (const v1::SecurityEvent& e : *events) kinds.push_back(e.kind());
+    }
+    return kinds;
+  }
+
+  // Fails the test unless `response` is REJECTED with `code` and a message.
+  void ExpectRejected(const v1::SubmitResponse& response,
+                      absl::StatusCode code) {
+    EXPECT_EQ(response.result(), v1::SubmitResponse::REJECTED)
+        << response.DebugString();
+    EXPECT_EQ(response.code(), Code(code)) << response.message();
+    EXPECT_FALSE(response.message().empty());
+  }
+
+  ScopedTempDir dir_;
+  absl::Time now_ = absl::FromUnixSeconds(1700000000);
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<Ingestor> ingestor_;
+  std::unique_ptr<PrivateKey> key_;
+  std::string agent_id_;
+};
+
+// --- Accepting a chain ---
+
+TEST_F(IngestTest, FirstSnapshotIsAccepted) {
+  v1::SubmitRequest request = First();
+
+  v1::SubmitResponse response = Submit(request);
+
+  EXPECT_EQ(response.result(), v1::SubmitResponse::ACCEPTED)
+      << response.DebugString();
+  EXPECT_EQ(response.seq(), 1u);
+  EXPECT_EQ(response.payload_sha256(), Sha256(request.envelope().payload()));
+  EXPECT_EQ(Count(Table::kSnapshots), 1u);
+}
+
+TEST_F(IngestTest, AcceptedSnapshotIsStoredByteForByte) {
+  v1::SubmitRequest request = First();
+  now_ += absl::Minutes(3);
+
+  Accept(request);
+
+  absl::StatusOr<std::optional<v1::StoredSnapshot>> stored =
+      GetRecord<v1::StoredSnapshot>(*store_, Table::kSnapshots,
+                                    keys::Snapshot(agent_id_, 1), "snapshot");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_TRUE(stored->has_value());
+  EXPECT_EQ((*stored)->envelope().SerializeAsString(),
+            request.envelope().SerializeAsString());
+  EXPECT_EQ(FromProto((*stored)->received_at()), now_);
+}
+
+TEST_F(IngestTest, AcceptedFactsBodyIsStoredUnderItsDigest) {
+  const std::string body = FactsBody("ext4");
+
+  Accept(First(body));
+
+  absl::StatusOr<std::optional<std::string>> held =
+      store_->Get(Table::kObjects, Sha256(body));
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(*held, std::optional<std::string>(body));
+}
+
+TEST_F(IngestTest, SameRequestAgainIsDuplicateAndStoredOnce) {
+  v1::SubmitRequest request = First();
+  Accept(request);
+
+  v1::SubmitResponse again = Submit(request);
+
+  EXPECT_EQ(again.result(), v1::SubmitResponse::DUPLICATE)
+      << again.DebugString();
+  EXPECT_EQ(again.seq(), 1u);
+  EXPECT_EQ(again.payload_sha256(), Sha256(request.envelope().payload()));
+  EXPECT_EQ(Count(Table::kSnapshots), 1u);
+  EXPECT_TRUE(EventKinds().empty());
+}
+
+TEST_F(IngestTest, OlderSnapshotResentAfterNewerIsDuplicate) {
+  v1::SubmitRequest first = First();
+  Accept(first);
+  Accept(Signed(SnapshotAfter(2, first.envelope().payload(), {}), {}));
+
+  v1::SubmitResponse again = Submit(first);
+
+  EXPECT_EQ(again.result(), v1::SubmitResponse::DUPLICATE)
+      << again.DebugString();
+  EXPECT_EQ(Agent().last_seq(), 2u);
+}
+
+TEST_F(IngestTest, NextSeqWithPrevIsAccepted) {
+  v1::SubmitRequest first = First();
+  Accept(first);
+  v1::SubmitRequest second =
+      Signed(SnapshotAfter(2, first.envelope().payload(),
+                           {ObservationOf("linux.disk", FactsBody("xfs"))}),
+             {FactsBody("xfs")});
+
+  v1::SubmitResponse response = Submit(second);
+
+  EXPECT_EQ(response.result(), v1::SubmitResponse::ACCEPTED)
+      << response.DebugString();
+  EXPECT_EQ(response.seq(), 2u);
+  EXPECT_EQ(Count(Table::kSnapshots), 2u);
+}
+
+TEST_F(IngestTest, SnapshotWithOnlyFailedObservationsIsAccepted) {
+  v1::SubmitRequest request =
+      Signed(SnapshotAfter(1, "", {FailedObservation("linux.disk")}), {});
+
+  v1::SubmitResponse response = Submit(request);
+
+  EXPECT_EQ(response.result(), v1::SubmitResponse::ACCEPTED)
+      << response.DebugString();
+}
+
+TEST_F(IngestTest, AcceptedSnapshotUpdatesAgentRecord) {
+  v1::SubmitRequest request = First();
+  now_ += absl::Minutes(10);
+
+  Accept(request);
+
+  v1::AgentRecord agent = Agent();
+  EXPECT_EQ(agent.last_seq(), 1u);
+  EXPECT_EQ(agent.last_payload_sha256(), Sha256(request.envelope().payload()));
+  EXPECT_EQ(FromProto(agent.first_seen()), now_);
+  EXPECT_EQ(FromProto(agent.last_seen()), now_);
+  EXPECT_EQ(agent.host().hostname(), "host-1");
+}
+
+TEST_F(IngestTest, LaterSnapshotKeepsFirstSeenAndMovesLastSeen) {
+  v1::SubmitRequest first = First();
+  const absl::Time first_time = now_;
+  Accept(first);
+  now_ += absl::Hours(1);
+
+  Accept(Signed(SnapshotAfter(2, first.envelope().payload(), {}), {}));
+
+  v1::AgentRecord agent = Agent();
+  EXPECT_EQ(FromProto(agent.first_seen()), first_time);
+  EXPECT_EQ(FromProto(agent.last_seen()), now_);
+  EXPECT_EQ(agent.last_seq(), 2u);
+}
+
+TEST_F(IngestTest, LatestIndexHasOneEntryPerCheck) {
+  const std::string disk = FactsBody("ext4");
+  const std::string other = FactsBody("btrfs");
+  v1::SubmitRequest request =
+      Signed(SnapshotAfter(1, "",
+                           {ObservationOf("check.a", disk),
+                            ObservationOf("check.b", other),
+                            FailedObservation("check.c")}),
+             {disk, other});
+
+  Accept(request);
+
+  absl::StatusOr<std::vector<v1::LatestObservation>> latest =
+      ScanRecords<v1::LatestObservation>(
+          *store_, Table::kLatest, keys::AgentPrefix(agent_id_), "latest");
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  std::vector<std::string> checks;
+  for (const v1::LatestObservation& l : *latest) {
+    checks.push_back(l.check_id());
+    EXPECT_EQ(l.seq(), 1u);
+  }
+  EXPECT_THAT(checks, ElementsAre("check.a", "check.b", "check.c"));
+  EXPECT_EQ((*latest)[0].facts_sha256(), Sha256(disk));
+  EXPECT_EQ((*latest)[2].error(), "probe failed");
+}
+
+TEST_F(IngestTest, LatestIndexMovesToNewerSnapshot) {
+  v1::SubmitRequest first = First();
+  Accept(first);
+  const std::string newer = FactsBody("xfs");
+
+  Accept(Signed(SnapshotAfter(2, first.envelope().payload(),
+                              {ObservationOf("linux.disk", newer)}),
+                {newer}));
+
+  absl::StatusOr<std::optional<v1::LatestObservation>> latest =
+      GetRecord<v1::LatestObservation>(*store_, Table::kLatest,
+                                       keys::Latest(agent_id_, "linux.disk"),
+                                       "latest");
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  ASSERT_TRUE(latest->has_value());
+  EXPECT_EQ((*latest)->seq(), 2u);
+  EXPECT_EQ((*latest)->facts_sha256(), Sha256(newer));
+  EXPECT_EQ(Count(Table::kLatest), 1u);
+}
+
+// --- Content addressing of facts ---
+
+TEST_F(IngestTest, MissingBodyIsNeedFactsListingItsDigest) {
+  const std::string body = FactsBody("ext4");
+  v1::SubmitRequest request =
+      Signed(SnapshotAfter(1, "", {ObservationOf("linux.disk", body)}), {});
+
+  v1::SubmitResponse response = Submit(request);
+
+  EXPECT_EQ(response.result(), v1::SubmitResponse::NEED_FACTS)
+      << response.DebugString();
+  EXPECT_EQ(response.seq(), 1u);
+  EXPECT_THAT(response.missing_facts(), ElementsAre(Sha256(body)));
+}
+
+TEST_F(IngestTest, NeedFactsStoresNothing) {
+  const std::string held = FactsBody("sent");
+  const std::string missing = FactsBody("missing");
+  v1::SubmitRequest request = Signed(
+      SnapshotAfter(
+          1, "",
+          {ObservationOf("check.a", held), ObservationOf("check.b", missing)}),
+      {held});
+
+  v1::SubmitResponse response = Submit(request);
+
+  ASSERT_EQ(response.result(), v1::SubmitResponse::NEED_FACTS)
+      << response.DebugString();
+  EXPECT_THAT(response.missing_facts(), ElementsAre(Sha256(missing)));
+  EXPECT_EQ(Count(Table::kSnapshots), 0u);
+  EXPECT_EQ(Count(Table::kObjects), 0u);
+  EXPECT_EQ(Count(Table::kLatest), 0u);
+  EXPECT_EQ(Agent().last_seq(), 0u);
+}
+
+TEST_F(IngestTest, ResendWithBodyAfterNeedFactsIsAccepted) {
+  const std::string body = FactsBody("ext4");
+  const v1::Snapshot snapshot =
+      SnapshotAfter(1, "", {ObservationOf("linux.disk", body)});
+  v1::SubmitRequest without = Signed(snapshot, {});
+  ASSERT_EQ(Submit(without).result(), v1::SubmitResponse::NEED_FACTS);
+  v1::SubmitRequest with = without;  // the same envelope, now with the body
+  with.add_facts(body);
+
+  v1::SubmitResponse response = Submit(with);
+
+  EXPECT_EQ(response.result(), v1::SubmitResponse::ACCEPTED)
+      << response.DebugString();
+}
+
+TEST_F(IngestTest, HeldDigestNeedsNoBody) {
+  const std::string body = FactsBody("ext4");
+  v1::SubmitRequest first = First(body);
+  Accept(first);
+  v1::SubmitRequest second =
+      Signed(SnapshotAfter(2, first.envelope().payload(),
+                           {ObservationOf("linux.disk", body)}),
+             {});
+
+  v1::SubmitResponse response = Submit(second);
+
+  EXPECT_EQ(response.result(), v1::SubmitResponse::ACCEPTED)
+      << response.DebugString();
+  EXPECT_EQ(Count(Table::kObjects), 1u);
+}
+
+TEST_F(IngestTest, TwoChecksWithTheSameFactsStoreOneBody) {
+  const std::string body = FactsBody("ext4");
+  v1::SubmitRequest request = Signed(
+      SnapshotAfter(
+          1, "",
+          {ObservationOf("check.a", body), ObservationOf("check.b", body)}),
+      {body});
+
+  Accept(request);
+
+  EXPECT_EQ(Count(Table::kObjects), 1u);
+  EXPECT_EQ(Count(Table::kLatest), 2u);
+}
+
+TEST_F(IngestTest, RejectsFactsBodyNotNamedByPayload) {
+  const std::string named = FactsBody("ext4");
+  const std::string stray = FactsBody("not named");
+  v1::SubmitRequest request =
+      Signed(SnapshotAfter(1, "", {ObservationOf("linux.disk", named)}),
+             {named, stray});
+
+  v1::SubmitResponse response = Submit(request);
+
+  ExpectRejected(response, absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(response.message(), HasSubstr(ToHex(Sha256(stray))));
+  EXPECT_EQ(Count(Table::kObjects), 0u);
+  EXPECT_EQ(Count(Table::kSnapshots), 0u);
+}
+
+TEST_F(IngestTest, RejectsNamedBodyThatIsNotFacts) {
+  // A Facts body cut short: its digest is named, but it does not parse.
+  const std::string full = FactsBody("ext4");
+  const std::string truncated = full.substr(0, full.size() - 1);
+  v1::Facts probe;
+  ASSERT_FALSE(probe.ParseFromString(truncated));
+  v1::SubmitRequest request =
+      Signed(SnapshotAfter(1, "", {ObservationOf("linux.disk", truncated)}),
+             {truncated});
+
+  v1::SubmitResponse response = Submit(request);
+
+  ExpectRejected(response, absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(response.message(), HasSubstr("not a Facts message"));
+  EXPECT_EQ(Count(Table::kObjects), 0u);
+}
+
+// --- Signature and envelope: one way of breaking per test ---
+
+TEST_F(IngestTest, RejectsFlippedPayloadByte) {
+  v1::SubmitRequest request = First();
+  std::string payload = request.envelope().payload();
+  // The last byte is inside agent_version: still a Snapshot of this agent.
+  payload.back() ^= 0x01;
+  request.mutable_envelope()->set_payload(payload);
+
+  v1::SubmitResponse response = Submit(request);
+
+  ExpectRejected(response, absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Count(Table::kSnapshots), 0u);
+  EXPECT_EQ(Agent().last_seq(), 0u);
+}
+
+TEST_F(IngestTest, RejectsFlippedSignatureByte) {
+  v1::SubmitRequest request = First();
+  std::string signature = request.envelope().signature();
+  signature[10] ^= 0x40;
+  request.mutable_envelope()->set_signature(signature);
+
+  v1::SubmitResponse response = Submit(request);
+
+  ExpectRejected(response, absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Count(Table::kSnapshots), 0u);
+}
+
+TEST_F(IngestTest, RejectsTruncatedSignature) {
+  v1::SubmitRequest request = First();
+  request.mutable_envelope()->set_signature(
+      request.envelope().signature().substr(0, kEd25519SignatureSize - 1));
+
+  v1::SubmitResponse response = Submit(request);
+
+  ExpectRejected(response, absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count(Table::kSnapshots), 0u);
+}
+
+TEST_F(IngestTest, RejectsEmptySignature) {
+  v1::SubmitRequest request = First();
+  request.mutable_envelope()->clear_signature();
+
+  v1::SubmitResponse response = Submit(request);
+
+  ExpectRejected(response, absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count(Table::kSnapshots), 0u);
+}
+
+TEST_F(IngestTest, RejectsSnapshotSignedByAnotherKey) {
+  absl::StatusOr<PrivateKey> other = PrivateKey::Generate();
+  ASSERT_TRUE(other.ok());
+  const std::string body = FactsBody("ext4");
+  v1::SubmitRequest request = SignedBy(
+      *other, SnapshotAfter(1, "", {ObservationOf("linux.disk", body)}),
+      {body});
+  // Claim the enrolled key's id so only the signature itself is wrong.
+  request.mutable_envelope()->set_key_id(key_->public_key().KeyId());
+
+  v1::SubmitResponse response = Submit(request);
+
+  ExpectRejected(response, absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Count(Table::kSnapshots), 0u);
+}
+
+TEST_F(IngestTest, RejectsSnapshotSignedByAnotherKeyUnderItsOwnId) {
+  absl::StatusOr<PrivateKey> other = PrivateKey::Generate();
+  ASSERT_TRUE(other.ok());
+  v1::SubmitRequest request = SignedBy(*other, SnapshotAfter(1, "", {}), {});
+
+  v1::SubmitResponse response = Submit(request);
+
+  ExpectRejected(response, absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Count(Table::kSnapshots), 0u);
+}
+
+TEST_F(IngestTest, RejectsWrongPayloadType) {
+  v1::SubmitRequest request = First();
+  request.mutable_envelope()->set_payload_type("application/json");
+
+  v1::SubmitResponse response = Submit(request);
+
+  ExpectRejected(response, absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count(Table::kSnapshots), 0u);
+}
+
+TEST_F(IngestTest, RejectsWrongKeyId) {
+  v1::SubmitRequest request = First();
+  request.mutable_envelope()->set_key_id(std::string(64, 'a'));
+
+  v1::SubmitResponse response = Submit(request);
+
+  ExpectRejected(response, absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Count(Table::kSnapshots), 0u);
+}
+
+TEST_F(IngestTest, BadSignatureRecordsSecurityEvent) {
+  v1::SubmitRequest request = First();
+  std::string signature = request.envelope().signature();
+  signature[0] ^= 0x01;
+  request.mutable_envelope()->set_signature(signature);
+
+  ExpectRejected(Submit(request), absl::StatusCode::kUnauthenticated);
+
+  absl::StatusOr<std::vector<v1::SecurityEvent>> events =
+      registry_->ListEvents();
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].kind(), "bad_signature");
+  EXPECT_EQ((*events)[0].agent_id(), agent_id_);
+  EXPECT_EQ((*events)[0].seq(), 1u);
+  EXPECT_EQ((*events)[0].peer(), kPeer);
+}
+
+TEST_F(IngestTest, RejectedSignatureDoesNotBlockTheGenuineSnapshot) {
+  v1::SubmitRequest genuine = First();
+  v1::SubmitRequest forged = genuine;
+  std::string signature = forged.envelope().signature();
+  signature[5] ^= 0x01;
+  forged.mutable_envelope()->set_signature(signature);
+  ASSERT_EQ(Submit(forged).result(), v1::SubmitResponse::REJECTED);
+
+  v1::SubmitResponse response = Submit(genuine);
+
+  EXPECT_EQ(response.result(), v1::SubmitResponse::ACCEPTED)
+      << response.DebugString();
+}
+
+TEST_F(IngestTest, RejectsUnknownAgent) {
+  v1::Snapshot snapshot = SnapshotAfter(1, "", {});
+  snapshot.set_agent_id("0123456789abcdef0123456789abcdef");
+
+  v1::SubmitResponse response = Submit(Signed(snapshot, {}));
+
+  ExpectRejected(response, absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(response.message(), HasSubstr("not enrolled"));
+  EXPECT_EQ(Count(Table::kSnapshots), 0u);
+}
+
+TEST_F(IngestTest, RejectsSnapshotClaimingAnotherEnrolledAgent) {
+  // A second agent, enrolled with its own key.
+  absl::StatusOr<PrivateKey> victim_key = PrivateKey::Generate();
+  ASSERT_TRUE(victim_key.ok());
+  absl::StatusOr<v1::CreateTokenResponse> token =
+      registry_->CreateToken(absl::Hours(1), 1);
+  ASSERT_TRUE(token.ok());
+  v1::EnrollRequest enroll;
+  enroll.set_token(token->token());
+  enroll.set_public_key_pem(victim_key->public_key().ToPem());
+  absl::StatusOr<v1::EnrollResponse> victim = registry_->Enroll(enroll);
+  ASSERT_TRUE(victim.ok()) << victim.status();
+  // This agent signs a snapshot that names the victim.
+  v1::Snapshot snapshot = SnapshotAfter(1, "", {});
+  snapshot.set_agent_id(victim->agent_id());
+
+  v1::SubmitResponse response = Submit(Signed(snapshot, {}));
+
+  ExpectRejected(response, absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Count(Table::kSnapshots), 0u);
+}
+
+// --- Payload shape and limits ---
+
+TEST_F(IngestTest, RejectsPayloadThatIsNotSnapshot) {
+  absl::StatusOr<v1::SignedSnapshot> envelope =
+      SignPayload(*key_, std::string("\xff\xff\xff\xff", 4));
+  ASSERT_TRUE(envelope.ok()) << envelope.status();
+  v1::SubmitRequest request;
+  *request.mutable_envelope() = *envelope;
+
+  v1::SubmitResponse response = Submit(request);
+
+  ExpectRejected(response, absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count(Table::kSnapshots), 0u);
+}
+
+TEST_F(IngestTest, RejectsPayloadOverLimit) {
+  v1::Snapshot snapshot = SnapshotAfter(1, "", {});
+  snapshot.mutable_host()->set_os_pretty_name(
+      std::string(kMaxPayloadBytes, 'x'));
+  v1::SubmitRequest request = Signed(snapshot, {});
+  ASSERT_GT(request.envelope().payload().size(), kMaxPayloadBytes);
+
+  v1::SubmitResponse response = Submit(request);
+
+  ExpectRejected(response, absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count(Table::kSnapshots), 0u);
+}
+
+TEST_F(IngestTest, RejectsFactsOverLimit) {
+  const std::string big = FactsBody(std::string(kMaxFactsBytes, 'x'));
+  ASSERT_GT(big.size(), kMaxFactsBytes);
+  v1::SubmitRequest request =
+      Signed(SnapshotAfter(1, "", {ObservationOf("linux.disk", big)}), {big});
+
+  v1::SubmitResponse response = Submit(request);
+
+  ExpectRejected(response, absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count(Table::kObjects), 0u);
+}
+
+TEST_F(IngestTest, RejectsFactsOverLimitSpreadOverSeveralBodies) {
+  std::vector<v1::Observation> observations;
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 5; ++i) {
+    std::string body =
+        FactsBody(std::string(kMaxFactsBytes / 4, static_cast<char>('a' + i)));
+    observations.push_back(ObservationOf(absl::StrCat("check.", i), body));
+    bodies.push_back(std::move(body));
+  }
+  v1::SubmitRequest request =
+      Signed(SnapshotAfter(1, "", std::move(observations)), bodies);
+
+  v1::SubmitResponse response = Submit(request);
+
+  ExpectRejected(response, absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count(Table::kObjects), 0u);
+}
+
+TEST_F(IngestTest, AcceptsMaximumObservations) {
+  std::vector<v1::Observation> observations;
+  for (int i = 0; i < kMaxObservations; ++i) {
+    observations.push_back(FailedObservation(absl::StrCat("check.", i)));
+  }
+
+  v1::SubmitResponse response =
+      Submit(Signed(SnapshotAfter(1, "", std::move(observations)), {}));
+
+  EXPECT_EQ(response.result(), v1::SubmitResponse::ACCEPTED)
+      << response.message();
+}
+
+TEST_F(IngestTest, RejectsTooManyObservations) {
+  std::vector<v1::Observation> observations;
+  for (int i = 0; i < kMaxObservations + 1; ++i) {
+    observations.push_back(FailedObservation(absl::StrCat("check.", i)));
+  }
+
+  v1::SubmitResponse response =
+      Submit(Signed(SnapshotAfter(1, "", std::move(observations)), {}));
+
+  ExpectRejected(response, absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count(Table::kSnapshots), 0u);
+}
+
+TEST_F(IngestTest, RejectsDuplicateCheckId) {
+  v1::SubmitResponse response =
+      Submit(Signed(SnapshotAfter(1, "",
+                                  {FailedObservation("linux.disk"),
+                                   FailedObservation("linux.disk")}),
+                    {}));
+
+  ExpectRejected(response, absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(response.message(), HasSubstr("linux.disk"));
+}
+
+TEST_F(IngestTest, RejectsObservationWithoutCheckId) {
+  v1::SubmitResponse response =
+      Submit(Signed(SnapshotAfter(1, "", {FailedObservation("")}), {}));
+
+  ExpectRejected(response, absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(IngestTest, RejectsObservationWithNeitherDigestNorError) {
+  v1::Observation o;
+  o.set_check_id("linux.disk");
+  o.set_probe("linux.disk");
+
+  v1::SubmitResponse response = Submit(Signed(SnapshotAfter(1, "", {o}), {}));
+
+  ExpectRejected(response, absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(IngestTest, RejectsFactsDigestOfWrongLength) {
+  v1::Observation o = FailedObservation("linux.disk");
+  o.set_facts_sha256(std::string(31, 'x'));
+
+  v1::SubmitResponse response = Submit(Signed(SnapshotAfter(1, "", {o}), {}));
+
+  ExpectRejected(response, absl::StatusCode::kInvalidArgument);
+}
+
+// --- The chain ---
+
+TEST_F(IngestTest, EquivocationIsRejectedWithAlreadyExists) {
+  v1::SubmitRequest first = First(FactsBody("ext4"));
+  Accept(first);
+  Accept(Signed(SnapshotAfter(2, first.envelope().payload(), {}), {}));
+  // A different payload with seq 1, properly signed.
+  v1::SubmitRequest other = First(FactsBody("different"));
+
+  v1::SubmitResponse response = Submit(other);
+
+  ExpectRejected(response, absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(response.message(), HasSubstr("equivocation"));
+  EXPECT_EQ(Count(Table::kSnapshots), 2u);
+}
+
+TEST_F(IngestTest, EquivocationKeepsTheFirstSnapshot) {
+  v1::SubmitRequest first = First(FactsBody("ext4"));
+  Accept(first);
+
+  ASSERT_EQ(Submit(First(FactsBody("different"))).result(),
+            v1::SubmitResponse::REJECTED);
+
+  absl::StatusOr<std::optional<v1::StoredSnapshot>> stored =
+      GetRecord<v1::StoredSnapshot>(*store_, Table::kSnapshots,
+                                    keys::Snapshot(agent_id_, 1), "snapshot");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->envelope().payload(), first.envelope().payload());
+  EXPECT_EQ(Agent().last_payload_sha256(), Sha256(first.envelope().payload()));
+}
+
+TEST_F(IngestTest, EquivocationRecordsSecurityEvent) {
+  Accept(First(FactsBody("ext4")));
+
+  ASSERT_EQ(Submit(First(FactsBody("different"))).result(),
+            v1::SubmitResponse::REJECTED);
+
+  absl::StatusOr<std::vector<v1::SecurityEvent>> events =
+      registry_->ListEvents();
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].kind(), "equivocation");
+  EXPECT_EQ((*events)[0].agent_id(), agent_id_);
+  EXPECT_EQ((*events)[0].seq(), 1u);
+  EXPECT_EQ((*events)[0].peer(), kPeer);
+}
+
+TEST_F(IngestTest, RejectsSeqThatSkipsAhead) {
+  v1::SubmitRequest first = First();
+  Accept(first);
+  v1::SubmitRequest third =
+      Signed(SnapshotAfter(3, first.envelope().payload(), {}), {});
+
+  v1::SubmitResponse response = Submit(third);
+
+  ExpectRejected(response, absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Count(Table::kSnapshots), 1u);
+  EXPECT_EQ(Agent().last_seq(), 1u);
+}
+
+TEST_F(IngestTest, RejectsFirstSnapshotWithSeqTwo) {
+  v1::SubmitResponse response = Submit(Signed(SnapshotAfter(2, "", {}), {}));
+
+  ExpectRejected(response, absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Count(Table::kSnapshots), 0u);
+}
+
+TEST_F(IngestTest, RejectsSeqZero) {
+  v1::SubmitResponse response = Submit(Signed(SnapshotAfter(0, "", {}), {}));
+
+  ExpectRejected(response, absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count(Table::kSnapshots), 0u);
+}
+
+TEST_F(IngestTest, RejectsWrongPrev) {
+  Accept(First());
+  v1::SubmitRequest second =
+      Signed(SnapshotAfter(2, "some other payload", {}), {});
+
+  v1::SubmitResponse response = Submit(second);
+
+  ExpectRejected(response, absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Count(Table::kSnapshots), 1u);
+  EXPECT_EQ(Agent().last_seq(), 1u);
+}
+
+TEST_F(IngestTest, RejectsFirstSnapshotWithNonZeroPrev) {
+  v1::Snapshot snapshot = SnapshotAfter(1, "", {});
+  snapshot.set_prev_payload_sha256(Sha256("invented history"));
+
+  v1::SubmitResponse response = Submit(Signed(snapshot, {}));
+
+  ExpectRejected(response, absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(IngestTest, ConcurrentSubmissionsOfOneSnapshotAreAcceptedOnce) {
+  const v1::SubmitRequest request = First();
+  constexpr int kThreads = 8;
+  std::vector<v1::SubmitResponse> responses(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] { responses[i] = Submit(request); });
+  }
+  for (std::thread& t : threads) t.join();
+
+  int accepted = 0;
+  int duplicate = 0;
+  for (const v1::SubmitResponse& r : responses) {
+    if (r.result() == v1::SubmitResponse::ACCEPTED) ++accepted;
+    if (r.result() == v1::SubmitResponse::DUPLICATE) ++duplicate;
+  }
+  EXPECT_EQ(accepted, 1);
+  EXPECT_EQ(duplicate, kThreads - 1);
+  EXPECT_EQ(Count(Table::kSnapshots), 1u);
+  EXPECT_TRUE(EventKinds().empty());
+}
+
+TEST_F(IngestTest, ConcurrentConflictingSnapshotsAcceptExactlyOne) {
+  constexpr int kThreads = 8;
+  std::vector<v1::SubmitRequest> requests;
+  for (int i = 0; i < kThreads; ++i) {
+    requests.push_back(First(FactsBody(absl::StrCat("variant-", i))));
+  }
+  std::vector<v1::SubmitResponse> responses(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] { responses[i] = Submit(requests[i]); });
+  }
+  for (std::thread& t : threads) t.join();
+
+  int accepted = 0;
+  for (const v1::SubmitResponse& r : responses) {
+    if (r.result() == v1::SubmitResponse::ACCEPTED) {
+      ++accepted;
+      EXPECT_EQ(Agent().last_payload_sha256(), r.payload_sha256());
+    } else {
+      EXPECT_EQ(r.code(), Code(absl::StatusCode::kAlreadyExists))
+          << r.message();
+    }
+  }
+  EXPECT_EQ(accepted, 1);
+  EXPECT_EQ(Count(Table::kSnapshots), 1u);
+  EXPECT_EQ(EventKinds().size(), static_cast<size_t>(kThreads - 1));
+}
+
+TEST_F(IngestTest, ChainStateSurvivesCollectorRestart) {
+  v1::SubmitRequest first = First();
+  Accept(first);
+  // A new collector over the same store.
+  ingestor_.reset();
+  registry_.reset();
+  store_.reset();
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open(dir_.path() / "db");
+  ASSERT_TRUE(store.ok()) << store.status();
+  store_ = *std::move(store);
+  Clock clock = [this] { return now_; };
+  registry_ = std::make_unique<Registry>(*store_, clock);
+  ingestor_ = std::make_unique<Ingestor>(*store_, *registry_, clock);
+
+  EXPECT_EQ(Submit(first).result(), v1::SubmitResponse::DUPLICATE);
+  EXPECT_EQ(Submit(Signed(SnapshotAfter(2, first.envelope().payload(), {}), {}))
+                .result(),
+            v1::SubmitResponse::ACCEPTED);
+}
+
+}  // namespace
+}  // namespace evidentia::collector

@@ -1,0 +1,54 @@
+// Key encodings of the collector's tables (see collector/store.h). Agent
+// ids are lowercase hex, so a NUL separator keeps prefixes unambiguous;
+// integers are big-endian so keys sort numerically.
+#ifndef EVIDENTIA_COLLECTOR_KEYS_H_
+#define EVIDENTIA_COLLECTOR_KEYS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace evidentia::collector::keys {
+
+inline std::string BigEndian64(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  return out;
+}
+
+inline uint64_t ReadBigEndian64(absl::string_view bytes) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < bytes.size(); ++i) {
+    v = (v << 8) | static_cast<unsigned char>(bytes[i]);
+  }
+  return v;
+}
+
+// Table::kSnapshots and Table::kLatest: everything of one agent.
+inline std::string AgentPrefix(absl::string_view agent_id) {
+  return absl::StrCat(agent_id, absl::string_view("\0", 1));
+}
+inline std::string Snapshot(absl::string_view agent_id, uint64_t seq) {
+  return absl::StrCat(AgentPrefix(agent_id), BigEndian64(seq));
+}
+inline std::string Latest(absl::string_view agent_id,
+                          absl::string_view check_id) {
+  return absl::StrCat(AgentPrefix(agent_id), check_id);
+}
+// Table::kEvents: collector time in microseconds, then a tie-breaker.
+inline std::string Event(int64_t unix_micros, uint64_t counter) {
+  return absl::StrCat(BigEndian64(static_cast<uint64_t>(unix_micros)),
+                      BigEndian64(counter));
+}
+// Table::kMeta.
+inline constexpr absl::string_view kOperatorCredentialSha256 =
+    "operator_credential_sha256";
+
+}  // namespace evidentia::collector::keys
+
+#endif  // EVIDENTIA_COLLECTOR_KEYS_H_

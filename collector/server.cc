@@ -1,0 +1,96 @@
+#include "collector/server.h"
+
+#include <unistd.h>
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "collector/data_dir.h"
+#include "common/files.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+
+namespace evidentia::collector {
+namespace {
+
+std::vector<std::string> TlsNames(const std::vector<std::string>& extra) {
+  std::vector<std::string> names = {"localhost", "127.0.0.1", "::1"};
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0') {
+    names.emplace_back(host);
+  }
+  names.insert(names.end(), extra.begin(), extra.end());
+  return names;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
+  const DataDirPaths paths(options.data_dir);
+  ASSIGN_OR_RETURN(CollectorMaterial material,
+                   PrepareDataDir(paths, TlsNames(options.tls_names)));
+
+  auto server = std::unique_ptr<Server>(new Server());
+  ASSIGN_OR_RETURN(server->store_, Store::Open(paths.db()));
+  server->registry_ =
+      std::make_unique<Registry>(*server->store_, options.clock);
+  RETURN_IF_ERROR(
+      server->registry_->SetOperatorCredential(material.operator_credential));
+  server->ingestor_ = std::make_unique<Ingestor>(
+      *server->store_, *server->registry_, options.clock);
+  server->collector_service_ = std::make_unique<CollectorService>(
+      *server->registry_, *server->ingestor_);
+  server->operator_service_ =
+      std::make_unique<OperatorService>(*server->store_, *server->registry_);
+
+  grpc::SslServerCredentialsOptions tls(
+      GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  tls.pem_key_cert_pairs.push_back(
+      {material.server.key_pem, material.server.cert_pem});
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::SslServerCredentials(tls),
+                           &server->port_);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  // A silent or stuck client cannot hold a connection forever.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 5 * 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 30 * 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  builder.RegisterService(server->collector_service_.get());
+  builder.RegisterService(server->operator_service_.get());
+  server->grpc_server_ = builder.BuildAndStart();
+  if (server->grpc_server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen,
+                     " (address in use or not local?)"));
+  }
+
+  // Tell the operator CLI where we are: the host part of --listen and the
+  // port actually bound.
+  std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
+  RETURN_IF_ERROR(WriteFileAtomic(
+      paths.address(), absl::StrCat(host, ":", server->port_, "\n"), 0644));
+  Log(LogLevel::kInfo,
+      absl::StrCat("collector listening on ", host, ":", server->port_,
+                   " (TLS), data in ", paths.root.string()));
+  return server;
+}
+
+Server::~Server() { Shutdown(); }
+
+void Server::Wait() {
+  if (grpc_server_ != nullptr) grpc_server_->Wait();
+}
+
+void Server::Shutdown() {
+  if (grpc_server_ == nullptr) return;
+  grpc_server_->Shutdown(std::chrono::system_clock::now() +
+                         std::chrono::seconds(5));
+}
+
+}  // namespace evidentia::collector

@@ -1,0 +1,65 @@
+// A running collector: its data directory prepared, its store open and its
+// gRPC services listening with TLS. main() only parses flags, calls Start
+// and waits; tests start one in-process on 127.0.0.1:0.
+#ifndef EVIDENTIA_COLLECTOR_SERVER_H_
+#define EVIDENTIA_COLLECTOR_SERVER_H_
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "collector/ingest.h"
+#include "collector/registry.h"
+#include "collector/service.h"
+#include "collector/store.h"
+#include "common/proto_time.h"
+#include "grpcpp/grpcpp.h"
+
+namespace evidentia::collector {
+
+inline constexpr char kDefaultListen[] = "127.0.0.1:7443";
+// One gRPC message; our own, smaller limits (collector/ingest.h) answer
+// INVALID_ARGUMENT below this.
+inline constexpr int kMaxMessageBytes = 8 << 20;
+
+struct ServerOptions {
+  std::filesystem::path data_dir;
+  std::string listen = kDefaultListen;
+  // Extra names for the TLS certificate beyond localhost, 127.0.0.1, ::1
+  // and this host's name (used only when the certificate is first made).
+  std::vector<std::string> tls_names;
+  Clock clock = SystemClock();
+};
+
+class Server {
+ public:
+  // Prepares the data dir, opens the store and listens. UNAVAILABLE when the
+  // address cannot be bound or the store is in use; FAILED_PRECONDITION for
+  // an unsafe data dir.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(ServerOptions options);
+  ~Server();
+
+  // The port actually bound (useful with port 0).
+  int port() const { return port_; }
+  // Blocks until Shutdown() is called from another thread or a signal.
+  void Wait();
+  // Stops accepting, finishes in-flight calls (up to a short deadline).
+  void Shutdown();
+
+ private:
+  Server() = default;
+
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<Ingestor> ingestor_;
+  std::unique_ptr<CollectorService> collector_service_;
+  std::unique_ptr<OperatorService> operator_service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  int port_ = 0;
+};
+
+}  // namespace evidentia::collector
+
+#endif  // EVIDENTIA_COLLECTOR_SERVER_H_

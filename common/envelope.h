@@ -1,0 +1,31 @@
+// Signing and verifying snapshot envelopes (SignedSnapshot): Ed25519 over
+// PAE(payload_type, payload), as proto/README.md specifies.
+#ifndef EVIDENTIA_COMMON_ENVELOPE_H_
+#define EVIDENTIA_COMMON_ENVELOPE_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "common/ed25519.h"
+#include "evidentia/v1/snapshot.pb.h"
+
+namespace evidentia {
+
+inline constexpr std::string_view kSnapshotPayloadType =
+    "application/vnd.evidentia.snapshot.v1+protobuf";
+
+// Wraps `payload` (a serialized Snapshot) in a signed envelope.
+absl::StatusOr<v1::SignedSnapshot> SignPayload(const PrivateKey& key,
+                                               std::string payload);
+
+// OK when the envelope's type is kSnapshotPayloadType, its key id is `key`'s
+// and the signature verifies. INVALID_ARGUMENT for a wrong payload type or a
+// signature that is not 64 bytes; UNAUTHENTICATED for a key id mismatch or a
+// signature that does not verify.
+absl::Status VerifyEnvelope(const PublicKey& key,
+                            const v1::SignedSnapshot& envelope);
+
+}  // namespace evidentia
+
+#endif  // EVIDENTIA_COMMON_ENVELOPE_H_

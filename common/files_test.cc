@@ -1,0 +1,202 @@
+#include "common/files.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <system_error>
+
+#include "absl/status/status.h"
+#include "gtest/gtest.h"
+
+namespace evidentia {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory under the test temp dir, removed with its contents.
+class ScopedTempDir {
+ public:
+  ScopedTempDir() {
+    std::string tmpl = ::testing::TempDir() + "evidentia_files_XXXXXX";
+    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+  }
+  ~ScopedTempDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+mode_t ModeOf(const fs::path& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  return st.st_mode & 07777;
+}
+
+// Sets the process umask for one test and restores it afterwards.
+class ScopedUmask {
+ public:
+  explicit ScopedUmask(mode_t mask) : old_(::umask(mask)) {}
+  ~ScopedUmask() { ::umask(old_); }
+
+ private:
+  mode_t old_;
+};
+
+size_t EntriesIn(const fs::path& dir) {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir)) ++n;
+  return n;
+}
+
+TEST(FilesTest, WriteFileAtomicWritesContent) {
+  ScopedTempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const fs::path path = dir.path() / "out.bin";
+  const std::string data("hello\0world", 11);
+  ASSERT_TRUE(WriteFileAtomic(path, data).ok());
+  absl::StatusOr<std::string> read = ReadFile(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, data);
+}
+
+TEST(FilesTest, WriteFileAtomicSetsModeDespiteUmask) {
+  ScopedTempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  ScopedUmask umask(077);
+  const fs::path path = dir.path() / "shared.txt";
+  ASSERT_TRUE(WriteFileAtomic(path, "x", 0644).ok());
+  EXPECT_EQ(ModeOf(path), 0644u);
+}
+
+TEST(FilesTest, WriteFileAtomicWritesPrivateMode) {
+  ScopedTempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const fs::path path = dir.path() / "secret";
+  ASSERT_TRUE(WriteFileAtomic(path, "x", 0600).ok());
+  EXPECT_EQ(ModeOf(path), 0600u);
+}
+
+TEST(FilesTest, WriteFileAtomicReplacesExistingFile) {
+  ScopedTempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const fs::path path = dir.path() / "f";
+  ASSERT_TRUE(WriteFileAtomic(path, "first, longer content").ok());
+  ASSERT_TRUE(WriteFileAtomic(path, "second").ok());
+  EXPECT_EQ(ReadFile(path).value_or(""), "second");
+}
+
+TEST(FilesTest, WriteFileAtomicLeavesNoTemporaryFile) {
+  ScopedTempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  ASSERT_TRUE(WriteFileAtomic(dir.path() / "f", "data").ok());
+  EXPECT_EQ(EntriesIn(dir.path()), 1u);
+}
+
+TEST(FilesTest, WriteFileAtomicWritesEmptyFile) {
+  ScopedTempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const fs::path path = dir.path() / "empty";
+  ASSERT_TRUE(WriteFileAtomic(path, "").ok());
+  EXPECT_EQ(ReadFile(path).value_or("not empty"), "");
+}
+
+TEST(FilesTest, WriteFileAtomicIntoMissingDirFails) {
+  ScopedTempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const absl::Status status =
+      WriteFileAtomic(dir.path() / "missing" / "f", "data");
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound) << status;
+  EXPECT_NE(status.message().find("missing"), std::string::npos) << status;
+}
+
+TEST(FilesTest, WriteFileAtomicOverDirectoryFailsAndCleansUp) {
+  ScopedTempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const fs::path target = dir.path() / "sub";
+  ASSERT_TRUE(fs::create_directory(target));
+  fs::create_directory(target / "child");  // rename() refuses a non-empty dir.
+  EXPECT_FALSE(WriteFileAtomic(target, "data").ok());
+  EXPECT_EQ(EntriesIn(dir.path()), 1u);  // Only "sub"; no temporary left.
+}
+
+TEST(FilesTest, WriteFileAtomicRejectsEmptyPath) {
+  EXPECT_EQ(WriteFileAtomic("", "data").code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(FilesTest, ReadFileOverMaxIsOutOfRange) {
+  ScopedTempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const fs::path path = dir.path() / "big";
+  ASSERT_TRUE(WriteFileAtomic(path, std::string(101, 'a')).ok());
+  EXPECT_EQ(ReadFile(path, 100).status().code(), absl::StatusCode::kOutOfRange);
+}
+
+TEST(FilesTest, ReadFileAtMaxSucceeds) {
+  ScopedTempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const fs::path path = dir.path() / "exact";
+  ASSERT_TRUE(WriteFileAtomic(path, std::string(100, 'a')).ok());
+  EXPECT_EQ(ReadFile(path, 100).value_or("").size(), 100u);
+}
+
+TEST(FilesTest, ReadFileMissingIsNotFound) {
+  ScopedTempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const absl::StatusOr<std::string> read = ReadFile(dir.path() / "nope");
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(read.status().message().find("nope"), std::string::npos);
+}
+
+TEST(FilesTest, ReadFileOfDirectoryFails) {
+  ScopedTempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  EXPECT_EQ(ReadFile(dir.path()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(FilesTest, EnsurePrivateDirCreatesNestedDirWithMode0700) {
+  ScopedTempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const fs::path target = dir.path() / "a" / "b";
+  ASSERT_TRUE(EnsurePrivateDir(target).ok());
+  EXPECT_TRUE(fs::is_directory(target));
+  EXPECT_EQ(ModeOf(target), 0700u);
+}
+
+TEST(FilesTest, EnsurePrivateDirTightensExistingDir) {
+  ScopedTempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const fs::path target = dir.path() / "open";
+  ASSERT_TRUE(fs::create_directory(target));
+  ASSERT_EQ(::chmod(target.c_str(), 0755), 0);
+  ASSERT_TRUE(EnsurePrivateDir(target).ok());
+  EXPECT_EQ(ModeOf(target), 0700u);
+}
+
+TEST(FilesTest, EnsurePrivateDirOverFileFails) {
+  ScopedTempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const fs::path target = dir.path() / "file";
+  ASSERT_TRUE(WriteFileAtomic(target, "x").ok());
+  EXPECT_FALSE(EnsurePrivateDir(target).ok());
+}
+
+TEST(FilesTest, RandomBytesReturnsRequestedLength) {
+  EXPECT_EQ(RandomBytes(33).value_or("").size(), 33u);
+}
+
+TEST(FilesTest, RandomBytesDiffersBetweenCalls) {
+  EXPECT_NE(RandomBytes(16).value_or(""), RandomBytes(16).value_or(""));
+}
+
+}  // namespace
+}  // namespace evidentia

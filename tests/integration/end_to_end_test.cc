@@ -1,0 +1,382 @@
+// End to end over loopback: a real collector (TLS, RocksDB in a temp dir)
+// and a real agent (state dir, spool, real probes on a fixture root).
+#include <stdlib.h>
+
+#include <filesystem>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "agent/agent_state.h"
+#include "agent/collect.h"
+#include "agent/probe.h"
+#include "agent/uploader.h"
+#include "collector/data_dir.h"
+#include "collector/operator_cli.h"
+#include "collector/server.h"
+#include "common/envelope.h"
+#include "common/files.h"
+#include "common/sha256.h"
+#include "evidentia/v1/collector.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace evidentia {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+// A fake host: just enough of a root tree for the probes to report on.
+void WriteFixtureRoot(const fs::path& root, const std::string& extra_user) {
+  fs::create_directories(root / "etc");
+  fs::create_directories(root / "proc/self");
+  std::string passwd =
+      "root:x:0:0:root:/root:/bin/bash\n"
+      "alice:x:1000:1000:Alice:/home/alice:/bin/bash\n";
+  if (!extra_user.empty()) {
+    absl::StrAppend(&passwd, extra_user, ":x:1001:1001::/home/", extra_user,
+                    ":/bin/bash\n");
+  }
+  ASSERT_TRUE(WriteFileAtomic(root / "etc/passwd", passwd).ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(root / "etc/group", "root:x:0:\nsudo:x:27:alice\n").ok());
+  ASSERT_TRUE(WriteFileAtomic(root / "etc/hostname", "fixture-host\n").ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(root / "proc/self/mounts", "proc /proc proc rw 0 0\n")
+          .ok());
+}
+
+class EndToEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::path(::testing::TempDir()) / "e2e.XXXXXX");
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    tmp_ = pattern;
+    data_dir_ = tmp_ / "collector";
+    state_dir_ = tmp_ / "agent";
+    root_ = tmp_ / "root";
+    WriteFixtureRoot(root_, "");
+    StartCollector("127.0.0.1:0");
+  }
+
+  void TearDown() override {
+    server_.reset();
+    std::error_code ec;
+    fs::remove_all(tmp_, ec);
+  }
+
+  void StartCollector(const std::string& listen) {
+    collector::ServerOptions options;
+    options.data_dir = data_dir_;
+    options.listen = listen;
+    absl::StatusOr<std::unique_ptr<collector::Server>> server =
+        collector::Server::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    port_ = server_->port();
+  }
+
+  void StopCollector() { server_.reset(); }
+
+  std::string Address() const { return absl::StrCat("127.0.0.1:", port_); }
+  std::string CaPem() const {
+    return *ReadFile(collector::DataDirPaths(data_dir_).ca_cert());
+  }
+
+  // Runs the operator CLI in-process; returns stdout, sets `*code`.
+  std::string Cli(std::vector<std::string> words, int* code = nullptr) {
+    words.insert(words.begin(), "evidentia");
+    words.push_back("--data-dir");
+    words.push_back(data_dir_.string());
+    std::vector<const char*> argv;
+    for (const std::string& w : words) argv.push_back(w.c_str());
+    std::ostringstream out, err;
+    int rc = collector::RunOperatorCli(static_cast<int>(argv.size()),
+                                       argv.data(), out, err);
+    if (code != nullptr) *code = rc;
+    last_err_ = err.str();
+    return out.str();
+  }
+
+  std::string CreateToken(const std::string& uses = "1") {
+    std::string token = Cli({"token", "create", "--uses", uses});
+    while (!token.empty() && token.back() == '\n') token.pop_back();
+    return token;
+  }
+
+  absl::StatusOr<std::string> EnrollAgent(const fs::path& state_dir,
+                                          const std::string& token) {
+    agent::EnrollOptions options;
+    options.state_dir = state_dir;
+    options.collector = Address();
+    options.ca_pem = CaPem();
+    options.token = token;
+    options.root = root_;
+    return agent::Enroll(options);
+  }
+
+  std::unique_ptr<agent::AgentState> OpenAgent() {
+    absl::StatusOr<std::unique_ptr<agent::AgentState>> state =
+        agent::AgentState::Open(state_dir_);
+    EXPECT_TRUE(state.ok()) << state.status();
+    return state.ok() ? *std::move(state) : nullptr;
+  }
+
+  std::unique_ptr<v1::Collector::Stub> Stub() {
+    return v1::Collector::NewStub(agent::MakeChannel(Address(), CaPem()));
+  }
+
+  // One cycle as `evidentia-agent run --once` does it.
+  absl::StatusOr<agent::DeliveryReport> Cycle(agent::AgentState& state) {
+    absl::StatusOr<uint64_t> seq = state.MakeSnapshot(
+        agent::Collect(agent::BuildProbes(), root_), absl::Now());
+    if (!seq.ok()) return seq.status();
+    return agent::DeliverSpool(state, *Stub());
+  }
+
+  // Sends one request on a fresh stream and returns the answer.
+  v1::SubmitResponse SubmitRaw(const v1::SubmitRequest& request) {
+    auto stub = Stub();
+    grpc::ClientContext context;
+    auto stream = stub->Submit(&context);
+    v1::SubmitResponse response;
+    EXPECT_TRUE(stream->Write(request));
+    EXPECT_TRUE(stream->Read(&response));
+    stream->WritesDone();
+    EXPECT_TRUE(stream->Finish().ok());
+    return response;
+  }
+
+  fs::path tmp_, data_dir_, state_dir_, root_;
+  std::unique_ptr<collector::Server> server_;
+  int port_ = 0;
+  std::string last_err_;
+};
+
+TEST_F(EndToEndTest, EnrolSubmitAndRestartKeepsEveryAcknowledgedSnapshot) {
+  absl::StatusOr<std::string> agent_id = EnrollAgent(state_dir_, CreateToken());
+  ASSERT_TRUE(agent_id.ok()) << agent_id.status();
+  {
+    auto state = OpenAgent();
+    ASSERT_NE(state, nullptr);
+    for (int i = 0; i < 3; ++i) {
+      absl::StatusOr<agent::DeliveryReport> report = Cycle(*state);
+      ASSERT_TRUE(report.ok()) << report.status();
+      EXPECT_EQ(report->accepted, 1);
+      EXPECT_EQ(report->remaining, 0);
+    }
+  }
+  StopCollector();
+  StartCollector(Address());
+
+  std::string agents = Cli({"agents", "--json"});
+  EXPECT_THAT(agents, HasSubstr(*agent_id));
+  EXPECT_THAT(agents, HasSubstr("\"lastSeq\":\"3\""));
+  std::string evidence = Cli({"evidence", "--agent", *agent_id, "--json"});
+  EXPECT_THAT(evidence, HasSubstr("linux.local_accounts"));
+  EXPECT_THAT(evidence, HasSubstr("alice"));
+}
+
+TEST_F(EndToEndTest, UnchangedFactsTravelAsDigestsOnly) {
+  ASSERT_TRUE(EnrollAgent(state_dir_, CreateToken()).ok());
+  auto state = OpenAgent();
+  ASSERT_NE(state, nullptr);
+  ASSERT_TRUE(Cycle(*state).ok());
+  ASSERT_TRUE(state
+                  ->MakeSnapshot(agent::Collect(agent::BuildProbes(), root_),
+                                 absl::Now())
+                  .ok());
+  absl::StatusOr<std::vector<v1::SubmitRequest>> spooled = state->Spooled();
+  ASSERT_TRUE(spooled.ok());
+  ASSERT_EQ(spooled->size(), 1u);
+  EXPECT_GT((*spooled)[0].facts_size(), 0);
+  EXPECT_EQ(state->WithoutKnownFacts((*spooled)[0]).facts_size(), 0);
+  absl::StatusOr<agent::DeliveryReport> report =
+      agent::DeliverSpool(*state, *Stub());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->accepted, 1);
+}
+
+TEST_F(EndToEndTest, ChangedFactsAreSentAndStored) {
+  absl::StatusOr<std::string> agent_id = EnrollAgent(state_dir_, CreateToken());
+  ASSERT_TRUE(agent_id.ok());
+  auto state = OpenAgent();
+  ASSERT_NE(state, nullptr);
+  ASSERT_TRUE(Cycle(*state).ok());
+  WriteFixtureRoot(root_, "mallory");
+  absl::StatusOr<agent::DeliveryReport> report = Cycle(*state);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_THAT(Cli({"evidence", "--agent", *agent_id, "--check",
+                   "linux.local_accounts", "--json"}),
+              HasSubstr("mallory"));
+}
+
+TEST_F(EndToEndTest, AgentKeepsSnapshotWhileCollectorIsDownAndDeliversLater) {
+  ASSERT_TRUE(EnrollAgent(state_dir_, CreateToken()).ok());
+  const std::string address = Address();
+  StopCollector();
+  auto state = OpenAgent();
+  ASSERT_NE(state, nullptr);
+  absl::StatusOr<agent::DeliveryReport> down = Cycle(*state);
+  EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable);
+  ASSERT_EQ(state->Spooled()->size(), 1u);
+
+  StartCollector(address);
+  absl::StatusOr<agent::DeliveryReport> up =
+      agent::DeliverSpool(*state, *Stub());
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_EQ(up->accepted, 1);
+  EXPECT_EQ(state->Spooled()->size(), 0u);
+  EXPECT_THAT(Cli({"agents", "--json"}), HasSubstr("\"lastSeq\":\"1\""));
+}
+
+TEST_F(EndToEndTest, ReplayIsAcknowledgedAndStoredOnce) {
+  ASSERT_TRUE(EnrollAgent(state_dir_, CreateToken()).ok());
+  auto state = OpenAgent();
+  ASSERT_NE(state, nullptr);
+  ASSERT_TRUE(state
+                  ->MakeSnapshot(agent::Collect(agent::BuildProbes(), root_),
+                                 absl::Now())
+                  .ok());
+  const v1::SubmitRequest request = (*state->Spooled())[0];
+  EXPECT_EQ(SubmitRaw(request).result(), v1::SubmitResponse::ACCEPTED);
+  EXPECT_EQ(SubmitRaw(request).result(), v1::SubmitResponse::DUPLICATE);
+  EXPECT_THAT(Cli({"agents", "--json"}), HasSubstr("\"lastSeq\":\"1\""));
+  EXPECT_THAT(Cli({"events", "--json"}), Not(HasSubstr("equivocation")));
+}
+
+TEST_F(EndToEndTest, ForgedSignatureIsRefusedAndRecorded) {
+  ASSERT_TRUE(EnrollAgent(state_dir_, CreateToken()).ok());
+  auto state = OpenAgent();
+  ASSERT_NE(state, nullptr);
+  ASSERT_TRUE(state
+                  ->MakeSnapshot(agent::Collect(agent::BuildProbes(), root_),
+                                 absl::Now())
+                  .ok());
+  v1::SubmitRequest forged = (*state->Spooled())[0];
+  std::string* signature = forged.mutable_envelope()->mutable_signature();
+  (*signature)[10] ^= 0x01;
+  v1::SubmitResponse response = SubmitRaw(forged);
+  EXPECT_EQ(response.result(), v1::SubmitResponse::REJECTED);
+  EXPECT_EQ(response.code(),
+            static_cast<int>(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(Cli({"events"}), HasSubstr("bad_signature"));
+  EXPECT_THAT(Cli({"agents", "--json"}), HasSubstr("\"lastSeq\":\"0\""));
+}
+
+TEST_F(EndToEndTest, EquivocationIsRefusedAndRecorded) {
+  ASSERT_TRUE(EnrollAgent(state_dir_, CreateToken()).ok());
+  auto state = OpenAgent();
+  ASSERT_NE(state, nullptr);
+  ASSERT_TRUE(Cycle(*state).ok());
+
+  // A second, different payload for seq 1, properly signed by the agent.
+  const v1::SubmitRequest first = [&] {
+    // The accepted one is gone from the spool; rebuild from the collector's
+    // view: sign a new snapshot claiming seq 1.
+    v1::Snapshot snapshot;
+    snapshot.set_agent_id(state->identity().agent_id());
+    LinkAfter(ChainHead{}, snapshot);
+    snapshot.mutable_host()->set_hostname("someone-else");
+    absl::StatusOr<PrivateKey> key =
+        PrivateKey::LoadPemFile(state_dir_ / "agent.key");
+    EXPECT_TRUE(key.ok());
+    v1::SubmitRequest request;
+    *request.mutable_envelope() =
+        *SignPayload(*key, snapshot.SerializeAsString());
+    return request;
+  }();
+  v1::SubmitResponse response = SubmitRaw(first);
+  EXPECT_EQ(response.result(), v1::SubmitResponse::REJECTED);
+  EXPECT_EQ(response.code(),
+            static_cast<int>(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(Cli({"events", "--json"}), HasSubstr("equivocation"));
+}
+
+TEST_F(EndToEndTest, BadTokensAreRefused) {
+  absl::StatusOr<std::string> unknown = EnrollAgent(state_dir_, "evt1_nope");
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(unknown.status().message(), HasSubstr("not known"));
+
+  const std::string token = CreateToken();
+  ASSERT_TRUE(EnrollAgent(tmp_ / "first", token).ok());
+  absl::StatusOr<std::string> reused = EnrollAgent(tmp_ / "second", token);
+  EXPECT_EQ(reused.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(reused.status().message(), HasSubstr("used up"));
+  EXPECT_FALSE(fs::exists(tmp_ / "second" / "agent.conf"));
+}
+
+TEST_F(EndToEndTest, SameHostnameEnrolsAsTwoAgents) {
+  const std::string token = CreateToken("2");
+  absl::StatusOr<std::string> a = EnrollAgent(tmp_ / "a", token);
+  absl::StatusOr<std::string> b = EnrollAgent(tmp_ / "b", token);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(*a, *b);
+}
+
+TEST_F(EndToEndTest, OversizedPayloadIsRefusedAsInvalidArgument) {
+  ASSERT_TRUE(EnrollAgent(state_dir_, CreateToken()).ok());
+  auto state = OpenAgent();
+  ASSERT_NE(state, nullptr);
+  v1::Snapshot snapshot;
+  snapshot.set_agent_id(state->identity().agent_id());
+  LinkAfter(ChainHead{}, snapshot);
+  snapshot.set_agent_version(std::string(collector::kMaxPayloadBytes, 'x'));
+  absl::StatusOr<PrivateKey> key =
+      PrivateKey::LoadPemFile(state_dir_ / "agent.key");
+  ASSERT_TRUE(key.ok());
+  v1::SubmitRequest request;
+  *request.mutable_envelope() =
+      *SignPayload(*key, snapshot.SerializeAsString());
+  v1::SubmitResponse response = SubmitRaw(request);
+  EXPECT_EQ(response.result(), v1::SubmitResponse::REJECTED);
+  EXPECT_EQ(response.code(),
+            static_cast<int>(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(EndToEndTest, MessageOverTheTransportLimitFailsTheStreamOnly) {
+  v1::SubmitRequest huge;
+  huge.add_facts(std::string(collector::kMaxMessageBytes + 1, 'x'));
+  auto stub = Stub();
+  grpc::ClientContext context;
+  auto stream = stub->Submit(&context);
+  stream->Write(huge);
+  v1::SubmitResponse response;
+  EXPECT_FALSE(stream->Read(&response));
+  EXPECT_EQ(stream->Finish().error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // The collector is still serving.
+  int code = -1;
+  Cli({"agents"}, &code);
+  EXPECT_EQ(code, collector::kCliOk);
+}
+
+TEST_F(EndToEndTest, OperatorCallsNeedTheCredential) {
+  ASSERT_TRUE(WriteFileAtomic(tmp_ / "wrong", "evo1_wrong", 0600).ok());
+  int code = -1;
+  Cli({"agents", "--credential", (tmp_ / "wrong").string()}, &code);
+  EXPECT_EQ(code, collector::kCliFailed);
+  EXPECT_THAT(last_err_, HasSubstr("UNAUTHENTICATED"));
+}
+
+TEST_F(EndToEndTest, CollectorRefusesDataDirReadableByOthers) {
+  StopCollector();
+  fs::permissions(data_dir_ / "operator.credential",
+                  fs::perms::group_read | fs::perms::others_read,
+                  fs::perm_options::add);
+  collector::ServerOptions options;
+  options.data_dir = data_dir_;
+  options.listen = "127.0.0.1:0";
+  absl::StatusOr<std::unique_ptr<collector::Server>> server =
+      collector::Server::Start(options);
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(server.status().message(), HasSubstr("operator.credential"));
+}
+
+}  // namespace
+}  // namespace evidentia

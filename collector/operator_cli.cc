@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "collector/data_dir.h"
+#include "collector/facts_summary.h"
 #include "common/args.h"
 #include "common/files.h"
 #include "common/json.h"
@@ -19,7 +20,6 @@
 #include "common/sha256.h"
 #include "common/status_macros.h"
 #include "evidentia/v1/collector.grpc.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 
 namespace evidentia::collector {
@@ -110,17 +110,6 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
       if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 2, ' ');
     }
     absl::StrAppend(&out, line, "\n");
-  }
-  return out;
-}
-
-std::string PrettyJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  std::string out;
-  if (!google::protobuf::util::MessageToJsonString(message, &out, options)
-           .ok()) {
-    return "(unprintable)\n";
   }
   return out;
 }
@@ -227,9 +216,13 @@ int Evidence(const Args& args, const Connection& connection, std::ostream& out,
       out << "probe error: " << item.error() << "\n";
       continue;
     }
-    out << PrettyJson(item.facts()) << "\n";
+    out << SummarizeFacts(item.facts());
   }
-  if (response.items().empty()) out << "(no snapshot received yet)\n";
+  if (response.items().empty()) {
+    out << "(no snapshot received yet)\n";
+  } else {
+    out << "\n(every fact, as stored: add --json)\n";
+  }
   return kCliOk;
 }
 

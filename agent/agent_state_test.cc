@@ -26,6 +26,7 @@
 #include "evidentia/v1/store.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace evidentia::agent {
 namespace {
@@ -34,22 +35,7 @@ namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-// A fresh directory under the test temp dir, removed with its contents.
-class ScopedTempDir {
- public:
-  ScopedTempDir() {
-    std::string tmpl = ::testing::TempDir() + "evidentia_agent_state_XXXXXX";
-    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~ScopedTempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using ::evidentia::testing::ScopedTempDir;
 
 constexpr char kCaPem[] =
     "-----BEGIN CERTIFICATE-----\nnot checked here\n-----END "

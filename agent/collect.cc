@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <numeric>
 
-#include "agent/linux/host_facts.h"
 #include "common/json.h"
 #include "common/sha256.h"
 #include "evidentia/v1/collector.pb.h"

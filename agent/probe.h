@@ -33,6 +33,13 @@ class Probe {
 // once per OS folder (agent/linux/probes.cc).
 std::vector<std::unique_ptr<Probe>> BuildProbes();
 
+// Facts about the host itself (name, OS, kernel, architecture, machine id)
+// below `root`, sent with every snapshot. A missing file leaves its fields
+// empty; other read errors (e.g. PERMISSION_DENIED) are returned. Defined
+// once per OS folder (agent/linux/host_facts.cc).
+absl::StatusOr<v1::HostFacts> CollectHostFacts(
+    const std::filesystem::path& root);
+
 }  // namespace evidentia::agent
 
 #endif  // EVIDENTIA_AGENT_PROBE_H_

@@ -3,7 +3,6 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
-#include "agent/linux/host_facts.h"
 #include "common/ed25519.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"

@@ -29,6 +29,7 @@
 #include "evidentia/v1/store.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace evidentia::collector {
 namespace {
@@ -39,22 +40,7 @@ using ::testing::HasSubstr;
 
 constexpr absl::string_view kPeer = "ipv4:192.0.2.7:40000";
 
-// A fresh directory under the test temp dir, removed with its contents.
-class ScopedTempDir {
- public:
-  ScopedTempDir() {
-    std::string tmpl = ::testing::TempDir() + "evidentia_ingest_XXXXXX";
-    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~ScopedTempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using ::evidentia::testing::ScopedTempDir;
 
 int Code(absl::StatusCode code) { return static_cast<int>(code); }
 

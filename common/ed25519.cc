@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
+#include "common/openssl_error.h"
 #include "common/sha256.h"
 
 namespace evidentia {
@@ -36,25 +37,6 @@ using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
 
 std::shared_ptr<EVP_PKEY> Share(EVP_PKEY* key) {
   return std::shared_ptr<EVP_PKEY>(key, EVP_PKEY_free);
-}
-
-// The OpenSSL error queue as text ("" when empty); clears the queue.
-std::string DrainOpenSslErrors() {
-  std::string out;
-  unsigned long err;
-  while ((err = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(err, buf, sizeof(buf));
-    if (!out.empty()) out.append("; ");
-    out.append(buf);
-  }
-  return out;
-}
-
-absl::Status OpenSslError(absl::StatusCode code, absl::string_view what) {
-  const std::string detail = DrainOpenSslErrors();
-  return absl::Status(code, detail.empty() ? std::string(what)
-                                           : absl::StrCat(what, ": ", detail));
 }
 
 // A read-only memory BIO over `data`, or null if it is too large.

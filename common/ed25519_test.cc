@@ -20,27 +20,14 @@
 #include "common/pae.h"
 #include "common/sha256.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace evidentia {
 namespace {
 
 namespace fs = std::filesystem;
 
-class ScopedTempDir {
- public:
-  ScopedTempDir() {
-    std::string tmpl = ::testing::TempDir() + "evidentia_ed25519_XXXXXX";
-    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~ScopedTempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using ::evidentia::testing::ScopedTempDir;
 
 PrivateKey NewKey() {
   absl::StatusOr<PrivateKey> key = PrivateKey::Generate();

@@ -11,28 +11,14 @@
 
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace evidentia {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A fresh directory under the test temp dir, removed with its contents.
-class ScopedTempDir {
- public:
-  ScopedTempDir() {
-    std::string tmpl = ::testing::TempDir() + "evidentia_files_XXXXXX";
-    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~ScopedTempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using ::evidentia::testing::ScopedTempDir;
 
 mode_t ModeOf(const fs::path& path) {
   struct stat st;

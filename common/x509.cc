@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/files.h"
+#include "common/openssl_error.h"
 
 namespace evidentia {
 namespace {
@@ -46,25 +47,6 @@ struct OpenSslFree {
 };
 template <typename T>
 using Ptr = std::unique_ptr<T, OpenSslFree>;
-
-// The OpenSSL error queue as text ("" when empty); clears the queue.
-std::string DrainOpenSslErrors() {
-  std::string out;
-  unsigned long err;
-  while ((err = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(err, buf, sizeof(buf));
-    if (!out.empty()) out.append("; ");
-    out.append(buf);
-  }
-  return out;
-}
-
-absl::Status OpenSslError(absl::StatusCode code, absl::string_view what) {
-  const std::string detail = DrainOpenSslErrors();
-  return absl::Status(code, detail.empty() ? std::string(what)
-                                           : absl::StrCat(what, ": ", detail));
-}
 
 absl::Status Internal(absl::string_view what) {
   return OpenSslError(absl::StatusCode::kInternal, what);

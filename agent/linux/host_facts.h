@@ -3,13 +3,11 @@
 #ifndef EVIDENTIA_AGENT_LINUX_HOST_FACTS_H_
 #define EVIDENTIA_AGENT_LINUX_HOST_FACTS_H_
 
-#include <filesystem>
 #include <map>
 #include <string>
 #include <string_view>
 
-#include "absl/status/statusor.h"
-#include "evidentia/v1/snapshot.pb.h"
+#include "agent/probe.h"
 
 namespace evidentia::agent {
 
@@ -18,13 +16,10 @@ namespace evidentia::agent {
 // A key given twice keeps its last value.
 std::map<std::string, std::string> ParseOsRelease(std::string_view text);
 
-// Reads root/proc/sys/kernel/hostname and osrelease, root/etc/os-release
-// (falling back to root/usr/lib/os-release) and root/etc/machine-id; the
-// architecture comes from uname(2) of the running kernel. A missing file
-// leaves its fields empty; other read errors (e.g. PERMISSION_DENIED) are
-// returned.
-absl::StatusOr<v1::HostFacts> CollectHostFacts(
-    const std::filesystem::path& root);
+// CollectHostFacts (declared in agent/probe.h) reads root/proc/sys/kernel/
+// hostname and osrelease, root/etc/os-release (falling back to
+// root/usr/lib/os-release) and root/etc/machine-id; the architecture comes
+// from uname(2) of the running kernel.
 
 }  // namespace evidentia::agent
 

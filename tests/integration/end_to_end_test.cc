@@ -1,12 +1,9 @@
 // End to end over loopback: a real collector (TLS, RocksDB in a temp dir)
 // and a real agent (state dir, spool, real probes on a fixture root).
-#include <stdlib.h>
-
 #include <filesystem>
 #include <memory>
 #include <sstream>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -24,6 +21,7 @@
 #include "evidentia/v1/collector.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace evidentia {
 namespace {
@@ -54,9 +52,8 @@ void WriteFixtureRoot(const fs::path& root, const std::string& extra_user) {
 class EndToEndTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::path(::testing::TempDir()) / "e2e.XXXXXX");
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    tmp_ = pattern;
+    ASSERT_FALSE(tmp_dir_.path().empty());
+    tmp_ = tmp_dir_.path();
     data_dir_ = tmp_ / "collector";
     state_dir_ = tmp_ / "agent";
     root_ = tmp_ / "root";
@@ -64,11 +61,7 @@ class EndToEndTest : public ::testing::Test {
     StartCollector("127.0.0.1:0");
   }
 
-  void TearDown() override {
-    server_.reset();
-    std::error_code ec;
-    fs::remove_all(tmp_, ec);
-  }
+  void TearDown() override { server_.reset(); }
 
   void StartCollector(const std::string& listen) {
     collector::ServerOptions options;
@@ -152,6 +145,7 @@ class EndToEndTest : public ::testing::Test {
     return response;
   }
 
+  testing::ScopedTempDir tmp_dir_;
   fs::path tmp_, data_dir_, state_dir_, root_;
   std::unique_ptr<collector::Server> server_;
   int port_ = 0;

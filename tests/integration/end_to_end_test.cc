@@ -13,12 +13,16 @@
 #include "agent/probe.h"
 #include "agent/uploader.h"
 #include "collector/data_dir.h"
+#include "collector/keys.h"
 #include "collector/operator_cli.h"
+#include "collector/records.h"
 #include "collector/server.h"
 #include "common/envelope.h"
 #include "common/files.h"
 #include "common/sha256.h"
+#include "common/snapshot_chain.h"
 #include "evidentia/v1/collector.grpc.pb.h"
+#include "evidentia/v1/store.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/temp_dir.h"
@@ -165,8 +169,33 @@ TEST_F(EndToEndTest, EnrolSubmitAndRestartKeepsEveryAcknowledgedSnapshot) {
       EXPECT_EQ(report->remaining, 0);
     }
   }
+  const std::string address = Address();
   StopCollector();
-  StartCollector(Address());
+  {
+    // Every acknowledged snapshot is on disk, byte for byte as signed.
+    absl::StatusOr<std::unique_ptr<collector::Store>> store =
+        collector::Store::Open(collector::DataDirPaths(data_dir_).db());
+    ASSERT_TRUE(store.ok()) << store.status();
+    absl::StatusOr<std::vector<v1::StoredSnapshot>> stored =
+        collector::ScanRecords<v1::StoredSnapshot>(
+            **store, collector::Table::kSnapshots,
+            collector::keys::AgentPrefix(*agent_id), "snapshot");
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    ASSERT_EQ(stored->size(), 3u);
+    absl::StatusOr<PrivateKey> private_key =
+        PrivateKey::LoadPemFile(state_dir_ / "agent.key");
+    ASSERT_TRUE(private_key.ok());
+    ChainHead head;
+    for (const v1::StoredSnapshot& s : *stored) {
+      EXPECT_TRUE(VerifyEnvelope(private_key->public_key(), s.envelope()).ok());
+      v1::Snapshot snapshot;
+      ASSERT_TRUE(snapshot.ParseFromString(s.envelope().payload()));
+      EXPECT_TRUE(CheckNext(head, snapshot).ok());
+      head = HeadAfter(snapshot.seq(), s.envelope().payload());
+    }
+    EXPECT_EQ(head.seq, 3u);
+  }
+  StartCollector(address);
 
   std::string agents = Cli({"agents", "--json"});
   EXPECT_THAT(agents, HasSubstr(*agent_id));

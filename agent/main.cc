@@ -32,8 +32,9 @@ usage:
   evidentia-agent collect --once --json [--root DIR]
       Print this host's facts as JSON. Needs no collector.
   evidentia-agent enroll --collector HOST:PORT --ca FILE --token TOKEN
-                         --state-dir DIR [--root DIR]
-      Create this device's key (0600) and register it with the collector.
+                         --state-dir DIR [--root DIR] [--label KEY=VALUE]...
+      Create this device's key (0600) and register it with the collector;
+      labels scope grades (evidentia controls --scope dept=finance).
   evidentia-agent run --state-dir DIR [--once] [--interval DURATION] [--root DIR]
       Collect, sign, spool and deliver; every --interval (default 1h), or
       once with --once (exit 3 if the snapshot could not be delivered; it
@@ -72,6 +73,15 @@ int EnrollCommand(const Args& args) {
   options.ca_pem = *ca_pem;
   options.token = args.Get("token");
   options.root = args.Get("root", "/");
+  for (const std::string& label : args.GetAll("label")) {
+    const size_t eq = label.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Fail(absl::InvalidArgumentError(
+                      absl::StrCat("--label ", label, " must be KEY=VALUE")),
+                  kExitUsage);
+    }
+    options.labels[label.substr(0, eq)] = label.substr(eq + 1);
+  }
   absl::StatusOr<std::string> agent_id = Enroll(options);
   if (!agent_id.ok()) return Fail(agent_id.status());
   std::cout << "enrolled as agent " << *agent_id << " with "
@@ -144,10 +154,10 @@ int Main(int argc, char** argv) {
     return argc < 2 ? kExitUsage : kExitOk;
   }
   const std::string command = argv[1];
-  absl::StatusOr<Args> args =
-      Args::Parse(argc, argv, 2,
-                  {"root", "collector", "ca", "token", "state-dir", "interval"},
-                  {"once", "json", "help"});
+  absl::StatusOr<Args> args = Args::Parse(
+      argc, argv, 2,
+      {"root", "collector", "ca", "token", "state-dir", "interval", "label"},
+      {"once", "json", "help"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   if (args->Has("help")) {
     std::fputs(kUsage, stdout);

@@ -37,6 +37,8 @@ absl::StatusOr<std::string> Enroll(const EnrollOptions& options) {
   v1::EnrollRequest request;
   request.set_token(options.token);
   request.set_public_key_pem(key.public_key().ToPem());
+  request.mutable_labels()->insert(options.labels.begin(),
+                                   options.labels.end());
   absl::StatusOr<v1::HostFacts> host = CollectHostFacts(options.root);
   if (host.ok()) *request.mutable_host() = *std::move(host);
 

@@ -5,6 +5,7 @@
 #define EVIDENTIA_AGENT_UPLOADER_H_
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -27,7 +28,8 @@ struct EnrollOptions {
   std::string collector;  // host:port
   std::string ca_pem;
   std::string token;
-  std::filesystem::path root = "/";  // for host facts
+  std::filesystem::path root = "/";           // for host facts
+  std::map<std::string, std::string> labels;  // e.g. {"dept": "finance"}
 };
 
 // Creates the device key, registers it with `token` and writes the state

@@ -21,7 +21,11 @@ constexpr char kUsage[] =
 
 usage:
   evidentia-collector serve --data-dir DIR [--listen HOST:PORT] [--tls-name NAME]...
+                            [--policies DIR --soa FILE]
       Serve agents and operators over TLS (default listen 127.0.0.1:7443).
+      With --policies (checks and catalogue, see policies/README.md) and
+      --soa (your Statement of Applicability) it grades controls; the whole
+      set is validated at start and a mistake stops the start with FILE:LINE.
       The first start creates DIR (0700) with the collector's signing key,
       a private CA (DIR/ca.pem: give it to agents), a TLS server certificate
       for localhost, 127.0.0.1, ::1, this host's name and every --tls-name,
@@ -34,8 +38,9 @@ exit codes: 0 ok, 1 failed, 2 usage
 )";
 
 int Serve(int argc, char** argv) {
-  absl::StatusOr<Args> args =
-      Args::Parse(argc, argv, 2, {"data-dir", "listen", "tls-name"}, {"help"});
+  absl::StatusOr<Args> args = Args::Parse(
+      argc, argv, 2, {"data-dir", "listen", "tls-name", "policies", "soa"},
+      {"help"});
   if (!args.ok() || args->Has("help") || !args->Has("data-dir")) {
     if (!args.ok()) std::cerr << args.status().message() << "\n";
     std::cerr << kUsage;
@@ -52,6 +57,12 @@ int Serve(int argc, char** argv) {
   options.data_dir = args->Get("data-dir");
   options.listen = args->Get("listen", kDefaultListen);
   options.tls_names = args->GetAll("tls-name");
+  if (args->Has("policies") != args->Has("soa")) {
+    std::cerr << "--policies and --soa go together\n";
+    return 2;
+  }
+  options.policies_dir = args->Get("policies");
+  options.soa_file = args->Get("soa");
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
   if (!server.ok()) {
     Log(LogLevel::kError, std::string(server.status().ToString()));

@@ -39,16 +39,17 @@ bool Exists(const fs::path& path) {
   return fs::exists(path, ec);
 }
 
-absl::StatusOr<PrivateKey> LoadOrCreateSigningKey(const DataDirPaths& paths) {
-  if (!Exists(paths.signing_key())) {
+// An Ed25519 key pair at `key_path` (0600) and `pub_path`.
+absl::StatusOr<PrivateKey> LoadOrCreateKey(const fs::path& key_path,
+                                           const fs::path& pub_path) {
+  if (!Exists(key_path)) {
     ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::Generate());
-    RETURN_IF_ERROR(key.SavePemFile(paths.signing_key()));
-    RETURN_IF_ERROR(
-        WriteFileAtomic(paths.signing_pub(), key.public_key().ToPem(), 0644));
+    RETURN_IF_ERROR(key.SavePemFile(key_path));
+    RETURN_IF_ERROR(WriteFileAtomic(pub_path, key.public_key().ToPem(), 0644));
     return key;
   }
-  RETURN_IF_ERROR(CheckPrivate(paths.signing_key()));
-  return PrivateKey::LoadPemFile(paths.signing_key());
+  RETURN_IF_ERROR(CheckPrivate(key_path));
+  return PrivateKey::LoadPemFile(key_path);
 }
 
 absl::StatusOr<KeyAndCert> LoadOrCreateCa(const DataDirPaths& paths) {
@@ -112,12 +113,15 @@ absl::StatusOr<CollectorMaterial> PrepareDataDir(
     const DataDirPaths& paths, const std::vector<std::string>& tls_names) {
   if (!Exists(paths.root)) RETURN_IF_ERROR(EnsurePrivateDir(paths.root));
   RETURN_IF_ERROR(CheckPrivate(paths.root));
-  ASSIGN_OR_RETURN(PrivateKey signing_key, LoadOrCreateSigningKey(paths));
+  ASSIGN_OR_RETURN(PrivateKey signing_key,
+                   LoadOrCreateKey(paths.signing_key(), paths.signing_pub()));
+  ASSIGN_OR_RETURN(PrivateKey operator_key,
+                   LoadOrCreateKey(paths.operator_key(), paths.operator_pub()));
   ASSIGN_OR_RETURN(KeyAndCert ca, LoadOrCreateCa(paths));
   ASSIGN_OR_RETURN(KeyAndCert server, LoadOrCreateServer(paths, ca, tls_names));
   ASSIGN_OR_RETURN(std::string credential, LoadOrCreateCredential(paths));
   return CollectorMaterial{std::move(signing_key), std::move(server),
-                           std::move(credential)};
+                           std::move(credential), operator_key.public_key()};
 }
 
 }  // namespace evidentia::collector

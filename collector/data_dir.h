@@ -8,8 +8,9 @@
 //   D/ca.key, D/ca.pem    the collector's private CA (agents trust ca.pem)
 //   D/server.key, D/server.pem   TLS server certificate issued by the CA
 //   D/operator.credential the operator CLI's bearer credential (0600)
-//   D/collector.addr      host:port the running collector listens on
-//   D/db/                 RocksDB
+//   D/operator.key        the operator's Ed25519 key, signs manual evidence
+//   (0600) D/operator.pub.pem    its public key D/collector.addr      host:port
+//   the running collector listens on D/db/                 RocksDB
 #ifndef EVIDENTIA_COLLECTOR_DATA_DIR_H_
 #define EVIDENTIA_COLLECTOR_DATA_DIR_H_
 
@@ -37,6 +38,10 @@ struct DataDirPaths {
   std::filesystem::path operator_credential() const {
     return root / "operator.credential";
   }
+  std::filesystem::path operator_key() const { return root / "operator.key"; }
+  std::filesystem::path operator_pub() const {
+    return root / "operator.pub.pem";
+  }
   std::filesystem::path address() const { return root / "collector.addr"; }
   std::filesystem::path db() const { return root / "db"; }
 };
@@ -46,6 +51,7 @@ struct CollectorMaterial {
   PrivateKey signing_key;
   KeyAndCert server;
   std::string operator_credential;
+  PublicKey operator_key;  // verifies manual evidence statements
 };
 
 // Creates whatever is missing in `dir` (the TLS server certificate names

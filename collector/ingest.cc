@@ -207,8 +207,9 @@ v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
   *stored.mutable_received_at() = ToProto(now);
   batch.Put(Table::kSnapshots, keys::Snapshot(snapshot.agent_id(), seq),
             stored.SerializeAsString());
+  std::vector<v1::LatestObservation> observed;
   for (const v1::Observation& o : snapshot.observations()) {
-    v1::LatestObservation latest;
+    v1::LatestObservation& latest = observed.emplace_back();
     latest.set_check_id(o.check_id());
     latest.set_probe(o.probe());
     latest.set_seq(seq);
@@ -216,8 +217,13 @@ v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
     latest.set_error(o.error());
     *latest.mutable_collected_at() = snapshot.collected_at();
     *latest.mutable_received_at() = stored.received_at();
+    const std::string record = latest.SerializeAsString();
     batch.Put(Table::kLatest, keys::Latest(snapshot.agent_id(), o.check_id()),
-              latest.SerializeAsString());
+              record);
+    batch.Put(Table::kHistory,
+              keys::History(snapshot.agent_id(), o.check_id(),
+                            absl::ToUnixMicros(now)),
+              record);
   }
   agent.set_last_seq(seq);
   agent.set_last_payload_sha256(payload_sha256);
@@ -230,6 +236,7 @@ v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
     return reject(absl::UnavailableError(
         absl::StrCat(context, ": not stored: ", committed.message())));
   }
+  if (fleet_ != nullptr) fleet_->Update(agent, observed);
   v1::SubmitResponse response;
   response.set_result(v1::SubmitResponse::ACCEPTED);
   response.set_seq(seq);

@@ -12,6 +12,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "collector/fleet.h"
 #include "collector/registry.h"
 #include "collector/store.h"
 #include "common/proto_time.h"
@@ -29,6 +30,10 @@ class Ingestor {
   Ingestor(Store& store, Registry& registry, Clock clock)
       : store_(store), registry_(registry), clock_(std::move(clock)) {}
 
+  // Tells `fleet` (which must outlive the ingestor) of every accepted
+  // snapshot.
+  void set_fleet(FleetState* fleet) { fleet_ = fleet; }
+
   // The answer to one SubmitRequest from `peer` (for security events).
   // Never fails as a call: refusals are REJECTED responses with a code.
   v1::SubmitResponse Submit(const v1::SubmitRequest& request,
@@ -40,6 +45,7 @@ class Ingestor {
   Store& store_;
   Registry& registry_;
   Clock clock_;
+  FleetState* fleet_ = nullptr;
   std::array<absl::Mutex, 64> agent_mutexes_;
 };
 

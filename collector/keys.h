@@ -40,6 +40,25 @@ inline std::string Latest(absl::string_view agent_id,
                           absl::string_view check_id) {
   return absl::StrCat(AgentPrefix(agent_id), check_id);
 }
+// Table::kHistory: one agent's observations of one check, by receive time.
+inline std::string HistoryPrefix(absl::string_view agent_id,
+                                 absl::string_view check_id) {
+  return absl::StrCat(AgentPrefix(agent_id), check_id,
+                      absl::string_view("\0", 1));
+}
+inline std::string History(absl::string_view agent_id,
+                           absl::string_view check_id, int64_t unix_micros) {
+  return absl::StrCat(HistoryPrefix(agent_id, check_id),
+                      BigEndian64(static_cast<uint64_t>(unix_micros)));
+}
+// Table::kManual: one control's manual evidence, by time added.
+inline std::string ManualPrefix(absl::string_view control_id) {
+  return absl::StrCat(control_id, absl::string_view("\0", 1));
+}
+inline std::string Manual(absl::string_view control_id, int64_t unix_micros) {
+  return absl::StrCat(ManualPrefix(control_id),
+                      BigEndian64(static_cast<uint64_t>(unix_micros)));
+}
 // Table::kEvents: collector time in microseconds, then a tie-breaker.
 inline std::string Event(int64_t unix_micros, uint64_t counter) {
   return absl::StrCat(BigEndian64(static_cast<uint64_t>(unix_micros)),

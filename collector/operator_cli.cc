@@ -3,19 +3,27 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "collector/data_dir.h"
 #include "collector/facts_summary.h"
+#include "collector/grading.h"
+#include "collector/service.h"
 #include "common/args.h"
+#include "common/ed25519.h"
+#include "common/envelope.h"
 #include "common/files.h"
 #include "common/json.h"
+#include "common/pae.h"
 #include "common/proto_time.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
@@ -34,7 +42,20 @@ commands:
   token create [--ttl DURATION] [--uses N]   one-time enrolment token (printed alone on stdout)
   agents                                     the asset register: enrolled hosts, first/last seen
   evidence --agent ID [--check ID]           what the collector holds for one host
+  evidence add --control ID --file FILE --valid-until DATE [--note TEXT] [--operator-key FILE]
+                                             record a document as manual evidence, signed
+                                             by the operator key (DIR/operator.key)
   events                                     security events (forged signatures, equivocations)
+  controls [--scope KEY=VALUE] [--as-of TIME]
+                                             the SoA with a grade per control
+  control ID [--scope ...] [--as-of ...]     one control: failing and stale hosts, reasons, since when
+  host HOST [--as-of ...]                    every check on one host (agent id or hostname)
+  history --control ID [--from TIME] [--to TIME] [--scope ...]
+                                             grade changes and compliant share (default: last 30 days)
+
+TIME and DATE: 2026-11-22, 2026-11-22T10:00:00Z or "2026-11-22 10:00" (UTC).
+Grades: compliant, opportunity for improvement, minor nonconformity, major
+nonconformity, not applicable (the rules: policies/README.md).
 
 connection (defaults from the collector's data dir):
   --data-dir DIR      collector data dir ($EVIDENTIA_DATA_DIR, else /var/lib/evidentia);
@@ -52,6 +73,13 @@ exit codes: 0 ok, 1 refused or failed, 2 usage, 3 collector unreachable
 struct Connection {
   std::unique_ptr<v1::Operator::Stub> stub;
   std::string credential;
+};
+
+// One command line, parsed and connected.
+struct Invocation {
+  const Args& args;
+  const Connection& connection;
+  std::vector<std::string> operands;
 };
 
 absl::StatusOr<Connection> Connect(const Args& args) {
@@ -123,8 +151,9 @@ int Report(const grpc::Status& status, std::ostream& err) {
                                                               : kCliFailed;
 }
 
-int TokenCreate(const Args& args, const Connection& connection,
-                std::ostream& out, std::ostream& err) {
+int TokenCreate(const Invocation& call, std::ostream& out, std::ostream& err) {
+  const Args& args = call.args;
+  const Connection& connection = call.connection;
   v1::CreateTokenRequest request;
   if (args.Has("ttl")) {
     absl::Duration ttl;
@@ -159,8 +188,9 @@ int TokenCreate(const Args& args, const Connection& connection,
   return kCliOk;
 }
 
-int Agents(const Args& args, const Connection& connection, std::ostream& out,
-           std::ostream& err) {
+int Agents(const Invocation& call, std::ostream& out, std::ostream& err) {
+  const Args& args = call.args;
+  const Connection& connection = call.connection;
   grpc::ClientContext context;
   Prepare(context, connection);
   v1::ListAgentsResponse response;
@@ -185,8 +215,9 @@ int Agents(const Args& args, const Connection& connection, std::ostream& out,
   return kCliOk;
 }
 
-int Evidence(const Args& args, const Connection& connection, std::ostream& out,
-             std::ostream& err) {
+int Evidence(const Invocation& call, std::ostream& out, std::ostream& err) {
+  const Args& args = call.args;
+  const Connection& connection = call.connection;
   if (absl::Status s = args.Require({"agent"}); !s.ok()) {
     err << s.message() << "\n";
     return kCliUsage;
@@ -226,8 +257,9 @@ int Evidence(const Args& args, const Connection& connection, std::ostream& out,
   return kCliOk;
 }
 
-int Events(const Args& args, const Connection& connection, std::ostream& out,
-           std::ostream& err) {
+int Events(const Invocation& call, std::ostream& out, std::ostream& err) {
+  const Args& args = call.args;
+  const Connection& connection = call.connection;
   grpc::ClientContext context;
   Prepare(context, connection);
   v1::ListEventsResponse response;
@@ -245,6 +277,282 @@ int Events(const Args& args, const Connection& connection, std::ostream& out,
                     e.peer(), e.detail()});
   }
   out << Table(rows);
+  return kCliOk;
+}
+
+// A moment on the command line, in UTC: a date, or a date and time.
+absl::StatusOr<absl::Time> ParseMoment(const std::string& text) {
+  for (const char* format :
+       {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%Ez", "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M", "%Y-%m-%d"}) {
+    absl::Time t;
+    if (absl::ParseTime(format, text, absl::UTCTimeZone(), &t, nullptr)) {
+      return t;
+    }
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("\"", text,
+                   "\" is not a date (2026-11-22) or date-time "
+                   "(2026-11-22T10:00:00Z)"));
+}
+
+// --scope and --as-of as a GradeRequest.
+absl::StatusOr<v1::GradeRequest> GradeRequestFrom(const Args& args) {
+  v1::GradeRequest request;
+  request.set_scope(args.Get("scope"));
+  if (args.Has("as-of")) {
+    ASSIGN_OR_RETURN(absl::Time at, ParseMoment(args.Get("as-of")));
+    *request.mutable_as_of() = ToProto(at);
+  }
+  return request;
+}
+
+int Usage(const absl::Status& status, std::ostream& err) {
+  err << "evidentia: " << status.message() << "\n";
+  return kCliUsage;
+}
+
+std::string StateName(v1::CheckState state) {
+  switch (state) {
+    case v1::CHECK_STATE_PASS:
+      return "pass";
+    case v1::CHECK_STATE_WARN:
+      return "warn";
+    case v1::CHECK_STATE_FAIL:
+      return "FAIL";
+    case v1::CHECK_STATE_STALE:
+      return "stale";
+    case v1::CHECK_STATE_MISSING:
+      return "missing";
+    default:
+      return "?";
+  }
+}
+
+std::string Shorten(const std::string& text, size_t width) {
+  return text.size() <= width ? text
+                              : absl::StrCat(text.substr(0, width - 1), "~");
+}
+
+std::string Count(uint32_t n, bool applicable) {
+  return applicable ? absl::StrCat(n) : "-";
+}
+
+int Controls(const Invocation& call, std::ostream& out, std::ostream& err) {
+  absl::StatusOr<v1::GradeRequest> request = GradeRequestFrom(call.args);
+  if (!request.ok()) return Usage(request.status(), err);
+  grpc::ClientContext context;
+  Prepare(context, call.connection);
+  v1::GradeControlsResponse response;
+  grpc::Status status =
+      call.connection.stub->GradeControls(&context, *request, &response);
+  if (!status.ok()) return Report(status, err);
+  if (call.args.Has("json")) {
+    out << ToJson(response);
+    return kCliOk;
+  }
+  out << "graded at " << When(response.at()) << ", scope "
+      << (response.scope().empty() ? "all hosts" : response.scope())
+      << ", policy " << response.policy_sha256().substr(0, 16) << "\n\n";
+  std::vector<std::vector<std::string>> rows = {
+      {"CONTROL", "TITLE", "APPLICABLE", "GRADE", "PASS", "FAIL", "STALE",
+       "OLDEST EVIDENCE"}};
+  std::map<v1::Grade, int> totals;
+  for (const v1::ControlGrade& c : response.controls()) {
+    ++totals[c.grade()];
+    const bool automated = c.checks_size() > 0;
+    rows.push_back(
+        {c.control_id(), Shorten(c.title(), 44), c.applicable() ? "yes" : "no",
+         GradeName(c.grade()), Count(c.hosts_passing(), automated),
+         Count(c.hosts_failing(), automated), Count(c.hosts_stale(), automated),
+         When(c.oldest_evidence())});
+  }
+  out << Table(rows) << "\n";
+  for (const auto& [grade, n] : totals) {
+    out << n << " " << GradeName(grade) << "\n";
+  }
+  return kCliOk;
+}
+
+int ControlDetail(const Invocation& call, std::ostream& out,
+                  std::ostream& err) {
+  v1::GetControlRequest request;
+  request.set_control_id(call.operands.at(0));
+  absl::StatusOr<v1::GradeRequest> at = GradeRequestFrom(call.args);
+  if (!at.ok()) return Usage(at.status(), err);
+  *request.mutable_at() = *at;
+  grpc::ClientContext context;
+  Prepare(context, call.connection);
+  v1::ControlGrade c;
+  grpc::Status status = call.connection.stub->GetControl(&context, request, &c);
+  if (!status.ok()) return Report(status, err);
+  if (call.args.Has("json")) {
+    out << ToJson(c);
+    return kCliOk;
+  }
+  out << c.control_id() << "  " << c.title() << "\n"
+      << "grade: " << GradeName(c.grade()) << "\n";
+  if (!c.applicable()) {
+    out << "not applicable: " << c.justification() << "\n";
+    return kCliOk;
+  }
+  out << "owner: " << c.owner() << "\n";
+  for (const std::string& reason : c.reasons()) out << "  - " << reason << "\n";
+  if (c.checks_size() > 0) {
+    out << "checks: " << absl::StrJoin(c.checks(), ", ") << "\n"
+        << "hosts: " << c.hosts_in_scope() << " in scope, " << c.hosts_passing()
+        << " passing, " << c.hosts_failing() << " failing, " << c.hosts_stale()
+        << " stale\n";
+  }
+  if (c.manual().present()) {
+    out << "manual evidence: " << c.manual().file_name() << " (sha256 "
+        << c.manual().sha256().substr(0, 16) << "...) valid until "
+        << When(c.manual().valid_until()) << "\n";
+  }
+  if (c.findings_size() > 0) {
+    std::vector<std::vector<std::string>> rows = {
+        {"HOST", "CHECK", "STATE", "SINCE", "REASONS"}};
+    for (const v1::HostCheck& f : c.findings()) {
+      rows.push_back({f.hostname().empty() ? f.agent_id() : f.hostname(),
+                      f.check_id(), StateName(f.state()), When(f.since()),
+                      absl::StrJoin(f.reasons(), "; ")});
+    }
+    out << "\n" << Table(rows);
+  }
+  return kCliOk;
+}
+
+int Host(const Invocation& call, std::ostream& out, std::ostream& err) {
+  v1::GetHostRequest request;
+  request.set_host(call.operands.at(0));
+  absl::StatusOr<v1::GradeRequest> at = GradeRequestFrom(call.args);
+  if (!at.ok()) return Usage(at.status(), err);
+  *request.mutable_at() = *at;
+  grpc::ClientContext context;
+  Prepare(context, call.connection);
+  v1::GetHostResponse response;
+  grpc::Status status =
+      call.connection.stub->GetHost(&context, request, &response);
+  if (!status.ok()) return Report(status, err);
+  if (call.args.Has("json")) {
+    out << ToJson(response);
+    return kCliOk;
+  }
+  const v1::AgentRecord& a = response.agent();
+  out << a.host().hostname() << "  agent " << a.agent_id() << "  "
+      << a.host().os_pretty_name() << "\n"
+      << "last seen " << When(a.last_seen())
+      << (response.silent() ? "  (SILENT: longer than the policy allows)" : "")
+      << "\n\n";
+  const absl::Time at_time = FromProto(response.at());
+  std::vector<std::vector<std::string>> rows = {
+      {"CHECK", "STATE", "EVIDENCE AGE", "SINCE", "REASONS"}};
+  for (const v1::HostCheck& check : response.checks()) {
+    std::string age = "-";
+    if (check.has_evidence_at()) {
+      age = absl::FormatDuration(absl::Trunc(
+          at_time - FromProto(check.evidence_at()), absl::Minutes(1)));
+    }
+    rows.push_back({check.check_id(), StateName(check.state()), age,
+                    When(check.since()), absl::StrJoin(check.reasons(), "; ")});
+  }
+  out << Table(rows);
+  return kCliOk;
+}
+
+int History(const Invocation& call, std::ostream& out, std::ostream& err) {
+  if (absl::Status s = call.args.Require({"control"}); !s.ok()) {
+    return Usage(s, err);
+  }
+  v1::GetHistoryRequest request;
+  request.set_control_id(call.args.Get("control"));
+  request.set_scope(call.args.Get("scope"));
+  for (const char* flag : {"from", "to"}) {
+    if (!call.args.Has(flag)) continue;
+    absl::StatusOr<absl::Time> t = ParseMoment(call.args.Get(flag));
+    if (!t.ok()) return Usage(t.status(), err);
+    *(std::string(flag) == "from" ? request.mutable_from()
+                                  : request.mutable_to()) = ToProto(*t);
+  }
+  grpc::ClientContext context;
+  Prepare(context, call.connection);
+  v1::GetHistoryResponse response;
+  grpc::Status status =
+      call.connection.stub->GetHistory(&context, request, &response);
+  if (!status.ok()) return Report(status, err);
+  if (call.args.Has("json")) {
+    out << ToJson(response);
+    return kCliOk;
+  }
+  std::vector<std::vector<std::string>> rows = {{"FROM", "GRADE", "REASONS"}};
+  for (const v1::GradeChange& change : response.changes()) {
+    rows.push_back({When(change.at()), GradeName(change.grade()),
+                    absl::StrJoin(change.reasons(), "; ")});
+  }
+  out << response.control_id() << ": compliant "
+      << absl::StrFormat("%.1f%%", response.compliant_share() * 100)
+      << " of the period (changes found to within "
+      << absl::FormatDuration(absl::Seconds(response.resolution_seconds()))
+      << ")\n\n"
+      << Table(rows);
+  return kCliOk;
+}
+
+int EvidenceAdd(const Invocation& call, std::ostream& out, std::ostream& err) {
+  const Args& args = call.args;
+  if (absl::Status s = args.Require({"control", "file", "valid-until"});
+      !s.ok()) {
+    return Usage(s, err);
+  }
+  absl::StatusOr<absl::Time> valid_until = ParseMoment(args.Get("valid-until"));
+  if (!valid_until.ok()) return Usage(valid_until.status(), err);
+  absl::StatusOr<std::string> document =
+      ReadFile(args.Get("file"), kMaxDocumentBytes);
+  if (!document.ok()) {
+    err << "evidentia: " << document.status().message() << "\n";
+    return kCliFailed;
+  }
+  const char* env = std::getenv("EVIDENTIA_DATA_DIR");
+  const DataDirPaths paths(
+      args.Get("data-dir", env != nullptr ? env : "/var/lib/evidentia"));
+  absl::StatusOr<PrivateKey> key = PrivateKey::LoadPemFile(
+      args.Get("operator-key", paths.operator_key().string()));
+  if (!key.ok()) {
+    err << "evidentia: operator key: " << key.status().message() << "\n";
+    return kCliFailed;
+  }
+  v1::ManualEvidenceStatement statement;
+  statement.set_control_id(args.Get("control"));
+  statement.set_document_sha256(Sha256(*document));
+  statement.set_file_name(
+      std::filesystem::path(args.Get("file")).filename().string());
+  statement.set_size(document->size());
+  *statement.mutable_valid_until() = ToProto(*valid_until);
+  statement.set_note(args.Get("note"));
+  *statement.mutable_signed_at() = ToProto(absl::Now());
+  v1::AddManualEvidenceRequest request;
+  request.set_statement(statement.SerializeAsString());
+  absl::StatusOr<std::string> signature =
+      key->Sign(Pae(kManualEvidencePayloadType, request.statement()));
+  if (!signature.ok()) {
+    err << "evidentia: " << signature.status().message() << "\n";
+    return kCliFailed;
+  }
+  request.set_signature(*signature);
+  request.set_document(*std::move(document));
+  grpc::ClientContext context;
+  Prepare(context, call.connection);
+  v1::AddManualEvidenceResponse response;
+  grpc::Status status =
+      call.connection.stub->AddManualEvidence(&context, request, &response);
+  if (!status.ok()) return Report(status, err);
+  if (args.Has("json")) {
+    out << ToJson(response);
+  } else {
+    out << "recorded " << statement.file_name() << " (sha256 "
+        << response.document_sha256() << ") for " << statement.control_id()
+        << ", valid until " << When(statement.valid_until()) << "\n";
+  }
   return kCliOk;
 }
 
@@ -266,7 +574,8 @@ int RunOperatorCli(int argc, const char* const* argv, std::ostream& out,
   absl::StatusOr<Args> args =
       Args::Parse(argc, argv, first_flag,
                   {"data-dir", "collector", "ca", "credential", "ttl", "uses",
-                   "agent", "check"},
+                   "agent", "check", "scope", "as-of", "control", "from", "to",
+                   "file", "valid-until", "note", "operator-key"},
                   {"json", "help"});
   if (!args.ok()) {
     err << "evidentia: " << args.status().message() << "\n";
@@ -276,16 +585,36 @@ int RunOperatorCli(int argc, const char* const* argv, std::ostream& out,
     out << kUsage;
     return kCliOk;
   }
-  const std::string command = absl::StrJoin(words, " ");
-  using Handler =
-      int (*)(const Args&, const Connection&, std::ostream&, std::ostream&);
-  Handler handler = nullptr;
-  if (command == "token create") handler = TokenCreate;
-  if (command == "agents") handler = Agents;
-  if (command == "evidence") handler = Evidence;
-  if (command == "events") handler = Events;
-  if (handler == nullptr) {
-    err << "evidentia: unknown command '" << command << "'\n\n" << kUsage;
+  // Commands of one or two words; the words after them are operands.
+  using Handler = int (*)(const Invocation&, std::ostream&, std::ostream&);
+  struct Command {
+    std::vector<std::string> words;
+    size_t operands;
+    Handler handler;
+  };
+  static const std::vector<Command> kCommands = {
+      {{"token", "create"}, 0, TokenCreate},
+      {{"agents"}, 0, Agents},
+      {{"evidence", "add"}, 0, EvidenceAdd},
+      {{"evidence"}, 0, Evidence},
+      {{"events"}, 0, Events},
+      {{"controls"}, 0, Controls},
+      {{"control"}, 1, ControlDetail},
+      {{"host"}, 1, Host},
+      {{"history"}, 0, History},
+  };
+  const Command* command = nullptr;
+  for (const Command& c : kCommands) {
+    if (words.size() == c.words.size() + c.operands &&
+        std::equal(c.words.begin(), c.words.end(), words.begin())) {
+      command = &c;
+      break;
+    }
+  }
+  if (command == nullptr) {
+    err << "evidentia: unknown command '" << absl::StrJoin(words, " ")
+        << "'\n\n"
+        << kUsage;
     return kCliUsage;
   }
   absl::StatusOr<Connection> connection = Connect(*args);
@@ -293,7 +622,11 @@ int RunOperatorCli(int argc, const char* const* argv, std::ostream& out,
     err << "evidentia: " << connection.status().message() << "\n";
     return kCliUnreachable;
   }
-  return handler(*args, *connection, out, err);
+  const Invocation invocation{
+      *args, *connection,
+      std::vector<std::string>(words.begin() + command->words.size(),
+                               words.end())};
+  return command->handler(invocation, out, err);
 }
 
 }  // namespace evidentia::collector

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "collector/keys.h"
 #include "collector/records.h"
@@ -17,6 +18,26 @@ namespace evidentia::collector {
 namespace {
 
 constexpr absl::string_view kTokenPrefix = "evt1_";
+
+bool IsLabelText(absl::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
+        c != '_' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::Status ValidateLabel(absl::string_view key, absl::string_view value) {
+  if (!IsLabelText(key) || !IsLabelText(value)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "label ", key, "=", value,
+        ": keys and values are 1-64 characters of A-Z a-z 0-9 . _ -"));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -65,6 +86,9 @@ absl::StatusOr<v1::EnrollResponse> Registry::Enroll(
     return absl::InvalidArgumentError(
         absl::StrCat("enrolment key: ", key.status().message()));
   }
+  for (const auto& [key, value] : request.labels()) {
+    RETURN_IF_ERROR(ValidateLabel(key, value));
+  }
   ASSIGN_OR_RETURN(std::string id_bytes, RandomBytes(16));
   const std::string agent_id = ToHex(id_bytes);
   const std::string token_hash = Sha256(request.token());
@@ -93,6 +117,7 @@ absl::StatusOr<v1::EnrollResponse> Registry::Enroll(
   agent.set_public_key_pem(key->ToPem());
   *agent.mutable_host() = request.host();
   *agent.mutable_enrolled_at() = ToProto(now);
+  *agent.mutable_labels() = request.labels();
 
   Batch batch;
   // A used-up token is kept (until it expires) so a second use is told
@@ -101,6 +126,7 @@ absl::StatusOr<v1::EnrollResponse> Registry::Enroll(
   batch.Put(Table::kTokens, token_hash, token.SerializeAsString());
   batch.Put(Table::kAgents, agent_id, agent.SerializeAsString());
   RETURN_IF_ERROR(store_.Commit(batch));
+  if (fleet_ != nullptr) fleet_->Update(agent, {});
 
   v1::EnrollResponse response;
   response.set_agent_id(agent_id);

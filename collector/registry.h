@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "collector/fleet.h"
 #include "collector/store.h"
 #include "common/proto_time.h"
 #include "evidentia/v1/collector.pb.h"
@@ -36,9 +37,13 @@ class Registry {
   absl::StatusOr<v1::CreateTokenResponse> CreateToken(absl::Duration ttl,
                                                       uint32_t uses);
 
+  // Tells `fleet` (which must outlive the registry) of every enrolment.
+  void set_fleet(FleetState* fleet) { fleet_ = fleet; }
+
   // Consumes one use of the request's token and registers its key under a
   // fresh random agent id. UNAUTHENTICATED for an unknown, expired or
-  // used-up token; INVALID_ARGUMENT for a key that is not Ed25519 SPKI PEM.
+  // used-up token; INVALID_ARGUMENT for a key that is not Ed25519 SPKI PEM
+  // or a malformed label.
   absl::StatusOr<v1::EnrollResponse> Enroll(const v1::EnrollRequest& request);
 
   // The agent's record, or nullopt if no such agent is enrolled.
@@ -61,6 +66,7 @@ class Registry {
  private:
   Store& store_;
   Clock clock_;
+  FleetState* fleet_ = nullptr;
   absl::Mutex tokens_mu_;  // serializes token read-modify-write
   // Tie-breaker for events in the same microsecond; starts at a random
   // value so a restarted collector cannot overwrite an earlier event.

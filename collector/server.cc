@@ -32,17 +32,35 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
                    PrepareDataDir(paths, TlsNames(options.tls_names)));
 
   auto server = std::unique_ptr<Server>(new Server());
+  if (!options.policies_dir.empty()) {
+    ASSIGN_OR_RETURN(
+        policy::PolicySet policy,
+        policy::LoadPolicySet(options.policies_dir, options.soa_file));
+    server->policy_ = std::make_unique<policy::PolicySet>(std::move(policy));
+    Log(LogLevel::kInfo,
+        absl::StrCat("policy set ", server->policy_->sha256, ": ",
+                     server->policy_->checks.size(), " checks, ",
+                     server->policy_->soa.size(), " SoA controls"));
+  }
   ASSIGN_OR_RETURN(server->store_, Store::Open(paths.db()));
+  ASSIGN_OR_RETURN(server->fleet_, FleetState::Load(*server->store_));
+  if (server->policy_ != nullptr) {
+    server->grader_ =
+        std::make_unique<Grader>(*server->policy_, *server->store_);
+  }
   server->registry_ =
       std::make_unique<Registry>(*server->store_, options.clock);
+  server->registry_->set_fleet(server->fleet_.get());
   RETURN_IF_ERROR(
       server->registry_->SetOperatorCredential(material.operator_credential));
   server->ingestor_ = std::make_unique<Ingestor>(
       *server->store_, *server->registry_, options.clock);
+  server->ingestor_->set_fleet(server->fleet_.get());
   server->collector_service_ = std::make_unique<CollectorService>(
       *server->registry_, *server->ingestor_);
-  server->operator_service_ =
-      std::make_unique<OperatorService>(*server->store_, *server->registry_);
+  server->operator_service_ = std::make_unique<OperatorService>(
+      *server->store_, *server->registry_, *server->fleet_,
+      server->grader_.get(), material.operator_key, options.clock);
 
   grpc::SslServerCredentialsOptions tls(
       GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);

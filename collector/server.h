@@ -10,10 +10,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "collector/fleet.h"
+#include "collector/grading.h"
 #include "collector/ingest.h"
 #include "collector/registry.h"
 #include "collector/service.h"
 #include "collector/store.h"
+#include "common/policy.h"
 #include "common/proto_time.h"
 #include "grpcpp/grpcpp.h"
 
@@ -30,6 +33,10 @@ struct ServerOptions {
   // Extra names for the TLS certificate beyond localhost, 127.0.0.1, ::1
   // and this host's name (used only when the certificate is first made).
   std::vector<std::string> tls_names;
+  // The policy set to grade with (policies/README.md); without it the
+  // collector stores evidence but answers grading calls FAILED_PRECONDITION.
+  std::filesystem::path policies_dir;
+  std::filesystem::path soa_file;
   Clock clock = SystemClock();
 };
 
@@ -52,6 +59,9 @@ class Server {
   Server() = default;
 
   std::unique_ptr<Store> store_;
+  std::unique_ptr<policy::PolicySet> policy_;
+  std::unique_ptr<FleetState> fleet_;
+  std::unique_ptr<Grader> grader_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<CollectorService> collector_service_;

@@ -6,13 +6,20 @@
 #define EVIDENTIA_COLLECTOR_SERVICE_H_
 
 #include "absl/status/status.h"
+#include "collector/fleet.h"
+#include "collector/grading.h"
 #include "collector/ingest.h"
 #include "collector/registry.h"
 #include "collector/store.h"
+#include "common/ed25519.h"
+#include "common/proto_time.h"
 #include "evidentia/v1/collector.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 
 namespace evidentia::collector {
+
+// Largest manual evidence document accepted (one gRPC message carries it).
+inline constexpr size_t kMaxDocumentBytes = 6 << 20;
 
 // The one place an absl::Status becomes a grpc::Status (same codes).
 grpc::Status ToGrpc(const absl::Status& status);
@@ -38,8 +45,16 @@ class CollectorService final : public v1::Collector::Service {
 // Every call needs metadata "authorization: Bearer <operator credential>".
 class OperatorService final : public v1::Operator::Service {
  public:
-  OperatorService(Store& store, Registry& registry)
-      : store_(store), registry_(registry) {}
+  // `grader` may be null: the collector runs without a policy set, and the
+  // grading calls answer FAILED_PRECONDITION. All must outlive the service.
+  OperatorService(Store& store, Registry& registry, FleetState& fleet,
+                  Grader* grader, PublicKey operator_key, Clock clock)
+      : store_(store),
+        registry_(registry),
+        fleet_(fleet),
+        grader_(grader),
+        operator_key_(std::move(operator_key)),
+        clock_(std::move(clock)) {}
 
   grpc::Status CreateToken(grpc::ServerContext* context,
                            const v1::CreateTokenRequest* request,
@@ -53,12 +68,34 @@ class OperatorService final : public v1::Operator::Service {
   grpc::Status ListEvents(grpc::ServerContext* context,
                           const v1::ListEventsRequest* request,
                           v1::ListEventsResponse* response) override;
+  grpc::Status GradeControls(grpc::ServerContext* context,
+                             const v1::GradeRequest* request,
+                             v1::GradeControlsResponse* response) override;
+  grpc::Status GetControl(grpc::ServerContext* context,
+                          const v1::GetControlRequest* request,
+                          v1::ControlGrade* response) override;
+  grpc::Status GetHost(grpc::ServerContext* context,
+                       const v1::GetHostRequest* request,
+                       v1::GetHostResponse* response) override;
+  grpc::Status GetHistory(grpc::ServerContext* context,
+                          const v1::GetHistoryRequest* request,
+                          v1::GetHistoryResponse* response) override;
+  grpc::Status AddManualEvidence(
+      grpc::ServerContext* context, const v1::AddManualEvidenceRequest* request,
+      v1::AddManualEvidenceResponse* response) override;
 
  private:
   absl::Status Authorize(const grpc::ServerContext& context) const;
+  // The moment and the in-scope hosts of a grade request.
+  absl::StatusOr<std::pair<absl::Time, std::vector<HostPtr>>> Fleet(
+      const v1::GradeRequest& request) const;
 
   Store& store_;
   Registry& registry_;
+  FleetState& fleet_;
+  Grader* grader_;
+  PublicKey operator_key_;
+  Clock clock_;
 };
 
 }  // namespace evidentia::collector

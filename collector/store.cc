@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
@@ -14,7 +15,8 @@ namespace {
 // Column family names; the order is Table's. "default" must exist in
 // RocksDB and serves as kMeta.
 constexpr std::array<const char*, kTableCount> kTableNames = {
-    "default", "tokens", "agents", "snapshots", "objects", "latest", "events"};
+    "default", "tokens", "agents",  "snapshots", "objects",
+    "latest",  "events", "history", "manual"};
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -83,10 +85,12 @@ absl::StatusOr<std::optional<std::string>> Store::Get(
 
 absl::Status Store::Scan(
     Table table, absl::string_view prefix,
-    const std::function<bool(absl::string_view, absl::string_view)>& fn) const {
+    const std::function<bool(absl::string_view, absl::string_view)>& fn,
+    absl::string_view start) const {
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), Handle(table)));
-  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid();
+  const absl::string_view first = start > prefix ? start : prefix;
+  for (it->Seek(rocksdb::Slice(first.data(), first.size())); it->Valid();
        it->Next()) {
     absl::string_view key(it->key().data(), it->key().size());
     if (key.substr(0, prefix.size()) != prefix) break;
@@ -95,6 +99,35 @@ absl::Status Store::Scan(
     }
   }
   return FromRocks(it->status(), "scanning store");
+}
+
+absl::Status Store::ScanBackward(
+    Table table, absl::string_view prefix, absl::string_view bound,
+    const std::function<bool(absl::string_view, absl::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), Handle(table)));
+  for (it->SeekForPrev(rocksdb::Slice(bound.data(), bound.size())); it->Valid();
+       it->Prev()) {
+    absl::string_view key(it->key().data(), it->key().size());
+    if (key.substr(0, prefix.size()) != prefix) break;
+    if (!fn(key, absl::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return FromRocks(it->status(), "scanning store backwards");
+}
+
+absl::StatusOr<std::optional<std::pair<std::string, std::string>>>
+Store::LastAtOrBefore(Table table, absl::string_view prefix,
+                      absl::string_view bound) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), Handle(table)));
+  it->SeekForPrev(rocksdb::Slice(bound.data(), bound.size()));
+  RETURN_IF_ERROR(FromRocks(it->status(), "seeking store"));
+  if (!it->Valid()) return std::nullopt;
+  absl::string_view key(it->key().data(), it->key().size());
+  if (key.substr(0, prefix.size()) != prefix) return std::nullopt;
+  return std::make_pair(std::string(key), it->value().ToString());
 }
 
 absl::Status Store::Commit(const Batch& batch) {

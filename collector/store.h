@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -32,8 +33,10 @@ enum class Table {
   kObjects,    // facts SHA-256 -> Facts bytes
   kLatest,     // agent id, check id -> LatestObservation
   kEvents,     // time, counter -> SecurityEvent
+  kHistory,    // agent id, check id, receive time -> LatestObservation
+  kManual,     // control id, time added -> StoredManualEvidence
 };
-inline constexpr int kTableCount = 7;
+inline constexpr int kTableCount = 9;
 
 // A set of writes applied atomically by Store::Commit.
 class Batch {
@@ -69,11 +72,25 @@ class Store {
   absl::StatusOr<std::optional<std::string>> Get(Table table,
                                                  absl::string_view key) const;
 
-  // Calls `fn(key, value)` for each key starting with `prefix`, in key order,
-  // until it returns false.
-  absl::Status Scan(Table table, absl::string_view prefix,
-                    const std::function<bool(absl::string_view,
-                                             absl::string_view)>& fn) const;
+  // Calls `fn(key, value)` for each key starting with `prefix` (and not
+  // below `start`, when given), in key order, until it returns false.
+  absl::Status Scan(
+      Table table, absl::string_view prefix,
+      const std::function<bool(absl::string_view, absl::string_view)>& fn,
+      absl::string_view start = {}) const;
+
+  // Like Scan, backwards: from the last key <= `bound` down to the first
+  // key with `prefix`.
+  absl::Status ScanBackward(
+      Table table, absl::string_view prefix, absl::string_view bound,
+      const std::function<bool(absl::string_view, absl::string_view)>& fn)
+      const;
+
+  // The last entry whose key starts with `prefix` and is <= `bound`, as
+  // (key, value); nullopt when there is none.
+  absl::StatusOr<std::optional<std::pair<std::string, std::string>>>
+  LastAtOrBefore(Table table, absl::string_view prefix,
+                 absl::string_view bound) const;
 
   // Applies `batch` atomically and durably (WAL fsync before returning OK).
   // UNAVAILABLE on any write error (e.g. disk full); nothing is applied then.

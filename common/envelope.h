@@ -14,6 +14,10 @@ namespace evidentia {
 
 inline constexpr std::string_view kSnapshotPayloadType =
     "application/vnd.evidentia.snapshot.v1+protobuf";
+// Manual evidence statements (ManualEvidenceStatement) signed by the
+// operator key, with the same PAE and Ed25519 as snapshots.
+inline constexpr std::string_view kManualEvidencePayloadType =
+    "application/vnd.evidentia.manual-evidence.v1+protobuf";
 
 // Wraps `payload` (a serialized Snapshot) in a signed envelope.
 absl::StatusOr<v1::SignedSnapshot> SignPayload(const PrivateKey& key,

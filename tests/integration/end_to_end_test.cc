@@ -25,7 +25,7 @@
 #include "evidentia/v1/store.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/live_collector.h"
 
 namespace evidentia {
 namespace {
@@ -53,68 +53,18 @@ void WriteFixtureRoot(const fs::path& root, const std::string& extra_user) {
           .ok());
 }
 
-class EndToEndTest : public ::testing::Test {
+class EndToEndTest : public testing::LiveCollectorTest {
  protected:
   void SetUp() override {
-    ASSERT_FALSE(tmp_dir_.path().empty());
-    tmp_ = tmp_dir_.path();
-    data_dir_ = tmp_ / "collector";
+    LiveCollectorTest::SetUp();
     state_dir_ = tmp_ / "agent";
     root_ = tmp_ / "root";
     WriteFixtureRoot(root_, "");
-    StartCollector("127.0.0.1:0");
-  }
-
-  void TearDown() override { server_.reset(); }
-
-  void StartCollector(const std::string& listen) {
-    collector::ServerOptions options;
-    options.data_dir = data_dir_;
-    options.listen = listen;
-    absl::StatusOr<std::unique_ptr<collector::Server>> server =
-        collector::Server::Start(options);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    port_ = server_->port();
-  }
-
-  void StopCollector() { server_.reset(); }
-
-  std::string Address() const { return absl::StrCat("127.0.0.1:", port_); }
-  std::string CaPem() const {
-    return *ReadFile(collector::DataDirPaths(data_dir_).ca_cert());
-  }
-
-  // Runs the operator CLI in-process; returns stdout, sets `*code`.
-  std::string Cli(std::vector<std::string> words, int* code = nullptr) {
-    words.insert(words.begin(), "evidentia");
-    words.push_back("--data-dir");
-    words.push_back(data_dir_.string());
-    std::vector<const char*> argv;
-    for (const std::string& w : words) argv.push_back(w.c_str());
-    std::ostringstream out, err;
-    int rc = collector::RunOperatorCli(static_cast<int>(argv.size()),
-                                       argv.data(), out, err);
-    if (code != nullptr) *code = rc;
-    last_err_ = err.str();
-    return out.str();
-  }
-
-  std::string CreateToken(const std::string& uses = "1") {
-    std::string token = Cli({"token", "create", "--uses", uses});
-    while (!token.empty() && token.back() == '\n') token.pop_back();
-    return token;
   }
 
   absl::StatusOr<std::string> EnrollAgent(const fs::path& state_dir,
                                           const std::string& token) {
-    agent::EnrollOptions options;
-    options.state_dir = state_dir;
-    options.collector = Address();
-    options.ca_pem = CaPem();
-    options.token = token;
-    options.root = root_;
-    return agent::Enroll(options);
+    return LiveCollectorTest::EnrollAgent(state_dir, token, root_);
   }
 
   std::unique_ptr<agent::AgentState> OpenAgent() {
@@ -122,10 +72,6 @@ class EndToEndTest : public ::testing::Test {
         agent::AgentState::Open(state_dir_);
     EXPECT_TRUE(state.ok()) << state.status();
     return state.ok() ? *std::move(state) : nullptr;
-  }
-
-  std::unique_ptr<v1::Collector::Stub> Stub() {
-    return v1::Collector::NewStub(agent::MakeChannel(Address(), CaPem()));
   }
 
   // One cycle as `evidentia-agent run --once` does it.
@@ -149,11 +95,7 @@ class EndToEndTest : public ::testing::Test {
     return response;
   }
 
-  testing::ScopedTempDir tmp_dir_;
-  fs::path tmp_, data_dir_, state_dir_, root_;
-  std::unique_ptr<collector::Server> server_;
-  int port_ = 0;
-  std::string last_err_;
+  fs::path state_dir_, root_;
 };
 
 TEST_F(EndToEndTest, EnrolSubmitAndRestartKeepsEveryAcknowledgedSnapshot) {

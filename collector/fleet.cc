@@ -1,0 +1,117 @@
+#include "collector/fleet.h"
+
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "collector/keys.h"
+#include "collector/records.h"
+#include "common/proto_time.h"
+#include "common/status_macros.h"
+
+namespace evidentia::collector {
+
+absl::StatusOr<std::unique_ptr<FleetState>> FleetState::Load(
+    const Store& store) {
+  ASSIGN_OR_RETURN(
+      std::vector<v1::AgentRecord> agents,
+      ScanRecords<v1::AgentRecord>(store, Table::kAgents, "", "agent record"));
+  auto fleet = std::make_unique<FleetState>();
+  for (v1::AgentRecord& agent : agents) {
+    ASSIGN_OR_RETURN(
+        std::vector<v1::LatestObservation> latest,
+        ScanRecords<v1::LatestObservation>(store, Table::kLatest,
+                                           keys::AgentPrefix(agent.agent_id()),
+                                           "latest observation"));
+    fleet->Update(agent, latest);
+  }
+  return fleet;
+}
+
+void FleetState::Update(
+    const v1::AgentRecord& agent,
+    const std::vector<v1::LatestObservation>& observations) {
+  absl::MutexLock lock(&mu_);
+  auto host = std::make_shared<HostEvidence>();
+  if (auto it = hosts_.find(agent.agent_id()); it != hosts_.end()) {
+    host->latest = it->second->latest;
+  }
+  host->agent = agent;
+  for (const v1::LatestObservation& o : observations) {
+    host->latest[o.check_id()] = o;
+  }
+  hosts_[agent.agent_id()] = std::move(host);
+}
+
+std::vector<HostPtr> FleetState::Hosts() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<HostPtr> out;
+  out.reserve(hosts_.size());
+  for (const auto& [id, host] : hosts_) out.push_back(host);
+  return out;
+}
+
+absl::StatusOr<std::vector<HostPtr>> FleetAsOf(
+    const Store& store, absl::Time at,
+    const std::vector<std::string>& check_ids) {
+  ASSIGN_OR_RETURN(
+      std::vector<v1::AgentRecord> agents,
+      ScanRecords<v1::AgentRecord>(store, Table::kAgents, "", "agent record"));
+  const int64_t at_micros = absl::ToUnixMicros(at);
+  std::vector<HostPtr> out;
+  for (v1::AgentRecord& agent : agents) {
+    if (FromProto(agent.enrolled_at()) > at) continue;
+    auto host = std::make_shared<HostEvidence>();
+    std::optional<absl::Time> last_seen;
+    uint64_t last_seq = 0;
+    for (const std::string& check_id : check_ids) {
+      ASSIGN_OR_RETURN(
+          auto entry,
+          store.LastAtOrBefore(
+              Table::kHistory, keys::HistoryPrefix(agent.agent_id(), check_id),
+              keys::History(agent.agent_id(), check_id, at_micros)));
+      if (!entry.has_value()) continue;
+      ASSIGN_OR_RETURN(
+          v1::LatestObservation o,
+          DecodeRecord<v1::LatestObservation>(entry->second, "history entry"));
+      const absl::Time received = FromProto(o.received_at());
+      if (!last_seen.has_value() || received > *last_seen) last_seen = received;
+      last_seq = std::max(last_seq, o.seq());
+      host->latest.emplace(check_id, std::move(o));
+    }
+    if (last_seen.has_value()) {
+      *agent.mutable_last_seen() = ToProto(*last_seen);
+      agent.set_last_seq(last_seq);
+    } else {
+      agent.clear_first_seen();
+      agent.clear_last_seen();
+      agent.set_last_seq(0);
+    }
+    agent.clear_last_payload_sha256();
+    host->agent = std::move(agent);
+    out.push_back(std::move(host));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<HostPtr>> InScope(std::vector<HostPtr> hosts,
+                                             const std::string& scope) {
+  if (scope.empty()) return hosts;
+  const size_t eq = scope.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "scope \"", scope, "\" must be empty or KEY=VALUE (a label)"));
+  }
+  const std::string key = scope.substr(0, eq);
+  const std::string value = scope.substr(eq + 1);
+  std::vector<HostPtr> out;
+  for (HostPtr& host : hosts) {
+    auto it = host->agent.labels().find(key);
+    if (it != host->agent.labels().end() && it->second == value) {
+      out.push_back(std::move(host));
+    }
+  }
+  return out;
+}
+
+}  // namespace evidentia::collector

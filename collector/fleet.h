@@ -1,0 +1,62 @@
+// The fleet as grading sees it: every enrolled host with its latest
+// observation of each check. `FleetState` keeps the present in memory
+// (loaded once from the store, updated by enrolment and ingest), so grading
+// "now" never scans the store; `FleetAsOf` rebuilds a past moment from the
+// history index. Hosts are immutable snapshots shared by pointer.
+#ifndef EVIDENTIA_COLLECTOR_FLEET_H_
+#define EVIDENTIA_COLLECTOR_FLEET_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "collector/store.h"
+#include "evidentia/v1/collector.pb.h"
+#include "evidentia/v1/store.pb.h"
+
+namespace evidentia::collector {
+
+struct HostEvidence {
+  v1::AgentRecord agent;
+  // The latest observation of each check the agent reported, by check id.
+  std::map<std::string, v1::LatestObservation> latest;
+};
+using HostPtr = std::shared_ptr<const HostEvidence>;
+
+class FleetState {
+ public:
+  // Reads every agent and its latest observations.
+  static absl::StatusOr<std::unique_ptr<FleetState>> Load(const Store& store);
+
+  // Replaces the host's record and merges its new observations.
+  void Update(const v1::AgentRecord& agent,
+              const std::vector<v1::LatestObservation>& observations);
+
+  // Every host, ordered by agent id.
+  std::vector<HostPtr> Hosts() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::map<std::string, HostPtr> hosts_ ABSL_GUARDED_BY(mu_);
+};
+
+// The fleet as the collector knew it at `at`: hosts enrolled by then, each
+// with its latest observation received by then of every check in
+// `check_ids`; first/last seen and last seq as of then.
+absl::StatusOr<std::vector<HostPtr>> FleetAsOf(
+    const Store& store, absl::Time at,
+    const std::vector<std::string>& check_ids);
+
+// Only the hosts in `scope`: "" for all, "KEY=VALUE" for a label.
+// INVALID_ARGUMENT for a scope of another form.
+absl::StatusOr<std::vector<HostPtr>> InScope(std::vector<HostPtr> hosts,
+                                             const std::string& scope);
+
+}  // namespace evidentia::collector
+
+#endif  // EVIDENTIA_COLLECTOR_FLEET_H_

@@ -1,0 +1,85 @@
+// Grading: from the fleet's evidence and the policy set to a grade per
+// Annex A control of the SoA, with the host findings behind it. The rules
+// are written once in policies/README.md ("Grades"). Verdicts of a check on
+// a facts body are cached by (check, digest) for as long as they cannot
+// change, so grading "now" over a large fleet costs map lookups, not
+// evaluations. Thread-safe.
+#ifndef EVIDENTIA_COLLECTOR_GRADING_H_
+#define EVIDENTIA_COLLECTOR_GRADING_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "collector/fleet.h"
+#include "collector/store.h"
+#include "common/policy.h"
+#include "evidentia/v1/collector.pb.h"
+
+namespace evidentia::collector {
+
+class Grader {
+ public:
+  // `policy` and `store` must outlive the grader.
+  Grader(const policy::PolicySet& policy, const Store& store)
+      : policy_(policy), store_(store) {}
+
+  const policy::PolicySet& policy() const { return policy_; }
+
+  // Every SoA row for `hosts` (already scoped) at `at`.
+  absl::StatusOr<v1::GradeControlsResponse> GradeAll(
+      const std::vector<HostPtr>& hosts, absl::Time at);
+
+  // One control; with `findings`, every host check that is not PASS, worst
+  // first, with since when. NOT_FOUND for a control not in the catalogue.
+  absl::StatusOr<v1::ControlGrade> GradeControl(
+      const std::string& control_id, const std::vector<HostPtr>& hosts,
+      absl::Time at, bool findings);
+
+  // Every check of the policy on one host, with since when.
+  absl::StatusOr<std::vector<v1::HostCheck>> CheckHost(const HostEvidence& host,
+                                                       absl::Time at);
+
+  // Whether `host` has been silent for longer than the policy allows.
+  bool IsSilent(const HostEvidence& host, absl::Time at) const;
+
+  // Every check id and probe id the policy grades on (what FleetAsOf needs).
+  std::vector<std::string> ObservedIds() const;
+
+ private:
+  struct CachedVerdict {
+    absl::Time evaluated_at;
+    policy::CheckResult result;
+  };
+
+  absl::StatusOr<v1::ControlGrade> Grade(const policy::SoaEntry& soa,
+                                         const std::vector<HostPtr>& hosts,
+                                         absl::Time at, bool findings);
+  absl::StatusOr<v1::HostCheck> Assess(const policy::Check& check,
+                                       const HostEvidence& host, absl::Time at);
+  absl::StatusOr<policy::CheckResult> Verdict(const policy::Check& check,
+                                              const std::string& digest,
+                                              absl::Time at);
+  absl::Status FillSince(const policy::Check& check, const HostEvidence& host,
+                         absl::Time at, v1::HostCheck& finding);
+  absl::StatusOr<v1::ManualEvidenceSummary> Manual(const std::string& control,
+                                                   absl::Time at) const;
+
+  const policy::PolicySet& policy_;
+  const Store& store_;
+  absl::Mutex cache_mu_;
+  std::map<std::pair<std::string, std::string>, CachedVerdict> cache_
+      ABSL_GUARDED_BY(cache_mu_);
+};
+
+// The words auditors use: "compliant", "opportunity for improvement", ...
+std::string GradeName(v1::Grade grade);
+
+}  // namespace evidentia::collector
+
+#endif  // EVIDENTIA_COLLECTOR_GRADING_H_

@@ -52,6 +52,18 @@ int Severity(v1::CheckState state) {
   }
 }
 
+v1::CheckState StateOf(policy::Verdict verdict) {
+  switch (verdict) {
+    case policy::Verdict::kPass:
+      return v1::CHECK_STATE_PASS;
+    case policy::Verdict::kWarn:
+      return v1::CHECK_STATE_WARN;
+    case policy::Verdict::kFail:
+      return v1::CHECK_STATE_FAIL;
+  }
+  return v1::CHECK_STATE_UNSPECIFIED;
+}
+
 absl::Time EvidenceTime(const v1::LatestObservation& o) {
   return std::min(FromProto(o.collected_at()), FromProto(o.received_at()));
 }
@@ -95,15 +107,14 @@ bool Grader::IsSilent(const HostEvidence& host, absl::Time at) const {
   return at - FromProto(host.agent.last_seen()) > policy_.grading.max_silence;
 }
 
-absl::StatusOr<policy::CheckResult> Grader::Verdict(const policy::Check& check,
-                                                    const std::string& digest,
-                                                    absl::Time at) {
-  const auto key = std::make_pair(check.id, digest);
+absl::StatusOr<std::shared_ptr<const policy::CheckResult>> Grader::Verdict(
+    size_t check_index, const std::string& digest, absl::Time at) {
   {
-    absl::MutexLock lock(&cache_mu_);
-    auto it = cache_.find(key);
-    if (it != cache_.end() && it->second.evaluated_at <= at &&
-        at < it->second.result.valid_until) {
+    absl::ReaderMutexLock lock(&cache_mu_);
+    const auto& cache = cache_[check_index];
+    auto it = cache.find(digest);
+    if (it != cache.end() && it->second.evaluated_at <= at &&
+        at < it->second.result->valid_until) {
       return it->second.result;
     }
   }
@@ -114,85 +125,111 @@ absl::StatusOr<policy::CheckResult> Grader::Verdict(const policy::Check& check,
     return absl::DataLossError(
         absl::StrCat("facts ", ToHex(digest), " are missing from the store"));
   }
-  policy::CheckResult result =
-      policy::Evaluate(check, *facts, at, policy_.settings);
+  auto result = std::make_shared<const policy::CheckResult>(policy::Evaluate(
+      policy_.checks[check_index], *facts, at, policy_.settings));
   absl::MutexLock lock(&cache_mu_);
-  if (cache_.size() >= kMaxCachedVerdicts) cache_.clear();
-  cache_[key] = CachedVerdict{at, result};
+  if (cached_ >= kMaxCachedVerdicts) {
+    for (auto& cache : cache_) cache.clear();
+    cached_ = 0;
+  }
+  auto [it, inserted] =
+      cache_[check_index].insert_or_assign(digest, CachedVerdict{at, result});
+  if (inserted) ++cached_;
   return result;
 }
 
-absl::StatusOr<v1::HostCheck> Grader::Assess(const policy::Check& check,
-                                             const HostEvidence& host,
-                                             absl::Time at) {
+absl::StatusOr<Grader::Assessment> Grader::AssessNow(const policy::Check& check,
+                                                     size_t check_index,
+                                                     const HostEvidence& host,
+                                                     absl::Time at) {
+  Assessment out;
+  auto it = host.latest.find(check.probe);
+  if (it == host.latest.end()) {
+    out.state = v1::CHECK_STATE_MISSING;
+    out.reason = host.latest.empty()
+                     ? "the host has not reported yet"
+                     : absl::StrCat("the host never reported ", check.probe);
+    return out;
+  }
+  const v1::LatestObservation& o = it->second;
+  out.seq = o.seq();
+  out.evidence_at = EvidenceTime(o);
+  if (IsSilent(host, at)) {
+    out.state = v1::CHECK_STATE_STALE;
+    out.reason = absl::StrCat(
+        "host silent since ", When(FromProto(host.agent.last_seen())),
+        " (policy allows ", Age(policy_.grading.max_silence), ")");
+    return out;
+  }
+  if (at - out.evidence_at > check.stale_after) {
+    out.state = v1::CHECK_STATE_STALE;
+    out.reason =
+        absl::StrCat("evidence is ", Age(at - out.evidence_at), " old; ",
+                     check.id, " allows ", Age(check.stale_after));
+    return out;
+  }
+  if (!o.error().empty() || o.facts_sha256().empty()) {
+    out.state = v1::CHECK_STATE_MISSING;
+    out.reason = absl::StrCat(check.probe, " could not observe: ", o.error());
+    return out;
+  }
+  ASSIGN_OR_RETURN(out.result, Verdict(check_index, o.facts_sha256(), at));
+  out.state = StateOf(out.result->verdict);
+  return out;
+}
+
+absl::StatusOr<const Grader::Assessment*> Grader::Assess(
+    size_t check_index, const std::vector<HostPtr>& hosts, size_t host_index,
+    absl::Time at, Memo& memo) {
+  std::optional<Assessment>& slot = memo[check_index][host_index];
+  if (!slot.has_value()) {
+    ASSIGN_OR_RETURN(slot, AssessNow(policy_.checks[check_index], check_index,
+                                     *hosts[host_index], at));
+  }
+  return &*slot;
+}
+
+v1::HostCheck Grader::ToHostCheck(const policy::Check& check,
+                                  const HostEvidence& host,
+                                  const Assessment& assessment) const {
   v1::HostCheck out;
   out.set_agent_id(host.agent.agent_id());
   out.set_hostname(host.agent.host().hostname());
   out.set_check_id(check.id);
-  auto it = host.latest.find(check.probe);
-  if (it == host.latest.end()) {
-    out.set_state(v1::CHECK_STATE_MISSING);
-    out.add_reasons(
-        host.latest.empty()
-            ? "the host has not reported yet"
-            : absl::StrCat("the host never reported ", check.probe));
-    return out;
+  out.set_state(assessment.state);
+  out.set_seq(assessment.seq);
+  if (assessment.seq != 0) {
+    *out.mutable_evidence_at() = ToProto(assessment.evidence_at);
   }
-  const v1::LatestObservation& o = it->second;
-  out.set_seq(o.seq());
-  const absl::Time evidence_at = EvidenceTime(o);
-  *out.mutable_evidence_at() = ToProto(evidence_at);
-  if (IsSilent(host, at)) {
-    out.set_state(v1::CHECK_STATE_STALE);
-    out.add_reasons(absl::StrCat(
-        "host silent since ", When(FromProto(host.agent.last_seen())),
-        " (policy allows ", Age(policy_.grading.max_silence), ")"));
-    return out;
+  if (assessment.result != nullptr) {
+    for (const std::string& reason : assessment.result->reasons) {
+      out.add_reasons(reason);
+    }
+  } else {
+    out.add_reasons(assessment.reason);
   }
-  if (at - evidence_at > check.stale_after) {
-    out.set_state(v1::CHECK_STATE_STALE);
-    out.add_reasons(absl::StrCat("evidence is ", Age(at - evidence_at),
-                                 " old; ", check.id, " allows ",
-                                 Age(check.stale_after)));
-    return out;
-  }
-  if (!o.error().empty() || o.facts_sha256().empty()) {
-    out.set_state(v1::CHECK_STATE_MISSING);
-    out.add_reasons(
-        absl::StrCat(check.probe, " could not observe: ", o.error()));
-    return out;
-  }
-  ASSIGN_OR_RETURN(policy::CheckResult result,
-                   Verdict(check, o.facts_sha256(), at));
-  switch (result.verdict) {
-    case policy::Verdict::kPass:
-      out.set_state(v1::CHECK_STATE_PASS);
-      break;
-    case policy::Verdict::kWarn:
-      out.set_state(v1::CHECK_STATE_WARN);
-      break;
-    case policy::Verdict::kFail:
-      out.set_state(v1::CHECK_STATE_FAIL);
-      break;
-  }
-  for (std::string& reason : result.reasons) out.add_reasons(std::move(reason));
   return out;
 }
 
-absl::Status Grader::FillSince(const policy::Check& check,
-                               const HostEvidence& host, absl::Time at,
-                               v1::HostCheck& finding) {
+Grader::Memo Grader::NewMemo(size_t hosts) const {
+  return Memo(policy_.checks.size(),
+              std::vector<std::optional<Assessment>>(hosts));
+}
+
+absl::Status Grader::FillSince(size_t check_index, const HostEvidence& host,
+                               absl::Time at, v1::HostCheck& finding) {
   if (finding.state() != v1::CHECK_STATE_FAIL &&
       finding.state() != v1::CHECK_STATE_WARN) {
     return absl::OkStatus();
   }
+  const std::string& probe = policy_.checks[check_index].probe;
   const std::string& agent_id = host.agent.agent_id();
   std::optional<absl::Time> since;
   absl::Status status;
   int steps = 0;
   RETURN_IF_ERROR(store_.ScanBackward(
-      Table::kHistory, keys::HistoryPrefix(agent_id, check.probe),
-      keys::History(agent_id, check.probe, absl::ToUnixMicros(at)),
+      Table::kHistory, keys::HistoryPrefix(agent_id, probe),
+      keys::History(agent_id, probe, absl::ToUnixMicros(at)),
       [&](absl::string_view, absl::string_view value) {
         absl::StatusOr<v1::LatestObservation> o =
             DecodeRecord<v1::LatestObservation>(value, "history entry");
@@ -201,17 +238,13 @@ absl::Status Grader::FillSince(const policy::Check& check,
           return false;
         }
         if (o->facts_sha256().empty()) return false;
-        absl::StatusOr<policy::CheckResult> result =
-            Verdict(check, o->facts_sha256(), at);
+        absl::StatusOr<std::shared_ptr<const policy::CheckResult>> result =
+            Verdict(check_index, o->facts_sha256(), at);
         if (!result.ok()) {
           status = result.status();
           return false;
         }
-        const v1::CheckState state =
-            result->verdict == policy::Verdict::kFail   ? v1::CHECK_STATE_FAIL
-            : result->verdict == policy::Verdict::kWarn ? v1::CHECK_STATE_WARN
-                                                        : v1::CHECK_STATE_PASS;
-        if (state != finding.state()) return false;
+        if (StateOf((*result)->verdict) != finding.state()) return false;
         since = EvidenceTime(*o);
         return ++steps < kMaxSinceSteps;
       }));
@@ -257,7 +290,7 @@ absl::StatusOr<v1::ManualEvidenceSummary> Grader::Manual(
 
 absl::StatusOr<v1::ControlGrade> Grader::Grade(
     const policy::SoaEntry& soa, const std::vector<HostPtr>& hosts,
-    absl::Time at, bool findings) {
+    absl::Time at, bool findings, Memo& memo) {
   v1::ControlGrade grade;
   const policy::Control* control = policy_.FindControl(soa.control_id);
   grade.set_control_id(soa.control_id);
@@ -280,13 +313,13 @@ absl::StatusOr<v1::ControlGrade> Grader::Grade(
   };
 
   // Automated evidence: every in-scope host on every check of the control.
-  std::vector<const policy::Check*> checks;
+  std::vector<size_t> checks;  // indexes into policy_.checks
   bool manual = false;
   for (const std::string& source : soa.evidence) {
     if (source == kManualEvidence) {
       manual = true;
     } else if (const policy::Check* check = policy_.FindCheck(source)) {
-      checks.push_back(check);
+      checks.push_back(static_cast<size_t>(check - policy_.checks.data()));
       grade.add_checks(check->id);
     }
   }
@@ -297,21 +330,21 @@ absl::StatusOr<v1::ControlGrade> Grader::Grade(
     uint32_t failing = 0, stale = 0, passing = 0;
     bool any_warn = false;
     std::vector<v1::HostCheck> found;
-    for (const HostPtr& host : hosts) {
+    for (size_t h = 0; h < hosts.size(); ++h) {
       v1::CheckState host_worst = v1::CHECK_STATE_PASS;
-      for (const policy::Check* check : checks) {
-        ASSIGN_OR_RETURN(v1::HostCheck hc, Assess(*check, *host, at));
-        if (hc.seq() != 0) {
+      for (size_t c : checks) {
+        ASSIGN_OR_RETURN(const Assessment* a, Assess(c, hosts, h, at, memo));
+        if (a->seq != 0) {
           any_evidence = true;
-          const absl::Time t = FromProto(hc.evidence_at());
-          if (!oldest.has_value() || t < *oldest) oldest = t;
+          if (!oldest.has_value() || a->evidence_at < *oldest) {
+            oldest = a->evidence_at;
+          }
         }
-        if (Severity(hc.state()) < Severity(host_worst)) {
-          host_worst = hc.state();
-        }
-        if (hc.state() == v1::CHECK_STATE_WARN) any_warn = true;
-        if (findings && hc.state() != v1::CHECK_STATE_PASS) {
-          RETURN_IF_ERROR(FillSince(*check, *host, at, hc));
+        if (Severity(a->state) < Severity(host_worst)) host_worst = a->state;
+        if (a->state == v1::CHECK_STATE_WARN) any_warn = true;
+        if (findings && a->state != v1::CHECK_STATE_PASS) {
+          v1::HostCheck hc = ToHostCheck(policy_.checks[c], *hosts[h], *a);
+          RETURN_IF_ERROR(FillSince(c, *hosts[h], at, hc));
           found.push_back(std::move(hc));
         }
       }
@@ -405,8 +438,10 @@ absl::StatusOr<v1::GradeControlsResponse> Grader::GradeAll(
   v1::GradeControlsResponse response;
   *response.mutable_at() = ToProto(at);
   response.set_policy_sha256(policy_.sha256);
+  Memo memo = NewMemo(hosts.size());
   for (const policy::SoaEntry& soa : policy_.soa) {
-    ASSIGN_OR_RETURN(*response.add_controls(), Grade(soa, hosts, at, false));
+    ASSIGN_OR_RETURN(*response.add_controls(),
+                     Grade(soa, hosts, at, false, memo));
   }
   return response;
 }
@@ -419,15 +454,17 @@ absl::StatusOr<v1::ControlGrade> Grader::GradeControl(
     return absl::NotFoundError(
         absl::StrCat("no control ", control_id, " in the SoA"));
   }
-  return Grade(*soa, hosts, at, findings);
+  Memo memo = NewMemo(hosts.size());
+  return Grade(*soa, hosts, at, findings, memo);
 }
 
 absl::StatusOr<std::vector<v1::HostCheck>> Grader::CheckHost(
     const HostEvidence& host, absl::Time at) {
   std::vector<v1::HostCheck> out;
-  for (const policy::Check& check : policy_.checks) {
-    ASSIGN_OR_RETURN(v1::HostCheck hc, Assess(check, host, at));
-    RETURN_IF_ERROR(FillSince(check, host, at, hc));
+  for (size_t c = 0; c < policy_.checks.size(); ++c) {
+    ASSIGN_OR_RETURN(Assessment a, AssessNow(policy_.checks[c], c, host, at));
+    v1::HostCheck hc = ToHostCheck(policy_.checks[c], host, a);
+    RETURN_IF_ERROR(FillSince(c, host, at, hc));
     out.push_back(std::move(hc));
   }
   return out;

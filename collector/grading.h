@@ -9,10 +9,12 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -27,7 +29,7 @@ class Grader {
  public:
   // `policy` and `store` must outlive the grader.
   Grader(const policy::PolicySet& policy, const Store& store)
-      : policy_(policy), store_(store) {}
+      : policy_(policy), store_(store), cache_(policy.checks.size()) {}
 
   const policy::PolicySet& policy() const { return policy_; }
 
@@ -54,27 +56,49 @@ class Grader {
  private:
   struct CachedVerdict {
     absl::Time evaluated_at;
-    policy::CheckResult result;
+    std::shared_ptr<const policy::CheckResult> result;
   };
+  // One check on one host, without building protos: what grading counts.
+  struct Assessment {
+    v1::CheckState state = v1::CHECK_STATE_UNSPECIFIED;
+    uint64_t seq = 0;  // 0: no evidence
+    absl::Time evidence_at;
+    std::shared_ptr<const policy::CheckResult> result;  // PASS/WARN/FAIL
+    std::string reason;                                 // STALE/MISSING
+  };
+  // Assessments of one request, [check index][host index], filled on
+  // demand, so controls sharing a check assess each host once.
+  using Memo = std::vector<std::vector<std::optional<Assessment>>>;
 
   absl::StatusOr<v1::ControlGrade> Grade(const policy::SoaEntry& soa,
                                          const std::vector<HostPtr>& hosts,
-                                         absl::Time at, bool findings);
-  absl::StatusOr<v1::HostCheck> Assess(const policy::Check& check,
+                                         absl::Time at, bool findings,
+                                         Memo& memo);
+  absl::StatusOr<const Assessment*> Assess(size_t check_index,
+                                           const std::vector<HostPtr>& hosts,
+                                           size_t host_index, absl::Time at,
+                                           Memo& memo);
+  absl::StatusOr<Assessment> AssessNow(const policy::Check& check,
+                                       size_t check_index,
                                        const HostEvidence& host, absl::Time at);
-  absl::StatusOr<policy::CheckResult> Verdict(const policy::Check& check,
-                                              const std::string& digest,
-                                              absl::Time at);
-  absl::Status FillSince(const policy::Check& check, const HostEvidence& host,
+  v1::HostCheck ToHostCheck(const policy::Check& check,
+                            const HostEvidence& host,
+                            const Assessment& assessment) const;
+  absl::StatusOr<std::shared_ptr<const policy::CheckResult>> Verdict(
+      size_t check_index, const std::string& digest, absl::Time at);
+  absl::Status FillSince(size_t check_index, const HostEvidence& host,
                          absl::Time at, v1::HostCheck& finding);
   absl::StatusOr<v1::ManualEvidenceSummary> Manual(const std::string& control,
                                                    absl::Time at) const;
+  Memo NewMemo(size_t hosts) const;
 
   const policy::PolicySet& policy_;
   const Store& store_;
+  // Per check (policy order): facts digest -> verdict.
   absl::Mutex cache_mu_;
-  std::map<std::pair<std::string, std::string>, CachedVerdict> cache_
+  std::vector<absl::flat_hash_map<std::string, CachedVerdict>> cache_
       ABSL_GUARDED_BY(cache_mu_);
+  size_t cached_ ABSL_GUARDED_BY(cache_mu_) = 0;
 };
 
 // The words auditors use: "compliant", "opportunity for improvement", ...

@@ -356,7 +356,7 @@ int Controls(const Invocation& call, std::ostream& out, std::ostream& err) {
       << ", policy " << response.policy_sha256().substr(0, 16) << "\n\n";
   std::vector<std::vector<std::string>> rows = {
       {"CONTROL", "TITLE", "APPLICABLE", "GRADE", "PASS", "FAIL", "STALE",
-       "OLDEST EVIDENCE"}};
+       "OLDEST EVIDENCE", "WHY"}};
   std::map<v1::Grade, int> totals;
   for (const v1::ControlGrade& c : response.controls()) {
     ++totals[c.grade()];
@@ -365,7 +365,8 @@ int Controls(const Invocation& call, std::ostream& out, std::ostream& err) {
         {c.control_id(), Shorten(c.title(), 44), c.applicable() ? "yes" : "no",
          GradeName(c.grade()), Count(c.hosts_passing(), automated),
          Count(c.hosts_failing(), automated), Count(c.hosts_stale(), automated),
-         When(c.oldest_evidence())});
+         When(c.oldest_evidence()),
+         Shorten(absl::StrJoin(c.reasons(), "; "), 60)});
   }
   out << Table(rows) << "\n";
   for (const auto& [grade, n] : totals) {
@@ -450,8 +451,10 @@ int Host(const Invocation& call, std::ostream& out, std::ostream& err) {
   for (const v1::HostCheck& check : response.checks()) {
     std::string age = "-";
     if (check.has_evidence_at()) {
-      age = absl::FormatDuration(absl::Trunc(
-          at_time - FromProto(check.evidence_at()), absl::Minutes(1)));
+      const absl::Duration d = at_time - FromProto(check.evidence_at());
+      age = d < absl::Minutes(1)
+                ? "under 1m"
+                : absl::FormatDuration(absl::Trunc(d, absl::Minutes(1)));
     }
     rows.push_back({check.check_id(), StateName(check.state()), age,
                     When(check.since()), absl::StrJoin(check.reasons(), "; ")});

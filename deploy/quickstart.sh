@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # Evidentia on one machine: installs what is missing, builds, starts a
 # collector on 127.0.0.1, enrols an agent for this host, runs one collection
-# cycle and prints what the collector now holds for this host.
+# cycle, and prints what the collector now holds for this host and the
+# grade of every Annex A control of the Statement of Applicability.
 #
-# usage: deploy/quickstart.sh [--data-dir DIR] [--port PORT]
+# usage: deploy/quickstart.sh [--data-dir DIR] [--port PORT] [--soa FILE]
 #   --data-dir DIR   where the collector and agent keep their state
 #                    (default: var/ in this checkout)
 #   --port PORT      collector port on 127.0.0.1 (default: 7443)
+#   --soa FILE       your Statement of Applicability
+#                    (default: policies/soa.example.yaml)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 data="$repo/var"
 port=7443
+soa="$repo/policies/soa.example.yaml"
 while [ $# -gt 0 ]; do
   case "$1" in
     --data-dir) data=$2; shift 2 ;;
     --port) port=$2; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --soa) soa=$2; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -44,7 +49,7 @@ if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
   echo "collector already running (pid $(cat "$pid_file"))"
 else
   nohup "$collector_bin" serve --data-dir "$col_dir" --listen "127.0.0.1:$port" \
-    >>"$data/collector.log" 2>&1 &
+    --policies "$repo/policies" --soa "$soa" >>"$data/collector.log" 2>&1 &
   echo $! >"$pid_file"
   for _ in $(seq 1 50); do
     "$cli" agents >/dev/null 2>&1 && break
@@ -77,12 +82,19 @@ step "asset register (evidentia agents)"
 step "what the collector holds for this host (evidentia evidence --agent $agent_id)"
 "$cli" evidence --agent "$agent_id"
 
+step "every check on this host, with reasons (evidentia host $agent_id)"
+"$cli" host "$agent_id"
+
+step "Statement of Applicability, graded (evidentia controls)"
+"$cli" controls
+
 cat <<MSG
 
 Done. The collector keeps running (pid $(cat "$pid_file"), log $data/collector.log).
   export EVIDENTIA_DATA_DIR=$col_dir
   $cli agents                  # asset register
   $cli evidence --agent $agent_id
+  $cli controls                # the SoA graded; then: $cli control a.8.24
   $agent_bin run --once --state-dir $agent_dir   # another cycle
   kill \$(cat $pid_file)       # stop the collector
 MSG

@@ -107,14 +107,28 @@ bool Grader::IsSilent(const HostEvidence& host, absl::Time at) const {
   return at - FromProto(host.agent.last_seen()) > policy_.grading.max_silence;
 }
 
+Grader::Grader(const policy::PolicySet& policy, const Store& store)
+    : policy_(policy), store_(store), cache_(policy.checks.size()) {
+  for (const policy::Check& check : policy.checks) {
+    bool age = false;
+    for (const policy::Rule& rule : check.rules) {
+      age = age || rule.reason.find("|age}") != std::string::npos;
+    }
+    reasons_age_.push_back(age);
+  }
+}
+
 absl::StatusOr<std::shared_ptr<const policy::CheckResult>> Grader::Verdict(
-    size_t check_index, const std::string& digest, absl::Time at) {
+    size_t check_index, const std::string& digest, absl::Time at,
+    bool reasons) {
   {
     absl::ReaderMutexLock lock(&cache_mu_);
     const auto& cache = cache_[check_index];
     auto it = cache.find(digest);
     if (it != cache.end() && it->second.evaluated_at <= at &&
-        at < it->second.result->valid_until) {
+        at < it->second.result->valid_until &&
+        (!reasons || !reasons_age_[check_index] ||
+         it->second.evaluated_at == at)) {
       return it->second.result;
     }
   }
@@ -141,7 +155,8 @@ absl::StatusOr<std::shared_ptr<const policy::CheckResult>> Grader::Verdict(
 absl::StatusOr<Grader::Assessment> Grader::AssessNow(const policy::Check& check,
                                                      size_t check_index,
                                                      const HostEvidence& host,
-                                                     absl::Time at) {
+                                                     absl::Time at,
+                                                     bool reasons) {
   Assessment out;
   auto it = host.latest.find(check.probe);
   if (it == host.latest.end()) {
@@ -173,18 +188,19 @@ absl::StatusOr<Grader::Assessment> Grader::AssessNow(const policy::Check& check,
     out.reason = absl::StrCat(check.probe, " could not observe: ", o.error());
     return out;
   }
-  ASSIGN_OR_RETURN(out.result, Verdict(check_index, o.facts_sha256(), at));
+  ASSIGN_OR_RETURN(out.result,
+                   Verdict(check_index, o.facts_sha256(), at, reasons));
   out.state = StateOf(out.result->verdict);
   return out;
 }
 
 absl::StatusOr<const Grader::Assessment*> Grader::Assess(
     size_t check_index, const std::vector<HostPtr>& hosts, size_t host_index,
-    absl::Time at, Memo& memo) {
+    absl::Time at, bool reasons, Memo& memo) {
   std::optional<Assessment>& slot = memo[check_index][host_index];
   if (!slot.has_value()) {
     ASSIGN_OR_RETURN(slot, AssessNow(policy_.checks[check_index], check_index,
-                                     *hosts[host_index], at));
+                                     *hosts[host_index], at, reasons));
   }
   return &*slot;
 }
@@ -239,7 +255,7 @@ absl::Status Grader::FillSince(size_t check_index, const HostEvidence& host,
         }
         if (o->facts_sha256().empty()) return false;
         absl::StatusOr<std::shared_ptr<const policy::CheckResult>> result =
-            Verdict(check_index, o->facts_sha256(), at);
+            Verdict(check_index, o->facts_sha256(), at, false);
         if (!result.ok()) {
           status = result.status();
           return false;
@@ -333,7 +349,8 @@ absl::StatusOr<v1::ControlGrade> Grader::Grade(
     for (size_t h = 0; h < hosts.size(); ++h) {
       v1::CheckState host_worst = v1::CHECK_STATE_PASS;
       for (size_t c : checks) {
-        ASSIGN_OR_RETURN(const Assessment* a, Assess(c, hosts, h, at, memo));
+        ASSIGN_OR_RETURN(const Assessment* a,
+                         Assess(c, hosts, h, at, findings, memo));
         if (a->seq != 0) {
           any_evidence = true;
           if (!oldest.has_value() || a->evidence_at < *oldest) {
@@ -462,7 +479,8 @@ absl::StatusOr<std::vector<v1::HostCheck>> Grader::CheckHost(
     const HostEvidence& host, absl::Time at) {
   std::vector<v1::HostCheck> out;
   for (size_t c = 0; c < policy_.checks.size(); ++c) {
-    ASSIGN_OR_RETURN(Assessment a, AssessNow(policy_.checks[c], c, host, at));
+    ASSIGN_OR_RETURN(Assessment a,
+                     AssessNow(policy_.checks[c], c, host, at, true));
     v1::HostCheck hc = ToHostCheck(policy_.checks[c], host, a);
     RETURN_IF_ERROR(FillSince(c, host, at, hc));
     out.push_back(std::move(hc));

@@ -28,8 +28,7 @@ namespace evidentia::collector {
 class Grader {
  public:
   // `policy` and `store` must outlive the grader.
-  Grader(const policy::PolicySet& policy, const Store& store)
-      : policy_(policy), store_(store), cache_(policy.checks.size()) {}
+  Grader(const policy::PolicySet& policy, const Store& store);
 
   const policy::PolicySet& policy() const { return policy_; }
 
@@ -77,15 +76,19 @@ class Grader {
   absl::StatusOr<const Assessment*> Assess(size_t check_index,
                                            const std::vector<HostPtr>& hosts,
                                            size_t host_index, absl::Time at,
-                                           Memo& memo);
+                                           bool reasons, Memo& memo);
+  // With `reasons`, the verdict's reasons are worded as of `at` (a cached
+  // verdict is re-evaluated when its wording depends on time).
   absl::StatusOr<Assessment> AssessNow(const policy::Check& check,
                                        size_t check_index,
-                                       const HostEvidence& host, absl::Time at);
+                                       const HostEvidence& host, absl::Time at,
+                                       bool reasons);
   v1::HostCheck ToHostCheck(const policy::Check& check,
                             const HostEvidence& host,
                             const Assessment& assessment) const;
   absl::StatusOr<std::shared_ptr<const policy::CheckResult>> Verdict(
-      size_t check_index, const std::string& digest, absl::Time at);
+      size_t check_index, const std::string& digest, absl::Time at,
+      bool reasons);
   absl::Status FillSince(size_t check_index, const HostEvidence& host,
                          absl::Time at, v1::HostCheck& finding);
   absl::StatusOr<v1::ManualEvidenceSummary> Manual(const std::string& control,
@@ -94,6 +97,9 @@ class Grader {
 
   const policy::PolicySet& policy_;
   const Store& store_;
+  // Per check (policy order): whether its reasons quote an age ("{x|age}"),
+  // so a cached verdict's wording goes out of date while the verdict holds.
+  std::vector<bool> reasons_age_;
   // Per check (policy order): facts digest -> verdict.
   absl::Mutex cache_mu_;
   std::vector<absl::flat_hash_map<std::string, CachedVerdict>> cache_

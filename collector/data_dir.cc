@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <functional>
 #include <system_error>
 
 #include "absl/strings/ascii.h"
@@ -52,38 +53,21 @@ absl::StatusOr<PrivateKey> LoadOrCreateKey(const fs::path& key_path,
   return PrivateKey::LoadPemFile(key_path);
 }
 
-absl::StatusOr<KeyAndCert> LoadOrCreateCa(const DataDirPaths& paths) {
-  if (!Exists(paths.ca_key())) {
-    ASSIGN_OR_RETURN(KeyAndCert ca, CreateCertificateAuthority(
-                                        "Evidentia collector CA", kCaValidity));
-    RETURN_IF_ERROR(WriteFileAtomic(paths.ca_key(), ca.key_pem, 0600));
-    RETURN_IF_ERROR(WriteFileAtomic(paths.ca_cert(), ca.cert_pem, 0644));
-    return ca;
+// A key (0600) and certificate pair: loaded, or made by `create` and saved.
+absl::StatusOr<KeyAndCert> LoadOrCreateKeyAndCert(
+    const fs::path& key_path, const fs::path& cert_path,
+    const std::function<absl::StatusOr<KeyAndCert>()>& create) {
+  if (!Exists(key_path)) {
+    ASSIGN_OR_RETURN(KeyAndCert made, create());
+    RETURN_IF_ERROR(WriteFileAtomic(key_path, made.key_pem, 0600));
+    RETURN_IF_ERROR(WriteFileAtomic(cert_path, made.cert_pem, 0644));
+    return made;
   }
-  RETURN_IF_ERROR(CheckPrivate(paths.ca_key()));
-  KeyAndCert ca;
-  ASSIGN_OR_RETURN(ca.key_pem, ReadFile(paths.ca_key()));
-  ASSIGN_OR_RETURN(ca.cert_pem, ReadFile(paths.ca_cert()));
-  return ca;
-}
-
-absl::StatusOr<KeyAndCert> LoadOrCreateServer(
-    const DataDirPaths& paths, const KeyAndCert& ca,
-    const std::vector<std::string>& tls_names) {
-  if (!Exists(paths.server_key())) {
-    ASSIGN_OR_RETURN(KeyAndCert server,
-                     IssueServerCertificate(ca, "Evidentia collector",
-                                            tls_names, kServerValidity));
-    RETURN_IF_ERROR(WriteFileAtomic(paths.server_key(), server.key_pem, 0600));
-    RETURN_IF_ERROR(
-        WriteFileAtomic(paths.server_cert(), server.cert_pem, 0644));
-    return server;
-  }
-  RETURN_IF_ERROR(CheckPrivate(paths.server_key()));
-  KeyAndCert server;
-  ASSIGN_OR_RETURN(server.key_pem, ReadFile(paths.server_key()));
-  ASSIGN_OR_RETURN(server.cert_pem, ReadFile(paths.server_cert()));
-  return server;
+  RETURN_IF_ERROR(CheckPrivate(key_path));
+  KeyAndCert loaded;
+  ASSIGN_OR_RETURN(loaded.key_pem, ReadFile(key_path));
+  ASSIGN_OR_RETURN(loaded.cert_pem, ReadFile(cert_path));
+  return loaded;
 }
 
 absl::StatusOr<std::string> LoadOrCreateCredential(const DataDirPaths& paths) {
@@ -117,8 +101,17 @@ absl::StatusOr<CollectorMaterial> PrepareDataDir(
                    LoadOrCreateKey(paths.signing_key(), paths.signing_pub()));
   ASSIGN_OR_RETURN(PrivateKey operator_key,
                    LoadOrCreateKey(paths.operator_key(), paths.operator_pub()));
-  ASSIGN_OR_RETURN(KeyAndCert ca, LoadOrCreateCa(paths));
-  ASSIGN_OR_RETURN(KeyAndCert server, LoadOrCreateServer(paths, ca, tls_names));
+  ASSIGN_OR_RETURN(KeyAndCert ca,
+                   LoadOrCreateKeyAndCert(paths.ca_key(), paths.ca_cert(), [] {
+                     return CreateCertificateAuthority("Evidentia collector CA",
+                                                       kCaValidity);
+                   }));
+  ASSIGN_OR_RETURN(
+      KeyAndCert server,
+      LoadOrCreateKeyAndCert(paths.server_key(), paths.server_cert(), [&] {
+        return IssueServerCertificate(ca, "Evidentia collector", tls_names,
+                                      kServerValidity);
+      }));
   ASSIGN_OR_RETURN(std::string credential, LoadOrCreateCredential(paths));
   return CollectorMaterial{std::move(signing_key), std::move(server),
                            std::move(credential), operator_key.public_key()};

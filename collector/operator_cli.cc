@@ -82,10 +82,15 @@ struct Invocation {
   std::vector<std::string> operands;
 };
 
-absl::StatusOr<Connection> Connect(const Args& args) {
+// --data-dir, else $EVIDENTIA_DATA_DIR, else /var/lib/evidentia.
+DataDirPaths DataDirFrom(const Args& args) {
   const char* env = std::getenv("EVIDENTIA_DATA_DIR");
-  const DataDirPaths paths(
+  return DataDirPaths(
       args.Get("data-dir", env != nullptr ? env : "/var/lib/evidentia"));
+}
+
+absl::StatusOr<Connection> Connect(const Args& args) {
+  const DataDirPaths paths = DataDirFrom(args);
   std::string address = args.Get("collector");
   if (address.empty()) {
     ASSIGN_OR_RETURN(address, ReadFile(paths.address(), 1024));
@@ -515,9 +520,7 @@ int EvidenceAdd(const Invocation& call, std::ostream& out, std::ostream& err) {
     err << "evidentia: " << document.status().message() << "\n";
     return kCliFailed;
   }
-  const char* env = std::getenv("EVIDENTIA_DATA_DIR");
-  const DataDirPaths paths(
-      args.Get("data-dir", env != nullptr ? env : "/var/lib/evidentia"));
+  const DataDirPaths paths = DataDirFrom(args);
   absl::StatusOr<PrivateKey> key = PrivateKey::LoadPemFile(
       args.Get("operator-key", paths.operator_key().string()));
   if (!key.ok()) {

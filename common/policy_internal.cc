@@ -82,10 +82,10 @@ absl::StatusOr<const FieldDescriptor*> FindSegment(const Descriptor* type,
   return field;
 }
 
-}  // namespace
-
-absl::StatusOr<FieldPath> ResolveFieldPath(const Descriptor* type,
-                                           absl::string_view path) {
+// Walks a dotted `path` from `type`. Every segment but the last must name a
+// message field: a single one, or (with `through_lists`) possibly repeated.
+absl::StatusOr<FieldPath> WalkPath(const Descriptor* type,
+                                   absl::string_view path, bool through_lists) {
   FieldPath out;
   const std::vector<absl::string_view> segments = absl::StrSplit(path, '.');
   for (size_t i = 0; i < segments.size(); ++i) {
@@ -95,39 +95,30 @@ absl::StatusOr<FieldPath> ResolveFieldPath(const Descriptor* type,
     out.push_back(*field);
     if (i + 1 == segments.size()) break;
     if ((*field)->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE ||
-        (*field)->is_repeated()) {
+        (!through_lists && (*field)->is_repeated())) {
       return absl::InvalidArgumentError(absl::StrCat(
           "\"", path, "\": \"", segments[i], "\" in ", type->full_name(),
-          " is not a single message, so it has no field \"", segments[i + 1],
-          "\""));
+          through_lists ? " is not a message" : " is not a single message",
+          ", so it has no field \"", segments[i + 1], "\""));
     }
     type = (*field)->message_type();
   }
   return out;
 }
 
+}  // namespace
+
+absl::StatusOr<FieldPath> ResolveFieldPath(const Descriptor* type,
+                                           absl::string_view path) {
+  return WalkPath(type, path, /*through_lists=*/false);
+}
+
 absl::StatusOr<FieldPath> ResolveListPath(const Descriptor* type,
                                           absl::string_view path) {
-  FieldPath out;
-  const std::vector<absl::string_view> segments = absl::StrSplit(path, '.');
-  for (size_t i = 0; i < segments.size(); ++i) {
-    absl::StatusOr<const FieldDescriptor*> field =
-        FindSegment(type, segments[i], path);
-    if (!field.ok()) return field.status();
-    out.push_back(*field);
-    if (i + 1 == segments.size()) {
-      if (!(*field)->is_repeated()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("\"", path, "\" is not a repeated field"));
-      }
-      break;
-    }
-    if ((*field)->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "\"", path, "\": \"", segments[i], "\" in ", type->full_name(),
-          " is not a message, so it has no field \"", segments[i + 1], "\""));
-    }
-    type = (*field)->message_type();
+  absl::StatusOr<FieldPath> out = WalkPath(type, path, /*through_lists=*/true);
+  if (out.ok() && !out->back()->is_repeated()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", path, "\" is not a repeated field"));
   }
   return out;
 }

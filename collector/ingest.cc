@@ -60,6 +60,41 @@ absl::Status CheckShape(const v1::Snapshot& snapshot) {
 
 }  // namespace
 
+std::vector<v1::LatestObservation> AddSnapshotWrites(
+    const v1::Snapshot& snapshot, const v1::StoredSnapshot& stored,
+    v1::AgentRecord& agent, Batch& batch) {
+  const uint64_t seq = snapshot.seq();
+  batch.Put(Table::kSnapshots, keys::Snapshot(snapshot.agent_id(), seq),
+            stored.SerializeAsString());
+  const int64_t received_micros =
+      absl::ToUnixMicros(FromProto(stored.received_at()));
+  std::vector<v1::LatestObservation> observed;
+  for (const v1::Observation& o : snapshot.observations()) {
+    v1::LatestObservation& latest = observed.emplace_back();
+    latest.set_check_id(o.check_id());
+    latest.set_probe(o.probe());
+    latest.set_seq(seq);
+    latest.set_facts_sha256(o.facts_sha256());
+    latest.set_error(o.error());
+    *latest.mutable_collected_at() = snapshot.collected_at();
+    *latest.mutable_received_at() = stored.received_at();
+    const std::string record = latest.SerializeAsString();
+    batch.Put(Table::kLatest, keys::Latest(snapshot.agent_id(), o.check_id()),
+              record);
+    batch.Put(Table::kHistory,
+              keys::History(snapshot.agent_id(), o.check_id(), received_micros),
+              record);
+  }
+  agent.set_last_seq(seq);
+  agent.set_last_payload_sha256(Sha256(stored.envelope().payload()));
+  *agent.mutable_host() = snapshot.host();
+  if (!agent.has_first_seen())
+    *agent.mutable_first_seen() = stored.received_at();
+  *agent.mutable_last_seen() = stored.received_at();
+  batch.Put(Table::kAgents, agent.agent_id(), agent.SerializeAsString());
+  return observed;
+}
+
 absl::Mutex& Ingestor::AgentMutex(absl::string_view agent_id) {
   return agent_mutexes_[absl::Hash<absl::string_view>()(agent_id) %
                         agent_mutexes_.size()];
@@ -201,36 +236,11 @@ v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
     return need;
   }
 
-  const absl::Time now = clock_();
   v1::StoredSnapshot stored;
   *stored.mutable_envelope() = envelope;
-  *stored.mutable_received_at() = ToProto(now);
-  batch.Put(Table::kSnapshots, keys::Snapshot(snapshot.agent_id(), seq),
-            stored.SerializeAsString());
-  std::vector<v1::LatestObservation> observed;
-  for (const v1::Observation& o : snapshot.observations()) {
-    v1::LatestObservation& latest = observed.emplace_back();
-    latest.set_check_id(o.check_id());
-    latest.set_probe(o.probe());
-    latest.set_seq(seq);
-    latest.set_facts_sha256(o.facts_sha256());
-    latest.set_error(o.error());
-    *latest.mutable_collected_at() = snapshot.collected_at();
-    *latest.mutable_received_at() = stored.received_at();
-    const std::string record = latest.SerializeAsString();
-    batch.Put(Table::kLatest, keys::Latest(snapshot.agent_id(), o.check_id()),
-              record);
-    batch.Put(Table::kHistory,
-              keys::History(snapshot.agent_id(), o.check_id(),
-                            absl::ToUnixMicros(now)),
-              record);
-  }
-  agent.set_last_seq(seq);
-  agent.set_last_payload_sha256(payload_sha256);
-  *agent.mutable_host() = snapshot.host();
-  if (!agent.has_first_seen()) *agent.mutable_first_seen() = ToProto(now);
-  *agent.mutable_last_seen() = ToProto(now);
-  batch.Put(Table::kAgents, agent.agent_id(), agent.SerializeAsString());
+  *stored.mutable_received_at() = ToProto(clock_());
+  std::vector<v1::LatestObservation> observed =
+      AddSnapshotWrites(snapshot, stored, agent, batch);
 
   if (absl::Status committed = store_.Commit(batch); !committed.ok()) {
     return reject(absl::UnavailableError(

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstddef>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -17,12 +18,22 @@
 #include "collector/store.h"
 #include "common/proto_time.h"
 #include "evidentia/v1/collector.pb.h"
+#include "evidentia/v1/store.pb.h"
 
 namespace evidentia::collector {
 
 inline constexpr size_t kMaxPayloadBytes = 1 << 20;
 inline constexpr size_t kMaxFactsBytes = 4 << 20;
 inline constexpr int kMaxObservations = 256;
+
+// The writes that record an accepted `snapshot` (stored as `stored`): the
+// snapshot, the latest and history index of each observation, and the
+// agent's new chain head, host facts and first/last seen, which it updates
+// in `agent`. Returns the observations as indexed. Used by ingest and by
+// re-grading an auditor bundle.
+std::vector<v1::LatestObservation> AddSnapshotWrites(
+    const v1::Snapshot& snapshot, const v1::StoredSnapshot& stored,
+    v1::AgentRecord& agent, Batch& batch);
 
 class Ingestor {
  public:

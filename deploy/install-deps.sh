@@ -9,6 +9,8 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libssl-dev libabsl-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev
+  libarchive-dev nlohmann-json3-dev
+  python3 python3-jsonschema python3-regex
 )
 
 missing=()

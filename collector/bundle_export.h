@@ -1,0 +1,4 @@
+// Placeholder: the bundle exporter (lead).
+#ifndef EVIDENTIA_COLLECTOR_BUNDLE_EXPORT_H_
+#define EVIDENTIA_COLLECTOR_BUNDLE_EXPORT_H_
+#endif  // EVIDENTIA_COLLECTOR_BUNDLE_EXPORT_H_

@@ -1,0 +1,1 @@
+#include "collector/bundle_verify.h"

@@ -1,0 +1,1 @@
+#include "collector/transparency_log.h"

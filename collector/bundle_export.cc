@@ -1,1 +1,502 @@
 #include "collector/bundle_export.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "collector/bundle_assets.h"
+#include "collector/bundle_paths.h"
+#include "collector/fleet.h"
+#include "collector/keys.h"
+#include "collector/oscal.h"
+#include "collector/records.h"
+#include "collector/report.h"
+#include "common/checkpoint.h"
+#include "common/json.h"
+#include "common/sha256.h"
+#include "common/status_macros.h"
+#include "evidentia/v1/bundle.pb.h"
+#include "evidentia/v1/store.pb.h"
+
+namespace evidentia::collector {
+namespace {
+
+absl::Status Errno(absl::string_view what, const std::filesystem::path& path) {
+  return absl::ErrnoToStatus(errno, absl::StrCat(what, " ", path.string()));
+}
+
+std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+// Every file goes through here: path checked, digest noted for SHA256SUMS.
+class BundleWriter {
+ public:
+  explicit BundleWriter(BundleSink& sink) : sink_(sink) {}
+
+  absl::Status Add(absl::string_view path, absl::string_view bytes) {
+    if (!bundle::IsSafePath(path)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("refusing unsafe bundle path \"", path, "\""));
+    }
+    if (!sums_.emplace(std::string(path), Sha256Hex(std::string(bytes)))
+             .second) {
+      return absl::InternalError(absl::StrCat(path, " written twice"));
+    }
+    bytes_ += bytes.size();
+    return sink_.Add(path, bytes);
+  }
+
+  // SHA256SUMS (sorted by path) and its signature by `key`.
+  absl::Status Seal(const PrivateKey& key) {
+    std::string sums;
+    for (const auto& [path, hex] : sums_) {
+      absl::StrAppend(&sums, hex, "  ", path, "\n");
+    }
+    ASSIGN_OR_RETURN(std::string signature, key.Sign(sums));
+    bytes_ += sums.size() + signature.size();
+    RETURN_IF_ERROR(sink_.Add(bundle::kSums, sums));
+    return sink_.Add(bundle::kSumsSig, signature);
+  }
+
+  uint64_t files() const { return sums_.size() + 2; }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  BundleSink& sink_;
+  std::map<std::string, std::string> sums_;  // path -> hex, sorted bytewise
+  uint64_t bytes_ = 0;
+};
+
+absl::StatusOr<std::optional<v1::StoredSnapshot>> StoredAt(
+    const Store& store, const std::string& agent_id, uint64_t seq) {
+  return GetRecord<v1::StoredSnapshot>(
+      store, Table::kSnapshots, keys::Snapshot(agent_id, seq), "snapshot");
+}
+
+// The largest seq in [1, last] received at or before `at` (0 if none).
+// The collector stamps receive times in acceptance order, so they rise with
+// seq and a binary search finds it.
+absl::StatusOr<uint64_t> LastSeqAtOrBefore(const Store& store,
+                                           const std::string& agent_id,
+                                           uint64_t last, absl::Time at) {
+  uint64_t lo = 0, hi = last;  // answer in [lo, hi]
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo + 1) / 2;
+    ASSIGN_OR_RETURN(std::optional<v1::StoredSnapshot> stored,
+                     StoredAt(store, agent_id, mid));
+    if (!stored.has_value()) {
+      return absl::DataLossError(absl::StrCat("snapshot ", mid, " of agent ",
+                                              agent_id, " is missing"));
+    }
+    if (FromProto(stored->received_at()) <= at) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
+
+// One agent's part of the bundle, planned before anything is written.
+struct AgentPlan {
+  HostPtr host;
+  uint64_t first = 0;  // 0: no snapshots
+  uint64_t last = 0;
+  std::vector<uint64_t> leaf_indexes;  // for first..last
+};
+
+// Plans every agent against the checkpoint of `log_size`. FAILED_PRECONDITION
+// (retryable) when a snapshot received by `to` is not in that checkpoint yet.
+absl::StatusOr<std::vector<AgentPlan>> Plan(const ExportSources& sources,
+                                            const std::vector<HostPtr>& hosts,
+                                            absl::Time from, absl::Time to,
+                                            uint64_t log_size) {
+  std::vector<AgentPlan> plans;
+  for (const HostPtr& host : hosts) {
+    const std::string& agent_id = host->agent.agent_id();
+    if (!bundle::IsAgentId(agent_id)) {
+      return absl::DataLossError(
+          absl::StrCat("stored agent id \"", absl::CHexEscape(agent_id),
+                       "\" is not an agent id; refusing to export it"));
+    }
+    AgentPlan& plan = plans.emplace_back();
+    plan.host = host;
+    ASSIGN_OR_RETURN(std::optional<v1::AgentRecord> current,
+                     GetRecord<v1::AgentRecord>(*sources.store, Table::kAgents,
+                                                agent_id, "agent record"));
+    const uint64_t newest = current.has_value() ? current->last_seq() : 0;
+    ASSIGN_OR_RETURN(plan.last,
+                     LastSeqAtOrBefore(*sources.store, agent_id, newest, to));
+    if (plan.last == 0) continue;
+    ASSIGN_OR_RETURN(uint64_t before,
+                     LastSeqAtOrBefore(*sources.store, agent_id, plan.last,
+                                       from - absl::Nanoseconds(1)));
+    plan.first = std::max<uint64_t>(before, 1);
+    for (uint64_t seq = plan.first; seq <= plan.last; ++seq) {
+      ASSIGN_OR_RETURN(std::optional<uint64_t> index,
+                       sources.log->LeafIndex(agent_id, seq));
+      if (!index.has_value() || *index >= log_size) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("snapshot ", seq, " of agent ", agent_id,
+                         " is not in the checkpoint yet"));
+      }
+      plan.leaf_indexes.push_back(*index);
+    }
+  }
+  return plans;
+}
+
+absl::Status AddObject(const Store& store, BundleWriter& writer,
+                       std::set<std::string>& written,
+                       const std::string& digest) {
+  if (!written.insert(digest).second) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::optional<std::string> body,
+                   store.Get(Table::kObjects, digest));
+  if (!body.has_value()) {
+    return absl::DataLossError(
+        absl::StrCat("object ", ToHex(digest), " is missing from the store"));
+  }
+  ASSIGN_OR_RETURN(std::string path, bundle::ObjectPath(digest));
+  return writer.Add(path, *body);
+}
+
+// Snapshots, proofs and facts bodies of one agent; fills its manifest entry.
+absl::Status ExportAgent(const ExportSources& sources, const AgentPlan& plan,
+                         const Checkpoint& checkpoint, BundleWriter& writer,
+                         std::set<std::string>& objects,
+                         v1::BundleAgent& entry) {
+  const v1::AgentRecord& agent = plan.host->agent;
+  const std::string& agent_id = agent.agent_id();
+  entry.set_agent_id(agent_id);
+  entry.set_key_id(agent.key_id());
+  entry.set_hostname(agent.host().hostname());
+  entry.mutable_labels()->insert(agent.labels().begin(), agent.labels().end());
+  *entry.mutable_enrolled_at() = agent.enrolled_at();
+  ASSIGN_OR_RETURN(std::string key_path, bundle::AgentKeyPath(agent_id));
+  RETURN_IF_ERROR(writer.Add(key_path, agent.public_key_pem()));
+  if (plan.last == 0) return absl::OkStatus();
+
+  absl::Status status;
+  uint64_t seq = plan.first;
+  RETURN_IF_ERROR(sources.store->Scan(
+      Table::kSnapshots, keys::AgentPrefix(agent_id),
+      [&](absl::string_view key, absl::string_view value) {
+        if (keys::ReadBigEndian64(key.substr(key.size() - 8)) != seq) {
+          status = absl::DataLossError(absl::StrCat(
+              "snapshot ", seq, " of agent ", agent_id, " is missing"));
+          return false;
+        }
+        status = [&]() -> absl::Status {
+          ASSIGN_OR_RETURN(v1::StoredSnapshot stored,
+                           DecodeRecord<v1::StoredSnapshot>(value, "snapshot"));
+          const std::string& payload = stored.envelope().payload();
+          v1::Snapshot snapshot;
+          if (!snapshot.ParseFromString(payload)) {
+            return absl::DataLossError(absl::StrCat("stored snapshot ", seq,
+                                                    " of agent ", agent_id,
+                                                    " is corrupt"));
+          }
+          ASSIGN_OR_RETURN(std::string payload_path,
+                           bundle::SnapshotPath(agent_id, seq, "payload"));
+          ASSIGN_OR_RETURN(std::string sig_path,
+                           bundle::SnapshotPath(agent_id, seq, "sig"));
+          RETURN_IF_ERROR(writer.Add(payload_path, payload));
+          RETURN_IF_ERROR(writer.Add(sig_path, stored.envelope().signature()));
+          for (const v1::Observation& o : snapshot.observations()) {
+            if (o.facts_sha256().empty()) continue;
+            RETURN_IF_ERROR(
+                AddObject(*sources.store, writer, objects, o.facts_sha256()));
+          }
+          const uint64_t index = plan.leaf_indexes[seq - plan.first];
+          InclusionProof proof;
+          proof.index = index;
+          proof.size = checkpoint.size;
+          ASSIGN_OR_RETURN(proof.hashes,
+                           sources.log->InclusionProof(index, checkpoint.size));
+          ASSIGN_OR_RETURN(std::string proof_path,
+                           bundle::ProofPath(agent_id, seq));
+          RETURN_IF_ERROR(writer.Add(proof_path, FormatInclusionProof(proof)));
+
+          v1::BundleSnapshot& s = *entry.add_snapshots();
+          s.set_seq(seq);
+          *s.mutable_received_at() = stored.received_at();
+          s.set_log_index(index);
+          s.set_payload_sha256(Sha256Hex(payload));
+          return absl::OkStatus();
+        }();
+        return status.ok() && ++seq <= plan.last;
+      },
+      keys::Snapshot(agent_id, plan.first)));
+  RETURN_IF_ERROR(status);
+  if (seq <= plan.last) {
+    return absl::DataLossError(
+        absl::StrCat("snapshot ", seq, " of agent ", agent_id, " is missing"));
+  }
+  return absl::OkStatus();
+}
+
+// Manual evidence recorded by `to`, numbered per control in time order.
+absl::Status ExportManual(const ExportSources& sources, absl::Time to,
+                          BundleWriter& writer, std::set<std::string>& objects,
+                          v1::BundleManifest& manifest) {
+  std::map<std::string, uint32_t> numbers;
+  absl::Status status;
+  RETURN_IF_ERROR(sources.store->Scan(
+      Table::kManual, "", [&](absl::string_view, absl::string_view value) {
+        status = [&]() -> absl::Status {
+          ASSIGN_OR_RETURN(
+              v1::StoredManualEvidence stored,
+              DecodeRecord<v1::StoredManualEvidence>(value, "manual evidence"));
+          if (FromProto(stored.received_at()) > to) return absl::OkStatus();
+          v1::ManualEvidenceStatement statement;
+          if (!statement.ParseFromString(stored.statement())) {
+            return absl::DataLossError("stored manual evidence is corrupt");
+          }
+          const uint32_t number = ++numbers[statement.control_id()];
+          ASSIGN_OR_RETURN(
+              std::string statement_path,
+              bundle::ManualPath(statement.control_id(), number, "statement"));
+          ASSIGN_OR_RETURN(
+              std::string sig_path,
+              bundle::ManualPath(statement.control_id(), number, "sig"));
+          RETURN_IF_ERROR(writer.Add(statement_path, stored.statement()));
+          RETURN_IF_ERROR(writer.Add(sig_path, stored.signature()));
+          RETURN_IF_ERROR(AddObject(*sources.store, writer, objects,
+                                    statement.document_sha256()));
+          v1::BundleManual& m = *manifest.add_manual();
+          m.set_control_id(statement.control_id());
+          m.set_number(number);
+          *m.mutable_received_at() = stored.received_at();
+          m.set_document_sha256(ToHex(statement.document_sha256()));
+          return absl::OkStatus();
+        }();
+        return status.ok();
+      }));
+  return status;
+}
+
+absl::Status ExportKeysAndPolicies(const ExportSources& sources,
+                                   const v1::BundleManifest& manifest,
+                                   BundleWriter& writer) {
+  const PublicKey collector = sources.collector_key->public_key();
+  RETURN_IF_ERROR(writer.Add(bundle::kCollectorKey, collector.ToPem()));
+  RETURN_IF_ERROR(
+      writer.Add(bundle::kOperatorKey, sources.operator_key->ToPem()));
+  std::map<std::string, std::string> fingerprints = {
+      {bundle::kCollectorKey, collector.KeyId()},
+      {bundle::kOperatorKey, sources.operator_key->KeyId()}};
+  for (const v1::BundleAgent& agent : manifest.agents()) {
+    ASSIGN_OR_RETURN(std::string path, bundle::AgentKeyPath(agent.agent_id()));
+    fingerprints[path] = agent.key_id();
+  }
+  std::string text;
+  for (const auto& [path, id] : fingerprints) {
+    absl::StrAppend(&text, id, "  ", path, "\n");
+  }
+  RETURN_IF_ERROR(writer.Add(bundle::kFingerprints, text));
+
+  for (const policy::PolicySet::SourceFile& file :
+       sources.grader->policy().sources) {
+    const std::string path = file.soa ? absl::StrCat("soa/", file.path)
+                                      : absl::StrCat("policies/", file.path);
+    RETURN_IF_ERROR(writer.Add(path, file.bytes));
+  }
+  return absl::OkStatus();
+}
+
+std::string Readme(const v1::BundleManifest& manifest,
+                   const v1::ExportSummary& summary) {
+  return absl::StrReplaceAll(
+      kReadmeTxt,
+      {{"{{ORGANISATION}}", manifest.organisation()},
+       {"{{FROM}}", Rfc3339(FromProto(summary.from()))},
+       {"{{TO}}", Rfc3339(FromProto(summary.to()))},
+       {"{{SCOPE}}",
+        manifest.scope().empty() ? std::string("all hosts") : manifest.scope()},
+       {"{{GENERATED_AT}}", Rfc3339(FromProto(manifest.generated_at()))},
+       {"{{AGENTS}}", absl::StrCat(summary.agents())},
+       {"{{SNAPSHOTS}}", absl::StrCat(summary.snapshots())},
+       {"{{COLLECTOR_FINGERPRINT}}", manifest.collector_key_id()}});
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DirectorySink>> DirectorySink::Create(
+    const std::filesystem::path& dir) {
+  if (::mkdir(dir.c_str(), 0755) != 0) {
+    if (errno == EEXIST) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          dir.string(), " already exists; a bundle goes into a new directory"));
+    }
+    return Errno("cannot create", dir);
+  }
+  return std::unique_ptr<DirectorySink>(new DirectorySink(dir));
+}
+
+absl::Status DirectorySink::Add(absl::string_view path,
+                                absl::string_view bytes) {
+  if (!bundle::IsSafePath(path)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("refusing unsafe bundle path \"", path, "\""));
+  }
+  const std::filesystem::path target = dir_ / std::string(path);
+  // Parents: every component was checked, so none is a symlink we made.
+  std::filesystem::path parent = target.parent_path();
+  if (parent != dir_) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      return absl::ErrnoToStatus(
+          ec.value(), absl::StrCat("cannot create ", parent.string()));
+    }
+  }
+  const mode_t mode = path == bundle::kVerifyScriptPath ? 0755 : 0644;
+  const int fd =
+      ::open(target.c_str(),
+             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0) return Errno("cannot create", target);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      absl::Status error = Errno("cannot write", target);
+      ::close(fd);
+      return error;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) return Errno("cannot write", target);
+  bytes_ += bytes.size();
+  ++files_;
+  return absl::OkStatus();
+}
+
+absl::Status DirectorySink::Finish() {
+  const int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("cannot open", dir_);
+  const int rc = ::syncfs(fd);
+  absl::Status status = rc == 0 ? absl::OkStatus() : Errno("cannot sync", dir_);
+  ::close(fd);
+  return status;
+}
+
+absl::StatusOr<v1::ExportSummary> ExportBundle(const ExportSources& sources,
+                                               const ExportPeriod& period,
+                                               BundleSink& sink) {
+  if (sources.store == nullptr || sources.log == nullptr ||
+      sources.collector_key == nullptr || sources.operator_key == nullptr) {
+    return absl::InternalError("export without a store, log or keys");
+  }
+  if (sources.grader == nullptr) {
+    return absl::FailedPreconditionError(
+        "the collector runs without a policy set (--policies, --soa); "
+        "a bundle needs its grades");
+  }
+  const policy::PolicySet& policy = sources.grader->policy();
+  const absl::Time to = std::min(period.to, sources.clock());
+  if (period.from > to) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the period from ", Rfc3339(period.from), " to ",
+                     Rfc3339(period.to), " is empty"));
+  }
+
+  // The hosts in scope as of `to`, and a checkpoint covering every snapshot
+  // received by then (a snapshot acknowledged just before `to` may still be
+  // queued: sign again).
+  ASSIGN_OR_RETURN(
+      std::vector<HostPtr> all,
+      FleetAsOf(*sources.store, to, sources.grader->ObservedIds()));
+  ASSIGN_OR_RETURN(std::vector<HostPtr> hosts, InScope(all, period.scope));
+  v1::StoredCheckpoint stored_checkpoint;
+  Checkpoint checkpoint;
+  std::vector<AgentPlan> plans;
+  for (int attempt = 1;; ++attempt) {
+    ASSIGN_OR_RETURN(stored_checkpoint, sources.log->SignCheckpoint());
+    ASSIGN_OR_RETURN(checkpoint, ParseCheckpoint(stored_checkpoint.text()));
+    absl::StatusOr<std::vector<AgentPlan>> planned =
+        Plan(sources, hosts, period.from, to, checkpoint.size);
+    if (planned.ok()) {
+      plans = *std::move(planned);
+      break;
+    }
+    if (planned.status().code() != absl::StatusCode::kFailedPrecondition ||
+        attempt == 3) {
+      return planned.status();
+    }
+  }
+
+  BundleWriter writer(sink);
+  std::set<std::string> objects;
+  v1::BundleManifest manifest;
+  manifest.set_format(bundle::kFormat);
+  *manifest.mutable_from() = ToProto(period.from);
+  *manifest.mutable_to() = ToProto(to);
+  manifest.set_scope(period.scope);
+  *manifest.mutable_generated_at() = ToProto(sources.clock());
+  manifest.set_organisation(policy.organisation);
+  manifest.set_collector_key_id(sources.collector_key->public_key().KeyId());
+  manifest.set_operator_key_id(sources.operator_key->KeyId());
+  manifest.set_policy_sha256(policy.sha256);
+  manifest.set_log_size(checkpoint.size);
+  for (const policy::PolicySet::SourceFile& file : policy.sources) {
+    if (file.soa) manifest.set_soa_file(absl::StrCat("soa/", file.path));
+  }
+
+  v1::ExportSummary summary;
+  *summary.mutable_from() = manifest.from();
+  *summary.mutable_to() = manifest.to();
+  summary.set_log_size(checkpoint.size);
+  summary.set_collector_key_id(manifest.collector_key_id());
+  for (const AgentPlan& plan : plans) {
+    RETURN_IF_ERROR(ExportAgent(sources, plan, checkpoint, writer, objects,
+                                *manifest.add_agents()));
+    summary.set_snapshots(summary.snapshots() +
+                          (plan.last == 0 ? 0 : plan.last - plan.first + 1));
+  }
+  summary.set_agents(plans.size());
+  RETURN_IF_ERROR(ExportManual(sources, to, writer, objects, manifest));
+  summary.set_objects(objects.size());
+  RETURN_IF_ERROR(ExportKeysAndPolicies(sources, manifest, writer));
+  RETURN_IF_ERROR(writer.Add(bundle::kCheckpoint, stored_checkpoint.text()));
+  RETURN_IF_ERROR(
+      writer.Add(bundle::kCheckpointSig, stored_checkpoint.signature()));
+
+  // Grades as of `to`, over exactly the hosts exported.
+  ASSIGN_OR_RETURN(v1::GradeControlsResponse grades,
+                   sources.grader->GradeAll(hosts, to));
+  grades.set_scope(period.scope);
+  std::map<std::string, std::vector<v1::HostCheck>> host_checks;
+  for (const HostPtr& host : hosts) {
+    ASSIGN_OR_RETURN(host_checks[host->agent.agent_id()],
+                     sources.grader->CheckHost(*host, to));
+  }
+  RETURN_IF_ERROR(writer.Add(bundle::kManifest, ToJson(manifest)));
+  RETURN_IF_ERROR(writer.Add(bundle::kSummaryCsv, SummaryCsv(grades)));
+  RETURN_IF_ERROR(
+      writer.Add(bundle::kIndexHtml, IndexHtml(manifest, grades, host_checks)));
+  ASSIGN_OR_RETURN(std::string oscal,
+                   AssessmentResultsJson(
+                       OscalInput{&manifest, &policy, &grades, &host_checks}));
+  RETURN_IF_ERROR(writer.Add(bundle::kOscal, oscal));
+  RETURN_IF_ERROR(writer.Add(bundle::kReadmePath, Readme(manifest, summary)));
+  RETURN_IF_ERROR(writer.Add(bundle::kVerifyScriptPath, kVerifySh));
+  RETURN_IF_ERROR(writer.Seal(*sources.collector_key));
+  summary.set_files(writer.files());
+  summary.set_bytes(writer.bytes());
+  return summary;
+}
+
+}  // namespace evidentia::collector

@@ -1,4 +1,81 @@
-// Placeholder: the bundle exporter (lead).
+// Export of an auditor bundle (docs/bundle.md): the collector gathers every
+// file for a period and scope from its store and log, grades as of the
+// period's end, and hands each file to a sink; SHA256SUMS and its signature
+// come last. The sink is a directory (tests, benchmarks) or the Export RPC
+// stream to the operator CLI, which writes the directory and the .tar.gz.
 #ifndef EVIDENTIA_COLLECTOR_BUNDLE_EXPORT_H_
 #define EVIDENTIA_COLLECTOR_BUNDLE_EXPORT_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "collector/grading.h"
+#include "collector/store.h"
+#include "collector/transparency_log.h"
+#include "common/ed25519.h"
+#include "common/policy.h"
+#include "common/proto_time.h"
+#include "evidentia/v1/collector.pb.h"
+
+namespace evidentia::collector {
+
+// Receives the bundle's files, each once, under paths that passed
+// bundle::IsSafePath.
+class BundleSink {
+ public:
+  virtual ~BundleSink() = default;
+  virtual absl::Status Add(absl::string_view path, absl::string_view bytes) = 0;
+};
+
+// Writes files below a directory that must not exist yet (it is created
+// 0755; files 0644, VERIFY.sh 0755). Not synced file by file: Finish()
+// syncs the file system once.
+class DirectorySink : public BundleSink {
+ public:
+  // FAILED_PRECONDITION when `dir` exists; an error when it cannot be made.
+  static absl::StatusOr<std::unique_ptr<DirectorySink>> Create(
+      const std::filesystem::path& dir);
+  absl::Status Add(absl::string_view path, absl::string_view bytes) override;
+  // Flushes everything written to disk.
+  absl::Status Finish();
+  uint64_t bytes() const { return bytes_; }
+  uint64_t files() const { return files_; }
+
+ private:
+  explicit DirectorySink(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  std::filesystem::path dir_;
+  uint64_t bytes_ = 0;
+  uint64_t files_ = 0;
+};
+
+// What the collector exports with; all must outlive the call.
+struct ExportSources {
+  const Store* store = nullptr;
+  TransparencyLog* log = nullptr;
+  Grader* grader = nullptr;  // with its policy set
+  const PrivateKey* collector_key = nullptr;
+  const PublicKey* operator_key = nullptr;
+  Clock clock = SystemClock();
+};
+
+struct ExportPeriod {
+  absl::Time from;
+  absl::Time to;      // later than now is taken as now
+  std::string scope;  // "" or "KEY=VALUE"
+};
+
+// Exports the bundle of `period` into `sink`; says what it wrote.
+// INVALID_ARGUMENT for an empty or inverted period or a malformed scope;
+// FAILED_PRECONDITION without a policy set; errors of the store and the sink as
+// they come.
+absl::StatusOr<v1::ExportSummary> ExportBundle(const ExportSources& sources,
+                                               const ExportPeriod& period,
+                                               BundleSink& sink);
+
+}  // namespace evidentia::collector
+
 #endif  // EVIDENTIA_COLLECTOR_BUNDLE_EXPORT_H_

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "collector/keys.h"
 #include "collector/records.h"
+#include "collector/transparency_log.h"
 #include "common/ed25519.h"
 #include "common/envelope.h"
 #include "common/sha256.h"
@@ -241,12 +242,15 @@ v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
   *stored.mutable_received_at() = ToProto(clock_());
   std::vector<v1::LatestObservation> observed =
       AddSnapshotWrites(snapshot, stored, agent, batch);
+  TransparencyLog::Enqueue(batch, snapshot.agent_id(), seq, envelope.payload(),
+                           envelope.signature());
 
   if (absl::Status committed = store_.Commit(batch); !committed.ok()) {
     return reject(absl::UnavailableError(
         absl::StrCat(context, ": not stored: ", committed.message())));
   }
   if (fleet_ != nullptr) fleet_->Update(agent, observed);
+  if (log_ != nullptr) log_->Notify();
   v1::SubmitResponse response;
   response.set_result(v1::SubmitResponse::ACCEPTED);
   response.set_seq(seq);

@@ -1,8 +1,9 @@
 // Ingest: the collector's decision on one submitted snapshot. Verifies the
 // signature under the agent's enrolled key, checks the chain, stores facts
 // bodies once by digest, the snapshot, the per-check latest index and the new
-// chain head in one synced batch, and only then answers ACCEPTED. The rules
-// are those of proto/README.md. Thread-safe; submissions of one agent are
+// chain head in one synced batch, with the snapshot's entry in the
+// transparency log's queue, and only then answers ACCEPTED. The rules are
+// those of proto/README.md. Thread-safe; submissions of one agent are
 // serialized, different agents proceed in parallel.
 #ifndef EVIDENTIA_COLLECTOR_INGEST_H_
 #define EVIDENTIA_COLLECTOR_INGEST_H_
@@ -21,6 +22,8 @@
 #include "evidentia/v1/store.pb.h"
 
 namespace evidentia::collector {
+
+class TransparencyLog;
 
 inline constexpr size_t kMaxPayloadBytes = 1 << 20;
 inline constexpr size_t kMaxFactsBytes = 4 << 20;
@@ -44,6 +47,9 @@ class Ingestor {
   // Tells `fleet` (which must outlive the ingestor) of every accepted
   // snapshot.
   void set_fleet(FleetState* fleet) { fleet_ = fleet; }
+  // Wakes `log` (which must outlive the ingestor) after every accepted
+  // snapshot. Snapshots are queued for the log whether or not one is set.
+  void set_log(TransparencyLog* log) { log_ = log; }
 
   // The answer to one SubmitRequest from `peer` (for security events).
   // Never fails as a call: refusals are REJECTED responses with a code.
@@ -57,6 +63,7 @@ class Ingestor {
   Registry& registry_;
   Clock clock_;
   FleetState* fleet_ = nullptr;
+  TransparencyLog* log_ = nullptr;
   std::array<absl::Mutex, 64> agent_mutexes_;
 };
 

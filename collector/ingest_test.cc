@@ -15,15 +15,19 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "collector/keys.h"
 #include "collector/records.h"
 #include "collector/registry.h"
 #include "collector/store.h"
+#include "collector/transparency_log.h"
 #include "common/ed25519.h"
 #include "common/envelope.h"
+#include "common/merkle.h"
 #include "common/proto_time.h"
 #include "common/sha256.h"
+#include "evidentia/v1/bundle.pb.h"
 #include "evidentia/v1/collector.pb.h"
 #include "evidentia/v1/snapshot.pb.h"
 #include "evidentia/v1/store.pb.h"
@@ -926,6 +930,80 @@ TEST_F(IngestTest, ChainStateSurvivesCollectorRestart) {
   EXPECT_EQ(Submit(Signed(SnapshotAfter(2, first.envelope().payload(), {}), {}))
                 .result(),
             v1::SubmitResponse::ACCEPTED);
+}
+
+// --- The transparency log ---
+
+TEST_F(IngestTest, AcceptedSnapshotIsQueuedForTheLog) {
+  v1::SubmitRequest request = First();
+
+  Accept(request);
+
+  absl::StatusOr<std::optional<v1::LogQueueEntry>> queued =
+      GetRecord<v1::LogQueueEntry>(*store_, Table::kLogQueue,
+                                   keys::Snapshot(agent_id_, 1), "queue entry");
+  ASSERT_TRUE(queued.ok()) << queued.status();
+  ASSERT_TRUE(queued->has_value());
+  EXPECT_EQ((*queued)->leaf_hash(),
+            merkle::SnapshotLeafHash(request.envelope().payload(),
+                                     request.envelope().signature()));
+  EXPECT_EQ(Count(Table::kLogQueue), 1u);
+}
+
+TEST_F(IngestTest, RefusedSnapshotIsNotQueuedForTheLog) {
+  const std::string body = FactsBody("ext4");
+  ASSERT_EQ(
+      Submit(
+          Signed(SnapshotAfter(1, "", {ObservationOf("linux.disk", body)}), {}))
+          .result(),
+      v1::SubmitResponse::NEED_FACTS);
+  ASSERT_EQ(Submit(Signed(SnapshotAfter(2, "", {}), {})).result(),
+            v1::SubmitResponse::REJECTED);
+
+  EXPECT_EQ(Count(Table::kLogQueue), 0u);
+}
+
+TEST_F(IngestTest, DuplicateIsNotQueuedForTheLogTwice) {
+  v1::SubmitRequest request = First();
+  Accept(request);
+  absl::StatusOr<PrivateKey> collector_key = PrivateKey::Generate();
+  ASSERT_TRUE(collector_key.ok());
+  absl::StatusOr<std::unique_ptr<TransparencyLog>> log =
+      TransparencyLog::Open(*store_, *collector_key, [this] { return now_; });
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_EQ(*(*log)->Integrate(), 1u);
+
+  ASSERT_EQ(Submit(request).result(), v1::SubmitResponse::DUPLICATE);
+
+  EXPECT_EQ(Count(Table::kLogQueue), 0u);
+  EXPECT_EQ(*(*log)->Integrate(), 1u);
+}
+
+TEST_F(IngestTest, AcceptedSnapshotWakesTheLog) {
+  absl::StatusOr<PrivateKey> collector_key = PrivateKey::Generate();
+  ASSERT_TRUE(collector_key.ok());
+  absl::StatusOr<std::unique_ptr<TransparencyLog>> opened =
+      TransparencyLog::Open(*store_, *collector_key, [this] { return now_; });
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<TransparencyLog> log = *std::move(opened);
+  ingestor_->set_log(log.get());
+  log->StartBackground(absl::Milliseconds(1), absl::InfiniteDuration());
+  auto eventually_size = [&](uint64_t size) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (log->size() != size && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    return log->size() == size;
+  };
+  v1::SubmitRequest first = First();
+  Accept(first);
+  ASSERT_TRUE(eventually_size(1));
+
+  // Only the ingestor's Notify() wakes the log for this one.
+  Accept(Signed(SnapshotAfter(2, first.envelope().payload(), {}), {}));
+
+  EXPECT_TRUE(eventually_size(2));
+  ingestor_->set_log(nullptr);
 }
 
 }  // namespace

@@ -64,9 +64,21 @@ inline std::string Event(int64_t unix_micros, uint64_t counter) {
   return absl::StrCat(BigEndian64(static_cast<uint64_t>(unix_micros)),
                       BigEndian64(counter));
 }
+// Table::kLogNodes: the complete subtree at `level` (0 = leaves) whose
+// leftmost leaf is `index` << `level`.
+inline std::string LogNode(int level, uint64_t index) {
+  return absl::StrCat(std::string(1, static_cast<char>(level)),
+                      BigEndian64(index));
+}
+// Table::kCheckpoints: by tree size.
+inline std::string Checkpoint(uint64_t size) { return BigEndian64(size); }
+// Table::kLogQueue and Table::kLogIndex are keyed like Table::kSnapshots.
+
 // Table::kMeta.
 inline constexpr absl::string_view kOperatorCredentialSha256 =
     "operator_credential_sha256";
+// The number of leaves in the transparency log, big-endian.
+inline constexpr absl::string_view kLogSize = "log_size";
 
 }  // namespace evidentia::collector::keys
 

@@ -1,5 +1,7 @@
 #include "collector/operator_cli.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -10,19 +12,25 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "collector/bundle_archive.h"
+#include "collector/bundle_export.h"
+#include "collector/bundle_verify.h"
 #include "collector/data_dir.h"
 #include "collector/facts_summary.h"
 #include "collector/grading.h"
 #include "collector/service.h"
 #include "common/args.h"
+#include "common/checkpoint.h"
 #include "common/ed25519.h"
 #include "common/envelope.h"
 #include "common/files.h"
 #include "common/json.h"
+#include "common/merkle.h"
 #include "common/pae.h"
 #include "common/proto_time.h"
 #include "common/sha256.h"
@@ -52,8 +60,16 @@ commands:
   host HOST [--as-of ...]                    every check on one host (agent id or hostname)
   history --control ID [--from TIME] [--to TIME] [--scope ...]
                                              grade changes and compliant share (default: last 30 days)
+  export --from DATE --to DATE --out DIR [--scope ...] [--tar]
+                                             the auditor bundle of a period (docs/bundle.md);
+                                             --tar also writes DIR.tar.gz
+  verify DIR|FILE.tar.gz [--threads N]       check a bundle completely, offline (no collector)
+  log checkpoint [--new]                     the transparency log's newest signed checkpoint
+  log prove AGENT SEQ                        inclusion proof of one snapshot in that checkpoint
+  log consistency SIZE                       proof that the log of SIZE is a prefix of it
 
-TIME and DATE: 2026-11-22, 2026-11-22T10:00:00Z or "2026-11-22 10:00" (UTC).
+TIME and DATE: 2026-11-22, 2026-11-22T10:00:00Z or "2026-11-22 10:00" (UTC);
+export's --to DATE means the end of that day.
 Grades: compliant, opportunity for improvement, minor nonconformity, major
 nonconformity, not applicable (the rules: policies/README.md).
 
@@ -562,6 +578,264 @@ int EvidenceAdd(const Invocation& call, std::ostream& out, std::ostream& err) {
   return kCliOk;
 }
 
+// The collector's key from its data dir, to check checkpoints with.
+absl::StatusOr<PublicKey> CollectorKey(const Args& args) {
+  return PublicKey::LoadPemFile(DataDirFrom(args).signing_pub());
+}
+
+int Export(const Invocation& call, std::ostream& out, std::ostream& err) {
+  const Args& args = call.args;
+  if (!args.Has("from") || !args.Has("to") || !args.Has("out")) {
+    return Usage(absl::InvalidArgumentError(
+                     "export needs --from DATE --to DATE --out DIR"),
+                 err);
+  }
+  absl::StatusOr<absl::Time> from = ParseMoment(args.Get("from"));
+  if (!from.ok()) return Usage(from.status(), err);
+  absl::StatusOr<absl::Time> to = ParseMoment(args.Get("to"));
+  if (!to.ok()) return Usage(to.status(), err);
+  if (args.Get("to").size() == 10)
+    *to += absl::Hours(24) - absl::Microseconds(1);
+  const std::filesystem::path dir = args.Get("out");
+  const std::filesystem::path partial =
+      absl::StrCat(dir.string(), ".partial-", ::getpid());
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) {
+    err << "evidentia: " << dir.string()
+        << " already exists; a bundle goes into a new directory\n";
+    return kCliFailed;
+  }
+  absl::StatusOr<std::unique_ptr<DirectorySink>> sink =
+      DirectorySink::Create(partial);
+  if (!sink.ok()) {
+    err << "evidentia: " << sink.status().message() << "\n";
+    return kCliFailed;
+  }
+  auto fail = [&](const absl::Status& status) {
+    std::filesystem::remove_all(partial, ec);
+    err << "evidentia: export failed: " << status.message() << "\n";
+    return kCliFailed;
+  };
+
+  v1::ExportRequest request;
+  *request.mutable_from() = ToProto(*from);
+  *request.mutable_to() = ToProto(*to);
+  request.set_scope(args.Get("scope"));
+  grpc::ClientContext context;
+  Prepare(context, call.connection);
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::hours(6));
+  const absl::Time started = absl::Now();
+  std::unique_ptr<grpc::ClientReader<v1::ExportChunk>> reader =
+      call.connection.stub->Export(&context, request);
+  v1::ExportChunk chunk;
+  v1::ExportSummary summary;
+  std::string pending_path, pending;  // a file arriving in pieces
+  absl::Status written;
+  while (written.ok() && reader->Read(&chunk)) {
+    for (v1::BundleFile& file : *chunk.mutable_files()) {
+      if (!pending_path.empty() && file.path() != pending_path) {
+        written = absl::DataLossError(
+            absl::StrCat(pending_path, " was cut short in the stream"));
+        break;
+      }
+      if (file.more() || !pending_path.empty()) {
+        pending_path = file.path();
+        pending += file.data();
+        if (pending.size() > (1u << 30)) {
+          written = absl::ResourceExhaustedError(
+              absl::StrCat(pending_path, " is larger than 1 GiB"));
+          break;
+        }
+        if (file.more()) continue;
+        written = (*sink)->Add(pending_path, pending);
+        pending_path.clear();
+        pending.clear();
+      } else {
+        written = (*sink)->Add(file.path(), file.data());
+      }
+      if (!written.ok()) break;
+    }
+    if (chunk.has_summary()) summary = chunk.summary();
+  }
+  if (!written.ok()) {
+    context.TryCancel();
+    reader->Finish().IgnoreError();
+    return fail(written);
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) {
+    std::filesystem::remove_all(partial, ec);
+    return Report(status, err);
+  }
+  if (summary.files() == 0 || summary.files() != (*sink)->files()) {
+    return fail(absl::DataLossError(absl::StrCat("received ", (*sink)->files(),
+                                                 " files, the collector sent ",
+                                                 summary.files())));
+  }
+  if (absl::Status synced = (*sink)->Finish(); !synced.ok()) {
+    return fail(synced);
+  }
+  std::filesystem::rename(partial, dir, ec);
+  if (ec) {
+    return fail(absl::ErrnoToStatus(
+        ec.value(), absl::StrCat("cannot rename to ", dir.string())));
+  }
+  if (args.Has("tar")) {
+    if (absl::Status tar = WriteTarGz(dir, dir.string() + ".tar.gz");
+        !tar.ok()) {
+      err << "evidentia: " << dir.string()
+          << " written, but not the .tar.gz: " << tar.message() << "\n";
+      return kCliFailed;
+    }
+  }
+  const double seconds =
+      std::max(absl::ToDoubleSeconds(absl::Now() - started), 1e-6);
+  if (args.Has("json")) {
+    out << ToJson(summary);
+    return kCliOk;
+  }
+  out << "wrote " << dir.string() << (args.Has("tar") ? " and .tar.gz" : "")
+      << ": " << summary.agents() << " hosts, " << summary.snapshots()
+      << " snapshots, " << summary.objects() << " objects, " << summary.files()
+      << " files, "
+      << absl::StrFormat("%.1f MB in %.2f s (%.0f MB/s)", summary.bytes() / 1e6,
+                         seconds, summary.bytes() / 1e6 / seconds)
+      << "\nperiod " << When(summary.from()) << " to " << When(summary.to())
+      << " (graded as of the end), transparency log size " << summary.log_size()
+      << "\ncollector key fingerprint (SHA-256): " << summary.collector_key_id()
+      << "\nthe auditor verifies with: sh " << dir.string()
+      << "/VERIFY.sh  (or: evidentia verify " << dir.string() << ")\n";
+  return kCliOk;
+}
+
+// The newest checkpoint, its signature checked with the collector key.
+absl::StatusOr<Checkpoint> FetchCheckpoint(const Invocation& call,
+                                           bool sign_now,
+                                           v1::GetCheckpointResponse* raw) {
+  grpc::ClientContext context;
+  Prepare(context, call.connection);
+  v1::GetCheckpointRequest request;
+  request.set_sign_now(sign_now);
+  grpc::Status status =
+      call.connection.stub->GetCheckpoint(&context, request, raw);
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        status.error_message());
+  }
+  ASSIGN_OR_RETURN(PublicKey key, CollectorKey(call.args));
+  if (absl::Status ok = key.Verify(raw->checkpoint(), raw->signature());
+      !ok.ok()) {
+    return absl::UnauthenticatedError(
+        "the checkpoint's signature does not verify under the collector key");
+  }
+  return ParseCheckpoint(raw->checkpoint());
+}
+
+int LogCheckpoint(const Invocation& call, std::ostream& out,
+                  std::ostream& err) {
+  v1::GetCheckpointResponse raw;
+  absl::StatusOr<Checkpoint> checkpoint =
+      FetchCheckpoint(call, call.args.Has("new"), &raw);
+  if (!checkpoint.ok()) {
+    err << "evidentia: " << checkpoint.status().message() << "\n";
+    return kCliFailed;
+  }
+  if (call.args.Has("json")) {
+    out << ToJson(raw);
+    return kCliOk;
+  }
+  out << raw.checkpoint() << "signature " << ToHex(raw.signature())
+      << " (verified with the collector key)\n";
+  return kCliOk;
+}
+
+int LogProve(const Invocation& call, std::ostream& out, std::ostream& err) {
+  uint64_t seq = 0;
+  if (!absl::SimpleAtoi(call.operands[1], &seq)) {
+    return Usage(absl::InvalidArgumentError("SEQ must be a number"), err);
+  }
+  v1::GetCheckpointResponse raw;
+  absl::StatusOr<Checkpoint> checkpoint = FetchCheckpoint(call, false, &raw);
+  if (!checkpoint.ok()) {
+    err << "evidentia: " << checkpoint.status().message() << "\n";
+    return kCliFailed;
+  }
+  grpc::ClientContext context;
+  Prepare(context, call.connection);
+  v1::ProveInclusionRequest request;
+  request.set_agent_id(call.operands[0]);
+  request.set_seq(seq);
+  request.set_tree_size(checkpoint->size);
+  v1::ProveInclusionResponse response;
+  grpc::Status status =
+      call.connection.stub->ProveInclusion(&context, request, &response);
+  if (!status.ok()) return Report(status, err);
+  InclusionProof proof;
+  proof.index = response.leaf_index();
+  proof.size = response.tree_size();
+  proof.hashes.assign(response.hashes().begin(), response.hashes().end());
+  if (absl::Status ok =
+          merkle::VerifyInclusion(proof.index, proof.size, response.leaf_hash(),
+                                  proof.hashes, checkpoint->root);
+      !ok.ok()) {
+    err << "evidentia: the collector's proof does not verify: " << ok.message()
+        << "\n";
+    return kCliFailed;
+  }
+  if (call.args.Has("json")) {
+    out << ToJson(response);
+    return kCliOk;
+  }
+  out << FormatInclusionProof(proof) << "verified against the checkpoint of "
+      << checkpoint->size << " entries, root " << ToHex(checkpoint->root)
+      << "\n";
+  return kCliOk;
+}
+
+int LogConsistency(const Invocation& call, std::ostream& out,
+                   std::ostream& err) {
+  uint64_t first = 0;
+  if (!absl::SimpleAtoi(call.operands[0], &first)) {
+    return Usage(absl::InvalidArgumentError("SIZE must be a number"), err);
+  }
+  v1::GetCheckpointResponse raw;
+  absl::StatusOr<Checkpoint> checkpoint = FetchCheckpoint(call, false, &raw);
+  if (!checkpoint.ok()) {
+    err << "evidentia: " << checkpoint.status().message() << "\n";
+    return kCliFailed;
+  }
+  grpc::ClientContext context;
+  Prepare(context, call.connection);
+  v1::ProveConsistencyRequest request;
+  request.set_first_size(first);
+  request.set_second_size(checkpoint->size);
+  v1::ProveConsistencyResponse response;
+  grpc::Status status =
+      call.connection.stub->ProveConsistency(&context, request, &response);
+  if (!status.ok()) return Report(status, err);
+  const std::vector<std::string> hashes(response.hashes().begin(),
+                                        response.hashes().end());
+  if (absl::Status ok =
+          merkle::VerifyConsistency(first, checkpoint->size, hashes,
+                                    response.first_root(), checkpoint->root);
+      !ok.ok()) {
+    err << "evidentia: the collector's proof does not verify: " << ok.message()
+        << "\n";
+    return kCliFailed;
+  }
+  if (call.args.Has("json")) {
+    out << ToJson(response);
+    return kCliOk;
+  }
+  out << "the log of " << first << " entries (root "
+      << ToHex(response.first_root()) << ") is a prefix of the checkpoint of "
+      << checkpoint->size << " entries (root " << ToHex(checkpoint->root)
+      << "): verified, " << hashes.size() << " hashes\n";
+  for (const std::string& hash : hashes) out << ToHex(hash) << "\n";
+  return kCliOk;
+}
+
 }  // namespace
 
 int RunOperatorCli(int argc, const char* const* argv, std::ostream& out,
@@ -577,12 +851,12 @@ int RunOperatorCli(int argc, const char* const* argv, std::ostream& out,
          std::string(argv[first_flag]).rfind("--", 0) != 0) {
     words.emplace_back(argv[first_flag++]);
   }
-  absl::StatusOr<Args> args =
-      Args::Parse(argc, argv, first_flag,
-                  {"data-dir", "collector", "ca", "credential", "ttl", "uses",
-                   "agent", "check", "scope", "as-of", "control", "from", "to",
-                   "file", "valid-until", "note", "operator-key"},
-                  {"json", "help"});
+  absl::StatusOr<Args> args = Args::Parse(
+      argc, argv, first_flag,
+      {"data-dir", "collector", "ca", "credential", "ttl", "uses", "agent",
+       "check", "scope", "as-of", "control", "from", "to", "file",
+       "valid-until", "note", "operator-key", "out", "threads"},
+      {"json", "help", "tar", "new"});
   if (!args.ok()) {
     err << "evidentia: " << args.status().message() << "\n";
     return kCliUsage;
@@ -590,6 +864,11 @@ int RunOperatorCli(int argc, const char* const* argv, std::ostream& out,
   if (args->Has("help")) {
     out << kUsage;
     return kCliOk;
+  }
+  // Offline: needs no collector.
+  if (!words.empty() && words[0] == "verify") {
+    std::vector<std::string> verify_args(argv + 2, argv + argc);
+    return RunVerifyCommand(verify_args, out, err);
   }
   // Commands of one or two words; the words after them are operands.
   using Handler = int (*)(const Invocation&, std::ostream&, std::ostream&);
@@ -608,6 +887,10 @@ int RunOperatorCli(int argc, const char* const* argv, std::ostream& out,
       {{"control"}, 1, ControlDetail},
       {{"host"}, 1, Host},
       {{"history"}, 0, History},
+      {{"export"}, 0, Export},
+      {{"log", "checkpoint"}, 0, LogCheckpoint},
+      {{"log", "prove"}, 2, LogProve},
+      {{"log", "consistency"}, 1, LogConsistency},
   };
   const Command* command = nullptr;
   for (const Command& c : kCommands) {

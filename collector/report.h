@@ -20,8 +20,7 @@ std::string SummaryCsv(const v1::GradeControlsResponse& grades);
 // hosts behind it, linking to their snapshots; no script, no network.
 // `host_checks` is every check per agent id as of the period's end.
 std::string IndexHtml(
-    const v1::BundleManifest& manifest,
-    const v1::GradeControlsResponse& grades,
+    const v1::BundleManifest& manifest, const v1::GradeControlsResponse& grades,
     const std::map<std::string, std::vector<v1::HostCheck>>& host_checks);
 
 }  // namespace evidentia::collector

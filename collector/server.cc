@@ -56,11 +56,20 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   server->ingestor_ = std::make_unique<Ingestor>(
       *server->store_, *server->registry_, options.clock);
   server->ingestor_->set_fleet(server->fleet_.get());
+  ASSIGN_OR_RETURN(server->log_,
+                   TransparencyLog::Open(*server->store_, material.signing_key,
+                                         options.clock));
+  server->ingestor_->set_log(server->log_.get());
+  // Snapshots acknowledged before a crash may still be queued.
+  ASSIGN_OR_RETURN(uint64_t log_size, server->log_->Integrate());
+  server->log_->StartBackground(options.integrate_interval,
+                                options.checkpoint_interval);
   server->collector_service_ = std::make_unique<CollectorService>(
       *server->registry_, *server->ingestor_);
   server->operator_service_ = std::make_unique<OperatorService>(
       *server->store_, *server->registry_, *server->fleet_,
-      server->grader_.get(), material.operator_key, options.clock);
+      server->grader_.get(), *server->log_, material.signing_key,
+      material.operator_key, options.clock);
 
   grpc::SslServerCredentialsOptions tls(
       GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
@@ -95,7 +104,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
       paths.address(), absl::StrCat(host, ":", server->port_, "\n"), 0644));
   Log(LogLevel::kInfo,
       absl::StrCat("collector listening on ", host, ":", server->port_,
-                   " (TLS), data in ", paths.root.string()));
+                   " (TLS), data in ", paths.root.string(),
+                   ", transparency log of ", log_size, " entries"));
   return server;
 }
 
@@ -109,6 +119,7 @@ void Server::Shutdown() {
   if (grpc_server_ == nullptr) return;
   grpc_server_->Shutdown(std::chrono::system_clock::now() +
                          std::chrono::seconds(5));
+  if (log_ != nullptr) log_->Stop();
 }
 
 }  // namespace evidentia::collector

@@ -16,6 +16,7 @@
 #include "collector/registry.h"
 #include "collector/service.h"
 #include "collector/store.h"
+#include "collector/transparency_log.h"
 #include "common/policy.h"
 #include "common/proto_time.h"
 #include "grpcpp/grpcpp.h"
@@ -37,6 +38,10 @@ struct ServerOptions {
   // collector stores evidence but answers grading calls FAILED_PRECONDITION.
   std::filesystem::path policies_dir;
   std::filesystem::path soa_file;
+  // How often the transparency log signs a checkpoint when it grew (and
+  // how soon after an acknowledgement a snapshot gets its leaf).
+  absl::Duration checkpoint_interval = absl::Minutes(5);
+  absl::Duration integrate_interval = absl::Milliseconds(200);
   Clock clock = SystemClock();
 };
 
@@ -64,6 +69,7 @@ class Server {
   std::unique_ptr<Grader> grader_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<Ingestor> ingestor_;
+  std::unique_ptr<TransparencyLog> log_;
   std::unique_ptr<CollectorService> collector_service_;
   std::unique_ptr<OperatorService> operator_service_;
   std::unique_ptr<grpc::Server> grpc_server_;

@@ -1,16 +1,22 @@
 #include "collector/service.h"
 
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "collector/bundle_export.h"
 #include "collector/history.h"
 #include "collector/keys.h"
 #include "collector/queries.h"
+#include "collector/records.h"
+#include "common/checkpoint.h"
 #include "common/envelope.h"
 #include "common/log.h"
+#include "common/merkle.h"
 #include "common/pae.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
@@ -266,6 +272,174 @@ grpc::Status OperatorService::AddManualEvidence(
     return ToGrpc(committed);
   }
   response->set_document_sha256(ToHex(digest));
+  return grpc::Status::OK;
+}
+
+namespace {
+
+// Sends the bundle down the Export stream in messages of about 1 MiB; a
+// file larger than that goes in pieces.
+class StreamSink : public BundleSink {
+ public:
+  explicit StreamSink(grpc::ServerWriter<v1::ExportChunk>& writer)
+      : writer_(writer) {}
+
+  absl::Status Add(absl::string_view path, absl::string_view bytes) override {
+    do {
+      const size_t n = std::min(bytes.size(), kChunkBytes - pending_bytes_);
+      v1::BundleFile& file = *chunk_.add_files();
+      file.set_path(std::string(path));
+      file.set_data(std::string(bytes.substr(0, n)));
+      bytes.remove_prefix(n);
+      file.set_more(!bytes.empty());
+      pending_bytes_ += n + path.size();
+      if (pending_bytes_ >= kChunkBytes) RETURN_IF_ERROR(Flush());
+    } while (!bytes.empty());
+    return absl::OkStatus();
+  }
+
+  // Sends what is pending, with `summary` when given.
+  absl::Status Flush(const v1::ExportSummary* summary = nullptr) {
+    if (summary != nullptr) *chunk_.mutable_summary() = *summary;
+    if (!writer_.Write(chunk_)) {
+      return absl::CancelledError("the client went away during the export");
+    }
+    chunk_.Clear();
+    pending_bytes_ = 0;
+    return absl::OkStatus();
+  }
+
+ private:
+  static constexpr size_t kChunkBytes = 1 << 20;
+  grpc::ServerWriter<v1::ExportChunk>& writer_;
+  v1::ExportChunk chunk_;
+  size_t pending_bytes_ = 0;
+};
+
+}  // namespace
+
+grpc::Status OperatorService::Export(
+    grpc::ServerContext* context, const v1::ExportRequest* request,
+    grpc::ServerWriter<v1::ExportChunk>* writer) {
+  if (absl::Status auth = Authorize(*context); !auth.ok()) return ToGrpc(auth);
+  if (!request->has_from() || !request->has_to()) {
+    return ToGrpc(absl::InvalidArgumentError("an export needs from and to"));
+  }
+  ExportSources sources;
+  sources.store = &store_;
+  sources.log = &log_;
+  sources.grader = grader_;
+  sources.collector_key = &collector_key_;
+  sources.operator_key = &operator_key_;
+  sources.clock = clock_;
+  const ExportPeriod period{FromProto(request->from()),
+                            FromProto(request->to()), request->scope()};
+  StreamSink sink(*writer);
+  absl::StatusOr<v1::ExportSummary> summary =
+      ExportBundle(sources, period, sink);
+  if (!summary.ok()) return ToGrpc(summary.status());
+  Log(LogLevel::kInfo,
+      absl::StrCat("exported a bundle: ", summary->agents(), " agents, ",
+                   summary->snapshots(), " snapshots, ", summary->files(),
+                   " files, ", summary->bytes(), " bytes"));
+  return ToGrpc(sink.Flush(&*summary));
+}
+
+grpc::Status OperatorService::GetCheckpoint(
+    grpc::ServerContext* context, const v1::GetCheckpointRequest* request,
+    v1::GetCheckpointResponse* response) {
+  if (absl::Status auth = Authorize(*context); !auth.ok()) return ToGrpc(auth);
+  absl::StatusOr<std::optional<v1::StoredCheckpoint>> latest =
+      log_.LatestCheckpoint();
+  if (!latest.ok()) return ToGrpc(latest.status());
+  if (request->sign_now() || !latest->has_value()) {
+    absl::StatusOr<v1::StoredCheckpoint> signed_now = log_.SignCheckpoint();
+    if (!signed_now.ok()) return ToGrpc(signed_now.status());
+    *latest = *std::move(signed_now);
+  }
+  response->set_checkpoint((*latest)->text());
+  response->set_signature((*latest)->signature());
+  return grpc::Status::OK;
+}
+
+namespace {
+
+// The tree size a proof request means: as asked, or the newest checkpoint's.
+absl::StatusOr<uint64_t> TreeSize(const TransparencyLog& log,
+                                  uint64_t requested) {
+  if (requested != 0) {
+    if (requested > log.size()) {
+      return absl::OutOfRangeError(absl::StrCat("the log has ", log.size(),
+                                                " entries, not ", requested));
+    }
+    return requested;
+  }
+  ASSIGN_OR_RETURN(std::optional<v1::StoredCheckpoint> latest,
+                   log.LatestCheckpoint());
+  if (!latest.has_value()) {
+    return absl::FailedPreconditionError("no checkpoint has been signed yet");
+  }
+  ASSIGN_OR_RETURN(Checkpoint checkpoint, ParseCheckpoint(latest->text()));
+  return checkpoint.size;
+}
+
+}  // namespace
+
+grpc::Status OperatorService::ProveInclusion(
+    grpc::ServerContext* context, const v1::ProveInclusionRequest* request,
+    v1::ProveInclusionResponse* response) {
+  if (absl::Status auth = Authorize(*context); !auth.ok()) return ToGrpc(auth);
+  absl::StatusOr<uint64_t> size = TreeSize(log_, request->tree_size());
+  if (!size.ok()) return ToGrpc(size.status());
+  absl::StatusOr<std::optional<uint64_t>> index =
+      log_.LeafIndex(request->agent_id(), request->seq());
+  if (!index.ok()) return ToGrpc(index.status());
+  if (!index->has_value() || **index >= *size) {
+    return ToGrpc(absl::NotFoundError(absl::StrCat(
+        "snapshot ", request->seq(), " of agent ", request->agent_id(),
+        " is not in the log of size ", *size)));
+  }
+  absl::StatusOr<std::vector<std::string>> proof =
+      log_.InclusionProof(**index, *size);
+  if (!proof.ok()) return ToGrpc(proof.status());
+  absl::StatusOr<std::optional<v1::StoredSnapshot>> stored =
+      GetRecord<v1::StoredSnapshot>(
+          store_, Table::kSnapshots,
+          keys::Snapshot(request->agent_id(), request->seq()), "snapshot");
+  if (!stored.ok()) return ToGrpc(stored.status());
+  if (stored->has_value()) {
+    response->set_leaf_hash(merkle::SnapshotLeafHash(
+        (*stored)->envelope().payload(), (*stored)->envelope().signature()));
+  }
+  response->set_leaf_index(**index);
+  response->set_tree_size(*size);
+  for (std::string& hash : *proof) response->add_hashes(std::move(hash));
+  return grpc::Status::OK;
+}
+
+grpc::Status OperatorService::ProveConsistency(
+    grpc::ServerContext* context, const v1::ProveConsistencyRequest* request,
+    v1::ProveConsistencyResponse* response) {
+  if (absl::Status auth = Authorize(*context); !auth.ok()) return ToGrpc(auth);
+  absl::StatusOr<uint64_t> second = TreeSize(log_, request->second_size());
+  if (!second.ok()) return ToGrpc(second.status());
+  if (request->first_size() > *second) {
+    return ToGrpc(absl::InvalidArgumentError(
+        absl::StrCat("first size ", request->first_size(),
+                     " is larger than second size ", *second)));
+  }
+  absl::StatusOr<std::vector<std::string>> proof =
+      log_.ConsistencyProof(request->first_size(), *second);
+  if (!proof.ok()) return ToGrpc(proof.status());
+  absl::StatusOr<std::string> first_root = log_.Root(request->first_size());
+  if (!first_root.ok()) return ToGrpc(first_root.status());
+  absl::StatusOr<std::string> second_root = log_.Root(*second);
+  if (!second_root.ok()) return ToGrpc(second_root.status());
+  response->set_first_size(request->first_size());
+  response->set_second_size(*second);
+  for (std::string& hash : *proof) response->add_hashes(std::move(hash));
+  response->set_first_root(*std::move(first_root));
+  response->set_second_root(*std::move(second_root));
   return grpc::Status::OK;
 }
 

@@ -11,6 +11,7 @@
 #include "collector/ingest.h"
 #include "collector/registry.h"
 #include "collector/store.h"
+#include "collector/transparency_log.h"
 #include "common/ed25519.h"
 #include "common/proto_time.h"
 #include "evidentia/v1/collector.grpc.pb.h"
@@ -48,11 +49,14 @@ class OperatorService final : public v1::Operator::Service {
   // `grader` may be null: the collector runs without a policy set, and the
   // grading calls answer FAILED_PRECONDITION. All must outlive the service.
   OperatorService(Store& store, Registry& registry, FleetState& fleet,
-                  Grader* grader, PublicKey operator_key, Clock clock)
+                  Grader* grader, TransparencyLog& log,
+                  PrivateKey collector_key, PublicKey operator_key, Clock clock)
       : store_(store),
         registry_(registry),
         fleet_(fleet),
         grader_(grader),
+        log_(log),
+        collector_key_(std::move(collector_key)),
         operator_key_(std::move(operator_key)),
         clock_(std::move(clock)) {}
 
@@ -83,6 +87,18 @@ class OperatorService final : public v1::Operator::Service {
   grpc::Status AddManualEvidence(
       grpc::ServerContext* context, const v1::AddManualEvidenceRequest* request,
       v1::AddManualEvidenceResponse* response) override;
+  grpc::Status Export(grpc::ServerContext* context,
+                      const v1::ExportRequest* request,
+                      grpc::ServerWriter<v1::ExportChunk>* writer) override;
+  grpc::Status GetCheckpoint(grpc::ServerContext* context,
+                             const v1::GetCheckpointRequest* request,
+                             v1::GetCheckpointResponse* response) override;
+  grpc::Status ProveInclusion(grpc::ServerContext* context,
+                              const v1::ProveInclusionRequest* request,
+                              v1::ProveInclusionResponse* response) override;
+  grpc::Status ProveConsistency(
+      grpc::ServerContext* context, const v1::ProveConsistencyRequest* request,
+      v1::ProveConsistencyResponse* response) override;
 
  private:
   absl::Status Authorize(const grpc::ServerContext& context) const;
@@ -94,6 +110,8 @@ class OperatorService final : public v1::Operator::Service {
   Registry& registry_;
   FleetState& fleet_;
   Grader* grader_;
+  TransparencyLog& log_;
+  PrivateKey collector_key_;
   PublicKey operator_key_;
   Clock clock_;
 };

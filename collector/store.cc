@@ -15,8 +15,9 @@ namespace {
 // Column family names; the order is Table's. "default" must exist in
 // RocksDB and serves as kMeta.
 constexpr std::array<const char*, kTableCount> kTableNames = {
-    "default", "tokens", "agents",  "snapshots", "objects",
-    "latest",  "events", "history", "manual"};
+    "default",   "tokens",    "agents",     "snapshots", "objects",
+    "latest",    "events",    "history",    "manual",    "log_queue",
+    "log_nodes", "log_index", "checkpoints"};
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();

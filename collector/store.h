@@ -35,8 +35,13 @@ enum class Table {
   kEvents,     // time, counter -> SecurityEvent
   kHistory,    // agent id, check id, receive time -> LatestObservation
   kManual,     // control id, time added -> StoredManualEvidence
+  // The transparency log (collector/transparency_log.h).
+  kLogQueue,     // agent id, seq -> LogQueueEntry (accepted, not yet a leaf)
+  kLogNodes,     // level, index -> 32-byte hash of that complete subtree
+  kLogIndex,     // agent id, seq -> big-endian leaf index
+  kCheckpoints,  // tree size -> StoredCheckpoint
 };
-inline constexpr int kTableCount = 9;
+inline constexpr int kTableCount = 13;
 
 // A set of writes applied atomically by Store::Commit.
 class Batch {

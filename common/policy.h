@@ -126,6 +126,16 @@ struct PolicySet {
   // SHA-256 (hex) over every file loaded: for each, in path order, its
   // relative path, NUL, its length in decimal, NUL, its bytes.
   std::string sha256;
+  // Every file loaded, exactly as read, in path order: checks and the
+  // catalogue by their path below the policies directory
+  // ("checks/linux.yaml"), the SoA by its file name with `soa` set. What an
+  // auditor bundle ships, so the grades can be recomputed from it.
+  struct SourceFile {
+    std::string path;
+    std::string bytes;
+    bool soa = false;
+  };
+  std::vector<SourceFile> sources;
 
   const Check* FindCheck(const std::string& id) const;
   const Control* FindControl(const std::string& id) const;

@@ -1102,6 +1102,12 @@ absl::StatusOr<PolicySet> LoadPolicySet(
                     file.bytes.size(), std::string(1, '\0'), file.bytes);
   }
   set.sha256 = Sha256Hex(digest_input);
+  const std::string soa_name = soa_file.filename().string();
+  for (LoadedFile& file : loaded) {
+    const bool soa = file.digest_name == soa_name;
+    set.sources.push_back(
+        {std::move(file.digest_name), std::move(file.bytes), soa});
+  }
   return set;
 }
 

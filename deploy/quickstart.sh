@@ -88,6 +88,17 @@ step "every check on this host, with reasons (evidentia host $agent_id)"
 step "Statement of Applicability, graded (evidentia controls)"
 "$cli" controls
 
+today=$(date -u +%Y-%m-%d)
+bundle="$data/bundle-$today-$(date -u +%H%M%S)"
+step "auditor bundle for today (evidentia export --from $today --to $today --out $bundle --tar)"
+"$cli" export --from "$today" --to "$today" --out "$bundle" --tar
+
+step "the auditor's check, with nothing but openssl and sha256sum (sh $bundle/VERIFY.sh)"
+env -i PATH=/usr/bin:/bin sh "$bundle/VERIFY.sh"
+
+step "and the complete check (evidentia verify $bundle.tar.gz)"
+"$cli" verify "$bundle.tar.gz"
+
 cat <<MSG
 
 Done. The collector keeps running (pid $(cat "$pid_file"), log $data/collector.log).
@@ -95,6 +106,7 @@ Done. The collector keeps running (pid $(cat "$pid_file"), log $data/collector.l
   $cli agents                  # asset register
   $cli evidence --agent $agent_id
   $cli controls                # the SoA graded; then: $cli control a.8.24
+  $cli export --from $today --to $today --out DIR   # an auditor bundle (docs/bundle.md)
   $agent_bin run --once --state-dir $agent_dir   # another cycle
   kill \$(cat $pid_file)       # stop the collector
 MSG

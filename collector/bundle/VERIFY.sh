@@ -1,0 +1,142 @@
+#!/bin/sh
+# VERIFY.sh: checks this Evidentia evidence bundle offline (docs/bundle.md,
+# "Verification"). It needs a POSIX sh and only these programs: openssl,
+# sha256sum, printf, wc, cat, cut and sort, plus rm to remove its one
+# temporary file; everything else it uses is built into the shell.
+#
+#   sh VERIFY.sh        (from any directory; it works on the bundle it is in)
+#
+# It checks, in this order:
+#   1. SHA256SUMS.sig is the collector's signature of SHA256SUMS;
+#   2. every file listed in SHA256SUMS is present and has that digest;
+#   3. every snapshot was signed by its agent's key, and every manual
+#      statement by the operator key (DSSE PAE rebuilt with printf);
+#   4. log/checkpoint.sig is the collector's signature of log/checkpoint.
+# It then prints the collector key's fingerprint: compare it with the one you
+# were given separately. Exit status 0 when all holds; otherwise it prints
+# "FAILED: <file>: <what is wrong>" and exits 1.
+
+SNAPSHOT_TYPE='application/vnd.evidentia.snapshot.v1+protobuf'
+MANUAL_TYPE='application/vnd.evidentia.manual-evidence.v1+protobuf'
+COLLECTOR_KEY='keys/collector.pub.pem'
+OPERATOR_KEY='keys/operator.pub.pem'
+
+fail() {
+  printf 'FAILED: %s: %s\n' "$1" "$2"
+  exit 1
+}
+
+# Work in the bundle's own directory, wherever we were started from.
+case $0 in
+  */*)
+    here=${0%/*}
+    [ -n "$here" ] || here=/
+    cd "$here" || fail "$here" "cannot enter the bundle directory"
+    ;;
+esac
+
+# One private temporary file for the PAE bytes, never an existing one.
+umask 077
+set -C
+tmp="${TMPDIR:-/tmp}/evidentia-verify.$$"
+: > "$tmp" 2> /dev/null || fail "$tmp" "cannot create a temporary file"
+trap 'rm -f "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM
+
+# verify_raw KEY FILE SIG: an Ed25519 signature over FILE's exact bytes.
+verify_raw() {
+  openssl pkeyutl -verify -pubin -inkey "$1" -rawin -in "$2" \
+    -sigfile "$3" > /dev/null 2>&1
+}
+
+# verify_pae KEY TYPE LENGTH-OF-TYPE PAYLOAD SIG: Ed25519 over
+# PAE(TYPE, PAYLOAD) = "DSSEv1 <len type> <type> <len payload> <payload>".
+verify_pae() {
+  size=$(wc -c < "$4") || return 1
+  size=$((size))
+  printf 'DSSEv1 %d %s %d ' "$3" "$2" "$size" >| "$tmp" || return 1
+  cat "$4" >> "$tmp" || return 1
+  verify_raw "$1" "$tmp" "$5"
+}
+
+# check_key FILE: FILE holds a public key openssl can read.
+check_key() {
+  [ -f "$1" ] || fail "$1" "missing"
+  openssl pkey -pubin -in "$1" -noout > /dev/null 2>&1 ||
+    fail "$1" "not a readable public key"
+}
+
+# 1. The list of digests, signed by the collector.
+[ -f SHA256SUMS ] || fail SHA256SUMS "missing"
+[ -f SHA256SUMS.sig ] || fail SHA256SUMS.sig "missing"
+check_key "$COLLECTOR_KEY"
+verify_raw "$COLLECTOR_KEY" SHA256SUMS SHA256SUMS.sig ||
+  fail SHA256SUMS.sig "signature of SHA256SUMS does not verify under $COLLECTOR_KEY"
+
+# 2. Every file it lists, digest by digest. Missing files fail too.
+if ! bad=$(sha256sum -c --strict --quiet SHA256SUMS 2> /dev/null); then
+  first=${bad%%
+*}
+  case $first in
+    *': FAILED open or read') fail "${first%: FAILED open or read}" "missing or unreadable (listed in SHA256SUMS)" ;;
+    *': FAILED') fail "${first%: FAILED}" "content does not match its digest in SHA256SUMS" ;;
+    *) fail SHA256SUMS "malformed (every line must be: <64 hex>  <path>)" ;;
+  esac
+fi
+files=$(wc -l < SHA256SUMS)
+files=$((files))
+
+# 3a. Snapshots: snapshots/<agent>/<seq>.payload signed by keys/agents/<agent>.pub.pem.
+agents=0
+snapshots=0
+for dir in snapshots/*; do
+  [ -d "$dir" ] || continue
+  agent=${dir#snapshots/}
+  key="keys/agents/$agent.pub.pem"
+  check_key "$key"
+  agents=$((agents + 1))
+  for payload in "$dir"/*.payload; do
+    [ -f "$payload" ] || continue
+    sig="${payload%.payload}.sig"
+    [ -f "$sig" ] || fail "$sig" "missing"
+    verify_pae "$key" "$SNAPSHOT_TYPE" 46 "$payload" "$sig" ||
+      fail "$sig" "signature of $payload does not verify under $key"
+    snapshots=$((snapshots + 1))
+  done
+done
+
+# 3b. Manual evidence: manual/<control>/<n>.statement signed by the operator.
+manual=0
+for statement in manual/*/*.statement; do
+  [ -f "$statement" ] || continue
+  if [ "$manual" -eq 0 ]; then check_key "$OPERATOR_KEY"; fi
+  sig="${statement%.statement}.sig"
+  [ -f "$sig" ] || fail "$sig" "missing"
+  verify_pae "$OPERATOR_KEY" "$MANUAL_TYPE" 53 "$statement" "$sig" ||
+    fail "$sig" "signature of $statement does not verify under $OPERATOR_KEY"
+  manual=$((manual + 1))
+done
+
+# 4. The transparency log's signed tree head.
+[ -f log/checkpoint ] || fail log/checkpoint "missing"
+[ -f log/checkpoint.sig ] || fail log/checkpoint.sig "missing"
+verify_raw "$COLLECTOR_KEY" log/checkpoint log/checkpoint.sig ||
+  fail log/checkpoint.sig "signature of log/checkpoint does not verify under $COLLECTOR_KEY"
+log_size=unknown
+while IFS=' ' read -r word value; do
+  case $word in size) log_size=$value ;; esac
+done < log/checkpoint
+
+fingerprint=$(openssl pkey -pubin -in "$COLLECTOR_KEY" -outform DER | sha256sum | cut -d' ' -f1) ||
+  fail "$COLLECTOR_KEY" "cannot compute its fingerprint"
+
+printf 'OK: SHA256SUMS signature verified under %s\n' "$COLLECTOR_KEY"
+printf 'OK: %d files match their SHA-256 in SHA256SUMS\n' "$files"
+printf 'OK: %d snapshot signatures from %d agents verified\n' "$snapshots" "$agents"
+printf 'OK: %d manual evidence statements verified under %s\n' "$manual" "$OPERATOR_KEY"
+printf 'OK: log checkpoint (tree size %s) signature verified\n' "$log_size"
+printf '\nCollector key fingerprint (SHA-256 of %s):\n  %s\n' "$COLLECTOR_KEY" "$fingerprint"
+printf 'Compare it with the fingerprint you received separately from the\n'
+printf 'organisation. If they differ, this bundle was signed by another key:\n'
+printf 'do not rely on it.\n'
+exit 0

@@ -132,26 +132,45 @@ absl::StatusOr<std::vector<Item>> ListTree(const fs::path& dir) {
   return items;
 }
 
+// Writes one tar header: owner 0:0, mtime 0, the given mode.
+absl::Status WriteHeader(struct archive* a, struct archive_entry* entry,
+                         const std::string& name, bool is_dir, unsigned mode,
+                         uint64_t size) {
+  archive_entry_clear(entry);
+  archive_entry_set_pathname(entry, name.c_str());
+  archive_entry_set_filetype(entry, is_dir ? AE_IFDIR : AE_IFREG);
+  archive_entry_set_perm(entry, mode);
+  archive_entry_set_size(entry, is_dir ? 0 : static_cast<la_int64_t>(size));
+  archive_entry_set_mtime(entry, 0, 0);
+  archive_entry_set_uid(entry, 0);
+  archive_entry_set_gid(entry, 0);
+  if (archive_write_header(a, entry) != ARCHIVE_OK) {
+    return ArchiveError(a, name, "cannot write the archive entry");
+  }
+  return absl::OkStatus();
+}
+
+// A gzip-compressed tar written to `fd`, reproducibly.
+absl::Status OpenTarGz(struct archive* a, int fd, const fs::path& out) {
+  if (archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
+      archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+      archive_write_set_options(
+          a, "gzip:!timestamp,gzip:compression-level=1") != ARCHIVE_OK ||
+      archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+      archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+    return ArchiveError(a, out, "cannot start the archive");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status WriteEntries(struct archive* a, const fs::path& dir,
                           const std::string& top,
                           const std::vector<Item>& items) {
   EntryPtr entry(archive_entry_new());
   if (entry == nullptr) return absl::ResourceExhaustedError("out of memory");
   auto header = [&](const std::string& name, bool is_dir, unsigned mode,
-                    uint64_t size) -> absl::Status {
-    archive_entry_clear(entry.get());
-    archive_entry_set_pathname(entry.get(), name.c_str());
-    archive_entry_set_filetype(entry.get(), is_dir ? AE_IFDIR : AE_IFREG);
-    archive_entry_set_perm(entry.get(), mode);
-    archive_entry_set_size(entry.get(),
-                           is_dir ? 0 : static_cast<la_int64_t>(size));
-    archive_entry_set_mtime(entry.get(), 0, 0);
-    archive_entry_set_uid(entry.get(), 0);
-    archive_entry_set_gid(entry.get(), 0);
-    if (archive_write_header(a, entry.get()) != ARCHIVE_OK) {
-      return ArchiveError(a, name, "cannot write the archive entry");
-    }
-    return absl::OkStatus();
+                    uint64_t size) {
+    return WriteHeader(a, entry.get(), name, is_dir, mode, size);
   };
   RETURN_IF_ERROR(header(top + "/", true, 0755, 0));
   std::vector<char> buffer(kChunk);
@@ -240,13 +259,7 @@ absl::Status WriteTarGz(const fs::path& dir, const fs::path& out) {
   {
     WritePtr a(archive_write_new());
     if (a == nullptr) return absl::ResourceExhaustedError("out of memory");
-    if (archive_write_add_filter_gzip(a.get()) != ARCHIVE_OK ||
-        archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK ||
-        archive_write_set_options(a.get(), "gzip:!timestamp") != ARCHIVE_OK ||
-        archive_write_set_bytes_in_last_block(a.get(), 1) != ARCHIVE_OK ||
-        archive_write_open_fd(a.get(), fd.get()) != ARCHIVE_OK) {
-      return ArchiveError(a.get(), out, "cannot start the archive");
-    }
+    RETURN_IF_ERROR(OpenTarGz(a.get(), fd.get(), out));
     RETURN_IF_ERROR(WriteEntries(a.get(), dir, top, items));
     if (archive_write_close(a.get()) != ARCHIVE_OK) {
       return ArchiveError(a.get(), out, "cannot finish the archive");
@@ -258,6 +271,97 @@ absl::Status WriteTarGz(const fs::path& dir, const fs::path& out) {
     return ErrnoError("cannot rename into place", out, errno);
   }
   unlinker.path.clear();
+  Fd dir_fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir_fd.get() >= 0) ::fsync(dir_fd.get());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<TarGzSink>> TarGzSink::Create(
+    const fs::path& out, std::string top) {
+  std::error_code ec;
+  if (fs::exists(out, ec)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(out.string(), " already exists"));
+  }
+  auto sink = std::unique_ptr<TarGzSink>(new TarGzSink());
+  sink->out_ = out;
+  sink->top_ = std::move(top);
+  const fs::path parent =
+      out.has_parent_path() ? out.parent_path() : fs::path(".");
+  sink->temp_ =
+      (parent / absl::StrCat(".", out.filename().string(), ".XXXXXX")).string();
+  sink->fd_ = ::mkstemp(sink->temp_.data());
+  if (sink->fd_ < 0) {
+    const int error = errno;
+    sink->temp_.clear();
+    return ErrnoError("cannot create", out, error);
+  }
+  if (::fchmod(sink->fd_, 0644) != 0) return ErrnoError("chmod", out, errno);
+  sink->archive_ = archive_write_new();
+  sink->entry_ = archive_entry_new();
+  if (sink->archive_ == nullptr || sink->entry_ == nullptr) {
+    return absl::ResourceExhaustedError("out of memory");
+  }
+  RETURN_IF_ERROR(OpenTarGz(sink->archive_, sink->fd_, out));
+  RETURN_IF_ERROR(WriteHeader(sink->archive_, sink->entry_, sink->top_ + "/",
+                              true, 0755, 0));
+  return sink;
+}
+
+TarGzSink::~TarGzSink() {
+  if (entry_ != nullptr) archive_entry_free(entry_);
+  if (archive_ != nullptr) archive_write_free(archive_);
+  if (fd_ >= 0) ::close(fd_);
+  if (!temp_.empty()) ::unlink(temp_.c_str());
+}
+
+absl::Status TarGzSink::Add(absl::string_view path, absl::string_view bytes) {
+  if (archive_ == nullptr) {
+    return absl::FailedPreconditionError("the archive is finished");
+  }
+  // Each directory once, before its first file.
+  for (size_t slash = path.find('/'); slash != absl::string_view::npos;
+       slash = path.find('/', slash + 1)) {
+    std::string dir(path.substr(0, slash));
+    if (dirs_.insert(dir).second) {
+      RETURN_IF_ERROR(WriteHeader(
+          archive_, entry_, absl::StrCat(top_, "/", dir, "/"), true, 0755, 0));
+    }
+  }
+  const std::string name = absl::StrCat(top_, "/", path);
+  RETURN_IF_ERROR(WriteHeader(archive_, entry_, name, false,
+                              path == "VERIFY.sh" ? 0755 : 0644, bytes.size()));
+  if (!bytes.empty() &&
+      archive_write_data(archive_, bytes.data(), bytes.size()) !=
+          static_cast<la_ssize_t>(bytes.size())) {
+    return ArchiveError(archive_, out_, "cannot write the archive");
+  }
+  ++files_;
+  return absl::OkStatus();
+}
+
+absl::Status TarGzSink::Finish() {
+  if (archive_ == nullptr) {
+    return absl::FailedPreconditionError("the archive is finished");
+  }
+  const int closed = archive_write_close(archive_);
+  absl::Status status =
+      closed == ARCHIVE_OK
+          ? absl::OkStatus()
+          : ArchiveError(archive_, out_, "cannot finish the archive");
+  archive_write_free(archive_);
+  archive_ = nullptr;
+  RETURN_IF_ERROR(status);
+  if (::fsync(fd_) != 0) return ErrnoError("cannot sync", out_, errno);
+  const int rc = ::close(fd_);
+  fd_ = -1;
+  if (rc != 0) return ErrnoError("cannot close", out_, errno);
+  if (::rename(temp_.c_str(), out_.c_str()) != 0) {
+    return ErrnoError("cannot rename into place", out_, errno);
+  }
+  temp_.clear();
+  const fs::path parent =
+      out_.has_parent_path() ? out_.parent_path() : fs::path(".");
   Fd dir_fd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() >= 0) ::fsync(dir_fd.get());
   return absl::OkStatus();

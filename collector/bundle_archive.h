@@ -7,9 +7,17 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "collector/bundle_export.h"
+
+struct archive;
+struct archive_entry;
 
 namespace evidentia::collector {
 
@@ -38,6 +46,37 @@ absl::Status WriteTarGz(const std::filesystem::path& dir,
 // 0755, never through an existing link.
 absl::StatusOr<std::filesystem::path> UnpackTarGz(
     const std::filesystem::path& archive, const std::filesystem::path& into);
+
+// Streams a bundle into a .tar.gz as the exporter hands over its files, in
+// the form WriteTarGz writes ("<top>/<path>", each directory before its
+// first file), without writing the directory: one file on disk however
+// many the bundle holds. Written to a temporary file beside `out`; Finish()
+// syncs and renames it into place; a sink dropped unfinished leaves nothing.
+class TarGzSink : public BundleSink {
+ public:
+  // FAILED_PRECONDITION when `out` exists.
+  static absl::StatusOr<std::unique_ptr<TarGzSink>> Create(
+      const std::filesystem::path& out, std::string top);
+  ~TarGzSink() override;
+  TarGzSink(const TarGzSink&) = delete;
+  TarGzSink& operator=(const TarGzSink&) = delete;
+
+  absl::Status Add(absl::string_view path, absl::string_view bytes) override;
+  absl::Status Finish();
+  uint64_t files() const { return files_; }
+
+ private:
+  TarGzSink() = default;
+
+  std::filesystem::path out_;
+  std::string temp_;
+  std::string top_;
+  int fd_ = -1;
+  struct archive* archive_ = nullptr;
+  struct archive_entry* entry_ = nullptr;
+  std::set<std::string> dirs_;
+  uint64_t files_ = 0;
+};
 
 }  // namespace evidentia::collector
 

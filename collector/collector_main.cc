@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "collector/operator_cli.h"
 #include "collector/server.h"
 #include "common/args.h"
@@ -21,7 +22,7 @@ constexpr char kUsage[] =
 
 usage:
   evidentia-collector serve --data-dir DIR [--listen HOST:PORT] [--tls-name NAME]...
-                            [--policies DIR --soa FILE]
+                            [--policies DIR --soa FILE] [--checkpoint-interval DURATION]
       Serve agents and operators over TLS (default listen 127.0.0.1:7443).
       With --policies (checks and catalogue, see policies/README.md) and
       --soa (your Statement of Applicability) it grades controls; the whole
@@ -30,6 +31,9 @@ usage:
       a private CA (DIR/ca.pem: give it to agents), a TLS server certificate
       for localhost, 127.0.0.1, ::1, this host's name and every --tls-name,
       and the operator credential (DIR/operator.credential, 0600).
+      Every accepted snapshot is appended to the transparency log; a
+      checkpoint of it is signed every --checkpoint-interval (default 5m)
+      when it grew, and on demand (evidentia log checkpoint --new, export).
   evidentia-collector token create --data-dir DIR [--ttl DURATION] [--uses N]
       Same as `evidentia token create`: ask the running collector for a
       one-time enrolment token.
@@ -38,9 +42,11 @@ exit codes: 0 ok, 1 failed, 2 usage
 )";
 
 int Serve(int argc, char** argv) {
-  absl::StatusOr<Args> args = Args::Parse(
-      argc, argv, 2, {"data-dir", "listen", "tls-name", "policies", "soa"},
-      {"help"});
+  absl::StatusOr<Args> args =
+      Args::Parse(argc, argv, 2,
+                  {"data-dir", "listen", "tls-name", "policies", "soa",
+                   "checkpoint-interval"},
+                  {"help"});
   if (!args.ok() || args->Has("help") || !args->Has("data-dir")) {
     if (!args.ok()) std::cerr << args.status().message() << "\n";
     std::cerr << kUsage;
@@ -63,6 +69,16 @@ int Serve(int argc, char** argv) {
   }
   options.policies_dir = args->Get("policies");
   options.soa_file = args->Get("soa");
+  if (args->Has("checkpoint-interval")) {
+    absl::Duration interval;
+    if (!absl::ParseDuration(args->Get("checkpoint-interval"), &interval) ||
+        interval < absl::Seconds(1)) {
+      std::cerr << "--checkpoint-interval takes a duration of 1s or more "
+                   "(30s, 5m, 1h)\n";
+      return 2;
+    }
+    options.checkpoint_interval = interval;
+  }
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
   if (!server.ok()) {
     Log(LogLevel::kError, std::string(server.status().ToString()));

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -60,7 +61,7 @@ commands:
   host HOST [--as-of ...]                    every check on one host (agent id or hostname)
   history --control ID [--from TIME] [--to TIME] [--scope ...]
                                              grade changes and compliant share (default: last 30 days)
-  export --from DATE --to DATE --out DIR [--scope ...] [--tar]
+  export --from DATE --to DATE --out DIR|FILE.tar.gz [--scope ...] [--tar]
                                              the auditor bundle of a period (docs/bundle.md);
                                              --tar also writes DIR.tar.gz
   verify DIR|FILE.tar.gz [--threads N]       check a bundle completely, offline (no collector)
@@ -583,56 +584,16 @@ absl::StatusOr<PublicKey> CollectorKey(const Args& args) {
   return PublicKey::LoadPemFile(DataDirFrom(args).signing_pub());
 }
 
-int Export(const Invocation& call, std::ostream& out, std::ostream& err) {
-  const Args& args = call.args;
-  if (!args.Has("from") || !args.Has("to") || !args.Has("out")) {
-    return Usage(absl::InvalidArgumentError(
-                     "export needs --from DATE --to DATE --out DIR"),
-                 err);
-  }
-  absl::StatusOr<absl::Time> from = ParseMoment(args.Get("from"));
-  if (!from.ok()) return Usage(from.status(), err);
-  absl::StatusOr<absl::Time> to = ParseMoment(args.Get("to"));
-  if (!to.ok()) return Usage(to.status(), err);
-  if (args.Get("to").size() == 10)
-    *to += absl::Hours(24) - absl::Microseconds(1);
-  const std::filesystem::path dir = args.Get("out");
-  const std::filesystem::path partial =
-      absl::StrCat(dir.string(), ".partial-", ::getpid());
-  std::error_code ec;
-  if (std::filesystem::exists(dir, ec)) {
-    err << "evidentia: " << dir.string()
-        << " already exists; a bundle goes into a new directory\n";
-    return kCliFailed;
-  }
-  absl::StatusOr<std::unique_ptr<DirectorySink>> sink =
-      DirectorySink::Create(partial);
-  if (!sink.ok()) {
-    err << "evidentia: " << sink.status().message() << "\n";
-    return kCliFailed;
-  }
-  auto fail = [&](const absl::Status& status) {
-    std::filesystem::remove_all(partial, ec);
-    err << "evidentia: export failed: " << status.message() << "\n";
-    return kCliFailed;
-  };
-
-  v1::ExportRequest request;
-  *request.mutable_from() = ToProto(*from);
-  *request.mutable_to() = ToProto(*to);
-  request.set_scope(args.Get("scope"));
-  grpc::ClientContext context;
-  Prepare(context, call.connection);
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::hours(6));
-  const absl::Time started = absl::Now();
-  std::unique_ptr<grpc::ClientReader<v1::ExportChunk>> reader =
-      call.connection.stub->Export(&context, request);
+// Receives the Export stream into `sink`: files whole (reassembling pieces),
+// the summary from the last message.
+absl::StatusOr<v1::ExportSummary> ReceiveBundle(
+    grpc::ClientContext& context, grpc::ClientReader<v1::ExportChunk>& reader,
+    BundleSink& sink, uint64_t& files) {
   v1::ExportChunk chunk;
   v1::ExportSummary summary;
   std::string pending_path, pending;  // a file arriving in pieces
   absl::Status written;
-  while (written.ok() && reader->Read(&chunk)) {
+  while (written.ok() && reader.Read(&chunk)) {
     for (v1::BundleFile& file : *chunk.mutable_files()) {
       if (!pending_path.empty() && file.path() != pending_path) {
         written = absl::DataLossError(
@@ -648,64 +609,151 @@ int Export(const Invocation& call, std::ostream& out, std::ostream& err) {
           break;
         }
         if (file.more()) continue;
-        written = (*sink)->Add(pending_path, pending);
+        written = sink.Add(pending_path, pending);
         pending_path.clear();
         pending.clear();
       } else {
-        written = (*sink)->Add(file.path(), file.data());
+        written = sink.Add(file.path(), file.data());
       }
       if (!written.ok()) break;
+      ++files;
     }
     if (chunk.has_summary()) summary = chunk.summary();
   }
   if (!written.ok()) {
     context.TryCancel();
-    reader->Finish().IgnoreError();
-    return fail(written);
+    reader.Finish().IgnoreError();
+    return written;
   }
-  grpc::Status status = reader->Finish();
+  grpc::Status status = reader.Finish();
   if (!status.ok()) {
-    std::filesystem::remove_all(partial, ec);
-    return Report(status, err);
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        status.error_message());
   }
-  if (summary.files() == 0 || summary.files() != (*sink)->files()) {
-    return fail(absl::DataLossError(absl::StrCat("received ", (*sink)->files(),
-                                                 " files, the collector sent ",
-                                                 summary.files())));
+  if (summary.files() == 0 || summary.files() != files) {
+    return absl::DataLossError(absl::StrCat(
+        "received ", files, " files, the collector sent ", summary.files()));
   }
-  if (absl::Status synced = (*sink)->Finish(); !synced.ok()) {
-    return fail(synced);
+  return summary;
+}
+
+int Export(const Invocation& call, std::ostream& out, std::ostream& err) {
+  const Args& args = call.args;
+  if (!args.Has("from") || !args.Has("to") || !args.Has("out")) {
+    return Usage(absl::InvalidArgumentError(
+                     "export needs --from DATE --to DATE --out DIR"),
+                 err);
   }
-  std::filesystem::rename(partial, dir, ec);
-  if (ec) {
-    return fail(absl::ErrnoToStatus(
-        ec.value(), absl::StrCat("cannot rename to ", dir.string())));
+  absl::StatusOr<absl::Time> from = ParseMoment(args.Get("from"));
+  if (!from.ok()) return Usage(from.status(), err);
+  absl::StatusOr<absl::Time> to = ParseMoment(args.Get("to"));
+  if (!to.ok()) return Usage(to.status(), err);
+  if (args.Get("to").size() == 10) {
+    *to += absl::Hours(24) - absl::Microseconds(1);  // the end of that day
   }
-  if (args.Has("tar")) {
-    if (absl::Status tar = WriteTarGz(dir, dir.string() + ".tar.gz");
-        !tar.ok()) {
-      err << "evidentia: " << dir.string()
-          << " written, but not the .tar.gz: " << tar.message() << "\n";
-      return kCliFailed;
+  // --out X.tar.gz streams into the archive alone; --out DIR writes the
+  // directory (under a temporary name until complete), and --tar adds
+  // DIR.tar.gz made from it.
+  const std::string target = args.Get("out");
+  const bool archive_only = absl::EndsWith(target, ".tar.gz");
+  const std::filesystem::path dir = target;
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) {
+    err << "evidentia: " << target
+        << " already exists; a bundle goes into a new one\n";
+    return kCliFailed;
+  }
+  const std::filesystem::path partial =
+      absl::StrCat(target, ".partial-", ::getpid());
+  std::unique_ptr<DirectorySink> dir_sink;
+  std::unique_ptr<TarGzSink> tar_sink;
+  absl::Status created;
+  if (archive_only) {
+    const std::string top =
+        std::filesystem::path(target.substr(0, target.size() - 7))
+            .filename()
+            .string();
+    absl::StatusOr<std::unique_ptr<TarGzSink>> sink =
+        TarGzSink::Create(dir, top.empty() ? "bundle" : top);
+    created = sink.status();
+    if (sink.ok()) tar_sink = *std::move(sink);
+  } else {
+    absl::StatusOr<std::unique_ptr<DirectorySink>> sink =
+        DirectorySink::Create(partial);
+    created = sink.status();
+    if (sink.ok()) dir_sink = *std::move(sink);
+  }
+  if (!created.ok()) {
+    err << "evidentia: " << created.message() << "\n";
+    return kCliFailed;
+  }
+  auto fail = [&](const absl::Status& status) {
+    if (dir_sink != nullptr) std::filesystem::remove_all(partial, ec);
+    err << "evidentia: export failed: " << status.message() << "\n";
+    return status.code() == absl::StatusCode::kUnavailable ? kCliUnreachable
+                                                           : kCliFailed;
+  };
+
+  v1::ExportRequest request;
+  *request.mutable_from() = ToProto(*from);
+  *request.mutable_to() = ToProto(*to);
+  request.set_scope(args.Get("scope"));
+  grpc::ClientContext context;
+  Prepare(context, call.connection);
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::hours(6));
+  const absl::Time started = absl::Now();
+  std::unique_ptr<grpc::ClientReader<v1::ExportChunk>> reader =
+      call.connection.stub->Export(&context, request);
+  uint64_t files = 0;
+  BundleSink& sink = archive_only ? static_cast<BundleSink&>(*tar_sink)
+                                  : static_cast<BundleSink&>(*dir_sink);
+  absl::StatusOr<v1::ExportSummary> summary =
+      ReceiveBundle(context, *reader, sink, files);
+  if (!summary.ok()) return fail(summary.status());
+  if (archive_only) {
+    if (absl::Status done = tar_sink->Finish(); !done.ok()) return fail(done);
+  } else {
+    if (absl::Status synced = dir_sink->Finish(); !synced.ok()) {
+      return fail(synced);
+    }
+    std::filesystem::rename(partial, dir, ec);
+    if (ec) {
+      return fail(absl::ErrnoToStatus(
+          ec.value(), absl::StrCat("cannot rename to ", target)));
+    }
+    if (args.Has("tar")) {
+      if (absl::Status tar = WriteTarGz(dir, target + ".tar.gz"); !tar.ok()) {
+        err << "evidentia: " << target
+            << " written, but not the .tar.gz: " << tar.message() << "\n";
+        return kCliFailed;
+      }
     }
   }
   const double seconds =
       std::max(absl::ToDoubleSeconds(absl::Now() - started), 1e-6);
   if (args.Has("json")) {
-    out << ToJson(summary);
+    out << ToJson(*summary);
     return kCliOk;
   }
-  out << "wrote " << dir.string() << (args.Has("tar") ? " and .tar.gz" : "")
-      << ": " << summary.agents() << " hosts, " << summary.snapshots()
-      << " snapshots, " << summary.objects() << " objects, " << summary.files()
-      << " files, "
-      << absl::StrFormat("%.1f MB in %.2f s (%.0f MB/s)", summary.bytes() / 1e6,
-                         seconds, summary.bytes() / 1e6 / seconds)
-      << "\nperiod " << When(summary.from()) << " to " << When(summary.to())
-      << " (graded as of the end), transparency log size " << summary.log_size()
-      << "\ncollector key fingerprint (SHA-256): " << summary.collector_key_id()
-      << "\nthe auditor verifies with: sh " << dir.string()
-      << "/VERIFY.sh  (or: evidentia verify " << dir.string() << ")\n";
+  const std::string written =
+      archive_only
+          ? target
+          : (args.Has("tar") ? absl::StrCat(target, " and ", target, ".tar.gz")
+                             : target);
+  out << "wrote " << written << ": " << summary->agents() << " hosts, "
+      << summary->snapshots() << " snapshots, " << summary->objects()
+      << " objects, " << summary->files() << " files, "
+      << absl::StrFormat("%.1f MB in %.2f s (%.0f MB/s)",
+                         summary->bytes() / 1e6, seconds,
+                         summary->bytes() / 1e6 / seconds)
+      << "\nperiod " << When(summary->from()) << " to " << When(summary->to())
+      << " (graded as of the end), transparency log size "
+      << summary->log_size() << "\ncollector key fingerprint (SHA-256): "
+      << summary->collector_key_id() << "\nthe auditor verifies with: "
+      << (archive_only ? "tar xzf " + target + " and sh NAME/VERIFY.sh"
+                       : "sh " + target + "/VERIFY.sh")
+      << "  (or: evidentia verify " << target << ")\n";
   return kCliOk;
 }
 

@@ -168,10 +168,10 @@ absl::StatusOr<std::string> TransparencyLog::SubtreeHash(uint64_t begin,
                                                          uint64_t end) const {
   const uint64_t n = end - begin;
   if (n == 0) return merkle::EmptyRoot();
-  // Small complete subtrees are one read each and many; the rest are
-  // shared by many proofs and worth keeping.
+  // Complete subtrees of 1 or 2 leaves are one read each and many; the
+  // rest are shared by many proofs and worth keeping.
   const bool aligned = IsAlignedPowerOfTwo(begin, n);
-  if (aligned && n < 16) {
+  if (aligned && n < 4) {
     const int level = Log2(n);
     return Node(level, begin >> level);
   }

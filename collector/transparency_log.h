@@ -137,7 +137,7 @@ class TransparencyLog {
   bool stopping_ ABSL_GUARDED_BY(background_mu_) = false;
   std::thread thread_ ABSL_GUARDED_BY(lifecycle_mu_);
 
-  // Subtree hashes by leaf range [begin, end): complete subtrees of 16
+  // Subtree hashes by leaf range [begin, end): complete subtrees of 4
   // leaves or more, and incomplete ones (the right edge of some tree size).
   // They never change once computed, and proofs share them: the upper
   // nodes, and the right edge of the size they are made against. Bounded;

@@ -24,28 +24,8 @@ constexpr char kNodePrefix = 0x01;
 // tree of at most 2^64 leaves.
 constexpr size_t kMaxProofHashes = 64;
 
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-
-// SHA-256 of the concatenation of `parts`, without building it. Like
-// Sha256(), an empty string when OpenSSL fails, which equals no real hash.
 std::string DigestOf(std::initializer_list<std::string_view> parts) {
-  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_len = 0;
-  bool ok = ctx != nullptr &&
-            EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
-  for (std::string_view part : parts) {
-    ok = ok && EVP_DigestUpdate(ctx.get(), part.data(), part.size()) == 1;
-  }
-  ok = ok && EVP_DigestFinal_ex(ctx.get(), digest, &digest_len) == 1 &&
-       digest_len == kSha256Size;
-  if (!ok) {
-    ERR_clear_error();
-    return std::string();
-  }
-  return std::string(reinterpret_cast<const char*>(digest), digest_len);
+  return Sha256Of(parts);
 }
 
 bool IsPowerOfTwo(uint64_t n) { return n != 0 && (n & (n - 1)) == 0; }

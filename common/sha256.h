@@ -3,6 +3,7 @@
 #ifndef EVIDENTIA_COMMON_SHA256_H_
 #define EVIDENTIA_COMMON_SHA256_H_
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -10,8 +11,13 @@ namespace evidentia {
 
 inline constexpr size_t kSha256Size = 32;
 
-// The 32-byte SHA-256 of `data`.
+// The 32-byte SHA-256 of `data`. (Only if OpenSSL itself fails, e.g. out
+// of memory: an empty string, which equals no real digest.) Fast for small
+// inputs: the algorithm is fetched once and each thread reuses a context.
 std::string Sha256(std::string_view data);
+
+// The SHA-256 of the concatenation of `parts`, without building it.
+std::string Sha256Of(std::initializer_list<std::string_view> parts);
 
 // Lowercase hex of the SHA-256 of `data` (64 characters).
 std::string Sha256Hex(std::string_view data);

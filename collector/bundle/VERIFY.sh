@@ -73,7 +73,19 @@ check_key "$COLLECTOR_KEY"
 verify_raw "$COLLECTOR_KEY" SHA256SUMS SHA256SUMS.sig ||
   fail SHA256SUMS.sig "signature of SHA256SUMS does not verify under $COLLECTOR_KEY"
 
-# 2. Every file it lists, digest by digest. Missing files fail too.
+# 2. Every file it lists, digest by digest. Missing files fail too. Paths
+# that could reach outside the bundle are refused before anything is read.
+set -f
+# Word by word on purpose: a safe path has no blanks, and every piece of an
+# unsafe one is checked.
+# shellcheck disable=SC2013
+for path in $(cut -c67- SHA256SUMS); do
+  case $path in
+    /* | .. | ../* | */.. | */../* | *\\*)
+      fail SHA256SUMS "lists an unsafe path: $path" ;;
+  esac
+done
+set +f
 if ! bad=$(sha256sum -c --strict --quiet SHA256SUMS 2> /dev/null); then
   first=${bad%%
 *}

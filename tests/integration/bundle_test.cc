@@ -1,0 +1,406 @@
+// Auditor bundles end to end: a real collector (TLS, RocksDB, transparency
+// log) and real agents on fixture roots; `evidentia export` writes the
+// bundle, and both verifiers (VERIFY.sh as an auditor runs it, with an empty
+// environment, and `evidentia verify`) pass it and catch every kind of
+// damage to every kind of file in it. Each test exports once and works on
+// copies.
+#include <stdio.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "agent/agent_state.h"
+#include "agent/collect.h"
+#include "agent/probe.h"
+#include "agent/uploader.h"
+#include "collector/bundle_archive.h"
+#include "collector/bundle_verify.h"
+#include "collector/data_dir.h"
+#include "common/checkpoint.h"
+#include "common/ed25519.h"
+#include "common/files.h"
+#include "common/sha256.h"
+#include "evidentia/v1/bundle.pb.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "tests/support/live_collector.h"
+
+namespace evidentia {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const fs::path kSource = EVIDENTIA_SOURCE_DIR;
+
+std::string Msg(const absl::Status& status) {
+  return std::string(status.message());
+}
+
+std::string Read(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+void Write(const fs::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+// VERIFY.sh as an auditor runs it: an empty environment, from another
+// directory. Returns its exit status and everything it printed.
+std::pair<int, std::string> RunVerifySh(const fs::path& bundle) {
+  const std::string command =
+      absl::StrCat("cd / && env -i PATH=/usr/bin:/bin sh '",
+                   (bundle / "VERIFY.sh").string(), "' 2>&1");
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return {-1, "popen failed"};
+  std::string output;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
+    output.append(buffer, n);
+  }
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+// Rewrites SHA256SUMS over every file and signs it with `key`.
+void ResignSums(const fs::path& dir, const PrivateKey& key) {
+  std::vector<std::string> paths;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string rel =
+        entry.path().lexically_relative(dir).generic_string();
+    if (rel != "SHA256SUMS" && rel != "SHA256SUMS.sig") paths.push_back(rel);
+  }
+  std::sort(paths.begin(), paths.end());
+  std::string sums;
+  for (const std::string& rel : paths) {
+    absl::StrAppend(&sums, Sha256Hex(Read(dir / rel)), "  ", rel, "\n");
+  }
+  Write(dir / "SHA256SUMS", sums);
+  Write(dir / "SHA256SUMS.sig", *key.Sign(sums));
+}
+
+class BundleTest : public testing::LiveCollectorTest {
+ protected:
+  void ConfigureServer(collector::ServerOptions& options) override {
+    options.policies_dir = kSource / "policies";
+    options.soa_file = kSource / "policies/soa.example.yaml";
+    options.clock = [this] { return now_; };
+  }
+
+  // A host: a fixture disk layout, its name, a minimal account database.
+  void Enroll(const std::string& host, const std::string& disk_fixture,
+              std::map<std::string, std::string> labels) {
+    const fs::path root = tmp_ / "roots" / host;
+    fs::create_directories(root);
+    fs::copy(kSource / "tests/fixtures/disk_encryption" / disk_fixture, root,
+             fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    fs::create_directories(root / "proc/sys/kernel");
+    ASSERT_TRUE(
+        WriteFileAtomic(root / "proc/sys/kernel/hostname", host + "\n").ok());
+    fs::create_directories(root / "etc");
+    ASSERT_TRUE(
+        WriteFileAtomic(root / "etc/passwd", "root:x:0:0::/root:/bin/bash\n")
+            .ok());
+    absl::StatusOr<std::string> id = EnrollAgent(
+        tmp_ / "agents" / host, CreateToken(), root, std::move(labels));
+    ASSERT_TRUE(id.ok()) << id.status();
+    agent_ids_.push_back(*id);
+  }
+
+  // One collection cycle of `host` at the test's clock.
+  void Report(const std::string& host) {
+    absl::StatusOr<std::unique_ptr<agent::AgentState>> state =
+        agent::AgentState::Open(tmp_ / "agents" / host);
+    ASSERT_TRUE(state.ok()) << state.status();
+    ASSERT_TRUE((*state)
+                    ->MakeSnapshot(agent::Collect(agent::BuildProbes(),
+                                                  tmp_ / "roots" / host),
+                                   now_)
+                    .ok());
+    absl::StatusOr<agent::DeliveryReport> report =
+        agent::DeliverSpool(**state, *Stub());
+    ASSERT_TRUE(report.ok()) << report.status();
+  }
+
+  void AddManualEvidence(const std::string& control) {
+    const fs::path file = tmp_ / absl::StrCat(control, ".pdf");
+    ASSERT_TRUE(WriteFileAtomic(file, "%PDF-1.4 policy document\n").ok());
+    int code = -1;
+    Cli({"evidence", "add", "--control", control, "--file", file.string(),
+         "--valid-until",
+         absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now_ + absl::Hours(24 * 365),
+                          absl::UTCTimeZone())},
+        &code);
+    ASSERT_EQ(code, collector::kCliOk) << last_err_;
+  }
+
+  // Three hosts reporting every hour for four hours, manual evidence for
+  // two controls, then `evidentia export --tar` of the day.
+  void ExportClean() {
+    Enroll("alpha", "lvm_on_luks", {{"site", "paris"}});
+    Enroll("beta", "luks_on_partition", {{"site", "paris"}});
+    Enroll("gamma", "plain_disk", {{"site", "lyon"}});
+    AddManualEvidence("a.8.24");
+    AddManualEvidence("a.5.1");
+    for (int hour = 0; hour < 4; ++hour) {
+      for (const char* host : {"alpha", "beta", "gamma"}) Report(host);
+      now_ += absl::Hours(1);
+    }
+    clean_ = tmp_ / "clean";
+    int code = -1;
+    Cli({"export", "--from", "2026-11-17", "--to", "2026-11-18", "--out",
+         clean_.string(), "--tar"},
+        &code);
+    ASSERT_EQ(code, collector::kCliOk) << last_err_;
+    ASSERT_TRUE(fs::exists(clean_ / "SHA256SUMS"));
+    collector_key_id_ = PrivateKey::LoadPemFile(
+                            collector::DataDirPaths(data_dir_).signing_key())
+                            ->public_key()
+                            .KeyId();
+  }
+
+  // A fresh copy of the clean bundle to damage.
+  fs::path Copy(const std::string& name) {
+    const fs::path dir = tmp_ / "cases" / name;
+    fs::create_directories(dir.parent_path());
+    fs::copy(clean_, dir, fs::copy_options::recursive);
+    return dir;
+  }
+
+  // One file of each kind the bundle holds, bundle-relative.
+  std::vector<std::string> OneOfEachKind() const {
+    std::vector<std::string> kinds = {"SHA256SUMS",
+                                      "SHA256SUMS.sig",
+                                      "manifest.json",
+                                      "keys/collector.pub.pem",
+                                      "keys/operator.pub.pem",
+                                      "keys/FINGERPRINTS.txt",
+                                      "log/checkpoint",
+                                      "log/checkpoint.sig",
+                                      "report/summary.csv",
+                                      "report/index.html",
+                                      "oscal/assessment-results.json",
+                                      "README.txt",
+                                      "VERIFY.sh"};
+    auto first_under = [&](const std::string& dir, const std::string& suffix) {
+      std::vector<std::string> found;
+      for (const auto& e : fs::recursive_directory_iterator(clean_ / dir)) {
+        const std::string rel =
+            e.path().lexically_relative(clean_).generic_string();
+        if (e.is_regular_file() && absl::EndsWith(rel, suffix)) {
+          found.push_back(rel);
+        }
+      }
+      std::sort(found.begin(), found.end());
+      EXPECT_FALSE(found.empty()) << dir << " *" << suffix;
+      return found.empty() ? dir : found[found.size() / 2];
+    };
+    kinds.push_back(first_under("keys/agents", ".pub.pem"));
+    kinds.push_back(first_under("soa", ".yaml"));
+    kinds.push_back(first_under("policies", ".yaml"));
+    kinds.push_back(first_under("snapshots", ".payload"));
+    kinds.push_back(first_under("snapshots", ".sig"));
+    kinds.push_back(first_under("objects", ""));
+    kinds.push_back(first_under("manual", ".statement"));
+    kinds.push_back(first_under("manual", ".sig"));
+    kinds.push_back(first_under("log/proofs", ".proof"));
+    return kinds;
+  }
+
+  // Both verifiers fail on `dir` naming `file` (VERIFY.sh only when it can
+  // run at all).
+  void ExpectBothFailNaming(const fs::path& dir,
+                            const std::vector<std::string>& files,
+                            bool run_script = true) {
+    auto names_one = [&](const std::string& text) {
+      for (const std::string& file : files) {
+        if (text.find(file) != std::string::npos) return true;
+      }
+      return false;
+    };
+    if (run_script) {
+      auto [code, output] = RunVerifySh(dir);
+      EXPECT_EQ(code, 1) << output;
+      EXPECT_THAT(output, HasSubstr("FAILED: "));
+      EXPECT_TRUE(names_one(output)) << output;
+    }
+    absl::StatusOr<collector::BundleVerification> verified =
+        collector::VerifyBundle(dir, 2);
+    ASSERT_FALSE(verified.ok());
+    EXPECT_TRUE(names_one(Msg(verified.status()))) << verified.status();
+  }
+
+  std::string FirstAgentSnapshot(int seq, const std::string& ext) const {
+    return absl::StrCat("snapshots/", agent_ids_[0], "/", seq, ".", ext);
+  }
+
+  absl::Time now_ = absl::FromUnixSeconds(1795000000);  // 2026-11-18
+  std::vector<std::string> agent_ids_;
+  fs::path clean_;
+  std::string collector_key_id_;
+};
+
+TEST_F(BundleTest, CleanBundlePassesBothVerifiers) {
+  ASSERT_NO_FATAL_FAILURE(ExportClean());
+  auto [code, output] = RunVerifySh(clean_);
+  EXPECT_EQ(code, 0) << output;
+  EXPECT_THAT(output, HasSubstr("12 snapshot signatures from 3 agents"));
+  EXPECT_THAT(output, HasSubstr("2 manual evidence statements"));
+  EXPECT_THAT(output, HasSubstr(collector_key_id_));
+
+  absl::StatusOr<collector::BundleVerification> verified =
+      collector::VerifyBundle(clean_, 2);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->agents, 3u);
+  EXPECT_EQ(verified->snapshots, 12u);
+  EXPECT_EQ(verified->chains, 3u);
+  EXPECT_EQ(verified->manual, 2u);
+  EXPECT_EQ(verified->controls, 93u);
+  EXPECT_GE(verified->log_size, 12u);
+  EXPECT_EQ(verified->collector_key_id, collector_key_id_);
+
+  // The README names the period and the fingerprint, every blank filled.
+  const std::string readme = Read(clean_ / "README.txt");
+  EXPECT_THAT(readme, HasSubstr(collector_key_id_));
+  EXPECT_THAT(readme, Not(HasSubstr("{{")));
+}
+
+TEST_F(BundleTest, TarGzPassesEvidentiaVerifyAndUnpacksForVerifySh) {
+  ASSERT_NO_FATAL_FAILURE(ExportClean());
+  const fs::path tar = clean_.string() + ".tar.gz";
+  ASSERT_TRUE(fs::exists(tar));
+  std::ostringstream out, err;
+  EXPECT_EQ(
+      collector::RunVerifyCommand({tar.string(), "--threads", "2"}, out, err),
+      0)
+      << err.str();
+  EXPECT_THAT(out.str(), HasSubstr("12 snapshot signatures from 3 agents"));
+  EXPECT_THAT(out.str(), HasSubstr(collector_key_id_));
+
+  // An auditor unpacking it with tar gets the same verifiable directory.
+  absl::StatusOr<fs::path> root = collector::UnpackTarGz(tar, tmp_ / "x");
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(RunVerifySh(*root).first, 0);
+}
+
+TEST_F(BundleTest, OneChangedByteInAnyFileIsCaught) {
+  ASSERT_NO_FATAL_FAILURE(ExportClean());
+  for (const std::string& file : OneOfEachKind()) {
+    SCOPED_TRACE(file);
+    const fs::path dir = Copy(absl::StrCat("changed-", Sha256Hex(file)));
+    std::string bytes = Read(dir / file);
+    ASSERT_FALSE(bytes.empty());
+    // In VERIFY.sh, a letter of its header comment, so it still runs.
+    const size_t at =
+        file == "VERIFY.sh" ? bytes.find("checks") : bytes.size() / 2;
+    bytes[at] ^= 0x01;
+    Write(dir / file, bytes);
+    ExpectBothFailNaming(dir, {file});
+  }
+}
+
+TEST_F(BundleTest, AnyFileDeletedIsCaught) {
+  ASSERT_NO_FATAL_FAILURE(ExportClean());
+  for (const std::string& file : OneOfEachKind()) {
+    SCOPED_TRACE(file);
+    const fs::path dir = Copy(absl::StrCat("deleted-", Sha256Hex(file)));
+    ASSERT_TRUE(fs::remove(dir / file));
+    ExpectBothFailNaming(dir, {file}, /*run_script=*/file != "VERIFY.sh");
+  }
+}
+
+TEST_F(BundleTest, SwappedSnapshotsAreCaught) {
+  ASSERT_NO_FATAL_FAILURE(ExportClean());
+  const std::string other_agent =
+      absl::StrCat("snapshots/", agent_ids_[1], "/2.payload");
+  const std::vector<std::pair<std::string, std::string>> swaps = {
+      {FirstAgentSnapshot(2, "payload"), FirstAgentSnapshot(3, "payload")},
+      {FirstAgentSnapshot(2, "sig"), FirstAgentSnapshot(3, "sig")},
+      {FirstAgentSnapshot(2, "payload"), other_agent},
+  };
+  for (const auto& [a, b] : swaps) {
+    SCOPED_TRACE(a + " <-> " + b);
+    const fs::path dir = Copy(absl::StrCat("swap-", Sha256Hex(a + b)));
+    fs::rename(dir / a, dir / "swap.tmp");
+    fs::rename(dir / b, dir / a);
+    fs::rename(dir / "swap.tmp", dir / b);
+    ExpectBothFailNaming(dir, {a, b});
+  }
+}
+
+TEST_F(BundleTest, SnapshotRemovedFromTheMiddleByAnInsiderIsCaught) {
+  ASSERT_NO_FATAL_FAILURE(ExportClean());
+  // The insider holds the collector's key (from its data dir), not the
+  // agents': they delete seq 2 of one agent and re-sign SHA256SUMS.
+  const PrivateKey collector_key = *PrivateKey::LoadPemFile(
+      collector::DataDirPaths(data_dir_).signing_key());
+  const fs::path dir = Copy("insider");
+  fs::remove(dir / FirstAgentSnapshot(2, "payload"));
+  fs::remove(dir / FirstAgentSnapshot(2, "sig"));
+  fs::remove(dir / "log/proofs" / agent_ids_[0] / "2.proof");
+  ResignSums(dir, collector_key);
+  EXPECT_EQ(RunVerifySh(dir).first, 0);  // every remaining signature holds
+  absl::Status status = collector::VerifyBundle(dir, 2).status();
+  EXPECT_THAT(Msg(status), HasSubstr(FirstAgentSnapshot(2, "payload")));
+
+  // Taking it out of the manifest too leaves a gap in the chain.
+  v1::BundleManifest manifest;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  Read(dir / "manifest.json"), &manifest)
+                  .ok());
+  for (v1::BundleAgent& agent : *manifest.mutable_agents()) {
+    if (agent.agent_id() != agent_ids_[0]) continue;
+    auto* snapshots = agent.mutable_snapshots();
+    for (int i = 0; i < snapshots->size(); ++i) {
+      if (snapshots->Get(i).seq() == 2) {
+        snapshots->erase(snapshots->begin() + i);
+        break;
+      }
+    }
+  }
+  std::string json;
+  ASSERT_TRUE(
+      google::protobuf::util::MessageToJsonString(manifest, &json).ok());
+  Write(dir / "manifest.json", json);
+  ResignSums(dir, collector_key);
+  EXPECT_EQ(RunVerifySh(dir).first, 0);
+  status = collector::VerifyBundle(dir, 2).status();
+  EXPECT_THAT(Msg(status), HasSubstr("manifest.json"));
+  EXPECT_THAT(Msg(status), HasSubstr("seq 3 follows seq 1"));
+}
+
+TEST_F(BundleTest, BundleResignedWithAnotherKeyShowsAnotherFingerprint) {
+  ASSERT_NO_FATAL_FAILURE(ExportClean());
+  const PrivateKey other = *PrivateKey::Generate();
+  const fs::path dir = Copy("other-key");
+  Write(dir / "keys/collector.pub.pem", other.public_key().ToPem());
+  Write(dir / "log/checkpoint.sig", *other.Sign(Read(dir / "log/checkpoint")));
+  ResignSums(dir, other);
+  auto [code, output] = RunVerifySh(dir);
+  EXPECT_EQ(code, 0) << output;
+  EXPECT_THAT(output, HasSubstr(other.public_key().KeyId()));
+  EXPECT_THAT(output, Not(HasSubstr(collector_key_id_)));
+  // evidentia verify sees that the manifest and log name the real key.
+  EXPECT_FALSE(collector::VerifyBundle(dir, 2).ok());
+}
+
+}  // namespace
+}  // namespace evidentia

@@ -402,5 +402,128 @@ TEST_F(BundleTest, BundleResignedWithAnotherKeyShowsAnotherFingerprint) {
   EXPECT_FALSE(collector::VerifyBundle(dir, 2).ok());
 }
 
+// Reads manifest.json of a bundle directory.
+v1::BundleManifest Manifest(const fs::path& dir) {
+  v1::BundleManifest manifest;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  Read(dir / "manifest.json"), &manifest)
+                  .ok());
+  return manifest;
+}
+
+TEST_F(BundleTest, ScopeExportsOnlyTheHostsWithTheLabel) {
+  ASSERT_NO_FATAL_FAILURE(ExportClean());
+  const fs::path dir = tmp_ / "lyon";
+  int code = -1;
+  Cli({"export", "--from", "2026-11-17", "--to", "2026-11-18", "--out",
+       dir.string(), "--scope", "site=lyon"},
+      &code);
+  ASSERT_EQ(code, collector::kCliOk) << last_err_;
+  const v1::BundleManifest manifest = Manifest(dir);
+  ASSERT_EQ(manifest.agents_size(), 1);
+  EXPECT_EQ(manifest.agents(0).hostname(), "gamma");
+  EXPECT_EQ(manifest.scope(), "site=lyon");
+  EXPECT_FALSE(fs::exists(dir / "snapshots" / agent_ids_[0]));
+  EXPECT_EQ(RunVerifySh(dir).first, 0);
+  absl::StatusOr<collector::BundleVerification> verified =
+      collector::VerifyBundle(dir, 2);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->agents, 1u);
+  EXPECT_EQ(verified->snapshots, 4u);
+}
+
+TEST_F(BundleTest, PeriodStartsWithTheLastSnapshotBeforeIt) {
+  ASSERT_NO_FATAL_FAILURE(ExportClean());
+  // The four reports were at now-4h .. now-1h; from now-2.5h, two are in
+  // the period and the one before it is included too.
+  const fs::path dir = tmp_ / "late";
+  int code = -1;
+  Cli({"export", "--from",
+       absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now_ - absl::Minutes(150),
+                        absl::UTCTimeZone()),
+       "--to", "2026-11-18", "--out", dir.string()},
+      &code);
+  ASSERT_EQ(code, collector::kCliOk) << last_err_;
+  const v1::BundleManifest manifest = Manifest(dir);
+  ASSERT_EQ(manifest.agents_size(), 3);
+  for (const v1::BundleAgent& agent : manifest.agents()) {
+    ASSERT_EQ(agent.snapshots_size(), 3) << agent.hostname();
+    EXPECT_EQ(agent.snapshots(0).seq(), 2u);
+    EXPECT_EQ(agent.snapshots(2).seq(), 4u);
+  }
+  EXPECT_FALSE(fs::exists(dir / FirstAgentSnapshot(1, "payload")));
+  EXPECT_EQ(RunVerifySh(dir).first, 0);
+  absl::StatusOr<collector::BundleVerification> verified =
+      collector::VerifyBundle(dir, 2);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->snapshots, 9u);
+}
+
+TEST_F(BundleTest, ExportStreamedIntoOneTarGzVerifies) {
+  ASSERT_NO_FATAL_FAILURE(ExportClean());
+  const fs::path archive = tmp_ / "streamed.tar.gz";
+  int code = -1;
+  Cli({"export", "--from", "2026-11-17", "--to", "2026-11-18", "--out",
+       archive.string()},
+      &code);
+  ASSERT_EQ(code, collector::kCliOk) << last_err_;
+  EXPECT_FALSE(fs::exists(tmp_ / "streamed"));
+  std::ostringstream out, err;
+  EXPECT_EQ(collector::RunVerifyCommand({archive.string()}, out, err), 0)
+      << err.str();
+  EXPECT_THAT(out.str(), HasSubstr("12 snapshot signatures from 3 agents"));
+  absl::StatusOr<fs::path> root =
+      collector::UnpackTarGz(archive, tmp_ / "unpacked");
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(root->filename(), "streamed");
+  EXPECT_EQ(RunVerifySh(*root).first, 0);
+}
+
+TEST_F(BundleTest, ExportRefusesAnEmptyPeriodAndAnExistingTarget) {
+  ASSERT_NO_FATAL_FAILURE(ExportClean());
+  int code = -1;
+  Cli({"export", "--from", "2026-11-18", "--to", "2026-11-10", "--out",
+       (tmp_ / "inverted").string()},
+      &code);
+  EXPECT_EQ(code, collector::kCliFailed);
+  EXPECT_THAT(last_err_, HasSubstr("is empty"));
+  EXPECT_FALSE(fs::exists(tmp_ / "inverted"));
+  Cli({"export", "--from", "2026-11-17", "--to", "2026-11-18", "--out",
+       clean_.string()},
+      &code);
+  EXPECT_EQ(code, collector::kCliFailed);
+  EXPECT_THAT(last_err_, HasSubstr("already exists"));
+  Cli({"export", "--from", "2026-11-17", "--to", "2026-11-18", "--out",
+       (tmp_ / "bad-scope").string(), "--scope", "nolabel"},
+      &code);
+  EXPECT_EQ(code, collector::kCliFailed);
+  EXPECT_THAT(last_err_, HasSubstr("KEY=VALUE"));
+}
+
+TEST_F(BundleTest, LogCommandsProveInclusionAndConsistency) {
+  ASSERT_NO_FATAL_FAILURE(ExportClean());
+  int code = -1;
+  const std::string checkpoint = Cli({"log", "checkpoint", "--new"}, &code);
+  ASSERT_EQ(code, collector::kCliOk) << last_err_;
+  EXPECT_THAT(checkpoint, HasSubstr("evidentia checkpoint v1\n"));
+  EXPECT_THAT(checkpoint, HasSubstr("size 12\n"));
+  EXPECT_THAT(checkpoint, HasSubstr("verified with the collector key"));
+
+  const std::string proof = Cli({"log", "prove", agent_ids_[1], "3"}, &code);
+  ASSERT_EQ(code, collector::kCliOk) << last_err_;
+  EXPECT_THAT(proof, HasSubstr("evidentia inclusion proof v1\n"));
+  EXPECT_THAT(proof, HasSubstr("verified against the checkpoint of 12"));
+
+  const std::string consistency = Cli({"log", "consistency", "5"}, &code);
+  ASSERT_EQ(code, collector::kCliOk) << last_err_;
+  EXPECT_THAT(consistency, HasSubstr("is a prefix of the checkpoint of 12"));
+
+  Cli({"log", "prove", agent_ids_[1], "99"}, &code);
+  EXPECT_EQ(code, collector::kCliFailed);
+  EXPECT_THAT(last_err_, HasSubstr("not in the log"));
+  Cli({"log", "consistency", "13"}, &code);
+  EXPECT_EQ(code, collector::kCliFailed);
+}
+
 }  // namespace
 }  // namespace evidentia

@@ -92,6 +92,23 @@ std::string GradeName(v1::Grade grade) {
   }
 }
 
+std::string CheckStateName(v1::CheckState state) {
+  switch (state) {
+    case v1::CHECK_STATE_PASS:
+      return "pass";
+    case v1::CHECK_STATE_WARN:
+      return "warn";
+    case v1::CHECK_STATE_FAIL:
+      return "fail";
+    case v1::CHECK_STATE_STALE:
+      return "stale";
+    case v1::CHECK_STATE_MISSING:
+      return "missing";
+    default:
+      return "unknown";
+  }
+}
+
 std::vector<std::string> Grader::ObservedIds() const {
   std::set<std::string> ids;
   for (const policy::Check& check : policy_.checks) ids.insert(check.probe);

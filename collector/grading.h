@@ -109,6 +109,8 @@ class Grader {
 
 // The words auditors use: "compliant", "opportunity for improvement", ...
 std::string GradeName(v1::Grade grade);
+// A check's state in words: "pass", "warn", "fail", "stale", "missing".
+std::string CheckStateName(v1::CheckState state);
 
 }  // namespace evidentia::collector
 

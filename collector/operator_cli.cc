@@ -334,21 +334,9 @@ int Usage(const absl::Status& status, std::ostream& err) {
   return kCliUsage;
 }
 
+// Failures stand out in a terminal.
 std::string StateName(v1::CheckState state) {
-  switch (state) {
-    case v1::CHECK_STATE_PASS:
-      return "pass";
-    case v1::CHECK_STATE_WARN:
-      return "warn";
-    case v1::CHECK_STATE_FAIL:
-      return "FAIL";
-    case v1::CHECK_STATE_STALE:
-      return "stale";
-    case v1::CHECK_STATE_MISSING:
-      return "missing";
-    default:
-      return "?";
-  }
+  return state == v1::CHECK_STATE_FAIL ? "FAIL" : CheckStateName(state);
 }
 
 std::string Shorten(const std::string& text, size_t width) {

@@ -212,23 +212,6 @@ Json Link(const std::string& href, const char* rel, const char* media_type,
   return link;
 }
 
-std::string StateWord(v1::CheckState state) {
-  switch (state) {
-    case v1::CHECK_STATE_PASS:
-      return "pass";
-    case v1::CHECK_STATE_WARN:
-      return "warn";
-    case v1::CHECK_STATE_FAIL:
-      return "fail";
-    case v1::CHECK_STATE_STALE:
-      return "stale";
-    case v1::CHECK_STATE_MISSING:
-      return "missing";
-    default:
-      return "unknown";
-  }
-}
-
 // Compliant and an opportunity for improvement satisfy the control (neither
 // is a nonconformity); anything else does not.
 bool Satisfied(v1::Grade grade) {
@@ -593,7 +576,7 @@ absl::StatusOr<Json> Builder::HostObservation(
   const policy::Check* known = policy_.FindCheck(check.check_id());
   const std::string host =
       agent.hostname().empty() ? agent_id : agent.hostname();
-  const std::string state = StateWord(check.state());
+  const std::string state = CheckStateName(check.state());
   const bool has_evidence = check.seq() != 0;
 
   Json observation = {{"uuid", uuid}};

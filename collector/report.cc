@@ -75,23 +75,6 @@ std::string GradeClass(v1::Grade grade) {
   }
 }
 
-std::string StateWord(v1::CheckState state) {
-  switch (state) {
-    case v1::CHECK_STATE_PASS:
-      return "pass";
-    case v1::CHECK_STATE_WARN:
-      return "warn";
-    case v1::CHECK_STATE_FAIL:
-      return "fail";
-    case v1::CHECK_STATE_STALE:
-      return "stale";
-    case v1::CHECK_STATE_MISSING:
-      return "missing";
-    default:
-      return "unknown";
-  }
-}
-
 constexpr absl::string_view kStyle = R"(<style>
 body{font-family:sans-serif;margin:2em;max-width:72em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1em}
@@ -214,7 +197,7 @@ std::string IndexHtml(
                 : agent_id;
         for (const v1::HostCheck& hc : host) {
           if (checks.count(hc.check_id()) == 0) continue;
-          const std::string state = StateWord(hc.state());
+          const std::string state = CheckStateName(hc.state());
           absl::StrAppend(&out, "<tr><td><a href=\"#host-", Html(agent_id),
                           "\">", Html(name), "</a></td><td>",
                           Html(hc.check_id()), "</td><td class=\"", state,

@@ -304,97 +304,6 @@ absl::StatusOr<std::string> HashBundleFile(const std::string& root,
   return hasher.Finish();
 }
 
-// One Ed25519 public key, ready to check many signatures: the verification
-// context is set up once and copied for each signature (OpenSSL 3 looks
-// the algorithm up again on every EVP_DigestVerifyInit). Thread-safe; each
-// thread passes its own scratch context.
-class Ed25519Verifier {
- public:
-  static absl::StatusOr<std::unique_ptr<Ed25519Verifier>> FromSpki(
-      const std::string& der) {
-    // The fixed 12-byte SPKI header of Ed25519, then the raw key.
-    if (der.size() != 44) {
-      return absl::InvalidArgumentError("not an Ed25519 public key");
-    }
-    EVP_PKEY* key = EVP_PKEY_new_raw_public_key(
-        EVP_PKEY_ED25519, nullptr,
-        reinterpret_cast<const unsigned char*>(der.data()) + 12, 32);
-    if (key == nullptr) {
-      ERR_clear_error();
-      return absl::InvalidArgumentError("not an Ed25519 public key");
-    }
-    auto verifier = std::unique_ptr<Ed25519Verifier>(new Ed25519Verifier(key));
-    if (verifier->template_ == nullptr ||
-        EVP_DigestVerifyInit(verifier->template_, nullptr, nullptr, nullptr,
-                             key) != 1) {
-      ERR_clear_error();
-      return absl::InternalError("Ed25519 verify: cannot initialise");
-    }
-    return verifier;
-  }
-  ~Ed25519Verifier() {
-    EVP_MD_CTX_free(template_);
-    EVP_PKEY_free(key_);
-  }
-
-  // Whether `signature` is a valid Ed25519 signature of `message`.
-  bool Verify(EVP_MD_CTX* scratch, absl::string_view message,
-              absl::string_view signature) const {
-    if (signature.size() != kEd25519SignatureSize) return false;
-    bool ready = EVP_MD_CTX_copy_ex(scratch, template_) == 1;
-    if (!ready) {  // a provider that cannot copy: set up afresh
-      ERR_clear_error();
-      ready =
-          EVP_DigestVerifyInit(scratch, nullptr, nullptr, nullptr, key_) == 1;
-    }
-    const bool ok =
-        ready &&
-        EVP_DigestVerify(
-            scratch, reinterpret_cast<const unsigned char*>(signature.data()),
-            signature.size(),
-            reinterpret_cast<const unsigned char*>(message.data()),
-            message.size()) == 1;
-    if (!ok) ERR_clear_error();
-    return ok;
-  }
-
- private:
-  explicit Ed25519Verifier(EVP_PKEY* key)
-      : key_(key), template_(EVP_MD_CTX_new()) {}
-  EVP_PKEY* key_;
-  EVP_MD_CTX* template_;
-};
-
-// The DER SubjectPublicKeyInfo of an Ed25519 key in `pem`, when it is in
-// the form PublicKey::ToPem writes (decoded here without OpenSSL's slow
-// decoder chain); nullopt for anything else, which callers then hand to
-// PublicKey::FromPem.
-std::optional<std::string> Ed25519SpkiFromPem(absl::string_view pem) {
-  static constexpr absl::string_view kBegin = "-----BEGIN PUBLIC KEY-----\n";
-  static constexpr absl::string_view kEnd = "-----END PUBLIC KEY-----\n";
-  // 302a300506032b6570032100: SEQUENCE { SEQUENCE { OID 1.3.101.112 },
-  // BIT STRING (0 unused bits) of 32 bytes }.
-  static constexpr absl::string_view kPrefix(
-      "\x30\x2a\x30\x05\x06\x03\x2b\x65\x70\x03\x21\x00", 12);
-  if (!absl::ConsumePrefix(&pem, kBegin) || !absl::ConsumeSuffix(&pem, kEnd)) {
-    return std::nullopt;
-  }
-  std::string base64;
-  for (char c : pem) {
-    if (c != '\n') base64.push_back(c);
-  }
-  std::string der;
-  if (!absl::Base64Unescape(base64, &der) ||
-      der.size() != kPrefix.size() + 32 || !absl::StartsWith(der, kPrefix)) {
-    return std::nullopt;
-  }
-  return der;
-}
-
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-
 // Runs a function on its own thread; Join() returns what it returned.
 class Background {
  public:
@@ -489,13 +398,12 @@ struct AgentInfo {
   const v1::BundleAgent* manifest = nullptr;
   std::string key_path;
   std::string pem;
-  std::unique_ptr<Ed25519Verifier> key;
+  std::optional<PublicKey> key;
 };
 
 // What one thread of the snapshot pass keeps between snapshots.
 struct SnapshotWorker {
   Hasher hasher;
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> verify{EVP_MD_CTX_new()};
   // The directories of the agent of the last snapshot checked.
   int64_t agent = -1;
   std::optional<Fd> snapshots_dir;  // snapshots/<agent>
@@ -929,12 +837,8 @@ absl::Status Verifier::CheckKeys() {
         }
         ASSIGN_OR_RETURN(const std::string* pem, Kept(agent.key_path));
         agent.pem = *pem;
-        std::optional<std::string> der = Ed25519SpkiFromPem(agent.pem);
-        if (!der.has_value()) {
-          ASSIGN_OR_RETURN(PublicKey key, parse(agent.key_path, agent.pem));
-          der = key.SpkiDer();
-        }
-        const std::string id = ToHex(Hasher().Digest(*der));
+        ASSIGN_OR_RETURN(PublicKey key, parse(agent.key_path, agent.pem));
+        const std::string id = key.KeyId();
         if (id != agent.manifest->key_id()) {
           return Bad(agent.key_path,
                      absl::StrCat("fingerprint ", id, " is not the key_id ",
@@ -942,12 +846,7 @@ absl::Status Verifier::CheckKeys() {
                                   " manifest.json gives agent ",
                                   agent.manifest->agent_id()));
         }
-        absl::StatusOr<std::unique_ptr<Ed25519Verifier>> verifier =
-            Ed25519Verifier::FromSpki(*der);
-        if (!verifier.ok()) {
-          return Bad(agent.key_path, verifier.status().message());
-        }
-        agent.key = *std::move(verifier);
+        agent.key = std::move(key);
         return absl::OkStatus();
       }));
   if (Find(bundle::kOperatorKey) >= 0) {
@@ -1258,10 +1157,11 @@ absl::Status Verifier::CheckSnapshot(SnapshotWorker& worker, size_t task) {
     return Bad(sig_path, absl::StrCat(signature.size(),
                                       " bytes; an Ed25519 signature is 64"));
   }
-  if (!agent.key->Verify(worker.verify.get(),
-                         Pae(kSnapshotPayloadType,
-                             std::string_view(payload.data(), payload.size())),
-                         signature)) {
+  if (!agent.key
+           ->Verify(Pae(kSnapshotPayloadType,
+                        std::string_view(payload.data(), payload.size())),
+                    std::string_view(signature.data(), signature.size()))
+           .ok()) {
     return Forged(sig_path,
                   absl::StrCat("not a valid signature of ", payload_path,
                                " under ", agent.key_path));

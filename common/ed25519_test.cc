@@ -138,6 +138,39 @@ TEST(Ed25519Test, PublicKeyPemRoundTrips) {
   EXPECT_EQ(parsed->SpkiDer(), pub.SpkiDer());
 }
 
+TEST(Ed25519Test, PemInAnotherLayoutGivesTheSameKey) {
+  // The canonical PEM takes a fast path; any other valid layout (CRLF
+  // line ends, text before the block) the general decoder: same key.
+  const PublicKey key = PrivateKey::Generate()->public_key();
+  std::string crlf = key.ToPem();
+  for (size_t at = crlf.find('\n'); at != std::string::npos;
+       at = crlf.find('\n', at + 2)) {
+    crlf.replace(at, 1, "\r\n");
+  }
+  for (const std::string& pem : {key.ToPem(), crlf, "key:\n" + key.ToPem()}) {
+    absl::StatusOr<PublicKey> parsed = PublicKey::FromPem(pem);
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_EQ(parsed->KeyId(), key.KeyId());
+    const PrivateKey signer = *PrivateKey::Generate();
+    EXPECT_FALSE(parsed->Verify("m", *signer.Sign("m")).ok());
+  }
+}
+
+TEST(Ed25519Test, CanonicalLookingPemOfAnotherAlgorithmIsRejected) {
+  // An X25519 key has the same 44-byte SPKI shape with another OID.
+  EVP_PKEY* x25519 = EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519");
+  ASSERT_NE(x25519, nullptr);
+  BIO* bio = BIO_new(BIO_s_mem());
+  ASSERT_EQ(PEM_write_bio_PUBKEY(bio, x25519), 1);
+  BUF_MEM* mem = nullptr;
+  BIO_get_mem_ptr(bio, &mem);
+  const std::string pem(mem->data, mem->length);
+  BIO_free(bio);
+  EVP_PKEY_free(x25519);
+  EXPECT_EQ(PublicKey::FromPem(pem).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(Ed25519Test, PublicKeyPemHoldsNoPrivateKey) {
   const std::string pem = NewKey().public_key().ToPem();
   EXPECT_EQ(PrivateKey::FromPem(pem).status().code(),

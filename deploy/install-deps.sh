@@ -9,7 +9,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libssl-dev libabsl-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev
-  libarchive-dev nlohmann-json3-dev
+  libarchive-dev nlohmann-json3-dev libsodium-dev
   python3 python3-jsonschema python3-regex
 )
 

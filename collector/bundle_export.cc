@@ -50,18 +50,21 @@ class BundleWriter {
       return absl::InvalidArgumentError(
           absl::StrCat("refusing unsafe bundle path \"", path, "\""));
     }
-    if (!sums_.emplace(std::string(path), Sha256Hex(std::string(bytes)))
-             .second) {
-      return absl::InternalError(absl::StrCat(path, " written twice"));
-    }
+    sums_.emplace_back(std::string(path),
+                       Sha256Hex(std::string_view(bytes.data(), bytes.size())));
     bytes_ += bytes.size();
     return sink_.Add(path, bytes);
   }
 
   // SHA256SUMS (sorted by path) and its signature by `key`.
   absl::Status Seal(const PrivateKey& key) {
+    std::sort(sums_.begin(), sums_.end());
     std::string sums;
-    for (const auto& [path, hex] : sums_) {
+    for (size_t i = 0; i < sums_.size(); ++i) {
+      const auto& [path, hex] = sums_[i];
+      if (i > 0 && sums_[i - 1].first == path) {
+        return absl::InternalError(absl::StrCat(path, " written twice"));
+      }
       absl::StrAppend(&sums, hex, "  ", path, "\n");
     }
     ASSIGN_OR_RETURN(std::string signature, key.Sign(sums));
@@ -75,7 +78,8 @@ class BundleWriter {
 
  private:
   BundleSink& sink_;
-  std::map<std::string, std::string> sums_;  // path -> hex, sorted bytewise
+  // (path, hex digest); sorted bytewise by path when sealed.
+  std::vector<std::pair<std::string, std::string>> sums_;
   uint64_t bytes_ = 0;
 };
 

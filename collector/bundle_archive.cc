@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "common/files.h"
 #include "common/status_macros.h"
 
 namespace evidentia::collector {
@@ -43,26 +44,7 @@ using WritePtr = std::unique_ptr<struct archive, ArchiveWriteDeleter>;
 using ReadPtr = std::unique_ptr<struct archive, ArchiveReadDeleter>;
 using EntryPtr = std::unique_ptr<struct archive_entry, EntryDeleter>;
 
-// Closes a file descriptor when it goes.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // Closes now, reporting the error close(2) gives.
-  int Close() {
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_;
-};
+using Fd = ScopedFd;
 
 absl::Status ErrnoError(absl::string_view what, const fs::path& path,
                         int error) {

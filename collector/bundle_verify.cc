@@ -111,20 +111,7 @@ std::string Quoted(absl::string_view s) {
   return absl::StrCat("\"", absl::CHexEscape(s.substr(0, 200)), "\"");
 }
 
-// Closes a file descriptor when it goes.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = ScopedFd;
 
 absl::Status OpenError(absl::string_view rel, int error) {
   if (error == ENOENT) return Bad(rel, "missing");

@@ -32,26 +32,6 @@ absl::Status PathError(int error_number, absl::string_view what,
 }
 
 // Closes a file descriptor when it goes out of scope unless released.
-class ScopedFd {
- public:
-  explicit ScopedFd(int fd) : fd_(fd) {}
-  ScopedFd(const ScopedFd&) = delete;
-  ScopedFd& operator=(const ScopedFd&) = delete;
-  ~ScopedFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  // Closes now and reports close()'s errno (0 on success).
-  int Close() {
-    const int fd = fd_;
-    fd_ = -1;
-    return ::close(fd) == 0 ? 0 : errno;
-  }
-
- private:
-  int fd_;
-};
-
 int OpenRetrying(const char* path, int flags, mode_t mode = 0) {
   int fd;
   do {
@@ -204,6 +184,16 @@ absl::StatusOr<std::string> RandomBytes(size_t n) {
     return absl::InternalError(absl::StrCat("RAND_bytes failed: ", buf));
   }
   return out;
+}
+
+ScopedFd::~ScopedFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+int ScopedFd::Close() {
+  const int fd = fd_;
+  fd_ = -1;
+  return ::close(fd) == 0 ? 0 : errno;
 }
 
 }  // namespace evidentia

@@ -28,6 +28,21 @@ absl::Status WriteFileAtomic(const std::filesystem::path& path,
 // Creates `dir` (and parents) if missing and sets it to mode 0700.
 absl::Status EnsurePrivateDir(const std::filesystem::path& dir);
 
+// Owns a file descriptor: closes it when it goes.
+class ScopedFd {
+ public:
+  explicit ScopedFd(int fd) : fd_(fd) {}
+  ~ScopedFd();
+  ScopedFd(const ScopedFd&) = delete;
+  ScopedFd& operator=(const ScopedFd&) = delete;
+  int get() const { return fd_; }
+  // Closes now: 0, or close(2)'s errno (errno is set too).
+  int Close();
+
+ private:
+  int fd_;
+};
+
 // `n` bytes from the OS's CSPRNG (OpenSSL RAND_bytes).
 absl::StatusOr<std::string> RandomBytes(size_t n);
 

@@ -127,17 +127,7 @@ class BundleTest : public testing::LiveCollectorTest {
 
   // One collection cycle of `host` at the test's clock.
   void Report(const std::string& host) {
-    absl::StatusOr<std::unique_ptr<agent::AgentState>> state =
-        agent::AgentState::Open(tmp_ / "agents" / host);
-    ASSERT_TRUE(state.ok()) << state.status();
-    ASSERT_TRUE((*state)
-                    ->MakeSnapshot(agent::Collect(agent::BuildProbes(),
-                                                  tmp_ / "roots" / host),
-                                   now_)
-                    .ok());
-    absl::StatusOr<agent::DeliveryReport> report =
-        agent::DeliverSpool(**state, *Stub());
-    ASSERT_TRUE(report.ok()) << report.status();
+    ReportCycle(tmp_ / "agents" / host, tmp_ / "roots" / host, now_);
   }
 
   void AddManualEvidence(const std::string& control) {

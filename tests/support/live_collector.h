@@ -13,6 +13,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "agent/agent_state.h"
+#include "agent/collect.h"
+#include "agent/probe.h"
 #include "agent/uploader.h"
 #include "collector/data_dir.h"
 #include "collector/operator_cli.h"
@@ -93,6 +97,22 @@ class LiveCollectorTest : public ::testing::Test {
 
   std::unique_ptr<v1::Collector::Stub> Stub() {
     return v1::Collector::NewStub(agent::MakeChannel(Address(), CaPem()));
+  }
+
+  // One collection cycle of the agent in `state_dir` on the fixture tree
+  // `root`, collected at `at` and delivered to this collector.
+  void ReportCycle(const std::filesystem::path& state_dir,
+                   const std::filesystem::path& root, absl::Time at) {
+    absl::StatusOr<std::unique_ptr<agent::AgentState>> state =
+        agent::AgentState::Open(state_dir);
+    ASSERT_TRUE(state.ok()) << state.status();
+    ASSERT_TRUE(
+        (*state)
+            ->MakeSnapshot(agent::Collect(agent::BuildProbes(), root), at)
+            .ok());
+    absl::StatusOr<agent::DeliveryReport> report =
+        agent::DeliverSpool(**state, *Stub());
+    ASSERT_TRUE(report.ok()) << report.status();
   }
 
   ScopedTempDir tmp_dir_;

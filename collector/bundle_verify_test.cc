@@ -48,6 +48,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/support/bundle_files.h"
 #include "tests/support/temp_dir.h"
 
 namespace evidentia::collector {
@@ -59,42 +60,13 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 const fs::path kSource = EVIDENTIA_SOURCE_DIR;
-
-void Write(const fs::path& path, const std::string& bytes) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
-
-std::string Read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using ::evidentia::testing::Read;
+using ::evidentia::testing::RunVerifySh;
+using ::evidentia::testing::Shell;
+using ::evidentia::testing::Write;
 
 std::string Msg(const absl::Status& status) {
   return std::string(status.message());
-}
-
-// Runs a shell command line; returns its exit status and output (stdout
-// and stderr together).
-std::pair<int, std::string> Shell(const std::string& command) {
-  FILE* pipe = ::popen(absl::StrCat(command, " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return {-1, "popen failed"};
-  std::string output;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
-    output.append(buffer, n);
-  }
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
-
-// VERIFY.sh as an auditor runs it: empty environment, from another directory.
-std::pair<int, std::string> RunVerifySh(const fs::path& bundle) {
-  return Shell(absl::StrCat("cd / && env -i PATH=/usr/bin:/bin sh '",
-                            (bundle / "VERIFY.sh").string(), "'"));
 }
 
 // RFC 6962 audit paths, built level by level (an odd node at the end of a

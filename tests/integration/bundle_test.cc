@@ -35,6 +35,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/support/bundle_files.h"
 #include "tests/support/live_collector.h"
 
 namespace evidentia {
@@ -45,38 +46,12 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 const fs::path kSource = EVIDENTIA_SOURCE_DIR;
+using ::evidentia::testing::Read;
+using ::evidentia::testing::RunVerifySh;
+using ::evidentia::testing::Write;
 
 std::string Msg(const absl::Status& status) {
   return std::string(status.message());
-}
-
-std::string Read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-void Write(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
-
-// VERIFY.sh as an auditor runs it: an empty environment, from another
-// directory. Returns its exit status and everything it printed.
-std::pair<int, std::string> RunVerifySh(const fs::path& bundle) {
-  const std::string command =
-      absl::StrCat("cd / && env -i PATH=/usr/bin:/bin sh '",
-                   (bundle / "VERIFY.sh").string(), "' 2>&1");
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return {-1, "popen failed"};
-  std::string output;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
-    output.append(buffer, n);
-  }
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
 // Rewrites SHA256SUMS over every file and signs it with `key`.

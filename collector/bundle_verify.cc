@@ -2,8 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -210,55 +208,12 @@ absl::StatusOr<std::string> ReadBundleFile(const std::string& root,
   return ReadAt(AT_FDCWD, path.c_str(), rel, max);
 }
 
-// SHA-256 with the algorithm fetched once and a context reused: OpenSSL 3
-// looks the implementation up again on every EVP_Digest(EVP_sha256()).
-// One per thread.
-class Hasher {
- public:
-  Hasher() : ctx_(EVP_MD_CTX_new()) {}
-  ~Hasher() { EVP_MD_CTX_free(ctx_); }
-  Hasher(const Hasher&) = delete;
-  Hasher& operator=(const Hasher&) = delete;
-
-  bool Start() {
-    return ctx_ != nullptr && Md() != nullptr &&
-           EVP_DigestInit_ex(ctx_, Md(), nullptr) == 1;
-  }
-  void Update(absl::string_view data) {
-    EVP_DigestUpdate(ctx_, data.data(), data.size());
-  }
-  // The 32-byte digest; empty (equal to no real digest) if OpenSSL fails.
-  std::string Finish() {
-    std::string out(kSha256Size, '\0');
-    unsigned int size = 0;
-    if (EVP_DigestFinal_ex(ctx_, reinterpret_cast<unsigned char*>(out.data()),
-                           &size) != 1 ||
-        size != kSha256Size) {
-      ERR_clear_error();
-      return std::string();
-    }
-    return out;
-  }
-  std::string Digest(absl::string_view data) {
-    if (!Start()) return std::string();
-    Update(data);
-    return Finish();
-  }
-
- private:
-  static const EVP_MD* Md() {
-    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    return md;
-  }
-  EVP_MD_CTX* ctx_;
-};
-
 // Reads `rel` and returns its SHA-256, and its bytes in `keep` when given
 // (then it may be at most kMaxWholeRead). Larger files are hashed in a
 // stream.
 absl::StatusOr<std::string> HashBundleFile(const std::string& root,
                                            absl::string_view rel,
-                                           Hasher& hasher, std::string* keep) {
+                                           std::string* keep) {
   const std::string path = absl::StrCat(root, "/", rel);
   std::optional<Fd> fd;
   ASSIGN_OR_RETURN(const size_t size, OpenRegular(AT_FDCWD, path.c_str(), rel,
@@ -270,10 +225,11 @@ absl::StatusOr<std::string> HashBundleFile(const std::string& root,
   if (size <= kMaxWholeRead) {
     std::string bytes;
     RETURN_IF_ERROR(ReadExactly(fd->get(), rel, size, bytes));
-    std::string digest = hasher.Digest(bytes);
+    std::string digest = Sha256(bytes);
     if (keep != nullptr) *keep = std::move(bytes);
     return digest;
   }
+  Sha256Stream hasher;
   if (!hasher.Start()) return absl::InternalError("SHA-256: cannot start");
   std::string buffer(1 << 20, '\0');
   size_t done = 0;
@@ -285,7 +241,7 @@ absl::StatusOr<std::string> HashBundleFile(const std::string& root,
       return Bad(rel, absl::StrCat("cannot read: ", std::strerror(errno)));
     }
     if (n == 0) return Bad(rel, "shrank while being read");
-    hasher.Update(absl::string_view(buffer.data(), static_cast<size_t>(n)));
+    hasher.Update(std::string_view(buffer.data(), static_cast<size_t>(n)));
     done += static_cast<size_t>(n);
   }
   return hasher.Finish();
@@ -390,7 +346,6 @@ struct AgentInfo {
 
 // What one thread of the snapshot pass keeps between snapshots.
 struct SnapshotWorker {
-  Hasher hasher;
   // The directories of the agent of the last snapshot checked.
   int64_t agent = -1;
   std::optional<Fd> snapshots_dir;  // snapshots/<agent>
@@ -482,8 +437,7 @@ class Verifier {
       return Bad(path, absl::StrCat("missing (", listed_by, " lists it)"));
     }
     ASSIGN_OR_RETURN(std::string bytes, ReadBundleFile(root_, path, max));
-    Hasher hasher;
-    if (hasher.Digest(bytes) != listed_[i].sha256) {
+    if (Sha256(bytes) != listed_[i].sha256) {
       return Bad(path, "content does not match its SHA-256 in SHA256SUMS");
     }
     return bytes;
@@ -679,14 +633,13 @@ absl::Status Verifier::HashFiles() {
     keep_[i] = keep ? 1 : 0;
     todo.push_back(static_cast<uint32_t>(i));
   }
-  std::vector<Hasher> hashers(threads_);
   return ParallelFor(
-      todo.size(), threads_, 4, [&](int worker, size_t t) -> absl::Status {
+      todo.size(), threads_, 4, [&](int, size_t t) -> absl::Status {
         const uint32_t i = todo[t];
         const Listed& file = listed_[i];
-        ASSIGN_OR_RETURN(const std::string digest,
-                         HashBundleFile(root_, file.path, hashers[worker],
-                                        keep_[i] ? &kept_[i] : nullptr));
+        ASSIGN_OR_RETURN(
+            const std::string digest,
+            HashBundleFile(root_, file.path, keep_[i] ? &kept_[i] : nullptr));
         if (digest != file.sha256) {
           return Bad(file.path,
                      "content does not match its SHA-256 in SHA256SUMS");
@@ -704,7 +657,7 @@ absl::Status Verifier::ParseManifest() {
   if (!json.ok()) {
     return Bad(kM, absl::StrCat("cannot read: ", json.status().message()));
   }
-  manifest_sha256_ = Hasher().Digest(*json);
+  manifest_sha256_ = Sha256(*json);
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   if (const auto parsed = google::protobuf::util::JsonStringToMessage(
@@ -1122,11 +1075,14 @@ absl::Status Verifier::CheckSnapshot(SnapshotWorker& worker, size_t task) {
     const char* name = path.c_str() + path.rfind('/') + 1;
     ASSIGN_OR_RETURN(absl::string_view bytes,
                      ReadInto(dir_fd, name, path, max, worker.buffers[f]));
-    if (worker.hasher.Digest(bytes) == listed_[listed[f]].sha256) return bytes;
+    if (Sha256(std::string_view(bytes.data(), bytes.size())) ==
+        listed_[listed[f]].sha256) {
+      return bytes;
+    }
     // A short read reads as a wrong digest: read it again the careful way
     // before calling it a mismatch.
     ASSIGN_OR_RETURN(std::string again, ReadAt(dir_fd, name, path, max));
-    if (worker.hasher.Digest(again) != listed_[listed[f]].sha256) {
+    if (Sha256(again) != listed_[listed[f]].sha256) {
       return Bad(path, "content does not match its SHA-256 in SHA256SUMS");
     }
     worker.buffers[f].replace(0, again.size(), again);

@@ -11,10 +11,6 @@ namespace evidentia {
 
 namespace {
 
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-
 // Fetched once: EVP_sha256() looks the implementation up on every use in
 // OpenSSL 3, which costs more than hashing a small input.
 const EVP_MD* Sha256Md() {
@@ -24,26 +20,41 @@ const EVP_MD* Sha256Md() {
 
 }  // namespace
 
-std::string Sha256Of(std::initializer_list<std::string_view> parts) {
-  thread_local std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
-  const EVP_MD* md = Sha256Md();
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {}
+
+Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(ctx_); }
+
+bool Sha256Stream::Start() {
+  ok_ = ctx_ != nullptr && Sha256Md() != nullptr &&
+        EVP_DigestInit_ex2(ctx_, Sha256Md(), nullptr) == 1;
+  return ok_;
+}
+
+void Sha256Stream::Update(std::string_view data) {
+  ok_ = ok_ && EVP_DigestUpdate(ctx_, data.data(), data.size()) == 1;
+}
+
+std::string Sha256Stream::Finish() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_len = 0;
-  bool ok = ctx != nullptr && md != nullptr &&
-            EVP_DigestInit_ex2(ctx.get(), md, nullptr) == 1;
-  for (std::string_view part : parts) {
-    ok = ok && EVP_DigestUpdate(ctx.get(), part.data(), part.size()) == 1;
-  }
-  ok = ok && EVP_DigestFinal_ex(ctx.get(), digest, &digest_len) == 1 &&
-       digest_len == kSha256Size;
-  if (!ok) {
+  ok_ = ok_ && EVP_DigestFinal_ex(ctx_, digest, &digest_len) == 1 &&
+        digest_len == kSha256Size;
+  if (!ok_) {
     // Only reachable when OpenSSL itself is broken (e.g. out of memory). An
     // empty digest never equals a real one, so callers comparing digests
     // fail closed.
     ERR_clear_error();
     return std::string();
   }
+  ok_ = false;
   return std::string(reinterpret_cast<const char*>(digest), digest_len);
+}
+
+std::string Sha256Of(std::initializer_list<std::string_view> parts) {
+  thread_local Sha256Stream stream;
+  stream.Start();
+  for (std::string_view part : parts) stream.Update(part);
+  return stream.Finish();
 }
 
 std::string Sha256(std::string_view data) { return Sha256Of({data}); }

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+typedef struct evp_md_ctx_st EVP_MD_CTX;
+
 namespace evidentia {
 
 inline constexpr size_t kSha256Size = 32;
@@ -18,6 +20,26 @@ std::string Sha256(std::string_view data);
 
 // The SHA-256 of the concatenation of `parts`, without building it.
 std::string Sha256Of(std::initializer_list<std::string_view> parts);
+
+// SHA-256 of an input that arrives in pieces (a large file read in
+// chunks). Not thread-safe; reusable: Start() begins a new digest.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+
+  // False only when OpenSSL itself fails (then Finish() returns "").
+  bool Start();
+  void Update(std::string_view data);
+  // The 32-byte digest; empty (equal to no real digest) if OpenSSL failed.
+  std::string Finish();
+
+ private:
+  EVP_MD_CTX* ctx_;
+  bool ok_ = false;
+};
 
 // Lowercase hex of the SHA-256 of `data` (64 characters).
 std::string Sha256Hex(std::string_view data);

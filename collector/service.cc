@@ -103,7 +103,8 @@ std::optional<v1::SubmitResponse> CollectorService::Refusal(
   if (revoked->has_value()) {
     return Refused(absl::PermissionDeniedError(absl::StrCat(
                        "agent ", agent_id, " was revoked at ",
-                       absl::FormatTime(**revoked, absl::UTCTimeZone()))),
+                       absl::FormatTime("%Y-%m-%d %H:%M:%SZ", **revoked,
+                                        absl::UTCTimeZone()))),
                    snapshot.seq(), Sha256(payload));
   }
   return std::nullopt;
@@ -130,7 +131,8 @@ grpc::Status CollectorService::Submit(
                                          agent_id, " at ", peer, " refused"));
     return ToGrpc(absl::PermissionDeniedError(
         absl::StrCat("agent ", agent_id, " was revoked at ",
-                     absl::FormatTime(**revoked, absl::UTCTimeZone()))));
+                     absl::FormatTime("%Y-%m-%d %H:%M:%SZ", **revoked,
+                                      absl::UTCTimeZone()))));
   }
   v1::SubmitRequest request;
   while (stream->Read(&request)) {

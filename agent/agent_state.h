@@ -1,7 +1,11 @@
 // The agent's state directory: its identity, device key, the collector's CA,
 // the chain head, and the spool of snapshots not yet acknowledged.
 //
+//   S/              0700; Open refuses it, or agent.key, readable by others
 //   S/agent.key     Ed25519 device key (PKCS#8 PEM, 0600)
+//   S/tls.key       TLS client key, ECDSA P-256 (PKCS#8 PEM, 0600)
+//   S/tls.pem       TLS client certificate the collector's CA issued at
+//                   enrolment (SAN URI evidentia:agent:<agent id>)
 //   S/agent.conf    AgentIdentity, protobuf text format
 //   S/ca.pem        the collector's CA certificate
 //   S/chain.pb      AgentChainState: last seq made, digests acknowledged
@@ -32,6 +36,25 @@ namespace evidentia::agent {
 
 inline constexpr char kAgentVersion[] = "0.1.0";
 
+// What the agent needs to open a mutual-TLS channel to its collector.
+struct ClientTls {
+  std::string ca_pem;    // the collector's CA, the only one trusted
+  std::string key_pem;   // the agent's TLS key; empty: no client certificate
+  std::string cert_pem;  // its client certificate
+};
+
+// Writes the agent's TLS key (0600) and client certificate into `dir`
+// (created 0700 if missing). Enrolment does this before AgentState::Create.
+absl::Status SaveClientTls(const std::filesystem::path& dir,
+                           const std::string& key_pem,
+                           const std::string& cert_pem);
+
+// Reads ca.pem, tls.key and tls.pem of `dir` (without taking its lock: the
+// files never change after enrolment). NOT_FOUND naming the file for an
+// agent enrolled before mutual TLS (enrol it again); FAILED_PRECONDITION
+// when the directory or tls.key is accessible to other users.
+absl::StatusOr<ClientTls> LoadClientTls(const std::filesystem::path& dir);
+
 class AgentState {
  public:
   // Writes a fresh state directory for an enrolled agent. FAILED_PRECONDITION
@@ -42,7 +65,9 @@ class AgentState {
 
   // Opens and locks an existing state directory. NOT_FOUND when the agent
   // was never enrolled there; FAILED_PRECONDITION when another agent process
-  // holds it; DATA_LOSS for a corrupt file (named).
+  // holds it, or the directory or the device key is accessible to other
+  // users (named, with the chmod that fixes it); DATA_LOSS for a corrupt
+  // file (named).
   static absl::StatusOr<std::unique_ptr<AgentState>> Open(
       const std::filesystem::path& dir);
   ~AgentState();

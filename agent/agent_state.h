@@ -5,11 +5,14 @@
 //   S/agent.conf    AgentIdentity, protobuf text format
 //   S/ca.pem        the collector's CA certificate
 //   S/chain.pb      AgentChainState: last seq made, digests acknowledged
-//   S/spool/<seq>.snapshot   a SubmitRequest with every facts body
+//   S/spool/        snapshots not yet acknowledged, checksummed (spool.h)
 //   S/lock          held (flock) while an agent uses the directory
 //
 // A snapshot is written to the spool (fsynced) before the chain head moves,
 // so a crash between the two is repaired on the next Open from the spool.
+// Loss is never silent: snapshots dropped because the spool is over its byte
+// quota, or found damaged on Open, are replaced by one signed gap snapshot
+// naming the lost seqs (proto/README.md, "Gaps").
 // Not thread-safe; one process at a time (the lock enforces it).
 #ifndef EVIDENTIA_AGENT_AGENT_STATE_H_
 #define EVIDENTIA_AGENT_AGENT_STATE_H_
@@ -17,12 +20,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/collect.h"
+#include "agent/spool.h"
 #include "common/ed25519.h"
 #include "common/snapshot_chain.h"
 #include "evidentia/v1/collector.pb.h"
@@ -31,6 +36,8 @@
 namespace evidentia::agent {
 
 inline constexpr char kAgentVersion[] = "0.1.0";
+// Default byte quota of the spool (--spool-max-bytes).
+inline constexpr uint64_t kDefaultSpoolMaxBytes = 64 << 20;
 
 class AgentState {
  public:
@@ -42,17 +49,25 @@ class AgentState {
 
   // Opens and locks an existing state directory. NOT_FOUND when the agent
   // was never enrolled there; FAILED_PRECONDITION when another agent process
-  // holds it; DATA_LOSS for a corrupt file (named).
+  // holds it; DATA_LOSS for a corrupt identity or chain file (named). A
+  // damaged spool record is moved aside and, if it had been counted as made,
+  // replaced by a gap snapshot signed at `now`.
   static absl::StatusOr<std::unique_ptr<AgentState>> Open(
-      const std::filesystem::path& dir);
+      const std::filesystem::path& dir, absl::Time now = absl::Now());
   ~AgentState();
 
   const v1::AgentIdentity& identity() const { return identity_; }
   const std::string& ca_pem() const { return ca_pem_; }
   const ChainHead& head() const { return head_; }
 
+  // The spool's byte quota; at least one snapshot, the newest, is always
+  // kept whatever its size.
+  void set_spool_max_bytes(uint64_t bytes) { spool_max_bytes_ = bytes; }
+  uint64_t spool_bytes() const { return spool_->bytes(); }
+
   // Makes, signs and durably spools the next snapshot from `collection`,
-  // collected at `now`. Returns its seq.
+  // collected at `now`. Returns its seq. When the spool is then over its
+  // quota, the oldest spooled snapshots are replaced by a gap snapshot.
   absl::StatusOr<uint64_t> MakeSnapshot(const Collection& collection,
                                         absl::Time now);
 
@@ -67,10 +82,27 @@ class AgentState {
   // removes it from the spool and remembers its facts as held.
   absl::Status Acknowledge(const v1::SubmitRequest& request, uint64_t seq);
 
+  // The collector refused spooled gap snapshot `seq` because it holds
+  // snapshots up to `held_seq` (whose chain digest is `held_sha256`). Makes
+  // the gap start at held_seq + 1, signed at `now`, and returns the request
+  // to send; or, when the collector holds everything the gap covered,
+  // removes it and returns nullopt. FAILED_PRECONDITION if `seq` is not a
+  // spooled gap snapshot.
+  absl::StatusOr<std::optional<v1::SubmitRequest>> RebaseGap(
+      uint64_t seq, uint64_t held_seq, const std::string& held_sha256,
+      absl::Time now);
+
  private:
   AgentState() = default;
-  std::filesystem::path SpoolFile(uint64_t seq) const;
   absl::Status SaveChain() const;
+  // Replaces spooled snapshots first..last (and any lost ones around them
+  // whose digests cannot be known) by one gap snapshot signed at `now`.
+  // Returns the last seq the gap covers.
+  absl::StatusOr<uint64_t> ReplaceWithGap(uint64_t first, uint64_t last,
+                                          absl::Time now);
+  absl::Status PutGap(uint64_t first, uint64_t last, std::string prev,
+                      std::string last_sha256, absl::Time now);
+  absl::Status EnforceQuota(absl::Time now);
 
   std::filesystem::path dir_;
   int lock_fd_ = -1;
@@ -79,6 +111,8 @@ class AgentState {
   std::string ca_pem_;
   ChainHead head_;
   v1::AgentChainState chain_;
+  std::unique_ptr<Spool> spool_;
+  uint64_t spool_max_bytes_ = kDefaultSpoolMaxBytes;
 };
 
 }  // namespace evidentia::agent

@@ -1,8 +1,10 @@
 #include "agent/uploader.h"
 
 #include <chrono>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/ed25519.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
@@ -18,6 +20,20 @@ std::chrono::system_clock::time_point Deadline() {
 absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                       absl::StrCat(what, ": ", status.error_message()));
+}
+
+// True when `response` refuses `request`, a gap snapshot, because it does
+// not follow the collector's head (proto/README.md, "Gaps").
+bool IsRefusedGap(const v1::SubmitRequest& request,
+                  const v1::SubmitResponse& response) {
+  if (response.result() != v1::SubmitResponse::REJECTED ||
+      response.code() !=
+          static_cast<int>(absl::StatusCode::kFailedPrecondition)) {
+    return false;
+  }
+  v1::Snapshot snapshot;
+  return snapshot.ParseFromString(request.envelope().payload()) &&
+         snapshot.has_gap();
 }
 
 }  // namespace
@@ -84,21 +100,44 @@ absl::StatusOr<DeliveryReport> DeliverSpool(
                        : FromGrpc(status, what);
   };
 
-  for (const v1::SubmitRequest& full : spooled) {
-    const std::string payload_sha256 = Sha256(full.envelope().payload());
-    v1::SubmitRequest request = state.WithoutKnownFacts(full);
+  for (v1::SubmitRequest& full : spooled) {
     v1::SubmitResponse response;
-    // At most two rounds: the second carries every body.
-    for (int round = 0; round < 2; ++round) {
-      if (!stream->Write(request) || !stream->Read(&response)) {
-        return broken("sending snapshots");
+    // A gap snapshot the collector refuses is rebased on the collector's
+    // head at most once per delivery, so a confused collector cannot make
+    // the agent loop.
+    bool rebased = false;
+    bool settled = false;  // removed by the rebase: nothing left to send
+    while (true) {
+      const std::string payload_sha256 = Sha256(full.envelope().payload());
+      v1::SubmitRequest request = state.WithoutKnownFacts(full);
+      // At most two rounds: the second carries every body.
+      for (int round = 0; round < 2; ++round) {
+        if (!stream->Write(request) || !stream->Read(&response)) {
+          return broken("sending snapshots");
+        }
+        if (response.result() != v1::SubmitResponse::NEED_FACTS) break;
+        request = full;
       }
-      if (response.result() != v1::SubmitResponse::NEED_FACTS) break;
-      request = full;
+      if (response.payload_sha256() != payload_sha256) {
+        return absl::InternalError(
+            "collector answered for a different snapshot than the one sent");
+      }
+      if (rebased || !IsRefusedGap(full, response)) break;
+      rebased = true;
+      ASSIGN_OR_RETURN(
+          std::optional<v1::SubmitRequest> again,
+          state.RebaseGap(response.seq(), response.head_seq(),
+                          response.head_payload_sha256(), absl::Now()));
+      if (!again.has_value()) {
+        settled = true;
+        break;
+      }
+      full = *std::move(again);
     }
-    if (response.payload_sha256() != payload_sha256) {
-      return absl::InternalError(
-          "collector answered for a different snapshot than the one sent");
+    if (settled) {
+      ++report.rebased;
+      --report.remaining;
+      continue;
     }
     switch (response.result()) {
       case v1::SubmitResponse::ACCEPTED:
@@ -117,6 +156,7 @@ absl::StatusOr<DeliveryReport> DeliverSpool(
       default:
         return broken("collector still lacks facts after a full resend");
     }
+    if (rebased) ++report.rebased;
     RETURN_IF_ERROR(state.Acknowledge(full, response.seq()));
     --report.remaining;
   }

@@ -42,13 +42,18 @@ absl::StatusOr<std::string> Enroll(const EnrollOptions& options);
 struct DeliveryReport {
   int accepted = 0;
   int duplicates = 0;
+  // Gap snapshots re-made on the collector's head after it refused them
+  // because it held some of the snapshots they declared lost.
+  int rebased = 0;
   int remaining = 0;  // still spooled
 };
 
 // Sends every spooled snapshot, oldest first, and removes each one the
-// collector acknowledges. OK when the spool is empty afterwards; otherwise
-// the first error (UNAVAILABLE when the collector is down, or the
-// collector's refusal with its code and message).
+// collector acknowledges. A gap snapshot refused because the collector holds
+// some of what it declares lost is rebased once (AgentState::RebaseGap). OK
+// when the spool is empty afterwards; otherwise the first error (UNAVAILABLE
+// when the collector is down, or the collector's refusal with its code and
+// message).
 absl::StatusOr<DeliveryReport> DeliverSpool(AgentState& state,
                                             v1::Collector::StubInterface& stub);
 

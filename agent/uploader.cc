@@ -3,8 +3,11 @@
 #include <chrono>
 #include <optional>
 
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "agent/backoff.h"
 #include "common/ed25519.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
@@ -80,15 +83,34 @@ absl::StatusOr<std::string> Enroll(const EnrollOptions& options) {
   return response.agent_id();
 }
 
-absl::StatusOr<DeliveryReport> DeliverSpool(
-    AgentState& state, v1::Collector::StubInterface& stub) {
+absl::Duration RetryAfter(const absl::Status& status) {
+  auto payload = status.GetPayload(kRetryAfterPayload);
+  int64_t ms = 0;
+  if (!payload.has_value() || !absl::SimpleAtoi(std::string(*payload), &ms)) {
+    return absl::ZeroDuration();
+  }
+  return absl::Milliseconds(ms);
+}
+
+absl::StatusOr<DeliveryReport> DeliverSpool(AgentState& state,
+                                            v1::Collector::StubInterface& stub,
+                                            const DeliveryOptions& options) {
   ASSIGN_OR_RETURN(std::vector<v1::SubmitRequest> spooled, state.Spooled());
   DeliveryReport report;
   report.remaining = static_cast<int>(spooled.size());
   if (spooled.empty()) return report;
 
+  SendPacer pacer(options.max_per_second);
+  absl::Duration waited;  // for the collector's retry_after, all snapshots
+  // Time for the paced backlog and the waits the collector may ask for.
+  absl::Duration budget = kRpcDeadline + options.max_retry_wait;
+  if (options.max_per_second > 0) {
+    budget += absl::Seconds(spooled.size() / options.max_per_second);
+  }
   grpc::ClientContext context;
-  context.set_deadline(Deadline());
+  context.set_deadline(
+      std::chrono::system_clock::now() +
+      std::chrono::milliseconds(absl::ToInt64Milliseconds(budget)));
   std::unique_ptr<
       grpc::ClientReaderWriterInterface<v1::SubmitRequest, v1::SubmitResponse>>
       stream = stub.Submit(&context);
@@ -110,13 +132,43 @@ absl::StatusOr<DeliveryReport> DeliverSpool(
     while (true) {
       const std::string payload_sha256 = Sha256(full.envelope().payload());
       v1::SubmitRequest request = state.WithoutKnownFacts(full);
-      // At most two rounds: the second carries every body.
-      for (int round = 0; round < 2; ++round) {
+      options.sleep(pacer.Reserve(options.now()));
+      bool resent_facts = false;  // at most once: then it carries every body
+      while (true) {
         if (!stream->Write(request) || !stream->Read(&response)) {
           return broken("sending snapshots");
         }
-        if (response.result() != v1::SubmitResponse::NEED_FACTS) break;
-        request = full;
+        if (response.result() == v1::SubmitResponse::NEED_FACTS &&
+            !resent_facts) {
+          resent_facts = true;
+          request = full;
+          continue;
+        }
+        // The collector asks this agent to slow down: wait as told, within
+        // this delivery's budget, and send the same request again.
+        const absl::Duration retry_after =
+            absl::Milliseconds(response.retry_after_ms());
+        if (response.result() == v1::SubmitResponse::REJECTED &&
+            response.code() ==
+                static_cast<int>(absl::StatusCode::kResourceExhausted) &&
+            retry_after > absl::ZeroDuration()) {
+          ++report.throttled;
+          if (waited + retry_after > options.max_retry_wait) {
+            stream->WritesDone();
+            (void)stream->Finish();
+            absl::Status status = absl::ResourceExhaustedError(
+                absl::StrCat("collector asks to slow down: retry in ",
+                             absl::FormatDuration(retry_after)));
+            status.SetPayload(
+                kRetryAfterPayload,
+                absl::Cord(absl::StrCat(response.retry_after_ms())));
+            return status;
+          }
+          waited += retry_after;
+          options.sleep(retry_after);
+          continue;
+        }
+        break;
       }
       if (response.payload_sha256() != payload_sha256) {
         return absl::InternalError(
@@ -157,6 +209,7 @@ absl::StatusOr<DeliveryReport> DeliverSpool(
         return broken("collector still lacks facts after a full resend");
     }
     if (rebased) ++report.rebased;
+    report.heartbeat = absl::Seconds(response.heartbeat_seconds());
     RETURN_IF_ERROR(state.Acknowledge(full, response.seq()));
     --report.remaining;
   }

@@ -1,5 +1,6 @@
 #include "collector/ingest.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <optional>
@@ -97,6 +98,14 @@ std::vector<v1::LatestObservation> AddSnapshotWrites(
   return observed;
 }
 
+absl::Duration HeartbeatInterval(const policy::PolicySet& policy) {
+  absl::Duration shortest = policy.grading.max_silence;
+  for (const policy::Check& check : policy.checks) {
+    shortest = std::min(shortest, check.stale_after);
+  }
+  return std::clamp(shortest / 4, absl::Minutes(1), kDefaultHeartbeat);
+}
+
 absl::Mutex& Ingestor::AgentMutex(absl::string_view agent_id) {
   return agent_mutexes_[absl::Hash<absl::string_view>()(agent_id) %
                         agent_mutexes_.size()];
@@ -153,6 +162,17 @@ v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
     return reject(absl::Status(verified.code(), detail));
   }
   // From here on the payload is the agent's own words.
+  if (limiter_ != nullptr) {
+    if (const absl::Duration wait = limiter_->Admit(snapshot.agent_id());
+        wait > absl::ZeroDuration()) {
+      v1::SubmitResponse response = reject(absl::ResourceExhaustedError(
+          absl::StrCat(context, ": over this agent's rate; retry in ",
+                       absl::FormatDuration(wait))));
+      response.set_retry_after_ms(
+          absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
+      return response;
+    }
+  }
   if (absl::Status shape = CheckShape(snapshot); !shape.ok()) {
     return reject(absl::Status(shape.code(),
                                absl::StrCat(context, ": ", shape.message())));
@@ -213,6 +233,7 @@ v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
       response.set_result(v1::SubmitResponse::DUPLICATE);
       response.set_seq(seq);
       response.set_payload_sha256(payload_sha256);
+      response.set_heartbeat_seconds(absl::ToInt64Seconds(heartbeat_));
       return response;
     }
     if (snapshot.has_gap()) {
@@ -285,6 +306,7 @@ v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
   response.set_result(v1::SubmitResponse::ACCEPTED);
   response.set_seq(seq);
   response.set_payload_sha256(payload_sha256);
+  response.set_heartbeat_seconds(absl::ToInt64Seconds(heartbeat_));
   return response;
 }
 

@@ -56,6 +56,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   server->ingestor_ = std::make_unique<Ingestor>(
       *server->store_, *server->registry_, options.clock);
   server->ingestor_->set_fleet(server->fleet_.get());
+  if (server->policy_ != nullptr) {
+    server->ingestor_->set_heartbeat(HeartbeatInterval(*server->policy_));
+  }
+  if (options.agent_submit_rate > 0) {
+    // A real clock: the options' clock may be frozen in tests.
+    server->rate_limiter_ = std::make_unique<AgentRateLimiter>(
+        options.agent_submit_rate, options.agent_submit_burst, SystemClock());
+    server->ingestor_->set_rate_limiter(server->rate_limiter_.get());
+  }
   ASSIGN_OR_RETURN(server->log_,
                    TransparencyLog::Open(*server->store_, material.signing_key,
                                          options.clock));

@@ -3,6 +3,7 @@
 // exactly once, and a loss (spool quota during an outage) reaches the
 // collector as a signed gap snapshot, never silently.
 #include <filesystem>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "agent/collect.h"
 #include "agent/probe.h"
 #include "agent/uploader.h"
+#include "collector/server.h"
 #include "common/ed25519.h"
 #include "common/envelope.h"
 #include "common/files.h"
@@ -302,6 +304,142 @@ TEST_F(SpoolDeliveryTest, DamagedSpooledSnapshotReachesCollectorAsGap) {
   EXPECT_EQ(report->accepted, 3);  // 1, gap 2..2, 3
   EXPECT_EQ(LastSeq(), "3");
   EXPECT_THAT(Cli({"events"}), HasSubstr("lost snapshots 2..2"));
+}
+
+// --- Pacing: backoff, rate and the collector's retry_after ---
+
+// A collector that lets each agent store 5 snapshots a second, one at a
+// time.
+class ThrottledDeliveryTest : public SpoolDeliveryTest {
+ protected:
+  void ConfigureServer(collector::ServerOptions& options) override {
+    options.agent_submit_rate = 5;
+    options.agent_submit_burst = 1;
+  }
+};
+
+TEST_F(ThrottledDeliveryTest,
+       AgentHonoursRetryAfterAndEverySnapshotArrivesOnce) {
+  auto state = OpenAgent();
+  ASSERT_NE(state, nullptr);
+  MakeSnapshots(*state, 6);
+  agent::DeliveryOptions options;
+  absl::Duration slept;
+  options.sleep = [&](absl::Duration d) {
+    slept += d;
+    absl::SleepFor(d);
+  };
+
+  absl::StatusOr<agent::DeliveryReport> report =
+      agent::DeliverSpool(*state, *Stub(), options);
+
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->accepted, 6);
+  EXPECT_EQ(report->duplicates, 0);
+  EXPECT_EQ(report->remaining, 0);
+  EXPECT_GT(report->throttled, 0);
+  EXPECT_GE(slept, absl::Milliseconds(700));  // 5 more tokens at 5/s, ~1 s
+  EXPECT_EQ(LastSeq(), "6");
+}
+
+TEST_F(ThrottledDeliveryTest, WaitBeyondTheBudgetIsResourceExhaustedAndKept) {
+  auto state = OpenAgent();
+  ASSERT_NE(state, nullptr);
+  MakeSnapshots(*state, 2);
+  agent::DeliveryOptions options;
+  options.max_retry_wait = absl::ZeroDuration();
+
+  absl::StatusOr<agent::DeliveryReport> report =
+      agent::DeliverSpool(*state, *Stub(), options);
+
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_GT(agent::RetryAfter(report.status()), absl::ZeroDuration());
+  EXPECT_LE(agent::RetryAfter(report.status()), absl::Milliseconds(201));
+  EXPECT_EQ(state->Spooled()->size(), 1u);  // the second waits its turn
+  EXPECT_EQ(LastSeq(), "1");
+}
+
+TEST_F(SpoolDeliveryTest, BacklogIsSentAtTheMaxRate) {
+  auto state = OpenAgent();
+  ASSERT_NE(state, nullptr);
+  MakeSnapshots(*state, 5);
+  agent::DeliveryOptions options;
+  options.max_per_second = 4;
+  std::vector<absl::Duration> waits;
+  options.sleep = [&](absl::Duration d) { waits.push_back(d); };
+  options.now = [] { return absl::FromUnixSeconds(1000); };  // frozen
+
+  absl::StatusOr<agent::DeliveryReport> report =
+      agent::DeliverSpool(*state, *Stub(), options);
+
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->accepted, 5);
+  ASSERT_EQ(waits.size(), 5u);
+  EXPECT_EQ(waits[0], absl::ZeroDuration());
+  EXPECT_EQ(waits[4], absl::Seconds(1));  // the fifth is due 4 x 250 ms on
+}
+
+// --- Heartbeats ---
+
+// A collector grading with the example policy set (stale_after 48h,
+// max_silence 26h).
+class HeartbeatTest : public SpoolDeliveryTest {
+ protected:
+  void ConfigureServer(collector::ServerOptions& options) override {
+    const fs::path source = EVIDENTIA_SOURCE_DIR;
+    options.policies_dir = source / "policies";
+    options.soa_file = source / "policies/soa.example.yaml";
+  }
+};
+
+TEST_F(HeartbeatTest, CollectorNamesThePolicysHeartbeat) {
+  auto state = OpenAgent();
+  ASSERT_NE(state, nullptr);
+  MakeSnapshots(*state, 1);
+  absl::StatusOr<agent::DeliveryReport> report = Deliver(*state);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->heartbeat, absl::Hours(1));  // min(48h, 26h) / 4, capped
+}
+
+TEST_F(SpoolDeliveryTest, CollectorWithoutPoliciesNamesNoHeartbeat) {
+  auto state = OpenAgent();
+  ASSERT_NE(state, nullptr);
+  MakeSnapshots(*state, 1);
+  absl::StatusOr<agent::DeliveryReport> report = Deliver(*state);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->heartbeat, absl::ZeroDuration());
+}
+
+// Whether a host silent past max_silence, or evidence past stale_after,
+// grades as stale is the grader's, tested in collector/grading_test.cc:
+//   GraderTest.HostSilentOneSecondPastMaxSilenceIsStaleAndMinor
+//   GraderTest.EvidenceOneSecondPastStaleAfterIsStaleAndMinor
+// Here: the heartbeat of an unchanged host costs a few hundred bytes.
+TEST_F(SpoolDeliveryTest, UnchangedHostHeartbeatSendsDigestsOnly) {
+  fs::create_directories(root_ / "etc");
+  ASSERT_TRUE(WriteFileAtomic(root_ / "etc/passwd",
+                              "root:x:0:0:root:/root:/bin/bash\n"
+                              "alice:x:1000:1000::/home/alice:/bin/bash\n")
+                  .ok());
+  auto state = OpenAgent();
+  ASSERT_NE(state, nullptr);
+  MakeSnapshots(*state, 1);
+  ASSERT_TRUE(Deliver(*state).ok());
+  MakeSnapshots(*state, 1);  // nothing changed on the host
+
+  const v1::SubmitRequest heartbeat =
+      state->WithoutKnownFacts(state->Spooled()->at(0));
+
+  EXPECT_EQ(heartbeat.facts_size(), 0);
+  const size_t bytes = heartbeat.ByteSizeLong();
+  RecordProperty("heartbeat_request_bytes", static_cast<int>(bytes));
+  std::cout << "heartbeat of an unchanged host: " << bytes
+            << " bytes on the wire, payload "
+            << heartbeat.envelope().payload().size() << " bytes\n";
+  EXPECT_LT(bytes, 1024u);
+  absl::StatusOr<agent::DeliveryReport> report = Deliver(*state);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->accepted, 1);
 }
 
 }  // namespace

@@ -73,6 +73,12 @@ class AgentState {
 
   // Every spooled snapshot, oldest first, with all facts bodies.
   absl::StatusOr<std::vector<v1::SubmitRequest>> Spooled() const;
+  // The seqs of the spooled snapshots, oldest first, and one of them
+  // (NOT_FOUND if not spooled, DATA_LOSS if damaged since Open).
+  std::vector<uint64_t> SpooledSeqs() const { return spool_->Seqs(); }
+  absl::StatusOr<v1::SubmitRequest> SpooledAt(uint64_t seq) const {
+    return spool_->Get(seq);
+  }
 
   // The request to send for `full`: bodies the collector acknowledged
   // before are left out.

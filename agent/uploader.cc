@@ -95,7 +95,9 @@ absl::Duration RetryAfter(const absl::Status& status) {
 absl::StatusOr<DeliveryReport> DeliverSpool(AgentState& state,
                                             v1::Collector::StubInterface& stub,
                                             const DeliveryOptions& options) {
-  ASSIGN_OR_RETURN(std::vector<v1::SubmitRequest> spooled, state.Spooled());
+  // One record in memory at a time: a full spool is far larger than the
+  // agent's memory budget.
+  const std::vector<uint64_t> spooled = state.SpooledSeqs();
   DeliveryReport report;
   report.remaining = static_cast<int>(spooled.size());
   if (spooled.empty()) return report;
@@ -122,7 +124,14 @@ absl::StatusOr<DeliveryReport> DeliverSpool(AgentState& state,
                        : FromGrpc(status, what);
   };
 
-  for (v1::SubmitRequest& full : spooled) {
+  for (uint64_t seq : spooled) {
+    absl::StatusOr<v1::SubmitRequest> loaded = state.SpooledAt(seq);
+    if (absl::IsNotFound(loaded.status())) {  // replaced by a gap meanwhile
+      --report.remaining;
+      continue;
+    }
+    if (!loaded.ok()) return loaded.status();
+    v1::SubmitRequest full = *std::move(loaded);
     v1::SubmitResponse response;
     // A gap snapshot the collector refuses is rebased on the collector's
     // head at most once per delivery, so a confused collector cannot make

@@ -306,6 +306,34 @@ TEST_F(SpoolDeliveryTest, DamagedSpooledSnapshotReachesCollectorAsGap) {
   EXPECT_THAT(Cli({"events"}), HasSubstr("lost snapshots 2..2"));
 }
 
+TEST_F(SpoolDeliveryTest,
+       DamagedSnapshotAfterADeliveredOneIsRebasedAndReported) {
+  {
+    auto state = OpenAgent();
+    ASSERT_NE(state, nullptr);
+    MakeSnapshots(*state, 1);
+    ASSERT_TRUE(Deliver(*state).ok());  // 1 leaves the spool
+    MakeSnapshots(*state, 2);
+  }
+  // Snapshot 2 is damaged, and the digest it followed (snapshot 1's) is no
+  // longer in the spool: the gap names the collector's head once refused.
+  const fs::path second =
+      state_dir_ / "spool" / "00000000000000000002.snapshot";
+  std::string bytes = *ReadFile(second);
+  bytes[bytes.size() / 2] ^= 0x01;
+  ASSERT_TRUE(WriteFileAtomic(second, bytes, 0600).ok());
+  auto state = OpenAgent();
+  ASSERT_NE(state, nullptr);
+
+  absl::StatusOr<agent::DeliveryReport> report = Deliver(*state);
+
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->rebased, 1);
+  EXPECT_EQ(report->accepted, 2);  // gap 2..2, snapshot 3
+  EXPECT_EQ(LastSeq(), "3");
+  EXPECT_THAT(Cli({"events"}), HasSubstr("lost snapshots 2..2"));
+}
+
 // --- Pacing: backoff, rate and the collector's retry_after ---
 
 // A collector that lets each agent store 5 snapshots a second, one at a

@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "common/envelope.h"
 #include "common/files.h"
+#include "common/log.h"
 #include "common/proto_time.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
@@ -25,7 +26,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kSpoolSuffix[] = ".snapshot";
+// Room kept for the gap snapshot when the quota makes the agent drop some.
+constexpr uint64_t kGapRecordBytes = 1024;
 
 fs::path IdentityFile(const fs::path& dir) { return dir / "agent.conf"; }
 fs::path KeyFile(const fs::path& dir) { return dir / "agent.key"; }
@@ -35,37 +37,21 @@ fs::path TlsCertFile(const fs::path& dir) { return dir / "tls.pem"; }
 fs::path ChainFile(const fs::path& dir) { return dir / "chain.pb"; }
 fs::path SpoolDir(const fs::path& dir) { return dir / "spool"; }
 
-absl::StatusOr<v1::SubmitRequest> ReadSpoolFile(const fs::path& path) {
-  ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
-  v1::SubmitRequest request;
-  if (!request.ParseFromString(bytes)) {
-    return absl::DataLossError(
-        absl::StrCat("spooled snapshot ", path.string(), " is corrupt"));
-  }
-  return request;
-}
+// The snapshot inside spooled record `seq`, and its payload.
+struct SpooledSnapshot {
+  v1::Snapshot snapshot;
+  std::string payload;
+};
 
-// Seqs of the spooled snapshots, ascending.
-absl::StatusOr<std::vector<uint64_t>> SpooledSeqs(const fs::path& dir) {
-  std::vector<uint64_t> seqs;
-  std::error_code ec;
-  for (const fs::directory_entry& entry :
-       fs::directory_iterator(SpoolDir(dir), ec)) {
-    const std::string name = entry.path().filename().string();
-    uint64_t seq = 0;
-    if (name.size() > sizeof(kSpoolSuffix) - 1 &&
-        name.substr(name.size() - (sizeof(kSpoolSuffix) - 1)) == kSpoolSuffix &&
-        absl::SimpleAtoi(
-            name.substr(0, name.size() - (sizeof(kSpoolSuffix) - 1)), &seq)) {
-      seqs.push_back(seq);
-    }
+absl::StatusOr<SpooledSnapshot> ReadSpooled(const Spool& spool, uint64_t seq) {
+  ASSIGN_OR_RETURN(v1::SubmitRequest request, spool.Get(seq));
+  SpooledSnapshot out;
+  out.payload = std::move(*request.mutable_envelope()->mutable_payload());
+  if (!out.snapshot.ParseFromString(out.payload)) {
+    return absl::DataLossError(
+        absl::StrCat("spooled snapshot ", seq, " holds no Snapshot payload"));
   }
-  if (ec) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot list ", SpoolDir(dir).string(), ": ", ec.message()));
-  }
-  std::sort(seqs.begin(), seqs.end());
-  return seqs;
+  return out;
 }
 
 }  // namespace
@@ -124,7 +110,7 @@ absl::Status AgentState::Create(const fs::path& dir,
 }
 
 absl::StatusOr<std::unique_ptr<AgentState>> AgentState::Open(
-    const fs::path& dir) {
+    const fs::path& dir, absl::Time now) {
   std::error_code ec;
   if (!fs::exists(IdentityFile(dir), ec)) {
     return absl::NotFoundError(
@@ -164,25 +150,51 @@ absl::StatusOr<std::unique_ptr<AgentState>> AgentState::Open(
   }
   state->head_ = {state->chain_.seq(), state->chain_.payload_sha256()};
 
+  ASSIGN_OR_RETURN(state->spool_, Spool::Open(SpoolDir(dir)));
+  Spool& spool = *state->spool_;
+  // A gap snapshot replaces the records it covers; a crash may have left
+  // some of them behind.
+  for (uint64_t seq : spool.Seqs()) {
+    if (!spool.Has(seq)) continue;
+    ASSIGN_OR_RETURN(SpooledSnapshot spooled, ReadSpooled(spool, seq));
+    if (!spooled.snapshot.has_gap()) continue;
+    for (uint64_t covered : spool.Seqs()) {
+      if (covered >= spooled.snapshot.gap().first_seq() && covered < seq) {
+        RETURN_IF_ERROR(spool.Remove(covered));
+      }
+    }
+  }
+
   // A snapshot spooled just before a crash may be newer than chain.pb.
-  ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, SpooledSeqs(dir));
+  const std::vector<uint64_t> seqs = spool.Seqs();
   if (!seqs.empty() && seqs.back() > state->head_.seq) {
-    ASSIGN_OR_RETURN(v1::SubmitRequest newest,
-                     ReadSpoolFile(state->SpoolFile(seqs.back())));
-    state->head_ = HeadAfter(seqs.back(), newest.envelope().payload());
+    ASSIGN_OR_RETURN(SpooledSnapshot newest, ReadSpooled(spool, seqs.back()));
+    state->head_ = HeadAfterSnapshot(newest.snapshot, newest.payload);
     state->chain_.set_seq(state->head_.seq);
     state->chain_.set_payload_sha256(state->head_.payload_sha256);
     RETURN_IF_ERROR(state->SaveChain());
+  }
+
+  // Damaged records: one the chain head never counted was never made (a
+  // torn write before a crash); any other is lost evidence, reported to the
+  // collector by a gap snapshot.
+  uint64_t covered_to = 0;
+  for (const SpoolDamage& damage : spool.damage()) {
+    if (damage.seq > state->head_.seq) {
+      Log(LogLevel::kWarning,
+          absl::StrCat("spool: damaged snapshot ", damage.seq,
+                       " was never counted as made; dropped"));
+      continue;
+    }
+    if (damage.seq <= covered_to || spool.Has(damage.seq)) continue;
+    ASSIGN_OR_RETURN(covered_to,
+                     state->ReplaceWithGap(damage.seq, damage.seq, now));
   }
   return state;
 }
 
 AgentState::~AgentState() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
-}
-
-fs::path AgentState::SpoolFile(uint64_t seq) const {
-  return SpoolDir(dir_) / absl::StrFormat("%020d%s", seq, kSpoolSuffix);
 }
 
 absl::Status AgentState::SaveChain() const {
@@ -211,20 +223,154 @@ absl::StatusOr<uint64_t> AgentState::MakeSnapshot(const Collection& collection,
   ASSIGN_OR_RETURN(*request.mutable_envelope(),
                    SignPayload(*key_, std::move(payload)));
 
-  RETURN_IF_ERROR(
-      WriteFileAtomic(SpoolFile(next.seq), request.SerializeAsString(), 0600));
+  RETURN_IF_ERROR(spool_->Put(next.seq, request));
   head_ = next;
   chain_.set_seq(head_.seq);
   chain_.set_payload_sha256(head_.payload_sha256);
   RETURN_IF_ERROR(SaveChain());
+  RETURN_IF_ERROR(EnforceQuota(now));
   return head_.seq;
 }
 
+absl::Status AgentState::EnforceQuota(absl::Time now) {
+  while (spool_->bytes() > spool_max_bytes_) {
+    const std::vector<uint64_t> seqs = spool_->Seqs();
+    if (seqs.size() < 2) break;  // the newest is always kept
+    // The oldest records, never the newest, whose loss brings the spool
+    // (with the gap snapshot replacing them) within the quota.
+    uint64_t freed = 0;
+    size_t count = 0;
+    while (count + 1 < seqs.size() &&
+           spool_->bytes() - freed + kGapRecordBytes > spool_max_bytes_) {
+      freed += spool_->RecordBytes(seqs[count]);
+      ++count;
+    }
+    if (count == 1) {
+      // Replacing a gap snapshot by itself would free nothing.
+      ASSIGN_OR_RETURN(SpooledSnapshot oldest, ReadSpooled(*spool_, seqs[0]));
+      if (oldest.snapshot.has_gap()) {
+        if (seqs.size() < 3) break;
+        count = 2;
+      }
+    }
+    const uint64_t before = spool_->bytes();
+    RETURN_IF_ERROR(ReplaceWithGap(seqs[0], seqs[count - 1], now).status());
+    Log(LogLevel::kWarning,
+        absl::StrCat("spool over its quota of ", spool_max_bytes_,
+                     " bytes: the oldest snapshots up to ", seqs[count - 1],
+                     " were dropped and replaced by a signed gap snapshot"));
+    if (spool_->bytes() >= before) break;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> AgentState::ReplaceWithGap(uint64_t first,
+                                                    uint64_t last,
+                                                    absl::Time now) {
+  // prev: the chain digest the first lost snapshot followed.
+  std::string prev(kSha256Size, '\0');
+  if (spool_->Has(first)) {
+    ASSIGN_OR_RETURN(SpooledSnapshot s, ReadSpooled(*spool_, first));
+    prev = s.snapshot.prev_payload_sha256();
+    if (s.snapshot.has_gap()) first = s.snapshot.gap().first_seq();
+  } else if (first > 1 && spool_->Has(first - 1)) {
+    ASSIGN_OR_RETURN(SpooledSnapshot s, ReadSpooled(*spool_, first - 1));
+    prev = HeadAfterSnapshot(s.snapshot, s.payload).payload_sha256;
+  }
+  // Otherwise unknown (first - 1 was delivered, or lost too): zeros, and the
+  // collector's refusal names its head for RebaseGap.
+
+  // The chain digest of the last lost snapshot, which the next one names;
+  // when it cannot be known, the next snapshot is lost too.
+  std::string last_sha256;
+  while (true) {
+    if (spool_->Has(last)) {
+      ASSIGN_OR_RETURN(SpooledSnapshot s, ReadSpooled(*spool_, last));
+      last_sha256 = HeadAfterSnapshot(s.snapshot, s.payload).payload_sha256;
+      break;
+    }
+    if (spool_->Has(last + 1)) {
+      ASSIGN_OR_RETURN(SpooledSnapshot s, ReadSpooled(*spool_, last + 1));
+      last_sha256 = s.snapshot.prev_payload_sha256();
+      break;
+    }
+    if (last >= head_.seq) {
+      last_sha256 = head_.payload_sha256;
+      break;
+    }
+    ++last;
+  }
+  RETURN_IF_ERROR(
+      PutGap(first, last, std::move(prev), std::move(last_sha256), now));
+  return last;
+}
+
+absl::Status AgentState::PutGap(uint64_t first, uint64_t last, std::string prev,
+                                std::string last_sha256, absl::Time now) {
+  v1::Snapshot snapshot;
+  snapshot.set_agent_id(identity_.agent_id());
+  snapshot.set_seq(last);
+  snapshot.set_prev_payload_sha256(std::move(prev));
+  *snapshot.mutable_collected_at() = ToProto(now);
+  snapshot.set_agent_version(kAgentVersion);
+  snapshot.mutable_gap()->set_first_seq(first);
+  snapshot.mutable_gap()->set_last_seq(last);
+  snapshot.mutable_gap()->set_last_payload_sha256(std::move(last_sha256));
+  v1::SubmitRequest request;
+  ASSIGN_OR_RETURN(*request.mutable_envelope(),
+                   SignPayload(*key_, snapshot.SerializeAsString()));
+  // The gap first, then the records it covers: a crash in between leaves
+  // records that Open removes.
+  RETURN_IF_ERROR(spool_->Put(last, request));
+  for (uint64_t seq : spool_->Seqs()) {
+    if (seq >= first && seq < last) RETURN_IF_ERROR(spool_->Remove(seq));
+  }
+  Log(LogLevel::kWarning,
+      absl::StrCat("snapshots ", first, "..", last,
+                   " are lost; spooled gap snapshot ", last, " reports it"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<v1::SubmitRequest>> AgentState::RebaseGap(
+    uint64_t seq, uint64_t held_seq, const std::string& held_sha256,
+    absl::Time now) {
+  ASSIGN_OR_RETURN(SpooledSnapshot spooled, ReadSpooled(*spool_, seq));
+  const v1::Snapshot& gap = spooled.snapshot;
+  if (!gap.has_gap()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("spooled snapshot ", seq, " is not a gap snapshot"));
+  }
+  if (held_seq >= seq) {
+    // Everything the gap declared lost had in fact arrived.
+    if (held_seq == seq && held_sha256 != gap.gap().last_payload_sha256()) {
+      Log(LogLevel::kError,
+          absl::StrCat("collector holds a snapshot ", seq,
+                       " whose digest is not the one this agent made"));
+    }
+    RETURN_IF_ERROR(spool_->Remove(seq));
+    return std::nullopt;
+  }
+  const std::string prev =
+      held_seq == 0 ? std::string(kSha256Size, '\0') : held_sha256;
+  if (held_seq + 1 == gap.gap().first_seq() &&
+      prev == gap.prev_payload_sha256()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "collector refused gap snapshot ", seq, " that follows its head"));
+  }
+  if (prev.size() != kSha256Size) {
+    return absl::FailedPreconditionError(
+        "collector named a head digest that is not 32 bytes");
+  }
+  RETURN_IF_ERROR(
+      PutGap(held_seq + 1, seq, prev, gap.gap().last_payload_sha256(), now));
+  ASSIGN_OR_RETURN(v1::SubmitRequest request, spool_->Get(seq));
+  return request;
+}
+
 absl::StatusOr<std::vector<v1::SubmitRequest>> AgentState::Spooled() const {
-  ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, SpooledSeqs(dir_));
   std::vector<v1::SubmitRequest> out;
-  for (uint64_t seq : seqs) {
-    ASSIGN_OR_RETURN(v1::SubmitRequest request, ReadSpoolFile(SpoolFile(seq)));
+  for (uint64_t seq : spool_->Seqs()) {
+    ASSIGN_OR_RETURN(v1::SubmitRequest request, spool_->Get(seq));
     out.push_back(std::move(request));
   }
   return out;
@@ -249,13 +395,7 @@ absl::Status AgentState::Acknowledge(const v1::SubmitRequest& request,
     chain_.add_acknowledged_facts(Sha256(body));
   }
   RETURN_IF_ERROR(SaveChain());
-  std::error_code ec;
-  fs::remove(SpoolFile(seq), ec);
-  if (ec) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot remove ", SpoolFile(seq).string(), ": ", ec.message()));
-  }
-  return absl::OkStatus();
+  return spool_->Remove(seq);
 }
 
 }  // namespace evidentia::agent

@@ -9,11 +9,14 @@
 //   S/agent.conf    AgentIdentity, protobuf text format
 //   S/ca.pem        the collector's CA certificate
 //   S/chain.pb      AgentChainState: last seq made, digests acknowledged
-//   S/spool/<seq>.snapshot   a SubmitRequest with every facts body
+//   S/spool/        snapshots not yet acknowledged, checksummed (spool.h)
 //   S/lock          held (flock) while an agent uses the directory
 //
 // A snapshot is written to the spool (fsynced) before the chain head moves,
 // so a crash between the two is repaired on the next Open from the spool.
+// Loss is never silent: snapshots dropped because the spool is over its byte
+// quota, or found damaged on Open, are replaced by one signed gap snapshot
+// naming the lost seqs (proto/README.md, "Gaps").
 // Not thread-safe; one process at a time (the lock enforces it).
 #ifndef EVIDENTIA_AGENT_AGENT_STATE_H_
 #define EVIDENTIA_AGENT_AGENT_STATE_H_
@@ -21,12 +24,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/collect.h"
+#include "agent/spool.h"
 #include "common/ed25519.h"
 #include "common/snapshot_chain.h"
 #include "evidentia/v1/collector.pb.h"
@@ -35,6 +40,8 @@
 namespace evidentia::agent {
 
 inline constexpr char kAgentVersion[] = "0.1.0";
+// Default byte quota of the spool (--spool-max-bytes).
+inline constexpr uint64_t kDefaultSpoolMaxBytes = 64 << 20;
 
 // What the agent needs to open a mutual-TLS channel to its collector.
 struct ClientTls {
@@ -67,22 +74,36 @@ class AgentState {
   // was never enrolled there; FAILED_PRECONDITION when another agent process
   // holds it, or the directory or the device key is accessible to other
   // users (named, with the chmod that fixes it); DATA_LOSS for a corrupt
-  // file (named).
+  // identity or chain file (named). A damaged spool record is moved aside
+  // and, if it had been counted as made, replaced by a gap snapshot signed
+  // at `now`.
   static absl::StatusOr<std::unique_ptr<AgentState>> Open(
-      const std::filesystem::path& dir);
+      const std::filesystem::path& dir, absl::Time now = absl::Now());
   ~AgentState();
 
   const v1::AgentIdentity& identity() const { return identity_; }
   const std::string& ca_pem() const { return ca_pem_; }
   const ChainHead& head() const { return head_; }
 
+  // The spool's byte quota; at least one snapshot, the newest, is always
+  // kept whatever its size.
+  void set_spool_max_bytes(uint64_t bytes) { spool_max_bytes_ = bytes; }
+  uint64_t spool_bytes() const { return spool_->bytes(); }
+
   // Makes, signs and durably spools the next snapshot from `collection`,
-  // collected at `now`. Returns its seq.
+  // collected at `now`. Returns its seq. When the spool is then over its
+  // quota, the oldest spooled snapshots are replaced by a gap snapshot.
   absl::StatusOr<uint64_t> MakeSnapshot(const Collection& collection,
                                         absl::Time now);
 
   // Every spooled snapshot, oldest first, with all facts bodies.
   absl::StatusOr<std::vector<v1::SubmitRequest>> Spooled() const;
+  // The seqs of the spooled snapshots, oldest first, and one of them
+  // (NOT_FOUND if not spooled, DATA_LOSS if damaged since Open).
+  std::vector<uint64_t> SpooledSeqs() const { return spool_->Seqs(); }
+  absl::StatusOr<v1::SubmitRequest> SpooledAt(uint64_t seq) const {
+    return spool_->Get(seq);
+  }
 
   // The request to send for `full`: bodies the collector acknowledged
   // before are left out.
@@ -92,10 +113,27 @@ class AgentState {
   // removes it from the spool and remembers its facts as held.
   absl::Status Acknowledge(const v1::SubmitRequest& request, uint64_t seq);
 
+  // The collector refused spooled gap snapshot `seq` because it holds
+  // snapshots up to `held_seq` (whose chain digest is `held_sha256`). Makes
+  // the gap start at held_seq + 1, signed at `now`, and returns the request
+  // to send; or, when the collector holds everything the gap covered,
+  // removes it and returns nullopt. FAILED_PRECONDITION if `seq` is not a
+  // spooled gap snapshot.
+  absl::StatusOr<std::optional<v1::SubmitRequest>> RebaseGap(
+      uint64_t seq, uint64_t held_seq, const std::string& held_sha256,
+      absl::Time now);
+
  private:
   AgentState() = default;
-  std::filesystem::path SpoolFile(uint64_t seq) const;
   absl::Status SaveChain() const;
+  // Replaces spooled snapshots first..last (and any lost ones around them
+  // whose digests cannot be known) by one gap snapshot signed at `now`.
+  // Returns the last seq the gap covers.
+  absl::StatusOr<uint64_t> ReplaceWithGap(uint64_t first, uint64_t last,
+                                          absl::Time now);
+  absl::Status PutGap(uint64_t first, uint64_t last, std::string prev,
+                      std::string last_sha256, absl::Time now);
+  absl::Status EnforceQuota(absl::Time now);
 
   std::filesystem::path dir_;
   int lock_fd_ = -1;
@@ -104,6 +142,8 @@ class AgentState {
   std::string ca_pem_;
   ChainHead head_;
   v1::AgentChainState chain_;
+  std::unique_ptr<Spool> spool_;
+  uint64_t spool_max_bytes_ = kDefaultSpoolMaxBytes;
 };
 
 }  // namespace evidentia::agent

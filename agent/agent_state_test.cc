@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -14,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "agent/collect.h"
 #include "common/ed25519.h"
@@ -109,6 +111,30 @@ class AgentStateTest : public ::testing::Test {
     EXPECT_TRUE(spooled.ok()) << spooled.status();
     return spooled.ok() ? *std::move(spooled)
                         : std::vector<v1::SubmitRequest>();
+  }
+
+  fs::path SpoolFile(uint64_t seq) const {
+    return dir_ / "spool" / absl::StrFormat("%020d.snapshot", seq);
+  }
+
+  // `n` more snapshots, each with different facts.
+  void MakeSnapshots(AgentState& state, int n) {
+    for (int i = 0; i < n; ++i) {
+      ASSERT_TRUE(state
+                      .MakeSnapshot(
+                          CollectionOf({FactsBody(absl::StrCat("n", i))}), now_)
+                      .ok());
+    }
+  }
+
+  static std::string BigFactsBody(int i) {
+    return FactsBody(absl::StrCat(i, std::string(2000, 'x')));
+  }
+
+  static void FlipLastByte(const fs::path& path) {
+    std::string bytes = *ReadFile(path);
+    bytes.back() ^= 0x01;
+    ASSERT_TRUE(WriteFileAtomic(path, bytes, 0600).ok());
   }
 
   size_t SpoolFiles() const {
@@ -571,24 +597,210 @@ TEST_F(AgentStateTest, RepairedChainDoesNotReuseSeq) {
   EXPECT_EQ(PayloadOf(spooled[1]).prev_payload_sha256(), Sha256(payload));
 }
 
-TEST_F(AgentStateTest, CorruptSpoolFileIsDataLossOnOpen) {
+TEST_F(AgentStateTest, DamagedUncountedSpoolFileIsDroppedOnOpen) {
   {
     std::unique_ptr<AgentState> state = CreateAndOpen();
     ASSERT_NE(state, nullptr);
     ASSERT_TRUE(state->MakeSnapshot(CollectionOf({FactsBody("a")}), now_).ok());
   }
+  // As if the agent crashed after a torn spool write, before the chain head
+  // moved: the snapshot was never counted as made.
   ASSERT_TRUE(WriteFileAtomic(dir_ / "chain.pb",
                               v1::AgentChainState().SerializeAsString(), 0600)
                   .ok());
-  for (const auto& entry : fs::directory_iterator(dir_ / "spool")) {
-    ASSERT_TRUE(
-        WriteFileAtomic(entry.path(), std::string("\xff\xff", 2), 0600).ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(SpoolFile(1), std::string("\xff\xff", 2), 0600).ok());
+
+  std::unique_ptr<AgentState> state = OpenOrNull();
+
+  ASSERT_NE(state, nullptr);
+  EXPECT_EQ(state->head().seq, 0u);
+  EXPECT_THAT(SpooledOrEmpty(*state), IsEmpty());
+}
+
+// --- Loss is never silent: gap snapshots ---
+
+TEST_F(AgentStateTest, DamagedMiddleSnapshotBecomesGapSnapshot) {
+  std::vector<v1::SubmitRequest> before;
+  {
+    std::unique_ptr<AgentState> state = CreateAndOpen();
+    ASSERT_NE(state, nullptr);
+    MakeSnapshots(*state, 3);
+    before = SpooledOrEmpty(*state);
+  }
+  FlipLastByte(SpoolFile(2));
+
+  std::unique_ptr<AgentState> state = OpenOrNull();
+
+  ASSERT_NE(state, nullptr);
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+  ASSERT_EQ(spooled.size(), 3u);
+  const v1::Snapshot gap = PayloadOf(spooled[1]);
+  EXPECT_EQ(gap.seq(), 2u);
+  EXPECT_EQ(gap.gap().first_seq(), 2u);
+  EXPECT_EQ(gap.gap().last_seq(), 2u);
+  EXPECT_EQ(gap.prev_payload_sha256(), Sha256(before[0].envelope().payload()));
+  EXPECT_EQ(gap.gap().last_payload_sha256(),
+            PayloadOf(before[2]).prev_payload_sha256());
+  EXPECT_EQ(spooled[2].envelope().payload(), before[2].envelope().payload());
+}
+
+TEST_F(AgentStateTest, DamagedNewestCountedSnapshotBecomesGapSnapshot) {
+  {
+    std::unique_ptr<AgentState> state = CreateAndOpen();
+    ASSERT_NE(state, nullptr);
+    MakeSnapshots(*state, 2);
+  }
+  FlipLastByte(SpoolFile(2));
+
+  std::unique_ptr<AgentState> state = OpenOrNull();
+
+  ASSERT_NE(state, nullptr);
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+  ASSERT_EQ(spooled.size(), 2u);
+  const v1::Snapshot gap = PayloadOf(spooled[1]);
+  EXPECT_EQ(gap.gap().first_seq(), 2u);
+  EXPECT_EQ(gap.gap().last_payload_sha256(), state->head().payload_sha256);
+  EXPECT_EQ(state->head().seq, 2u);
+}
+
+TEST_F(AgentStateTest, QuotaDropsOldestKeepsNewestBehindGapSnapshot) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  state->set_spool_max_bytes(8 << 10);
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(state
+                    ->MakeSnapshot(CollectionOf({BigFactsBody(i)}),
+                                   now_ + absl::Minutes(i))
+                    .ok());
+    payloads.push_back(SpooledOrEmpty(*state).back().envelope().payload());
   }
 
-  absl::StatusOr<std::unique_ptr<AgentState>> state = AgentState::Open(dir_);
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
 
-  EXPECT_EQ(state.status().code(), absl::StatusCode::kDataLoss)
-      << state.status();
+  EXPECT_LE(state->spool_bytes(), 8u << 10);
+  ASSERT_GE(spooled.size(), 2u);
+  const v1::Snapshot gap = PayloadOf(spooled[0]);
+  ASSERT_TRUE(gap.has_gap());
+  EXPECT_EQ(gap.gap().first_seq(), 1u);
+  EXPECT_EQ(gap.prev_payload_sha256(), std::string(kSha256Size, '\0'));
+  EXPECT_EQ(gap.gap().last_payload_sha256(), Sha256(payloads[gap.seq() - 1]));
+  EXPECT_EQ(PayloadOf(spooled[1]).seq(), gap.seq() + 1);
+  EXPECT_EQ(PayloadOf(spooled[1]).prev_payload_sha256(),
+            gap.gap().last_payload_sha256());
+  EXPECT_EQ(PayloadOf(spooled.back()).seq(), 8u);
+}
+
+TEST_F(AgentStateTest, GapSnapshotIsSignedByTheAgent) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  state->set_spool_max_bytes(1);
+  MakeSnapshots(*state, 2);
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+  ASSERT_EQ(spooled.size(), 2u);
+  ASSERT_TRUE(PayloadOf(spooled[0]).has_gap());
+  absl::Status verified =
+      VerifyEnvelope(key_->public_key(), spooled[0].envelope());
+  EXPECT_TRUE(verified.ok()) << verified;
+}
+
+TEST_F(AgentStateTest, QuotaNeverDropsTheNewestSnapshot) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  state->set_spool_max_bytes(1);
+  MakeSnapshots(*state, 4);
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+  ASSERT_EQ(spooled.size(), 2u);
+  EXPECT_EQ(PayloadOf(spooled[1]).seq(), 4u);
+  EXPECT_FALSE(PayloadOf(spooled[1]).has_gap());
+}
+
+TEST_F(AgentStateTest, LaterDropsMergeIntoOneGapFromTheFirstLostSeq) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  state->set_spool_max_bytes(1);
+  MakeSnapshots(*state, 5);
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+  ASSERT_EQ(spooled.size(), 2u);
+  const v1::Snapshot gap = PayloadOf(spooled[0]);
+  EXPECT_EQ(gap.gap().first_seq(), 1u);
+  EXPECT_EQ(gap.gap().last_seq(), 4u);
+}
+
+TEST_F(AgentStateTest, RecordsLeftByCrashDuringGapAreRemovedOnOpen) {
+  std::string left_behind;
+  {
+    std::unique_ptr<AgentState> state = CreateAndOpen();
+    ASSERT_NE(state, nullptr);
+    MakeSnapshots(*state, 2);
+    left_behind = *ReadFile(SpoolFile(1));
+    state->set_spool_max_bytes(1);
+    MakeSnapshots(*state, 1);  // snapshots 1..2 become gap snapshot 2
+  }
+  // As if the agent crashed after writing the gap but before removing 1.
+  ASSERT_TRUE(WriteFileAtomic(SpoolFile(1), left_behind, 0600).ok());
+
+  std::unique_ptr<AgentState> state = OpenOrNull();
+
+  ASSERT_NE(state, nullptr);
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+  ASSERT_EQ(spooled.size(), 2u);
+  EXPECT_TRUE(PayloadOf(spooled[0]).has_gap());
+  EXPECT_EQ(PayloadOf(spooled[1]).seq(), 3u);
+}
+
+TEST_F(AgentStateTest, RebaseGapStartsAfterWhatTheCollectorHolds) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  state->set_spool_max_bytes(1);
+  MakeSnapshots(*state, 5);  // gap 1..4, snapshot 5
+  const std::string held = Sha256("the collector's snapshot 2");
+
+  absl::StatusOr<std::optional<v1::SubmitRequest>> rebased =
+      state->RebaseGap(4, 2, held, now_);
+
+  ASSERT_TRUE(rebased.ok()) << rebased.status();
+  ASSERT_TRUE(rebased->has_value());
+  const v1::Snapshot gap = PayloadOf(**rebased);
+  EXPECT_EQ(gap.gap().first_seq(), 3u);
+  EXPECT_EQ(gap.seq(), 4u);
+  EXPECT_EQ(gap.prev_payload_sha256(), held);
+  EXPECT_EQ(PayloadOf(SpooledOrEmpty(*state)[0]).gap().first_seq(), 3u);
+}
+
+TEST_F(AgentStateTest, RebaseGapRemovesItWhenTheCollectorHoldsAll) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  state->set_spool_max_bytes(1);
+  MakeSnapshots(*state, 5);
+
+  absl::StatusOr<std::optional<v1::SubmitRequest>> rebased =
+      state->RebaseGap(4, 4, Sha256("x"), now_);
+
+  ASSERT_TRUE(rebased.ok()) << rebased.status();
+  EXPECT_FALSE(rebased->has_value());
+  std::vector<v1::SubmitRequest> spooled = SpooledOrEmpty(*state);
+  ASSERT_EQ(spooled.size(), 1u);
+  EXPECT_EQ(PayloadOf(spooled[0]).seq(), 5u);
+}
+
+TEST_F(AgentStateTest, RebaseGapRefusesWhenNothingWouldChange) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  state->set_spool_max_bytes(1);
+  MakeSnapshots(*state, 5);
+
+  EXPECT_EQ(state->RebaseGap(4, 0, "", now_).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(AgentStateTest, RebaseOfOrdinarySnapshotIsFailedPrecondition) {
+  std::unique_ptr<AgentState> state = CreateAndOpen();
+  ASSERT_NE(state, nullptr);
+  MakeSnapshots(*state, 1);
+  EXPECT_EQ(state->RebaseGap(1, 0, "", now_).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

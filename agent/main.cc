@@ -1,14 +1,21 @@
 // evidentia-agent: observe this host, sign each collection cycle, spool it
 // durably and deliver it to the collector.
+#include <algorithm>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <random>
 #include <string>
+#include <utility>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "agent/agent_state.h"
+#include "agent/backoff.h"
 #include "agent/collect.h"
 #include "agent/probe.h"
 #include "agent/uploader.h"
@@ -37,9 +44,16 @@ usage:
       register them with the collector and store the client certificate it
       issues; labels scope grades (evidentia controls --scope dept=finance).
   evidentia-agent run --state-dir DIR [--once] [--interval DURATION] [--root DIR]
-      Collect, sign, spool and deliver; every --interval (default 1h), or
+                      [--spool-max-bytes N] [--max-send-rate N]
+      Collect, sign, spool and deliver; every --interval (default: the
+      heartbeat the collector names from its policies, else 1h), or
       once with --once (exit 3 if the snapshot could not be delivered; it
-      stays spooled and goes with the next run).
+      stays spooled and goes with the next run). When undelivered snapshots
+      exceed --spool-max-bytes (default 64MiB; suffixes KiB, MiB, GiB), the
+      oldest are dropped and a signed gap snapshot reports them. A backlog
+      is sent at most --max-send-rate snapshots a second (default 10; 0: no
+      limit); a failed delivery is retried with exponential backoff (1s
+      doubling to 5m, full jitter) or as the collector asks.
 
 exit codes: 0 ok, 1 failed, 2 usage, 3 not delivered (kept for later)
 )";
@@ -90,33 +104,78 @@ int EnrollCommand(const Args& args) {
   return kExitOk;
 }
 
-// One cycle: collect, spool, deliver everything spooled.
-absl::Status Cycle(AgentState& state, v1::Collector::StubInterface& stub,
-                   const std::string& root) {
-  absl::StatusOr<uint64_t> seq =
-      state.MakeSnapshot(Collect(BuildProbes(), root), absl::Now());
-  if (!seq.ok()) return seq.status();
-  absl::StatusOr<DeliveryReport> report = DeliverSpool(state, stub);
-  if (!report.ok()) {
-    return absl::Status(report.status().code(),
-                        absl::StrCat("snapshot ", *seq, " kept in the spool: ",
-                                     report.status().message()));
-  }
+// Collects and durably spools one snapshot.
+absl::StatusOr<uint64_t> MakeSnapshot(AgentState& state,
+                                      const std::string& root) {
+  return state.MakeSnapshot(Collect(BuildProbes(), root), absl::Now());
+}
+
+// Delivers everything spooled; logs what happened.
+absl::StatusOr<DeliveryReport> Deliver(AgentState& state,
+                                       v1::Collector::StubInterface& stub,
+                                       const DeliveryOptions& options) {
+  absl::StatusOr<DeliveryReport> report = DeliverSpool(state, stub, options);
+  if (!report.ok()) return report.status();
   Log(LogLevel::kInfo,
-      absl::StrCat("snapshot ", *seq, " made; delivered ", report->accepted,
-                   " (", report->duplicates, " already held)"));
-  return absl::OkStatus();
+      absl::StrCat("delivered ", report->accepted, " (", report->duplicates,
+                   " already held",
+                   report->throttled > 0
+                       ? absl::StrCat(", slowed down ", report->throttled,
+                                      " times by the collector")
+                       : "",
+                   ")"));
+  return report;
+}
+
+// "65536", "512KiB", "64MiB", "1GiB" as bytes; false if malformed or 0.
+bool ParseByteSize(std::string text, uint64_t* bytes) {
+  uint64_t unit = 1;
+  for (const auto& [suffix, size] :
+       {std::pair<const char*, uint64_t>{"KiB", 1ull << 10},
+        {"MiB", 1ull << 20},
+        {"GiB", 1ull << 30}}) {
+    if (absl::EndsWith(text, suffix)) {
+      text.resize(text.size() - 3);
+      unit = size;
+      break;
+    }
+  }
+  uint64_t number = 0;
+  if (!absl::SimpleAtoi(text, &number) || number == 0 ||
+      number > UINT64_MAX / unit) {
+    return false;
+  }
+  *bytes = number * unit;
+  return true;
 }
 
 int RunCommand(const Args& args) {
   if (absl::Status s = args.Require({"state-dir"}); !s.ok()) {
     return Fail(s, kExitUsage);
   }
+  uint64_t spool_max_bytes = kDefaultSpoolMaxBytes;
+  if (args.Has("spool-max-bytes") &&
+      !ParseByteSize(args.Get("spool-max-bytes"), &spool_max_bytes)) {
+    std::fputs("--spool-max-bytes needs a size like 67108864 or 64MiB\n",
+               stderr);
+    return kExitUsage;
+  }
+  // Until the collector names its heartbeat (SubmitResponse).
   absl::Duration interval = absl::Hours(1);
-  if (args.Has("interval") &&
+  const bool interval_given = args.Has("interval");
+  if (interval_given &&
       (!absl::ParseDuration(args.Get("interval"), &interval) ||
        interval < absl::Seconds(1))) {
     std::fputs("--interval needs a duration like 15m or 1h\n", stderr);
+    return kExitUsage;
+  }
+  double max_send_rate = 10;
+  if (args.Has("max-send-rate") &&
+      (!absl::SimpleAtod(args.Get("max-send-rate"), &max_send_rate) ||
+       max_send_rate < 0)) {
+    std::fputs(
+        "--max-send-rate needs snapshots a second, e.g. 10 (0: no limit)\n",
+        stderr);
     return kExitUsage;
   }
   absl::StatusOr<std::unique_ptr<AgentState>> state =
@@ -124,13 +183,25 @@ int RunCommand(const Args& args) {
   if (!state.ok()) return Fail(state.status());
   absl::StatusOr<ClientTls> tls = LoadClientTls(args.Get("state-dir"));
   if (!tls.ok()) return Fail(tls.status());
+  (*state)->set_spool_max_bytes(spool_max_bytes);
   auto stub = v1::Collector::NewStub(
       MakeChannel((*state)->identity().collector(), *tls));
   const std::string root = args.Get("root", "/");
 
+  DeliveryOptions delivery;
+  delivery.max_per_second = max_send_rate;
+
   if (args.Has("once")) {
-    absl::Status status = Cycle(**state, *stub, root);
-    if (!status.ok()) return Fail(status, kExitNotSent);
+    absl::StatusOr<uint64_t> seq = MakeSnapshot(**state, root);
+    if (!seq.ok()) return Fail(seq.status());
+    absl::Status status = Deliver(**state, *stub, delivery).status();
+    if (!status.ok()) {
+      return Fail(
+          absl::Status(status.code(),
+                       absl::StrCat("snapshot ", *seq,
+                                    " kept in the spool: ", status.message())),
+          kExitNotSent);
+    }
     return kExitOk;
   }
   std::signal(SIGINT, OnSignal);
@@ -139,13 +210,52 @@ int RunCommand(const Args& args) {
       absl::StrCat("agent ", (*state)->identity().agent_id(), " reporting to ",
                    (*state)->identity().collector(), " every ",
                    absl::FormatDuration(interval)));
-  while (g_stop == 0) {
-    absl::Status status = Cycle(**state, *stub, root);
-    if (!status.ok()) Log(LogLevel::kWarning, status.ToString());
-    const absl::Time next = absl::Now() + interval;
-    while (g_stop == 0 && absl::Now() < next) {
-      absl::SleepFor(std::min(absl::Seconds(1), next - absl::Now()));
+  // A snapshot every interval; between them, a failed delivery is retried
+  // after an exponential backoff with full jitter (agent/backoff.h), or
+  // after the collector's retry_after when that is longer.
+  std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  Backoff backoff(kBackoffBase, kBackoffCap, [&] { return unit(rng); });
+  absl::Time next_snapshot = absl::Now();
+  // Stops sleeping early on a signal.
+  delivery.sleep = [](absl::Duration d) {
+    const absl::Time until = absl::Now() + d;
+    while (g_stop == 0 && absl::Now() < until) {
+      absl::SleepFor(std::min(absl::Seconds(1), until - absl::Now()));
     }
+  };
+  while (g_stop == 0) {
+    if (absl::Now() >= next_snapshot) {
+      next_snapshot = absl::Now() + interval;
+      absl::StatusOr<uint64_t> seq = MakeSnapshot(**state, root);
+      if (!seq.ok()) Log(LogLevel::kError, seq.status().ToString());
+    }
+    absl::StatusOr<DeliveryReport> report = Deliver(**state, *stub, delivery);
+    if (report.ok()) {
+      backoff.Reset();
+      // Without --interval, the collector's heartbeat sets the pace.
+      if (!interval_given && report->heartbeat > absl::ZeroDuration() &&
+          report->heartbeat != interval) {
+        next_snapshot += report->heartbeat - interval;
+        interval = report->heartbeat;
+        Log(LogLevel::kInfo,
+            absl::StrCat("collector asks for a snapshot every ",
+                         absl::FormatDuration(interval)));
+      }
+    }
+    absl::Time wake = next_snapshot;
+    if (!report.ok()) {
+      const absl::Status& status = report.status();
+      const absl::Duration delay =
+          std::max(backoff.NextDelay(), RetryAfter(status));
+      wake = std::min(wake, absl::Now() + delay);
+      Log(LogLevel::kWarning,
+          absl::StrCat(status.ToString(), "; kept in the spool, next try in ",
+                       absl::FormatDuration(absl::Trunc(
+                           std::max(wake - absl::Now(), absl::ZeroDuration()),
+                           absl::Milliseconds(1)))));
+    }
+    delivery.sleep(wake - absl::Now());
   }
   return kExitOk;
 }
@@ -157,10 +267,11 @@ int Main(int argc, char** argv) {
     return argc < 2 ? kExitUsage : kExitOk;
   }
   const std::string command = argv[1];
-  absl::StatusOr<Args> args = Args::Parse(
-      argc, argv, 2,
-      {"root", "collector", "ca", "token", "state-dir", "interval", "label"},
-      {"once", "json", "help"});
+  absl::StatusOr<Args> args =
+      Args::Parse(argc, argv, 2,
+                  {"root", "collector", "ca", "token", "state-dir", "interval",
+                   "label", "spool-max-bytes", "max-send-rate"},
+                  {"once", "json", "help"});
   if (!args.ok()) return Fail(args.status(), kExitUsage);
   if (args->Has("help")) {
     std::fputs(kUsage, stdout);

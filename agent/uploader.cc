@@ -1,9 +1,14 @@
 #include "agent/uploader.h"
 
 #include <chrono>
+#include <optional>
 #include <system_error>
 
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "agent/backoff.h"
 #include "common/ed25519.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
@@ -20,6 +25,20 @@ std::chrono::system_clock::time_point Deadline() {
 absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                       absl::StrCat(what, ": ", status.error_message()));
+}
+
+// True when `response` refuses `request`, a gap snapshot, because it does
+// not follow the collector's head (proto/README.md, "Gaps").
+bool IsRefusedGap(const v1::SubmitRequest& request,
+                  const v1::SubmitResponse& response) {
+  if (response.result() != v1::SubmitResponse::REJECTED ||
+      response.code() !=
+          static_cast<int>(absl::StatusCode::kFailedPrecondition)) {
+    return false;
+  }
+  v1::Snapshot snapshot;
+  return snapshot.ParseFromString(request.envelope().payload()) &&
+         snapshot.has_gap();
 }
 
 }  // namespace
@@ -87,15 +106,36 @@ absl::StatusOr<std::string> Enroll(const EnrollOptions& options) {
   return response.agent_id();
 }
 
-absl::StatusOr<DeliveryReport> DeliverSpool(
-    AgentState& state, v1::Collector::StubInterface& stub) {
-  ASSIGN_OR_RETURN(std::vector<v1::SubmitRequest> spooled, state.Spooled());
+absl::Duration RetryAfter(const absl::Status& status) {
+  auto payload = status.GetPayload(kRetryAfterPayload);
+  int64_t ms = 0;
+  if (!payload.has_value() || !absl::SimpleAtoi(std::string(*payload), &ms)) {
+    return absl::ZeroDuration();
+  }
+  return absl::Milliseconds(ms);
+}
+
+absl::StatusOr<DeliveryReport> DeliverSpool(AgentState& state,
+                                            v1::Collector::StubInterface& stub,
+                                            const DeliveryOptions& options) {
+  // One record in memory at a time: a full spool is far larger than the
+  // agent's memory budget.
+  const std::vector<uint64_t> spooled = state.SpooledSeqs();
   DeliveryReport report;
   report.remaining = static_cast<int>(spooled.size());
   if (spooled.empty()) return report;
 
+  SendPacer pacer(options.max_per_second);
+  absl::Duration waited;  // for the collector's retry_after, all snapshots
+  // Time for the paced backlog and the waits the collector may ask for.
+  absl::Duration budget = kRpcDeadline + options.max_retry_wait;
+  if (options.max_per_second > 0) {
+    budget += absl::Seconds(spooled.size() / options.max_per_second);
+  }
   grpc::ClientContext context;
-  context.set_deadline(Deadline());
+  context.set_deadline(
+      std::chrono::system_clock::now() +
+      std::chrono::milliseconds(absl::ToInt64Milliseconds(budget)));
   std::unique_ptr<
       grpc::ClientReaderWriterInterface<v1::SubmitRequest, v1::SubmitResponse>>
       stream = stub.Submit(&context);
@@ -107,21 +147,81 @@ absl::StatusOr<DeliveryReport> DeliverSpool(
                        : FromGrpc(status, what);
   };
 
-  for (const v1::SubmitRequest& full : spooled) {
-    const std::string payload_sha256 = Sha256(full.envelope().payload());
-    v1::SubmitRequest request = state.WithoutKnownFacts(full);
-    v1::SubmitResponse response;
-    // At most two rounds: the second carries every body.
-    for (int round = 0; round < 2; ++round) {
-      if (!stream->Write(request) || !stream->Read(&response)) {
-        return broken("sending snapshots");
-      }
-      if (response.result() != v1::SubmitResponse::NEED_FACTS) break;
-      request = full;
+  for (uint64_t seq : spooled) {
+    absl::StatusOr<v1::SubmitRequest> loaded = state.SpooledAt(seq);
+    if (absl::IsNotFound(loaded.status())) {  // replaced by a gap meanwhile
+      --report.remaining;
+      continue;
     }
-    if (response.payload_sha256() != payload_sha256) {
-      return absl::InternalError(
-          "collector answered for a different snapshot than the one sent");
+    if (!loaded.ok()) return loaded.status();
+    v1::SubmitRequest full = *std::move(loaded);
+    v1::SubmitResponse response;
+    // A gap snapshot the collector refuses is rebased on the collector's
+    // head at most once per delivery, so a confused collector cannot make
+    // the agent loop.
+    bool rebased = false;
+    bool settled = false;  // removed by the rebase: nothing left to send
+    while (true) {
+      const std::string payload_sha256 = Sha256(full.envelope().payload());
+      v1::SubmitRequest request = state.WithoutKnownFacts(full);
+      options.sleep(pacer.Reserve(options.now()));
+      bool resent_facts = false;  // at most once: then it carries every body
+      while (true) {
+        if (!stream->Write(request) || !stream->Read(&response)) {
+          return broken("sending snapshots");
+        }
+        if (response.result() == v1::SubmitResponse::NEED_FACTS &&
+            !resent_facts) {
+          resent_facts = true;
+          request = full;
+          continue;
+        }
+        // The collector asks this agent to slow down: wait as told, within
+        // this delivery's budget, and send the same request again.
+        const absl::Duration retry_after =
+            absl::Milliseconds(response.retry_after_ms());
+        if (response.result() == v1::SubmitResponse::REJECTED &&
+            response.code() ==
+                static_cast<int>(absl::StatusCode::kResourceExhausted) &&
+            retry_after > absl::ZeroDuration()) {
+          ++report.throttled;
+          if (waited + retry_after > options.max_retry_wait) {
+            stream->WritesDone();
+            (void)stream->Finish();
+            absl::Status status = absl::ResourceExhaustedError(
+                absl::StrCat("collector asks to slow down: retry in ",
+                             absl::FormatDuration(retry_after)));
+            status.SetPayload(
+                kRetryAfterPayload,
+                absl::Cord(absl::StrCat(response.retry_after_ms())));
+            return status;
+          }
+          waited += retry_after;
+          options.sleep(retry_after);
+          continue;
+        }
+        break;
+      }
+      if (response.payload_sha256() != payload_sha256) {
+        return absl::InternalError(
+            "collector answered for a different snapshot than the one sent");
+      }
+      if (rebased || !IsRefusedGap(full, response)) break;
+      rebased = true;
+      ASSIGN_OR_RETURN(
+          std::optional<v1::SubmitRequest> again,
+          state.RebaseGap(response.seq(), response.head_seq(),
+                          response.head_payload_sha256(), absl::Now()));
+      if (!again.has_value()) {
+        settled = true;
+        break;
+      }
+      full = *std::move(again);
+    }
+    if (settled) {
+      ++report.rebased;
+      --report.remaining;
+      continue;
     }
     switch (response.result()) {
       case v1::SubmitResponse::ACCEPTED:
@@ -140,6 +240,8 @@ absl::StatusOr<DeliveryReport> DeliverSpool(
       default:
         return broken("collector still lacks facts after a full resend");
     }
+    if (rebased) ++report.rebased;
+    report.heartbeat = absl::Seconds(response.heartbeat_seconds());
     RETURN_IF_ERROR(state.Acknowledge(full, response.seq()));
     --report.remaining;
   }

@@ -5,11 +5,13 @@
 #define EVIDENTIA_AGENT_UPLOADER_H_
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "agent/agent_state.h"
 #include "evidentia/v1/collector.grpc.pb.h"
@@ -43,19 +45,55 @@ struct EnrollOptions {
 // failures; UNAVAILABLE if the collector cannot be reached.
 absl::StatusOr<std::string> Enroll(const EnrollOptions& options);
 
+// How one delivery paces itself.
+struct DeliveryOptions {
+  // At most this many snapshots a second (0: unpaced), so that a backlog
+  // after an outage reaches the collector spread out (--max-send-rate).
+  double max_per_second = 0;
+  // The longest total wait, within one delivery, for the collector's
+  // retry_after_ms; past it DeliverSpool returns RESOURCE_EXHAUSTED with
+  // the collector's wait (RetryAfter) and the caller backs off.
+  absl::Duration max_retry_wait = absl::Seconds(30);
+  // Injected for tests.
+  std::function<void(absl::Duration)> sleep = [](absl::Duration d) {
+    absl::SleepFor(d);
+  };
+  std::function<absl::Time()> now = [] { return absl::Now(); };
+};
+
+// The collector's retry_after carried by a RESOURCE_EXHAUSTED status from
+// DeliverSpool; zero otherwise.
+inline constexpr char kRetryAfterPayload[] =
+    "type.evidentia.dev/retry_after_ms";
+absl::Duration RetryAfter(const absl::Status& status);
+
 // What one delivery achieved.
 struct DeliveryReport {
   int accepted = 0;
   int duplicates = 0;
+  // Gap snapshots re-made on the collector's head after it refused them
+  // because it held some of the snapshots they declared lost.
+  int rebased = 0;
+  // Times the collector refused with retry_after_ms (over its rate) and the
+  // agent waited and sent again.
+  int throttled = 0;
   int remaining = 0;  // still spooled
+  // The collector's heartbeat_seconds in its last acknowledgement; zero if
+  // it named none.
+  absl::Duration heartbeat;
 };
 
 // Sends every spooled snapshot, oldest first, and removes each one the
-// collector acknowledges. OK when the spool is empty afterwards; otherwise
-// the first error (UNAVAILABLE when the collector is down, or the
-// collector's refusal with its code and message).
-absl::StatusOr<DeliveryReport> DeliverSpool(AgentState& state,
-                                            v1::Collector::StubInterface& stub);
+// collector acknowledges. A gap snapshot refused because the collector holds
+// some of what it declares lost is rebased once (AgentState::RebaseGap).
+// Sends at most options.max_per_second and waits as long as the collector's
+// retry_after_ms asks, within options.max_retry_wait. OK when the spool is
+// empty afterwards; otherwise the first error (UNAVAILABLE
+// when the collector is down, or the collector's refusal with its code and
+// message).
+absl::StatusOr<DeliveryReport> DeliverSpool(
+    AgentState& state, v1::Collector::StubInterface& stub,
+    const DeliveryOptions& options = {});
 
 }  // namespace evidentia::agent
 

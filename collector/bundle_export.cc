@@ -83,29 +83,48 @@ class BundleWriter {
   uint64_t bytes_ = 0;
 };
 
-absl::StatusOr<std::optional<v1::StoredSnapshot>> StoredAt(
-    const Store& store, const std::string& agent_id, uint64_t seq) {
-  return GetRecord<v1::StoredSnapshot>(
-      store, Table::kSnapshots, keys::Snapshot(agent_id, seq), "snapshot");
+// The first stored snapshot of `agent_id` with seq >= `seq`, as (seq,
+// record); nullopt if none. Seqs are sparse where a gap snapshot stands for
+// lost ones (proto/README.md, "Gaps").
+absl::StatusOr<std::optional<std::pair<uint64_t, v1::StoredSnapshot>>>
+StoredAtOrAfter(const Store& store, const std::string& agent_id, uint64_t seq) {
+  std::optional<std::pair<uint64_t, v1::StoredSnapshot>> found;
+  absl::Status status;
+  RETURN_IF_ERROR(store.Scan(
+      Table::kSnapshots, keys::AgentPrefix(agent_id),
+      [&](absl::string_view key, absl::string_view value) {
+        absl::StatusOr<v1::StoredSnapshot> stored =
+            DecodeRecord<v1::StoredSnapshot>(value, "snapshot");
+        if (!stored.ok()) {
+          status = stored.status();
+        } else {
+          found.emplace(keys::ReadBigEndian64(key.substr(key.size() - 8)),
+                        *std::move(stored));
+        }
+        return false;
+      },
+      keys::Snapshot(agent_id, seq)));
+  RETURN_IF_ERROR(status);
+  return found;
 }
 
-// The largest seq in [1, last] received at or before `at` (0 if none).
-// The collector stamps receive times in acceptance order, so they rise with
-// seq and a binary search finds it.
+// The largest stored seq in [1, last] received at or before `at` (0 if
+// none); `last` is 0 or a stored seq. The collector stamps receive times in
+// acceptance order, so they rise with seq and a binary search finds it; a
+// seq lost behind a gap snapshot counts as received with that gap.
 absl::StatusOr<uint64_t> LastSeqAtOrBefore(const Store& store,
                                            const std::string& agent_id,
                                            uint64_t last, absl::Time at) {
   uint64_t lo = 0, hi = last;  // answer in [lo, hi]
   while (lo < hi) {
     const uint64_t mid = lo + (hi - lo + 1) / 2;
-    ASSIGN_OR_RETURN(std::optional<v1::StoredSnapshot> stored,
-                     StoredAt(store, agent_id, mid));
-    if (!stored.has_value()) {
-      return absl::DataLossError(absl::StrCat("snapshot ", mid, " of agent ",
-                                              agent_id, " is missing"));
+    ASSIGN_OR_RETURN(auto stored, StoredAtOrAfter(store, agent_id, mid));
+    if (!stored.has_value() || stored->first > hi) {
+      return absl::DataLossError(
+          absl::StrCat("snapshot ", hi, " of agent ", agent_id, " is missing"));
     }
-    if (FromProto(stored->received_at()) <= at) {
-      lo = mid;
+    if (FromProto(stored->second.received_at()) <= at) {
+      lo = stored->first;
     } else {
       hi = mid - 1;
     }
@@ -118,7 +137,10 @@ struct AgentPlan {
   HostPtr host;
   uint64_t first = 0;  // 0: no snapshots
   uint64_t last = 0;
-  std::vector<uint64_t> leaf_indexes;  // for first..last
+  // The stored seqs in [first, last], ascending (sparse after a gap
+  // snapshot), and the leaf index of each.
+  std::vector<uint64_t> seqs;
+  std::vector<uint64_t> leaf_indexes;
 };
 
 // Plans every agent against the checkpoint of `log_size`. FAILED_PRECONDITION
@@ -148,7 +170,17 @@ absl::StatusOr<std::vector<AgentPlan>> Plan(const ExportSources& sources,
                      LastSeqAtOrBefore(*sources.store, agent_id, plan.last,
                                        from - absl::Nanoseconds(1)));
     plan.first = std::max<uint64_t>(before, 1);
-    for (uint64_t seq = plan.first; seq <= plan.last; ++seq) {
+    RETURN_IF_ERROR(sources.store->Scan(
+        Table::kSnapshots, keys::AgentPrefix(agent_id),
+        [&](absl::string_view key, absl::string_view) {
+          const uint64_t seq =
+              keys::ReadBigEndian64(key.substr(key.size() - 8));
+          if (seq > plan.last) return false;
+          plan.seqs.push_back(seq);
+          return true;
+        },
+        keys::Snapshot(agent_id, plan.first)));
+    for (uint64_t seq : plan.seqs) {
       ASSIGN_OR_RETURN(std::optional<uint64_t> index,
                        sources.log->LeafIndex(agent_id, seq));
       if (!index.has_value() || *index >= log_size) {
@@ -190,10 +222,11 @@ absl::Status ExportAgent(const ExportSources& sources, const AgentPlan& plan,
   *entry.mutable_enrolled_at() = agent.enrolled_at();
   ASSIGN_OR_RETURN(std::string key_path, bundle::AgentKeyPath(agent_id));
   RETURN_IF_ERROR(writer.Add(key_path, agent.public_key_pem()));
-  if (plan.last == 0) return absl::OkStatus();
+  if (plan.seqs.empty()) return absl::OkStatus();
 
   absl::Status status;
-  uint64_t seq = plan.first;
+  size_t next = 0;  // into plan.seqs
+  uint64_t seq = plan.seqs.empty() ? 0 : plan.seqs[0];
   RETURN_IF_ERROR(sources.store->Scan(
       Table::kSnapshots, keys::AgentPrefix(agent_id),
       [&](absl::string_view key, absl::string_view value) {
@@ -223,7 +256,7 @@ absl::Status ExportAgent(const ExportSources& sources, const AgentPlan& plan,
             RETURN_IF_ERROR(
                 AddObject(*sources.store, writer, objects, o.facts_sha256()));
           }
-          const uint64_t index = plan.leaf_indexes[seq - plan.first];
+          const uint64_t index = plan.leaf_indexes[next];
           InclusionProof proof;
           proof.index = index;
           proof.size = checkpoint.size;
@@ -238,13 +271,20 @@ absl::Status ExportAgent(const ExportSources& sources, const AgentPlan& plan,
           *s.mutable_received_at() = stored.received_at();
           s.set_log_index(index);
           s.set_payload_sha256(Sha256Hex(payload));
+          if (snapshot.has_gap()) {
+            s.set_gap_first_seq(snapshot.gap().first_seq());
+            s.set_gap_last_payload_sha256(
+                ToHex(snapshot.gap().last_payload_sha256()));
+          }
           return absl::OkStatus();
         }();
-        return status.ok() && ++seq <= plan.last;
+        if (!status.ok() || ++next >= plan.seqs.size()) return false;
+        seq = plan.seqs[next];
+        return true;
       },
-      keys::Snapshot(agent_id, plan.first)));
+      keys::Snapshot(agent_id, plan.seqs.empty() ? 0 : plan.seqs[0])));
   RETURN_IF_ERROR(status);
-  if (seq <= plan.last) {
+  if (next < plan.seqs.size()) {
     return absl::DataLossError(
         absl::StrCat("snapshot ", seq, " of agent ", agent_id, " is missing"));
   }
@@ -467,8 +507,7 @@ absl::StatusOr<v1::ExportSummary> ExportBundle(const ExportSources& sources,
   for (const AgentPlan& plan : plans) {
     RETURN_IF_ERROR(ExportAgent(sources, plan, checkpoint, writer, objects,
                                 *manifest.add_agents()));
-    summary.set_snapshots(summary.snapshots() +
-                          (plan.last == 0 ? 0 : plan.last - plan.first + 1));
+    summary.set_snapshots(summary.snapshots() + plan.seqs.size());
   }
   summary.set_agents(plans.size());
   RETURN_IF_ERROR(ExportManual(sources, to, writer, objects, manifest));

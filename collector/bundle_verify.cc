@@ -46,6 +46,7 @@
 #include "common/policy.h"
 #include "common/proto_time.h"
 #include "common/sha256.h"
+#include "common/snapshot_chain.h"
 #include "common/status_macros.h"
 #include "evidentia/v1/bundle.pb.h"
 #include "evidentia/v1/collector.pb.h"
@@ -696,10 +697,24 @@ absl::Status Verifier::ParseManifest() {
       const v1::BundleSnapshot& s = agent.snapshots(j);
       const std::string at = absl::StrCat(where, " snapshot ", s.seq());
       if (s.seq() == 0) return Bad(kM, absl::StrCat(at, ": seq 0"));
-      if (j > 0 && s.seq() != agent.snapshots(j - 1).seq() + 1) {
+      // A gap snapshot stands for the seqs it declares lost; its payload
+      // must say the same (checked with the payload).
+      const bool gap = s.gap_first_seq() != 0;
+      if (gap != !s.gap_last_payload_sha256().empty() ||
+          s.gap_first_seq() > s.seq() ||
+          (gap && !IsLowerHex(s.gap_last_payload_sha256(), 2 * kSha256Size))) {
+        return Bad(kM, absl::StrCat(at, ": malformed gap"));
+      }
+      const uint64_t first = gap ? s.gap_first_seq() : s.seq();
+      if (j > 0 && first != agent.snapshots(j - 1).seq() + 1) {
         return Bad(kM, absl::StrCat(where, ": seq ", s.seq(), " follows seq ",
                                     agent.snapshots(j - 1).seq(),
                                     ": the chain must be consecutive"));
+      }
+      if (gap) {
+        result_.gaps.push_back(absl::StrCat(
+            "agent ", agent.agent_id(), " lost snapshots ", first, "..",
+            s.seq(), " (signed gap snapshot ", s.seq(), ")"));
       }
       if (!IsLowerHex(s.payload_sha256(), 2 * kSha256Size)) {
         return Bad(kM, absl::StrCat(at, ": payload_sha256 is not 64 hex"));
@@ -879,11 +894,14 @@ absl::Status Verifier::CheckLayout() {
       return -1;
     }
     const v1::BundleAgent& agent = *agents_[it->second].manifest;
-    if (agent.snapshots_size() == 0 || seq < agent.snapshots(0).seq() ||
-        seq > agent.snapshots(agent.snapshots_size() - 1).seq()) {
-      return -1;
-    }
-    return first_task_[it->second] + (seq - agent.snapshots(0).seq());
+    // Seqs ascend, sparse only behind gap snapshots.
+    auto found =
+        std::lower_bound(agent.snapshots().begin(), agent.snapshots().end(),
+                         seq, [](const v1::BundleSnapshot& s, uint64_t want) {
+                           return s.seq() < want;
+                         });
+    if (found == agent.snapshots().end() || found->seq() != seq) return -1;
+    return first_task_[it->second] + (found - agent.snapshots().begin());
   };
   task_files_.assign(tasks_.size(), {-1, -1, -1});
   for (size_t i = 0; i < listed_.size(); ++i) {
@@ -1126,22 +1144,45 @@ absl::Status Verifier::CheckSnapshot(SnapshotWorker& worker, size_t task) {
     return Bad(payload_path, absl::StrCat("has seq ", snapshot.seq(),
                                           ", not the seq of its path"));
   }
+  // A gap snapshot (proto/README.md, "Gaps"): well formed, and what the
+  // manifest says of it, so the chain checks below can rely on the manifest.
+  if (absl::Status shape = CheckGapShape(snapshot); !shape.ok()) {
+    return Bad(payload_path, shape.message());
+  }
+  if (snapshot.has_gap() != (s.gap_first_seq() != 0) ||
+      (snapshot.has_gap() && (snapshot.gap().first_seq() != s.gap_first_seq() ||
+                              ToHex(snapshot.gap().last_payload_sha256()) !=
+                                  s.gap_last_payload_sha256()))) {
+    return Bad(payload_path, "its gap is not the one manifest.json lists");
+  }
   // The chain: the first snapshot of the bundle may follow anything (its
   // predecessor was before the period) unless it is the agent's first.
   const std::string& prev = snapshot.prev_payload_sha256();
+  const uint64_t first =
+      snapshot.has_gap() ? snapshot.gap().first_seq() : s.seq();
   if (j == 0) {
-    if (s.seq() == 1 && prev != std::string(kSha256Size, '\0')) {
+    if (first == 1 && prev != std::string(kSha256Size, '\0')) {
       return Bad(payload_path,
                  "seq 1 must have 32 zero bytes as prev_payload_sha256");
     }
     if (prev.size() != kSha256Size) {
       return Bad(payload_path, "prev_payload_sha256 is not 32 bytes");
     }
-  } else if (prev != FromHex(entry.snapshots(j - 1).payload_sha256())) {
-    return Bad(payload_path,
-               absl::StrCat("prev_payload_sha256 is not the SHA-256 of ",
-                            kSnapshotsDir, id, "/", s.seq() - 1,
-                            ".payload: the chain is broken"));
+  } else {
+    // After a gap snapshot the chain continues from the lost snapshot's
+    // digest it names.
+    const v1::BundleSnapshot& before = entry.snapshots(j - 1);
+    const bool after_gap = !before.gap_last_payload_sha256().empty();
+    if (prev != FromHex(after_gap ? before.gap_last_payload_sha256()
+                                  : before.payload_sha256())) {
+      return Bad(payload_path,
+                 absl::StrCat("prev_payload_sha256 is not ",
+                              after_gap ? "the last_payload_sha256 of gap "
+                                          "snapshot "
+                                        : "the SHA-256 of ",
+                              kSnapshotsDir, id, "/", before.seq(),
+                              ".payload: the chain is broken"));
+    }
   }
   std::vector<uint16_t>& ids = task_ids_[task];
   ids.reserve(snapshot.observations_size());
@@ -1543,6 +1584,7 @@ int RunVerifyCommand(const std::vector<std::string>& args, std::ostream& out,
                           {"snapshots", v.snapshots},
                           {"signatures", v.snapshots},
                           {"chains", v.chains},
+                          {"gaps", v.gaps},
                           {"inclusion_proofs", v.snapshots},
                           {"log_size", v.log_size},
                           {"manual", v.manual},
@@ -1557,8 +1599,13 @@ int RunVerifyCommand(const std::vector<std::string>& args, std::ostream& out,
       << " files match SHA256SUMS, signed by keys/collector.pub.pem; no "
          "other files\n"
       << "  " << v.snapshots << " snapshot signatures from " << v.agents
-      << " agents, " << v.chains << " chains continuous\n"
-      << "  " << v.snapshots
+      << " agents, " << v.chains << " chains continuous\n";
+  if (!v.gaps.empty()) {
+    out << "  " << v.gaps.size()
+        << " signed gap snapshots: the agent reported snapshots it lost\n";
+    for (const std::string& gap : v.gaps) out << "    " << gap << "\n";
+  }
+  out << "  " << v.snapshots
       << " inclusion proofs against the signed log checkpoint of size "
       << v.log_size << "\n"
       << "  " << v.manual

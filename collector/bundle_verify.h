@@ -24,9 +24,12 @@ struct BundleVerification {
   uint64_t agents = 0;
   uint64_t snapshots = 0;  // signatures, chains and proofs checked
   uint64_t chains = 0;     // agents whose chain was followed
-  uint64_t manual = 0;     // manual statements checked
-  uint64_t log_size = 0;   // of the checkpoint
-  uint64_t controls = 0;   // re-graded rows that matched the report
+  // One line per gap snapshot: "agent ID lost snapshots A..B (signed gap
+  // snapshot B)".
+  std::vector<std::string> gaps;
+  uint64_t manual = 0;    // manual statements checked
+  uint64_t log_size = 0;  // of the checkpoint
+  uint64_t controls = 0;  // re-graded rows that matched the report
 };
 
 // Verifies the bundle directory `dir`. Any failure is an error whose

@@ -1,5 +1,6 @@
 #include "collector/ingest.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <optional>
@@ -87,8 +88,9 @@ std::vector<v1::LatestObservation> AddSnapshotWrites(
               record);
   }
   agent.set_last_seq(seq);
-  agent.set_last_payload_sha256(Sha256(stored.envelope().payload()));
-  *agent.mutable_host() = snapshot.host();
+  agent.set_last_payload_sha256(
+      HeadAfterSnapshot(snapshot, stored.envelope().payload()).payload_sha256);
+  if (snapshot.has_host()) *agent.mutable_host() = snapshot.host();
   if (!agent.has_first_seen())
     *agent.mutable_first_seen() = stored.received_at();
   *agent.mutable_last_seen() = stored.received_at();
@@ -112,6 +114,14 @@ void Ingestor::RecordClockSkew(const v1::Snapshot& snapshot,
                        "); its evidence is dated no later than its receipt"),
           peer)
       .IgnoreError();  // accepted either way; the event is best effort
+}
+
+absl::Duration HeartbeatInterval(const policy::PolicySet& policy) {
+  absl::Duration shortest = policy.grading.max_silence;
+  for (const policy::Check& check : policy.checks) {
+    shortest = std::min(shortest, check.stale_after);
+  }
+  return std::clamp(shortest / 4, absl::Minutes(1), kDefaultHeartbeat);
 }
 
 absl::Mutex& Ingestor::AgentMutex(absl::string_view agent_id) {
@@ -170,6 +180,17 @@ v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
     return reject(absl::Status(verified.code(), detail));
   }
   // From here on the payload is the agent's own words.
+  if (limiter_ != nullptr) {
+    if (const absl::Duration wait = limiter_->Admit(snapshot.agent_id());
+        wait > absl::ZeroDuration()) {
+      v1::SubmitResponse response = reject(absl::ResourceExhaustedError(
+          absl::StrCat(context, ": over this agent's rate; retry in ",
+                       absl::FormatDuration(wait))));
+      response.set_retry_after_ms(
+          absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
+      return response;
+    }
+  }
   if (absl::Status shape = CheckShape(snapshot); !shape.ok()) {
     return reject(absl::Status(shape.code(),
                                absl::StrCat(context, ": ", shape.message())));
@@ -209,10 +230,20 @@ v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
   }
   const ChainHead head{agent.last_seq(), agent.last_payload_sha256()};
 
+  // A chain refusal names the collector's head so that an agent can rebase
+  // a refused gap snapshot on what is actually held (proto/README.md, Gaps).
+  auto reject_chain = [&](const absl::Status& status) {
+    v1::SubmitResponse response = reject(absl::Status(
+        status.code(), absl::StrCat(context, ": ", status.message())));
+    if (status.code() == absl::StatusCode::kFailedPrecondition) {
+      response.set_head_seq(head.seq);
+      response.set_head_payload_sha256(head.payload_sha256);
+    }
+    return response;
+  };
   if (absl::Status chain = CheckNext(head, snapshot); !chain.ok()) {
     if (chain.code() != absl::StatusCode::kAlreadyExists) {
-      return reject(absl::Status(chain.code(),
-                                 absl::StrCat(context, ": ", chain.message())));
+      return reject_chain(chain);
     }
     absl::StatusOr<std::optional<v1::StoredSnapshot>> stored =
         GetRecord<v1::StoredSnapshot>(store_, Table::kSnapshots,
@@ -225,7 +256,16 @@ v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
       response.set_result(v1::SubmitResponse::DUPLICATE);
       response.set_seq(seq);
       response.set_payload_sha256(payload_sha256);
+      response.set_heartbeat_seconds(absl::ToInt64Seconds(heartbeat_));
       return response;
+    }
+    if (snapshot.has_gap()) {
+      // The agent dropped snapshots the collector had in fact received (an
+      // acknowledgement was lost): nothing is lost, and the gap is refused so
+      // that it cannot hide them. Not an equivocation: the agent rebases.
+      return reject_chain(absl::FailedPreconditionError(
+          absl::StrCat("gap ", snapshot.gap().first_seq(), "..", seq,
+                       " overlaps snapshots held up to ", head.seq)));
     }
     const std::string detail =
         absl::StrCat(context,
@@ -272,6 +312,17 @@ v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
     return reject(absl::UnavailableError(
         absl::StrCat(context, ": not stored: ", committed.message())));
   }
+  if (snapshot.has_gap()) {
+    registry_
+        .RecordEvent(
+            "snapshots_lost", snapshot.agent_id(), seq,
+            absl::StrCat("agent ", snapshot.agent_id(), " lost snapshots ",
+                         snapshot.gap().first_seq(), "..", seq,
+                         " before delivering them (signed gap snapshot ", seq,
+                         ")"),
+            peer)
+        .IgnoreError();  // the gap snapshot itself is stored either way
+  }
   if (fleet_ != nullptr) fleet_->Update(agent, observed);
   if (log_ != nullptr) log_->Notify();
   RecordClockSkew(snapshot, FromProto(stored.received_at()), peer);
@@ -279,6 +330,7 @@ v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
   response.set_result(v1::SubmitResponse::ACCEPTED);
   response.set_seq(seq);
   response.set_payload_sha256(payload_sha256);
+  response.set_heartbeat_seconds(absl::ToInt64Seconds(heartbeat_));
   return response;
 }
 

@@ -15,9 +15,11 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "collector/agent_rate_limit.h"
 #include "collector/fleet.h"
 #include "collector/registry.h"
 #include "collector/store.h"
+#include "common/policy.h"
 #include "common/proto_time.h"
 #include "evidentia/v1/collector.pb.h"
 #include "evidentia/v1/store.pb.h"
@@ -39,6 +41,13 @@ std::vector<v1::LatestObservation> AddSnapshotWrites(
     const v1::Snapshot& snapshot, const v1::StoredSnapshot& stored,
     v1::AgentRecord& agent, Batch& batch);
 
+// How often agents should report under `policy` (SubmitResponse.
+// heartbeat_seconds): a quarter of the shortest of every check's
+// stale_after and the max_silence, so that three missed cycles still leave
+// evidence fresh; at most kDefaultHeartbeat, at least one minute.
+inline constexpr absl::Duration kDefaultHeartbeat = absl::Hours(1);
+absl::Duration HeartbeatInterval(const policy::PolicySet& policy);
+
 class Ingestor {
  public:
   // `store` and `registry` must outlive the ingestor.
@@ -55,6 +64,11 @@ class Ingestor {
   // Wakes `log` (which must outlive the ingestor) after every accepted
   // snapshot. Snapshots are queued for the log whether or not one is set.
   void set_log(TransparencyLog* log) { log_ = log; }
+  // Refuses an agent's snapshots over `limiter`'s rate (which must outlive
+  // the ingestor) with RESOURCE_EXHAUSTED and retry_after_ms.
+  void set_rate_limiter(AgentRateLimiter* limiter) { limiter_ = limiter; }
+  // Told to agents in every acknowledgement (0: not told).
+  void set_heartbeat(absl::Duration heartbeat) { heartbeat_ = heartbeat; }
 
   // The answer to one SubmitRequest from `peer` (for security events).
   // Never fails as a call: refusals are REJECTED responses with a code.
@@ -72,6 +86,8 @@ class Ingestor {
   FleetState* fleet_ = nullptr;
   TransparencyLog* log_ = nullptr;
   absl::Duration max_clock_skew_ = absl::Minutes(5);
+  AgentRateLimiter* limiter_ = nullptr;
+  absl::Duration heartbeat_;
   std::array<absl::Mutex, 64> agent_mutexes_;
 };
 

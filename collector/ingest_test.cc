@@ -1084,5 +1084,38 @@ TEST_F(IngestTest, ClockWithinLimitRecordsNothing) {
   EXPECT_EQ(EventKinds(), std::vector<std::string>{});
 }
 
+// --- Heartbeat ---
+
+policy::PolicySet PolicyWith(absl::Duration max_silence,
+                             std::vector<absl::Duration> stale_afters) {
+  policy::PolicySet policy;
+  policy.grading.max_silence = max_silence;
+  for (absl::Duration d : stale_afters) {
+    policy.checks.emplace_back().stale_after = d;
+  }
+  return policy;
+}
+
+TEST(HeartbeatIntervalTest, IsAQuarterOfTheShortestStaleAfter) {
+  EXPECT_EQ(HeartbeatInterval(
+                PolicyWith(absl::Hours(26), {absl::Hours(48), absl::Hours(2)})),
+            absl::Minutes(30));
+}
+
+TEST(HeartbeatIntervalTest, MaxSilenceCountsToo) {
+  EXPECT_EQ(HeartbeatInterval(PolicyWith(absl::Hours(2), {absl::Hours(48)})),
+            absl::Minutes(30));
+}
+
+TEST(HeartbeatIntervalTest, IsAtMostTheDefault) {
+  EXPECT_EQ(HeartbeatInterval(PolicyWith(absl::Hours(26), {absl::Hours(48)})),
+            kDefaultHeartbeat);
+}
+
+TEST(HeartbeatIntervalTest, IsAtLeastAMinute) {
+  EXPECT_EQ(HeartbeatInterval(PolicyWith(absl::Hours(26), {absl::Seconds(10)})),
+            absl::Minutes(1));
+}
+
 }  // namespace
 }  // namespace evidentia::collector

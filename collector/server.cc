@@ -65,6 +65,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   if (server->policy_ != nullptr) {
     server->ingestor_->set_max_clock_skew(
         server->policy_->grading.max_clock_skew);
+    server->ingestor_->set_heartbeat(HeartbeatInterval(*server->policy_));
+  }
+  if (options.agent_submit_rate > 0) {
+    // A real clock: the options' clock may be frozen in tests.
+    server->rate_limiter_ = std::make_unique<AgentRateLimiter>(
+        options.agent_submit_rate, options.agent_submit_burst, SystemClock());
+    server->ingestor_->set_rate_limiter(server->rate_limiter_.get());
   }
   ASSIGN_OR_RETURN(server->log_,
                    TransparencyLog::Open(*server->store_, material.signing_key,

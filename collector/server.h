@@ -52,6 +52,11 @@ struct ServerOptions {
   // tests that inject faults.
   StoreOptions store;
   Clock clock = SystemClock();
+  // Snapshots a second each agent may submit on average, in bursts of
+  // agent_submit_burst; over it a submission is refused RESOURCE_EXHAUSTED
+  // with retry_after_ms (collector/agent_rate_limit.h). 0: no limit.
+  double agent_submit_rate = 0;
+  double agent_submit_burst = 10;
 };
 
 class Server {
@@ -77,6 +82,7 @@ class Server {
   std::unique_ptr<FleetState> fleet_;
   std::unique_ptr<Grader> grader_;
   std::unique_ptr<Registry> registry_;
+  std::unique_ptr<AgentRateLimiter> rate_limiter_;  // outlives ingestor_
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<TransparencyLog> log_;
   std::unique_ptr<SubmitStreams> streams_;

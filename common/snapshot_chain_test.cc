@@ -111,5 +111,87 @@ TEST(SnapshotChainTest, LinkAfterAndHeadAfterRoundTrip) {
   EXPECT_EQ(head.seq, 3u);
 }
 
+// --- Gap snapshots ---
+
+// A gap snapshot declaring seqs first..last lost, following `head`.
+v1::Snapshot GapAfter(const ChainHead& head, uint64_t first, uint64_t last) {
+  v1::Snapshot snapshot = SnapshotWith(last, head.payload_sha256);
+  snapshot.mutable_gap()->set_first_seq(first);
+  snapshot.mutable_gap()->set_last_seq(last);
+  snapshot.mutable_gap()->set_last_payload_sha256(Sha256("payload of last"));
+  return snapshot;
+}
+
+TEST(SnapshotChainTest, AcceptsGapStartingAfterHead) {
+  EXPECT_TRUE(CheckNext(HeadAtTwo(), GapAfter(HeadAtTwo(), 3, 9)).ok());
+}
+
+TEST(SnapshotChainTest, AcceptsGapOfOneSeq) {
+  EXPECT_TRUE(CheckNext(HeadAtTwo(), GapAfter(HeadAtTwo(), 3, 3)).ok());
+}
+
+TEST(SnapshotChainTest, HeadAfterGapIsItsLastPayloadDigest) {
+  const v1::Snapshot gap = GapAfter(HeadAtTwo(), 3, 9);
+  const ChainHead head = HeadAfterSnapshot(gap, gap.SerializeAsString());
+  EXPECT_EQ(head.seq, 9u);
+  EXPECT_EQ(head.payload_sha256, Sha256("payload of last"));
+}
+
+TEST(SnapshotChainTest, HeadAfterOrdinarySnapshotIsItsPayloadDigest) {
+  const v1::Snapshot snapshot = SnapshotWith(3, HeadAtTwo().payload_sha256);
+  EXPECT_EQ(HeadAfterSnapshot(snapshot, "bytes").payload_sha256,
+            Sha256("bytes"));
+}
+
+TEST(SnapshotChainTest, RejectsGapOverlappingHeldSnapshots) {
+  EXPECT_EQ(CheckNext(HeadAtTwo(), GapAfter(HeadAtTwo(), 2, 9)).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(SnapshotChainTest, GapAtUsedSeqIsAlreadyExists) {
+  EXPECT_EQ(CheckNext(HeadAtTwo(), GapAfter(HeadAtTwo(), 1, 2)).code(),
+            absl::StatusCode::kAlreadyExists);
+}
+
+TEST(SnapshotChainTest, RejectsGapSkippingAhead) {
+  EXPECT_EQ(CheckNext(HeadAtTwo(), GapAfter(HeadAtTwo(), 4, 9)).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(SnapshotChainTest, RejectsGapNotChainingToHead) {
+  v1::Snapshot gap = GapAfter(HeadAtTwo(), 3, 9);
+  gap.set_prev_payload_sha256(Sha256("another payload"));
+  EXPECT_EQ(CheckNext(HeadAtTwo(), gap).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(SnapshotChainTest, RejectsGapWhoseSeqIsNotItsLast) {
+  v1::Snapshot gap = GapAfter(HeadAtTwo(), 3, 9);
+  gap.set_seq(8);
+  EXPECT_EQ(CheckNext(HeadAtTwo(), gap).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(SnapshotChainTest, RejectsGapWithFirstAfterLast) {
+  v1::Snapshot gap = GapAfter(HeadAtTwo(), 3, 9);
+  gap.mutable_gap()->set_first_seq(10);
+  EXPECT_EQ(CheckNext(HeadAtTwo(), gap).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(SnapshotChainTest, RejectsGapWithShortLastDigest) {
+  v1::Snapshot gap = GapAfter(HeadAtTwo(), 3, 9);
+  gap.mutable_gap()->set_last_payload_sha256("short");
+  EXPECT_EQ(CheckNext(HeadAtTwo(), gap).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(SnapshotChainTest, RejectsGapWithObservations) {
+  v1::Snapshot gap = GapAfter(HeadAtTwo(), 3, 9);
+  gap.add_observations()->set_check_id("c");
+  EXPECT_EQ(CheckNext(HeadAtTwo(), gap).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace evidentia

@@ -490,5 +490,124 @@ TEST_F(BundleTest, LogCommandsProveInclusionAndConsistency) {
   EXPECT_EQ(code, collector::kCliFailed);
 }
 
+// An agent that lost snapshots 2..3 during an outage (spool quota) and
+// reported it with a signed gap snapshot; exported to `gap_`.
+class GapBundleTest : public BundleTest {
+ protected:
+  void ExportWithGap() {
+    Enroll("alpha", "lvm_on_luks", {{"site", "paris"}});
+    Report("alpha");
+    now_ += absl::Hours(1);
+    {
+      absl::StatusOr<std::unique_ptr<agent::AgentState>> state =
+          agent::AgentState::Open(tmp_ / "agents" / "alpha");
+      ASSERT_TRUE(state.ok()) << state.status();
+      (*state)->set_spool_max_bytes(1);  // keeps only the newest
+      for (int i = 0; i < 3; ++i) {
+        ASSERT_TRUE((*state)
+                        ->MakeSnapshot(agent::Collect(agent::BuildProbes(),
+                                                      tmp_ / "roots" / "alpha"),
+                                       now_)
+                        .ok());
+        now_ += absl::Hours(1);
+      }
+      absl::StatusOr<agent::DeliveryReport> report =
+          agent::DeliverSpool(**state, *Stub(tmp_ / "agents" / "alpha"));
+      ASSERT_TRUE(report.ok()) << report.status();
+      ASSERT_EQ(report->accepted, 2);  // gap 2..3, snapshot 4
+    }
+    Report("alpha");  // 5 chains on after the gap
+    gap_ = tmp_ / "gap";
+    int code = -1;
+    Cli({"export", "--from", "2026-11-17", "--to", "2026-11-18", "--out",
+         gap_.string()},
+        &code);
+    ASSERT_EQ(code, collector::kCliOk) << last_err_;
+  }
+
+  fs::path gap_;
+};
+
+TEST_F(GapBundleTest, GapSnapshotVerifiesAndIsReported) {
+  ASSERT_NO_FATAL_FAILURE(ExportWithGap());
+
+  absl::StatusOr<collector::BundleVerification> verified =
+      collector::VerifyBundle(gap_, 2);
+
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->snapshots, 4u);  // 1, gap 3, 4, 5
+  ASSERT_EQ(verified->gaps.size(), 1u);
+  EXPECT_THAT(verified->gaps[0], HasSubstr("lost snapshots 2..3"));
+  EXPECT_EQ(RunVerifySh(gap_).first, 0);
+}
+
+TEST_F(GapBundleTest, VerifyCommandNamesTheGap) {
+  ASSERT_NO_FATAL_FAILURE(ExportWithGap());
+  std::ostringstream out, err;
+  ASSERT_EQ(collector::RunVerifyCommand({gap_.string()}, out, err), 0)
+      << err.str();
+  EXPECT_THAT(out.str(), HasSubstr("1 signed gap snapshots"));
+  EXPECT_THAT(out.str(), HasSubstr("lost snapshots 2..3"));
+}
+
+TEST_F(GapBundleTest, GapTheManifestInventsIsCaught) {
+  ASSERT_NO_FATAL_FAILURE(ExportWithGap());
+  // An insider with the collector's key hides snapshot 4 by deleting it and
+  // claiming, in the manifest, that snapshot 5 declares it lost.
+  const PrivateKey collector_key = *PrivateKey::LoadPemFile(
+      collector::DataDirPaths(data_dir_).signing_key());
+  const std::string agent = agent_ids_[0];
+  v1::BundleManifest manifest;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  Read(gap_ / "manifest.json"), &manifest)
+                  .ok());
+  auto* snapshots = manifest.mutable_agents(0)->mutable_snapshots();
+  ASSERT_EQ(snapshots->size(), 4);
+  const std::string digest_of_4 = snapshots->Get(2).payload_sha256();
+  snapshots->erase(snapshots->begin() + 2);
+  snapshots->Mutable(2)->set_gap_first_seq(4);
+  snapshots->Mutable(2)->set_gap_last_payload_sha256(digest_of_4);
+  std::string json;
+  ASSERT_TRUE(
+      google::protobuf::util::MessageToJsonString(manifest, &json).ok());
+  Write(gap_ / "manifest.json", json);
+  for (const char* ext : {"payload", "sig"}) {
+    fs::remove(gap_ / "snapshots" / agent / absl::StrCat("4.", ext));
+  }
+  fs::remove(gap_ / "log/proofs" / agent / "4.proof");
+  ResignSums(gap_, collector_key);
+
+  absl::Status status = collector::VerifyBundle(gap_, 2).status();
+
+  EXPECT_THAT(Msg(status), HasSubstr(absl::StrCat(agent, "/5.payload")));
+  EXPECT_THAT(Msg(status), HasSubstr("gap"));
+}
+
+TEST_F(GapBundleTest, GapSnapshotRemovedByAnInsiderBreaksTheChain) {
+  ASSERT_NO_FATAL_FAILURE(ExportWithGap());
+  const PrivateKey collector_key = *PrivateKey::LoadPemFile(
+      collector::DataDirPaths(data_dir_).signing_key());
+  const std::string agent = agent_ids_[0];
+  v1::BundleManifest manifest;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  Read(gap_ / "manifest.json"), &manifest)
+                  .ok());
+  auto* snapshots = manifest.mutable_agents(0)->mutable_snapshots();
+  snapshots->erase(snapshots->begin() + 1);  // the gap snapshot, seq 3
+  std::string json;
+  ASSERT_TRUE(
+      google::protobuf::util::MessageToJsonString(manifest, &json).ok());
+  Write(gap_ / "manifest.json", json);
+  for (const char* ext : {"payload", "sig"}) {
+    fs::remove(gap_ / "snapshots" / agent / absl::StrCat("3.", ext));
+  }
+  fs::remove(gap_ / "log/proofs" / agent / "3.proof");
+  ResignSums(gap_, collector_key);
+
+  absl::Status status = collector::VerifyBundle(gap_, 2).status();
+
+  EXPECT_THAT(Msg(status), HasSubstr("seq 4 follows seq 1"));
+}
+
 }  // namespace
 }  // namespace evidentia

@@ -395,6 +395,38 @@ TEST_F(IdentityTest, OtherAgentsAreNotAffectedByARevocation) {
   EXPECT_TRUE(Deliver("b").ok());
 }
 
+// With the shipped policy set, so that hosts and controls are graded.
+class RevokedGradingTest : public IdentityTest {
+ protected:
+  void ConfigureServer(collector::ServerOptions& options) override {
+    IdentityTest::ConfigureServer(options);
+    const fs::path source = EVIDENTIA_SOURCE_DIR;
+    options.policies_dir = source / "policies";
+    options.soa_file = source / "policies/soa.example.yaml";
+  }
+};
+
+TEST_F(RevokedGradingTest, HostOfARevokedAgentIsMarked) {
+  const std::string id = Enrol("a");
+  NextSnapshot("a");
+  ASSERT_TRUE(Deliver("a").ok());
+  Cli({"agents", "revoke", id});
+
+  EXPECT_THAT(Cli({"host", id}), HasSubstr("REVOKED at"));
+  EXPECT_THAT(Cli({"host", id, "--json"}), HasSubstr("\"agentRevoked\":true"));
+}
+
+TEST_F(RevokedGradingTest, FindingsOfARevokedAgentAreMarked) {
+  // The fixture host has no encrypted disk: a finding for a.8.24.
+  const std::string id = Enrol("a");
+  NextSnapshot("a");
+  ASSERT_TRUE(Deliver("a").ok());
+  EXPECT_THAT(Cli({"control", "a.8.24"}), Not(HasSubstr("REVOKED")));
+  Cli({"agents", "revoke", id});
+
+  EXPECT_THAT(Cli({"control", "a.8.24"}), HasSubstr("(REVOKED)"));
+}
+
 // --- Enrolment tokens ---
 
 TEST_F(IdentityTest, ReusedTokenIsRefusedAndRecorded) {

@@ -427,6 +427,29 @@ TEST_F(RevokedGradingTest, FindingsOfARevokedAgentAreMarked) {
   EXPECT_THAT(Cli({"control", "a.8.24"}), HasSubstr("(REVOKED)"));
 }
 
+TEST_F(RevokedGradingTest, BundleManifestMarksARevokedAgent) {
+  const std::string id = Enrol("a");
+  NextSnapshot("a");
+  ASSERT_TRUE(Deliver("a").ok());
+  Cli({"agents", "revoke", id});
+  const std::string today =
+      absl::FormatTime("%Y-%m-%d", absl::FromUnixMicros(now_micros_.load()),
+                       absl::UTCTimeZone());
+  int code = -1;
+  Cli({"export", "--from", today, "--to", today, "--out",
+       (tmp_ / "bundle").string()},
+      &code);
+  ASSERT_EQ(code, collector::kCliOk) << last_err_;
+
+  absl::StatusOr<std::string> manifest =
+      ReadFile(tmp_ / "bundle" / "manifest.json");
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  EXPECT_THAT(*manifest, HasSubstr("revokedAt"));
+  // Its evidence stays valid: the bundle verifies.
+  Cli({"verify", (tmp_ / "bundle").string()}, &code);
+  EXPECT_EQ(code, collector::kCliOk) << last_err_;
+}
+
 // --- Enrolment tokens ---
 
 TEST_F(IdentityTest, ReusedTokenIsRefusedAndRecorded) {

@@ -14,6 +14,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "collector/fleet.h"
 #include "collector/registry.h"
 #include "collector/store.h"
@@ -47,6 +48,10 @@ class Ingestor {
   // Tells `fleet` (which must outlive the ingestor) of every accepted
   // snapshot.
   void set_fleet(FleetState* fleet) { fleet_ = fleet; }
+  // An accepted snapshot whose collection time differs from the receive
+  // time by more than `limit` is recorded as a "clock_skew" security event
+  // (it is still accepted: evidence is dated by the earlier of the two).
+  void set_max_clock_skew(absl::Duration limit) { max_clock_skew_ = limit; }
   // Wakes `log` (which must outlive the ingestor) after every accepted
   // snapshot. Snapshots are queued for the log whether or not one is set.
   void set_log(TransparencyLog* log) { log_ = log; }
@@ -58,12 +63,15 @@ class Ingestor {
 
  private:
   absl::Mutex& AgentMutex(absl::string_view agent_id);
+  void RecordClockSkew(const v1::Snapshot& snapshot, absl::Time received,
+                       absl::string_view peer);
 
   Store& store_;
   Registry& registry_;
   Clock clock_;
   FleetState* fleet_ = nullptr;
   TransparencyLog* log_ = nullptr;
+  absl::Duration max_clock_skew_ = absl::Minutes(5);
   std::array<absl::Mutex, 64> agent_mutexes_;
 };
 

@@ -135,8 +135,19 @@ grpc::Status CollectorService::Submit(
                      absl::FormatTime("%Y-%m-%d %H:%M:%SZ", **revoked,
                                       absl::UTCTimeZone()))));
   }
+  // One agent (not one address: agents may share a NAT) is one source.
+  absl::StatusOr<std::unique_ptr<SubmitStreams::Lease>> lease =
+      streams_.Open(agent_id, context);
+  if (!lease.ok()) {
+    Log(LogLevel::kWarning, absl::StrCat("stream from ", peer, " refused: ",
+                                         lease.status().message()));
+    return ToGrpc(lease.status());
+  }
+  // Tells the client it was admitted (and lets tests see it).
+  stream->SendInitialMetadata();
   v1::SubmitRequest request;
   while (stream->Read(&request)) {
+    (*lease)->Touch();
     std::optional<v1::SubmitResponse> refusal =
         Refusal(request, agent_id, peer);
     v1::SubmitResponse response = refusal.has_value()
@@ -147,6 +158,11 @@ grpc::Status CollectorService::Submit(
           absl::StrCat("refused from ", peer, ": ", response.message()));
     }
     if (!stream->Write(response)) break;
+    (*lease)->Touch();
+  }
+  if (context->IsCancelled()) {
+    return grpc::Status(grpc::StatusCode::CANCELLED,
+                        "stream cancelled (idle, or the client left)");
   }
   return grpc::Status::OK;
 }

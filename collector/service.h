@@ -18,6 +18,7 @@
 #include "collector/rate_limiter.h"
 #include "collector/registry.h"
 #include "collector/store.h"
+#include "collector/submit_streams.h"
 #include "collector/transparency_log.h"
 #include "common/ed25519.h"
 #include "common/proto_time.h"
@@ -41,11 +42,13 @@ inline constexpr size_t kMaxTrackedAddresses = 4096;
 class CollectorService final : public v1::Collector::Service {
  public:
   // `ca_pem` is the CA whose client certificates identify agents.
-  // `registry` and `ingestor` must outlive the service.
-  CollectorService(Registry& registry, Ingestor& ingestor, std::string ca_pem,
+  // `registry`, `ingestor` and `streams` must outlive the service.
+  CollectorService(Registry& registry, Ingestor& ingestor,
+                   SubmitStreams& streams, std::string ca_pem,
                    Clock clock = SystemClock())
       : registry_(registry),
         ingestor_(ingestor),
+        streams_(streams),
         ca_pem_(std::move(ca_pem)),
         clock_(std::move(clock)) {}
 
@@ -67,6 +70,7 @@ class CollectorService final : public v1::Collector::Service {
 
   Registry& registry_;
   Ingestor& ingestor_;
+  SubmitStreams& streams_;
   const std::string ca_pem_;
   Clock clock_;
   FailureLimiter enrol_failures_{kMaxEnrolFailures, kEnrolFailureWindow,

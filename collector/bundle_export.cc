@@ -220,6 +220,13 @@ absl::Status ExportAgent(const ExportSources& sources, const AgentPlan& plan,
   entry.set_hostname(agent.host().hostname());
   entry.mutable_labels()->insert(agent.labels().begin(), agent.labels().end());
   *entry.mutable_enrolled_at() = agent.enrolled_at();
+  ASSIGN_OR_RETURN(std::optional<v1::AgentRevocation> revocation,
+                   GetRecord<v1::AgentRevocation>(*sources.store, Table::kMeta,
+                                                  keys::Revocation(agent_id),
+                                                  "agent revocation"));
+  if (revocation.has_value()) {
+    *entry.mutable_revoked_at() = revocation->revoked_at();
+  }
   ASSIGN_OR_RETURN(std::string key_path, bundle::AgentKeyPath(agent_id));
   RETURN_IF_ERROR(writer.Add(key_path, agent.public_key_pem()));
   if (plan.seqs.empty()) return absl::OkStatus();

@@ -459,9 +459,11 @@ int ControlDetail(const Invocation& call, std::ostream& out,
     std::vector<std::vector<std::string>> rows = {
         {"HOST", "CHECK", "STATE", "SINCE", "REASONS"}};
     for (const v1::HostCheck& f : c.findings()) {
-      rows.push_back({f.hostname().empty() ? f.agent_id() : f.hostname(),
-                      f.check_id(), StateName(f.state()), When(f.since()),
-                      absl::StrJoin(f.reasons(), "; ")});
+      rows.push_back(
+          {absl::StrCat(f.hostname().empty() ? f.agent_id() : f.hostname(),
+                        f.agent_revoked() ? " (REVOKED)" : ""),
+           f.check_id(), StateName(f.state()), When(f.since()),
+           absl::StrJoin(f.reasons(), "; ")});
     }
     out << "\n" << Table(rows);
   }

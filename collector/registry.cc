@@ -183,17 +183,21 @@ absl::StatusOr<std::vector<v1::AgentRecord>> Registry::ListAgents() const {
       std::vector<v1::AgentRecord> agents,
       ScanRecords<v1::AgentRecord>(store_, Table::kAgents, "", "agent record"));
   std::map<std::string, google::protobuf::Timestamp> revoked;
+  absl::Status decoded;
   RETURN_IF_ERROR(store_.Scan(
       Table::kMeta, keys::kRevocationPrefix,
       [&](absl::string_view key, absl::string_view value) {
-        v1::AgentRevocation revocation;
-        if (revocation.ParseFromArray(value.data(),
-                                      static_cast<int>(value.size()))) {
-          revoked[std::string(key.substr(keys::kRevocationPrefix.size()))] =
-              revocation.revoked_at();
+        absl::StatusOr<v1::AgentRevocation> revocation =
+            DecodeRecord<v1::AgentRevocation>(value, "agent revocation");
+        if (!revocation.ok()) {
+          decoded = revocation.status();  // never list a revoked agent as not
+          return false;
         }
+        revoked[std::string(key.substr(keys::kRevocationPrefix.size()))] =
+            revocation->revoked_at();
         return true;
       }));
+  RETURN_IF_ERROR(decoded);
   for (v1::AgentRecord& agent : agents) {
     auto it = revoked.find(agent.agent_id());
     if (it != revoked.end()) *agent.mutable_revoked_at() = it->second;

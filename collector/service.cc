@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -281,6 +282,14 @@ grpc::Status OperatorService::GetControl(grpc::ServerContext* context,
   absl::StatusOr<v1::ControlGrade> grade = grader_->GradeControl(
       request->control_id(), fleet->second, fleet->first, true);
   if (!grade.ok()) return ToGrpc(grade.status());
+  // Revocation is a present fact: the in-memory fleet knows it.
+  std::set<std::string> revoked;
+  for (const HostPtr& host : fleet_.Hosts()) {
+    if (host->agent.has_revoked_at()) revoked.insert(host->agent.agent_id());
+  }
+  for (v1::HostCheck& finding : *grade->mutable_findings()) {
+    finding.set_agent_revoked(revoked.count(finding.agent_id()) > 0);
+  }
   *response = *std::move(grade);
   return grpc::Status::OK;
 }
@@ -324,6 +333,7 @@ grpc::Status OperatorService::GetHost(grpc::ServerContext* context,
   }
   response->set_silent(grader_->IsSilent(host, fleet->first));
   for (v1::HostCheck& check : *checks) {
+    check.set_agent_revoked(response->agent().has_revoked_at());
     *response->add_checks() = std::move(check);
   }
   response->set_policy_sha256(grader_->policy().sha256);

@@ -395,6 +395,61 @@ TEST_F(IdentityTest, OtherAgentsAreNotAffectedByARevocation) {
   EXPECT_TRUE(Deliver("b").ok());
 }
 
+// With the shipped policy set, so that hosts and controls are graded.
+class RevokedGradingTest : public IdentityTest {
+ protected:
+  void ConfigureServer(collector::ServerOptions& options) override {
+    IdentityTest::ConfigureServer(options);
+    const fs::path source = EVIDENTIA_SOURCE_DIR;
+    options.policies_dir = source / "policies";
+    options.soa_file = source / "policies/soa.example.yaml";
+  }
+};
+
+TEST_F(RevokedGradingTest, HostOfARevokedAgentIsMarked) {
+  const std::string id = Enrol("a");
+  NextSnapshot("a");
+  ASSERT_TRUE(Deliver("a").ok());
+  Cli({"agents", "revoke", id});
+
+  EXPECT_THAT(Cli({"host", id}), HasSubstr("REVOKED at"));
+  EXPECT_THAT(Cli({"host", id, "--json"}), HasSubstr("\"agentRevoked\":true"));
+}
+
+TEST_F(RevokedGradingTest, FindingsOfARevokedAgentAreMarked) {
+  // The fixture host has no encrypted disk: a finding for a.8.24.
+  const std::string id = Enrol("a");
+  NextSnapshot("a");
+  ASSERT_TRUE(Deliver("a").ok());
+  EXPECT_THAT(Cli({"control", "a.8.24"}), Not(HasSubstr("REVOKED")));
+  Cli({"agents", "revoke", id});
+
+  EXPECT_THAT(Cli({"control", "a.8.24"}), HasSubstr("(REVOKED)"));
+}
+
+TEST_F(RevokedGradingTest, BundleManifestMarksARevokedAgent) {
+  const std::string id = Enrol("a");
+  NextSnapshot("a");
+  ASSERT_TRUE(Deliver("a").ok());
+  Cli({"agents", "revoke", id});
+  const std::string today =
+      absl::FormatTime("%Y-%m-%d", absl::FromUnixMicros(now_micros_.load()),
+                       absl::UTCTimeZone());
+  int code = -1;
+  Cli({"export", "--from", today, "--to", today, "--out",
+       (tmp_ / "bundle").string()},
+      &code);
+  ASSERT_EQ(code, collector::kCliOk) << last_err_;
+
+  absl::StatusOr<std::string> manifest =
+      ReadFile(tmp_ / "bundle" / "manifest.json");
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  EXPECT_THAT(*manifest, HasSubstr("revokedAt"));
+  // Its evidence stays valid: the bundle verifies.
+  Cli({"verify", (tmp_ / "bundle").string()}, &code);
+  EXPECT_EQ(code, collector::kCliOk) << last_err_;
+}
+
 // --- Enrolment tokens ---
 
 TEST_F(IdentityTest, ReusedTokenIsRefusedAndRecorded) {

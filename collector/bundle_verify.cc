@@ -1009,7 +1009,10 @@ absl::Status Verifier::LoadPolicies() {
                             " and policies/ (", policy_->sha256, ")"));
   }
   ASSIGN_OR_RETURN(temp_, TempDir::Make("verify"));
-  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(temp_->path());
+  StoreOptions options;
+  options.min_free_bytes = 0;  // a scratch store; the bundle is small
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open(temp_->path(), options);
   if (!store.ok()) {
     return absl::Status(
         store.status().code(),

@@ -106,6 +106,24 @@ absl::Duration HeartbeatInterval(const policy::PolicySet& policy) {
   return std::clamp(shortest / 4, absl::Minutes(1), kDefaultHeartbeat);
 }
 
+void Ingestor::RecordClockSkew(const v1::Snapshot& snapshot,
+                               absl::Time received, absl::string_view peer) {
+  const absl::Duration skew = FromProto(snapshot.collected_at()) - received;
+  if (absl::AbsDuration(skew) <= max_clock_skew_) return;
+  registry_
+      .RecordEvent(
+          "clock_skew", snapshot.agent_id(), snapshot.seq(),
+          absl::StrCat("snapshot ", snapshot.seq(), " from agent ",
+                       snapshot.agent_id(), " claims a collection time ",
+                       absl::FormatDuration(absl::AbsDuration(skew)),
+                       skew > absl::ZeroDuration() ? " after" : " before",
+                       " the collector received it (limit ",
+                       absl::FormatDuration(max_clock_skew_),
+                       "); its evidence is dated no later than its receipt"),
+          peer)
+      .IgnoreError();  // accepted either way; the event is best effort
+}
+
 absl::Mutex& Ingestor::AgentMutex(absl::string_view agent_id) {
   return agent_mutexes_[absl::Hash<absl::string_view>()(agent_id) %
                         agent_mutexes_.size()];
@@ -302,6 +320,7 @@ v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
   }
   if (fleet_ != nullptr) fleet_->Update(agent, observed);
   if (log_ != nullptr) log_->Notify();
+  RecordClockSkew(snapshot, FromProto(stored.received_at()), peer);
   v1::SubmitResponse response;
   response.set_result(v1::SubmitResponse::ACCEPTED);
   response.set_seq(seq);

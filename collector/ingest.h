@@ -57,6 +57,10 @@ class Ingestor {
   // Tells `fleet` (which must outlive the ingestor) of every accepted
   // snapshot.
   void set_fleet(FleetState* fleet) { fleet_ = fleet; }
+  // An accepted snapshot whose collection time differs from the receive
+  // time by more than `limit` is recorded as a "clock_skew" security event
+  // (it is still accepted: evidence is dated by the earlier of the two).
+  void set_max_clock_skew(absl::Duration limit) { max_clock_skew_ = limit; }
   // Wakes `log` (which must outlive the ingestor) after every accepted
   // snapshot. Snapshots are queued for the log whether or not one is set.
   void set_log(TransparencyLog* log) { log_ = log; }
@@ -73,6 +77,8 @@ class Ingestor {
 
  private:
   absl::Mutex& AgentMutex(absl::string_view agent_id);
+  void RecordClockSkew(const v1::Snapshot& snapshot, absl::Time received,
+                       absl::string_view peer);
 
   Store& store_;
   Registry& registry_;
@@ -81,6 +87,7 @@ class Ingestor {
   TransparencyLog* log_ = nullptr;
   AgentRateLimiter* limiter_ = nullptr;
   absl::Duration heartbeat_;
+  absl::Duration max_clock_skew_ = absl::Minutes(5);
   std::array<absl::Mutex, 64> agent_mutexes_;
 };
 

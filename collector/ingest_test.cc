@@ -33,6 +33,7 @@
 #include "evidentia/v1/store.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/full_disk.h"
 #include "tests/support/temp_dir.h"
 
 namespace evidentia::collector {
@@ -80,8 +81,8 @@ v1::Observation FailedObservation(const std::string& check_id) {
 class IngestTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<Store>> store =
-        Store::Open(dir_.path() / "db");
+    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(
+        dir_.path() / "db", StoreOptions{0, absl::ZeroDuration(), disk_.env()});
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     Clock clock = [this] { return now_; };
@@ -197,6 +198,8 @@ class IngestTest : public ::testing::Test {
   }
 
   ScopedTempDir dir_;
+  testing::FullDisk disk_;  // the store's operating system; never full unless
+                            // a test fills it
   absl::Time now_ = absl::FromUnixSeconds(1700000000);
   std::unique_ptr<Store> store_;
   std::unique_ptr<Registry> registry_;
@@ -1037,6 +1040,77 @@ TEST(HeartbeatIntervalTest, IsAtMostTheDefault) {
 TEST(HeartbeatIntervalTest, IsAtLeastAMinute) {
   EXPECT_EQ(HeartbeatInterval(PolicyWith(absl::Hours(26), {absl::Seconds(10)})),
             absl::Minutes(1));
+}
+
+// --- Faults and clocks ---
+
+TEST_F(IngestTest, FullDiskIsUnavailableAndStoresNothing) {
+  disk_.Fill();
+
+  v1::SubmitResponse response = Submit(First());
+
+  ExpectRejected(response, absl::StatusCode::kUnavailable);
+  disk_.Free();
+  EXPECT_EQ(Count(Table::kSnapshots), 0u);
+  EXPECT_EQ(Agent().last_seq(), 0u);
+}
+
+TEST_F(IngestTest, SnapshotRefusedOnFullDiskIsAcceptedWhenSpaceReturns) {
+  v1::SubmitRequest first = First();
+  disk_.Fill();
+  ASSERT_EQ(Submit(first).result(), v1::SubmitResponse::REJECTED);
+  disk_.Free();
+
+  v1::SubmitResponse response = Submit(first);
+
+  EXPECT_EQ(response.result(), v1::SubmitResponse::ACCEPTED)
+      << response.DebugString();
+  EXPECT_EQ(Count(Table::kSnapshots), 1u);
+}
+
+TEST_F(IngestTest, ChainContinuesAfterFullDisk) {
+  v1::SubmitRequest first = First();
+  Accept(first);
+  v1::SubmitRequest second =
+      Signed(SnapshotAfter(2, first.envelope().payload(), {}), {});
+  disk_.Fill();
+  ASSERT_EQ(Submit(second).result(), v1::SubmitResponse::REJECTED);
+  disk_.Free();
+
+  Accept(second);
+
+  EXPECT_EQ(Agent().last_seq(), 2u);
+  EXPECT_EQ(Agent().last_payload_sha256(), Sha256(second.envelope().payload()));
+}
+
+TEST_F(IngestTest, ClockAheadBeyondLimitIsAcceptedAndRecorded) {
+  ingestor_->set_max_clock_skew(absl::Minutes(5));
+  v1::Snapshot snapshot = SnapshotAfter(1, "", {});
+  *snapshot.mutable_collected_at() = ToProto(now_ + absl::Minutes(6));
+
+  Accept(Signed(snapshot, {}));
+
+  EXPECT_EQ(EventKinds(), std::vector<std::string>{"clock_skew"});
+}
+
+TEST_F(IngestTest, ClockBehindBeyondLimitIsAcceptedAndRecorded) {
+  ingestor_->set_max_clock_skew(absl::Minutes(5));
+  v1::Snapshot snapshot = SnapshotAfter(1, "", {});
+  *snapshot.mutable_collected_at() = ToProto(now_ - absl::Hours(2));
+
+  Accept(Signed(snapshot, {}));
+
+  EXPECT_EQ(EventKinds(), std::vector<std::string>{"clock_skew"});
+}
+
+TEST_F(IngestTest, ClockWithinLimitRecordsNothing) {
+  ingestor_->set_max_clock_skew(absl::Minutes(5));
+  v1::Snapshot snapshot = SnapshotAfter(1, "", {});
+  *snapshot.mutable_collected_at() = ToProto(now_ + absl::Minutes(4));
+
+  Accept(Signed(snapshot, {}));
+
+  EXPECT_EQ(EventKinds(), std::vector<std::string>{});
 }
 
 }  // namespace

@@ -42,7 +42,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
                      server->policy_->checks.size(), " checks, ",
                      server->policy_->soa.size(), " SoA controls"));
   }
-  ASSIGN_OR_RETURN(server->store_, Store::Open(paths.db()));
+  ASSIGN_OR_RETURN(server->store_, Store::Open(paths.db(), options.store));
   ASSIGN_OR_RETURN(server->fleet_, FleetState::Load(*server->store_));
   if (server->policy_ != nullptr) {
     server->grader_ =
@@ -58,6 +58,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   server->ingestor_->set_fleet(server->fleet_.get());
   if (server->policy_ != nullptr) {
     server->ingestor_->set_heartbeat(HeartbeatInterval(*server->policy_));
+    server->ingestor_->set_max_clock_skew(
+        server->policy_->grading.max_clock_skew);
   }
   if (options.agent_submit_rate > 0) {
     // A real clock: the options' clock may be frozen in tests.
@@ -73,8 +75,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   ASSIGN_OR_RETURN(uint64_t log_size, server->log_->Integrate());
   server->log_->StartBackground(options.integrate_interval,
                                 options.checkpoint_interval);
+  server->streams_ = std::make_unique<SubmitStreams>(options.stream_limits);
   server->collector_service_ = std::make_unique<CollectorService>(
-      *server->registry_, *server->ingestor_);
+      *server->registry_, *server->ingestor_, *server->streams_);
   server->operator_service_ = std::make_unique<OperatorService>(
       *server->store_, *server->registry_, *server->fleet_,
       server->grader_.get(), *server->log_, material.signing_key,
@@ -96,6 +99,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 60 * 1000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  // A TLS handshake that does not finish in time is dropped; one connection
+  // multiplexes at most a few streams (an agent needs one).
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 16);
+  grpc::ResourceQuota quota("evidentia-collector");
+  quota.SetMaxThreads(options.max_threads);
+  builder.SetResourceQuota(quota);
   builder.RegisterService(server->collector_service_.get());
   builder.RegisterService(server->operator_service_.get());
   server->grpc_server_ = builder.BuildAndStart();

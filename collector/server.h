@@ -16,6 +16,7 @@
 #include "collector/registry.h"
 #include "collector/service.h"
 #include "collector/store.h"
+#include "collector/submit_streams.h"
 #include "collector/transparency_log.h"
 #include "common/policy.h"
 #include "common/proto_time.h"
@@ -42,6 +43,14 @@ struct ServerOptions {
   // how soon after an acknowledgement a snapshot gets its leaf).
   absl::Duration checkpoint_interval = absl::Minutes(5);
   absl::Duration integrate_interval = absl::Milliseconds(200);
+  // Bounds on Submit streams (collector/submit_streams.h).
+  StreamLimits stream_limits;
+  // Threads the gRPC server may use at most; calls beyond are refused with
+  // RESOURCE_EXHAUSTED rather than queued without bound.
+  int max_threads = 512;
+  // The free-space reserve of the store, and its operating system for
+  // tests that inject faults.
+  StoreOptions store;
   Clock clock = SystemClock();
   // Snapshots a second each agent may submit on average, in bursts of
   // agent_submit_burst; over it a submission is refused RESOURCE_EXHAUSTED
@@ -76,6 +85,7 @@ class Server {
   std::unique_ptr<AgentRateLimiter> rate_limiter_;  // outlives ingestor_
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<TransparencyLog> log_;
+  std::unique_ptr<SubmitStreams> streams_;
   std::unique_ptr<CollectorService> collector_service_;
   std::unique_ptr<OperatorService> operator_service_;
   std::unique_ptr<grpc::Server> grpc_server_;

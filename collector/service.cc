@@ -51,14 +51,29 @@ grpc::Status CollectorService::Submit(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::SubmitResponse, v1::SubmitRequest>* stream) {
   const std::string peer = context->peer();
+  absl::StatusOr<std::unique_ptr<SubmitStreams::Lease>> lease =
+      streams_.Open(peer, context);
+  if (!lease.ok()) {
+    Log(LogLevel::kWarning, absl::StrCat("stream from ", peer, " refused: ",
+                                         lease.status().message()));
+    return ToGrpc(lease.status());
+  }
+  // Tells the client it was admitted (and lets tests see it).
+  stream->SendInitialMetadata();
   v1::SubmitRequest request;
   while (stream->Read(&request)) {
+    (*lease)->Touch();
     v1::SubmitResponse response = ingestor_.Submit(request, peer);
     if (response.result() == v1::SubmitResponse::REJECTED) {
       Log(LogLevel::kWarning,
           absl::StrCat("refused from ", peer, ": ", response.message()));
     }
     if (!stream->Write(response)) break;
+    (*lease)->Touch();
+  }
+  if (context->IsCancelled()) {
+    return grpc::Status(grpc::StatusCode::CANCELLED,
+                        "stream cancelled (idle, or the client left)");
   }
   return grpc::Status::OK;
 }

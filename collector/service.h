@@ -11,6 +11,7 @@
 #include "collector/ingest.h"
 #include "collector/registry.h"
 #include "collector/store.h"
+#include "collector/submit_streams.h"
 #include "collector/transparency_log.h"
 #include "common/ed25519.h"
 #include "common/proto_time.h"
@@ -27,8 +28,10 @@ grpc::Status ToGrpc(const absl::Status& status);
 
 class CollectorService final : public v1::Collector::Service {
  public:
-  CollectorService(Registry& registry, Ingestor& ingestor)
-      : registry_(registry), ingestor_(ingestor) {}
+  // All must outlive the service.
+  CollectorService(Registry& registry, Ingestor& ingestor,
+                   SubmitStreams& streams)
+      : registry_(registry), ingestor_(ingestor), streams_(streams) {}
 
   grpc::Status Enroll(grpc::ServerContext* context,
                       const v1::EnrollRequest* request,
@@ -41,6 +44,7 @@ class CollectorService final : public v1::Collector::Service {
  private:
   Registry& registry_;
   Ingestor& ingestor_;
+  SubmitStreams& streams_;
 };
 
 // Every call needs metadata "authorization: Bearer <operator credential>".

@@ -1,9 +1,12 @@
 #include "collector/store.h"
 
+#include <memory>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
@@ -30,14 +33,44 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
 
 }  // namespace
 
+struct Store::Db {
+  ~Db() {
+    for (rocksdb::ColumnFamilyHandle* handle : handles) {
+      if (handle != nullptr) db->DestroyColumnFamilyHandle(handle);
+    }
+    db->Close().PermitUncheckedError();
+  }
+  rocksdb::ColumnFamilyHandle* Handle(Table table) const {
+    return handles[static_cast<int>(table)];
+  }
+
+  std::unique_ptr<rocksdb::DB> db;
+  std::array<rocksdb::ColumnFamilyHandle*, kTableCount> handles{};
+};
+
+Store::Store(std::filesystem::path dir, StoreOptions options)
+    : dir_(std::move(dir)), options_(options) {}
+
+Store::~Store() = default;
+
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(
-    const std::filesystem::path& dir) {
+    const std::filesystem::path& dir, StoreOptions options) {
+  auto store = std::unique_ptr<Store>(new Store(dir, options));
+  ASSIGN_OR_RETURN(store->db_, store->OpenDb(/*read_only=*/false));
+  return store;
+}
+
+absl::StatusOr<std::shared_ptr<Store::Db>> Store::OpenDb(bool read_only) const {
   rocksdb::Options options;
+  if (options_.env != nullptr) options.env = options_.env;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   options.paranoid_checks = true;
   options.IncreaseParallelism(2);
   options.max_open_files = 512;
+  // After a failed write Commit reopens the database itself; RocksDB's own
+  // background retries would only race it.
+  options.max_bgerror_resume_count = 0;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (const char* name : kTableNames) {
@@ -46,39 +79,40 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   rocksdb::Status s =
-      rocksdb::DB::Open(options, dir.string(), families, &handles, &db);
+      read_only
+          ? rocksdb::DB::OpenForReadOnly(options, dir_.string(), families,
+                                         &handles, &db)
+          : rocksdb::DB::Open(options, dir_.string(), families, &handles, &db);
   if (!s.ok()) {
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
       return absl::UnavailableError(absl::StrCat(
-          "store ", dir.string(),
+          "store ", dir_.string(),
           " is in use by another process (is a collector running?): ",
           s.ToString()));
     }
-    return FromRocks(s, absl::StrCat("opening store ", dir.string()));
+    return FromRocks(s, absl::StrCat("opening store ", dir_.string()));
   }
-  auto store = std::unique_ptr<Store>(new Store());
-  store->db_.reset(db);
-  for (int i = 0; i < kTableCount; ++i) store->handles_[i] = handles[i];
-  return store;
+  auto opened = std::make_shared<Db>();
+  opened->db.reset(db);
+  for (int i = 0; i < kTableCount; ++i) opened->handles[i] = handles[i];
+  return opened;
 }
 
-Store::~Store() {
-  if (db_ == nullptr) return;
-  for (rocksdb::ColumnFamilyHandle* handle : handles_) {
-    if (handle != nullptr) db_->DestroyColumnFamilyHandle(handle);
-  }
-  db_->Close();
-}
-
-rocksdb::ColumnFamilyHandle* Store::Handle(Table table) const {
-  return handles_[static_cast<int>(table)];
+absl::StatusOr<std::shared_ptr<Store::Db>> Store::Current() const {
+  std::shared_ptr<Db> db = std::atomic_load(&db_);
+  if (db != nullptr) return db;
+  return absl::UnavailableError(
+      absl::StrCat("store ", dir_.string(),
+                   " is being reopened after a failed write; retry shortly"));
 }
 
 absl::StatusOr<std::optional<std::string>> Store::Get(
     Table table, absl::string_view key) const {
+  ASSIGN_OR_RETURN(std::shared_ptr<Db> db, Current());
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Handle(table),
-                               rocksdb::Slice(key.data(), key.size()), &value);
+  rocksdb::Status s =
+      db->db->Get(rocksdb::ReadOptions(), db->Handle(table),
+                  rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) return FromRocks(s, "reading store");
   return value;
@@ -88,8 +122,9 @@ absl::Status Store::Scan(
     Table table, absl::string_view prefix,
     const std::function<bool(absl::string_view, absl::string_view)>& fn,
     absl::string_view start) const {
+  ASSIGN_OR_RETURN(std::shared_ptr<Db> db, Current());
   std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), Handle(table)));
+      db->db->NewIterator(rocksdb::ReadOptions(), db->Handle(table)));
   const absl::string_view first = start > prefix ? start : prefix;
   for (it->Seek(rocksdb::Slice(first.data(), first.size())); it->Valid();
        it->Next()) {
@@ -105,8 +140,9 @@ absl::Status Store::Scan(
 absl::Status Store::ScanBackward(
     Table table, absl::string_view prefix, absl::string_view bound,
     const std::function<bool(absl::string_view, absl::string_view)>& fn) const {
+  ASSIGN_OR_RETURN(std::shared_ptr<Db> db, Current());
   std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), Handle(table)));
+      db->db->NewIterator(rocksdb::ReadOptions(), db->Handle(table)));
   for (it->SeekForPrev(rocksdb::Slice(bound.data(), bound.size())); it->Valid();
        it->Prev()) {
     absl::string_view key(it->key().data(), it->key().size());
@@ -121,8 +157,9 @@ absl::Status Store::ScanBackward(
 absl::StatusOr<std::optional<std::pair<std::string, std::string>>>
 Store::LastAtOrBefore(Table table, absl::string_view prefix,
                       absl::string_view bound) const {
+  ASSIGN_OR_RETURN(std::shared_ptr<Db> db, Current());
   std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), Handle(table)));
+      db->db->NewIterator(rocksdb::ReadOptions(), db->Handle(table)));
   it->SeekForPrev(rocksdb::Slice(bound.data(), bound.size()));
   RETURN_IF_ERROR(FromRocks(it->status(), "seeking store"));
   if (!it->Valid()) return std::nullopt;
@@ -132,16 +169,86 @@ Store::LastAtOrBefore(Table table, absl::string_view prefix,
 }
 
 absl::Status Store::Commit(const Batch& batch) {
+  RETURN_IF_ERROR(CheckFreeSpace());
+  RETURN_IF_ERROR(RecoverFromFailedWrite());
+  ASSIGN_OR_RETURN(std::shared_ptr<Db> db, Current());
   rocksdb::WriteBatch write_batch;
   for (const Batch::Op& op : batch.ops_) {
     rocksdb::Status s =
-        op.is_delete ? write_batch.Delete(Handle(op.table), op.key)
-                     : write_batch.Put(Handle(op.table), op.key, op.value);
+        op.is_delete ? write_batch.Delete(db->Handle(op.table), op.key)
+                     : write_batch.Put(db->Handle(op.table), op.key, op.value);
     if (!s.ok()) return FromRocks(s, "building write batch");
   }
   rocksdb::WriteOptions options;
   options.sync = true;
-  return FromRocks(db_->Write(options, &write_batch), "writing store");
+  absl::Status written =
+      FromRocks(db->db->Write(options, &write_batch), "writing store");
+  if (!written.ok() && !write_failed_.exchange(true)) {
+    Log(LogLevel::kError,
+        absl::StrCat(written.message(),
+                     "; nothing more is acknowledged until a write succeeds "
+                     "(is the disk full?); reads go on"));
+  }
+  return written;
+}
+
+absl::Status Store::CheckFreeSpace() const {
+  std::error_code error;
+  const std::filesystem::space_info space = std::filesystem::space(dir_, error);
+  if (error || space.available >= options_.min_free_bytes) {
+    return absl::OkStatus();  // unknown: let the write itself tell
+  }
+  return absl::UnavailableError(absl::StrCat(
+      "not stored: ", dir_.string(), " has ", space.available >> 20,
+      " MiB free, below the ", options_.min_free_bytes >> 20,
+      " MiB the store keeps in reserve; free space to resume"));
+}
+
+absl::Status Store::RecoverFromFailedWrite() {
+  if (!write_failed_) return absl::OkStatus();
+  absl::MutexLock recovery(&recovery_mu_);
+  if (!write_failed_) return absl::OkStatus();  // another thread did it
+  if (absl::Now() < next_reopen_) {
+    return absl::UnavailableError(
+        "not stored: the store is recovering from a failed write (is the "
+        "disk full?)");
+  }
+  next_reopen_ = absl::Now() + options_.reopen_interval;
+
+  // Take the database away from new callers, then wait (briefly) for the
+  // calls under way to let go of it: only one instance may be open.
+  std::shared_ptr<Db> old = std::atomic_exchange(&db_, std::shared_ptr<Db>());
+  const absl::Time give_up = absl::Now() + absl::Seconds(2);
+  while (old.use_count() > 1) {
+    if (absl::Now() > give_up) {
+      std::atomic_store(&db_, std::move(old));
+      return absl::UnavailableError(
+          "not stored: the store is busy recovering from a failed write");
+    }
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  old.reset();  // closes it
+  absl::StatusOr<std::shared_ptr<Db>> reopened = OpenDb(/*read_only=*/false);
+  if (reopened.ok()) {
+    std::atomic_store(&db_, *std::move(reopened));
+    write_failed_ = false;
+    Log(LogLevel::kInfo, absl::StrCat("store ", dir_.string(),
+                                      " reopened after a failed write; "
+                                      "acknowledging resumes"));
+    return absl::OkStatus();
+  }
+  // Still no room: serve reads from a read-only instance meanwhile.
+  absl::StatusOr<std::shared_ptr<Db>> read_only = OpenDb(/*read_only=*/true);
+  if (read_only.ok()) {
+    std::atomic_store(&db_, *std::move(read_only));
+  } else {
+    Log(LogLevel::kError, absl::StrCat("store ", dir_.string(),
+                                       " cannot be reopened even to read: ",
+                                       read_only.status().message()));
+  }
+  return absl::UnavailableError(
+      absl::StrCat("not stored: reopening after a failed write: ",
+                   reopened.status().message()));
 }
 
 }  // namespace evidentia::collector

@@ -6,6 +6,8 @@
 #define EVIDENTIA_COLLECTOR_STORE_H_
 
 #include <array>
+#include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -14,13 +16,17 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Env;
 }  // namespace rocksdb
 
 namespace evidentia::collector {
@@ -65,12 +71,25 @@ class Batch {
   std::vector<Op> ops_;
 };
 
+struct StoreOptions {
+  // Commits are refused (UNAVAILABLE) while the file system holding the
+  // store has less free space than this, so RocksDB is stopped before it
+  // runs out of room for its own flushes and compactions.
+  uint64_t min_free_bytes = 64 << 20;
+  // After a failed write, how often a Commit may try to reopen the
+  // database (the others are refused at once).
+  absl::Duration reopen_interval = absl::Seconds(1);
+  // Replaces the operating system for tests that inject faults (not owned;
+  // must outlive the store); null means the real one.
+  rocksdb::Env* env = nullptr;
+};
+
 class Store {
  public:
   // Opens (creating if missing) the database in `dir`. UNAVAILABLE when
   // another process holds it; INTERNAL for corruption, with RocksDB's words.
   static absl::StatusOr<std::unique_ptr<Store>> Open(
-      const std::filesystem::path& dir);
+      const std::filesystem::path& dir, StoreOptions options = {});
   ~Store();
 
   // The value, or nullopt when absent. UNAVAILABLE on a read error.
@@ -98,15 +117,35 @@ class Store {
                  absl::string_view bound) const;
 
   // Applies `batch` atomically and durably (WAL fsync before returning OK).
-  // UNAVAILABLE on any write error (e.g. disk full); nothing is applied then.
+  // UNAVAILABLE on any write error, or when free space is below
+  // StoreOptions::min_free_bytes; nothing is applied then. RocksDB refuses
+  // every write after a failed one (and cannot resume from a failed WAL
+  // write), so the next Commit reopens the database first: the store heals
+  // by itself once space returns. Reads go on while writes fail.
   absl::Status Commit(const Batch& batch);
 
  private:
-  Store() = default;
-  rocksdb::ColumnFamilyHandle* Handle(Table table) const;
+  struct Db;  // one open RocksDB instance and its column families
 
-  std::unique_ptr<rocksdb::DB> db_;
-  std::array<rocksdb::ColumnFamilyHandle*, kTableCount> handles_{};
+  Store(std::filesystem::path dir, StoreOptions options);
+  // Opens the database for reading and writing or, with `read_only`, for
+  // reading alone (which writes nothing, so works on a full disk).
+  absl::StatusOr<std::shared_ptr<Db>> OpenDb(bool read_only) const;
+  // The open database; UNAVAILABLE while there is none (a reopen failed).
+  absl::StatusOr<std::shared_ptr<Db>> Current() const;
+  absl::Status CheckFreeSpace() const;
+  // Reopens the database after a failed write. OK when writable again.
+  absl::Status RecoverFromFailedWrite();
+
+  const std::filesystem::path dir_;
+  const StoreOptions options_;
+  // Swapped atomically (std::atomic_load/store): readers hold a reference
+  // for the length of one call, so a reopen never waits on a lock that a
+  // reader (even a nested one) holds.
+  std::shared_ptr<Db> db_;
+  absl::Mutex recovery_mu_;  // one reopen at a time
+  absl::Time next_reopen_ ABSL_GUARDED_BY(recovery_mu_) = absl::InfinitePast();
+  std::atomic<bool> write_failed_{false};
 };
 
 }  // namespace evidentia::collector

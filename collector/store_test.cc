@@ -14,8 +14,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/full_disk.h"
 #include "tests/support/temp_dir.h"
 
 namespace evidentia::collector {
@@ -23,6 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using ::evidentia::testing::FullDisk;
 using ::evidentia::testing::ScopedTempDir;
 
 std::unique_ptr<Store> OpenOrDie(const fs::path& dir) {
@@ -272,6 +275,121 @@ TEST(StoreTest, OpenOfAFileIsAnError) {
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(file);
 
   EXPECT_FALSE(store.ok());
+}
+
+StoreOptions OnDisk(const FullDisk& disk) {
+  StoreOptions options;
+  options.env = disk.env();
+  options.reopen_interval = absl::ZeroDuration();
+  return options;
+}
+
+Batch OnePut(absl::string_view key, absl::string_view value) {
+  Batch batch;
+  batch.Put(Table::kAgents, key, value);
+  return batch;
+}
+
+TEST(StoreTest, CommitOnFullDiskIsUnavailable) {
+  ScopedTempDir dir;
+  FullDisk disk;
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open(dir.path() / "db", OnDisk(disk));
+  ASSERT_TRUE(store.ok()) << store.status();
+  disk.Fill();
+
+  absl::Status committed = (*store)->Commit(OnePut("a", "1"));
+
+  EXPECT_EQ(committed.code(), absl::StatusCode::kUnavailable) << committed;
+}
+
+TEST(StoreTest, FailedCommitAppliesNothing) {
+  ScopedTempDir dir;
+  FullDisk disk;
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open(dir.path() / "db", OnDisk(disk));
+  ASSERT_TRUE(store.ok()) << store.status();
+  disk.Fill();
+  ASSERT_FALSE((*store)->Commit(OnePut("a", "1")).ok());
+  disk.Free();
+
+  absl::StatusOr<std::optional<std::string>> value =
+      (*store)->Get(Table::kAgents, "a");
+
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_FALSE(value->has_value());
+}
+
+TEST(StoreTest, ReadsWorkWhileDiskIsFull) {
+  ScopedTempDir dir;
+  FullDisk disk;
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open(dir.path() / "db", OnDisk(disk));
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)->Commit(OnePut("a", "1")).ok());
+  disk.Fill();
+  ASSERT_FALSE((*store)->Commit(OnePut("b", "2")).ok());
+  // The second failure tries to reopen the database, and cannot.
+  ASSERT_FALSE((*store)->Commit(OnePut("b", "2")).ok());
+
+  absl::StatusOr<std::optional<std::string>> value =
+      (*store)->Get(Table::kAgents, "a");
+
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(value->value_or(""), "1");
+}
+
+TEST(StoreTest, WritesResumeByThemselvesWhenSpaceReturns) {
+  ScopedTempDir dir;
+  FullDisk disk;
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open(dir.path() / "db", OnDisk(disk));
+  ASSERT_TRUE(store.ok()) << store.status();
+  disk.Fill();
+  ASSERT_FALSE((*store)->Commit(OnePut("a", "1")).ok());
+  ASSERT_FALSE((*store)->Commit(OnePut("a", "1")).ok());
+  disk.Free();
+
+  absl::Status committed = (*store)->Commit(OnePut("a", "1"));
+
+  ASSERT_TRUE(committed.ok()) << committed;
+  EXPECT_EQ((*store)->Get(Table::kAgents, "a")->value_or(""), "1");
+}
+
+TEST(StoreTest, DataWrittenBeforeAndAfterFullDiskSurvivesReopen) {
+  ScopedTempDir dir;
+  FullDisk disk;
+  {
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        Store::Open(dir.path() / "db", OnDisk(disk));
+    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_TRUE((*store)->Commit(OnePut("before", "1")).ok());
+    disk.Fill();
+    ASSERT_FALSE((*store)->Commit(OnePut("during", "2")).ok());
+    disk.Free();
+    ASSERT_TRUE((*store)->Commit(OnePut("after", "3")).ok());
+  }
+  std::unique_ptr<Store> reopened = OpenOrDie(dir.path() / "db");
+  ASSERT_NE(reopened, nullptr);
+
+  EXPECT_EQ(ScanAll(*reopened, Table::kAgents, ""),
+            (std::vector<std::pair<std::string, std::string>>{
+                {"after", "3"}, {"before", "1"}}));
+}
+
+TEST(StoreTest, CommitBelowTheFreeSpaceReserveIsUnavailable) {
+  ScopedTempDir dir;
+  StoreOptions options;
+  options.min_free_bytes = uint64_t{1} << 62;  // more than any disk has
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open(dir.path() / "db", options);
+  ASSERT_TRUE(store.ok()) << store.status();
+
+  absl::Status committed = (*store)->Commit(OnePut("a", "1"));
+
+  EXPECT_EQ(committed.code(), absl::StatusCode::kUnavailable) << committed;
+  EXPECT_THAT(committed.message(), ::testing::HasSubstr("free"));
+  EXPECT_FALSE((*store)->Get(Table::kAgents, "a")->has_value());
 }
 
 }  // namespace

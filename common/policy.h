@@ -113,6 +113,10 @@ struct GradingThresholds {
   double major_failure_share = 0.5;
   // Manual evidence expiring within this is an opportunity for improvement.
   absl::Duration manual_expiry_warning = absl::Hours(24 * 30);
+  // An agent clock further than this from the collector's, as seen when a
+  // snapshot arrives, is a security event. Evidence is dated by the
+  // earlier of the agent's claim and the collector's receive time either way.
+  absl::Duration max_clock_skew = absl::Minutes(5);
 };
 
 struct PolicySet {

@@ -875,10 +875,14 @@ absl::Status ParseSoa(const YamlFile& file, const YAML::Node& root,
     ASSIGN_OR_RETURN(Mapping map,
                      ReadMapping(file, grading->value, "\"grading\"",
                                  {"max_silence", "major_failure_share",
-                                  "manual_expiry_warning"}));
+                                  "manual_expiry_warning", "max_clock_skew"}));
     if (const MapEntry* e = map.Find("max_silence")) {
       ASSIGN_OR_RETURN(set->grading.max_silence,
                        ReadDuration(file, e->value, "\"max_silence\""));
+    }
+    if (const MapEntry* e = map.Find("max_clock_skew")) {
+      ASSIGN_OR_RETURN(set->grading.max_clock_skew,
+                       ReadDuration(file, e->value, "\"max_clock_skew\""));
     }
     if (const MapEntry* e = map.Find("manual_expiry_warning")) {
       ASSIGN_OR_RETURN(

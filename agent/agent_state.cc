@@ -32,6 +32,8 @@ constexpr uint64_t kGapRecordBytes = 1024;
 fs::path IdentityFile(const fs::path& dir) { return dir / "agent.conf"; }
 fs::path KeyFile(const fs::path& dir) { return dir / "agent.key"; }
 fs::path CaFile(const fs::path& dir) { return dir / "ca.pem"; }
+fs::path TlsKeyFile(const fs::path& dir) { return dir / "tls.key"; }
+fs::path TlsCertFile(const fs::path& dir) { return dir / "tls.pem"; }
 fs::path ChainFile(const fs::path& dir) { return dir / "chain.pb"; }
 fs::path SpoolDir(const fs::path& dir) { return dir / "spool"; }
 
@@ -53,6 +55,30 @@ absl::StatusOr<SpooledSnapshot> ReadSpooled(const Spool& spool, uint64_t seq) {
 }
 
 }  // namespace
+
+absl::Status SaveClientTls(const fs::path& dir, const std::string& key_pem,
+                           const std::string& cert_pem) {
+  RETURN_IF_ERROR(EnsurePrivateDir(dir));
+  RETURN_IF_ERROR(WriteFileAtomic(TlsKeyFile(dir), key_pem, 0600));
+  return WriteFileAtomic(TlsCertFile(dir), cert_pem, 0644);
+}
+
+absl::StatusOr<ClientTls> LoadClientTls(const fs::path& dir) {
+  RETURN_IF_ERROR(CheckOwnerOnly(dir));
+  ClientTls tls;
+  ASSIGN_OR_RETURN(tls.ca_pem, ReadFile(CaFile(dir), 1 << 20));
+  std::error_code ec;
+  if (!fs::exists(TlsKeyFile(dir), ec)) {
+    return absl::NotFoundError(absl::StrCat(
+        TlsKeyFile(dir).string(),
+        " is missing: this agent was enrolled before mutual TLS; enrol it "
+        "again"));
+  }
+  RETURN_IF_ERROR(CheckOwnerOnly(TlsKeyFile(dir)));
+  ASSIGN_OR_RETURN(tls.key_pem, ReadFile(TlsKeyFile(dir), 64 << 10));
+  ASSIGN_OR_RETURN(tls.cert_pem, ReadFile(TlsCertFile(dir), 64 << 10));
+  return tls;
+}
 
 absl::Status AgentState::Create(const fs::path& dir,
                                 const v1::AgentIdentity& identity,
@@ -91,6 +117,8 @@ absl::StatusOr<std::unique_ptr<AgentState>> AgentState::Open(
         absl::StrCat("no enrolled agent in ", dir.string(),
                      "; run `evidentia-agent enroll` first"));
   }
+  RETURN_IF_ERROR(CheckOwnerOnly(dir));
+  RETURN_IF_ERROR(CheckOwnerOnly(KeyFile(dir)));
   auto state = std::unique_ptr<AgentState>(new AgentState());
   state->dir_ = dir;
   const fs::path lock_path = dir / "lock";

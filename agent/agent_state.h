@@ -1,7 +1,11 @@
 // The agent's state directory: its identity, device key, the collector's CA,
 // the chain head, and the spool of snapshots not yet acknowledged.
 //
+//   S/              0700; Open refuses it, or agent.key, readable by others
 //   S/agent.key     Ed25519 device key (PKCS#8 PEM, 0600)
+//   S/tls.key       TLS client key, ECDSA P-256 (PKCS#8 PEM, 0600)
+//   S/tls.pem       TLS client certificate the collector's CA issued at
+//                   enrolment (SAN URI evidentia:agent:<agent id>)
 //   S/agent.conf    AgentIdentity, protobuf text format
 //   S/ca.pem        the collector's CA certificate
 //   S/chain.pb      AgentChainState: last seq made, digests acknowledged
@@ -39,6 +43,25 @@ inline constexpr char kAgentVersion[] = "0.1.0";
 // Default byte quota of the spool (--spool-max-bytes).
 inline constexpr uint64_t kDefaultSpoolMaxBytes = 64 << 20;
 
+// What the agent needs to open a mutual-TLS channel to its collector.
+struct ClientTls {
+  std::string ca_pem;    // the collector's CA, the only one trusted
+  std::string key_pem;   // the agent's TLS key; empty: no client certificate
+  std::string cert_pem;  // its client certificate
+};
+
+// Writes the agent's TLS key (0600) and client certificate into `dir`
+// (created 0700 if missing). Enrolment does this before AgentState::Create.
+absl::Status SaveClientTls(const std::filesystem::path& dir,
+                           const std::string& key_pem,
+                           const std::string& cert_pem);
+
+// Reads ca.pem, tls.key and tls.pem of `dir` (without taking its lock: the
+// files never change after enrolment). NOT_FOUND naming the file for an
+// agent enrolled before mutual TLS (enrol it again); FAILED_PRECONDITION
+// when the directory or tls.key is accessible to other users.
+absl::StatusOr<ClientTls> LoadClientTls(const std::filesystem::path& dir);
+
 class AgentState {
  public:
   // Writes a fresh state directory for an enrolled agent. FAILED_PRECONDITION
@@ -49,9 +72,11 @@ class AgentState {
 
   // Opens and locks an existing state directory. NOT_FOUND when the agent
   // was never enrolled there; FAILED_PRECONDITION when another agent process
-  // holds it; DATA_LOSS for a corrupt identity or chain file (named). A
-  // damaged spool record is moved aside and, if it had been counted as made,
-  // replaced by a gap snapshot signed at `now`.
+  // holds it, or the directory or the device key is accessible to other
+  // users (named, with the chmod that fixes it); DATA_LOSS for a corrupt
+  // identity or chain file (named). A damaged spool record is moved aside
+  // and, if it had been counted as made, replaced by a gap snapshot signed
+  // at `now`.
   static absl::StatusOr<std::unique_ptr<AgentState>> Open(
       const std::filesystem::path& dir, absl::Time now = absl::Now());
   ~AgentState();

@@ -40,8 +40,9 @@ usage:
       Print this host's facts as JSON. Needs no collector.
   evidentia-agent enroll --collector HOST:PORT --ca FILE --token TOKEN
                          --state-dir DIR [--root DIR] [--label KEY=VALUE]...
-      Create this device's key (0600) and register it with the collector;
-      labels scope grades (evidentia controls --scope dept=finance).
+      Create this device's key and TLS key (0600, they never leave DIR),
+      register them with the collector and store the client certificate it
+      issues; labels scope grades (evidentia controls --scope dept=finance).
   evidentia-agent run --state-dir DIR [--once] [--interval DURATION] [--root DIR]
                       [--spool-max-bytes N] [--max-send-rate N]
       Collect, sign, spool and deliver; every --interval (default: the
@@ -182,9 +183,11 @@ int RunCommand(const Args& args) {
   absl::StatusOr<std::unique_ptr<AgentState>> state =
       AgentState::Open(args.Get("state-dir"));
   if (!state.ok()) return Fail(state.status());
+  absl::StatusOr<ClientTls> tls = LoadClientTls(args.Get("state-dir"));
+  if (!tls.ok()) return Fail(tls.status());
   (*state)->set_spool_max_bytes(spool_max_bytes);
   auto stub = v1::Collector::NewStub(
-      MakeChannel((*state)->identity().collector(), (*state)->ca_pem()));
+      MakeChannel((*state)->identity().collector(), *tls));
   const std::string root = args.Get("root", "/");
 
   DeliveryOptions delivery;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <optional>
+#include <system_error>
 
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
@@ -11,6 +12,7 @@
 #include "common/ed25519.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
+#include "common/x509.h"
 
 namespace evidentia::agent {
 namespace {
@@ -42,27 +44,41 @@ bool IsRefusedGap(const v1::SubmitRequest& request,
 }  // namespace
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
-                                           const std::string& ca_pem) {
-  grpc::SslCredentialsOptions tls;
-  tls.pem_root_certs = ca_pem;
+                                           const ClientTls& tls) {
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = tls.ca_pem;
+  if (!tls.key_pem.empty()) {
+    options.pem_private_key = tls.key_pem;
+    options.pem_cert_chain = tls.cert_pem;
+  }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(8 << 20);
   args.SetMaxSendMessageSize(8 << 20);
-  return grpc::CreateCustomChannel(target, grpc::SslCredentials(tls), args);
+  return grpc::CreateCustomChannel(target, grpc::SslCredentials(options), args);
 }
 
 absl::StatusOr<std::string> Enroll(const EnrollOptions& options) {
+  std::error_code ec;
+  if (std::filesystem::exists(options.state_dir / "agent.conf", ec)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(options.state_dir.string(),
+                     " already holds an enrolled agent; remove it to enrol "
+                     "this host again"));
+  }
   ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::Generate());
+  // The subject is the collector's to choose; this name is a placeholder.
+  ASSIGN_OR_RETURN(KeyAndCsr tls, CreateCertificateRequest("evidentia-agent"));
   v1::EnrollRequest request;
   request.set_token(options.token);
   request.set_public_key_pem(key.public_key().ToPem());
+  request.set_csr_pem(tls.csr_pem);
   request.mutable_labels()->insert(options.labels.begin(),
                                    options.labels.end());
   absl::StatusOr<v1::HostFacts> host = CollectHostFacts(options.root);
   if (host.ok()) *request.mutable_host() = *std::move(host);
 
-  auto stub =
-      v1::Collector::NewStub(MakeChannel(options.collector, options.ca_pem));
+  auto stub = v1::Collector::NewStub(
+      MakeChannel(options.collector, ClientTls{options.ca_pem, "", ""}));
   grpc::ClientContext context;
   context.set_deadline(Deadline());
   v1::EnrollResponse response;
@@ -74,10 +90,17 @@ absl::StatusOr<std::string> Enroll(const EnrollOptions& options) {
     return absl::InternalError(
         "collector registered a different key than the one sent");
   }
+  if (response.client_cert_pem().empty()) {
+    return absl::InternalError(
+        "collector issued no client certificate (a collector older than "
+        "mutual TLS?)");
+  }
   v1::AgentIdentity identity;
   identity.set_agent_id(response.agent_id());
   identity.set_collector(options.collector);
   identity.set_key_id(response.key_id());
+  RETURN_IF_ERROR(SaveClientTls(options.state_dir, tls.key_pem,
+                                response.client_cert_pem()));
   RETURN_IF_ERROR(
       AgentState::Create(options.state_dir, identity, key, options.ca_pem));
   return response.agent_id();

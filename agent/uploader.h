@@ -21,9 +21,11 @@ namespace evidentia::agent {
 
 inline constexpr absl::Duration kRpcDeadline = absl::Seconds(60);
 
-// A TLS channel to `target` (host:port) trusting only `ca_pem`.
+// A TLS channel to `target` (host:port) trusting only `tls.ca_pem`, and
+// presenting the client certificate of `tls` when it has one (every call
+// but Enroll needs it).
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
-                                           const std::string& ca_pem);
+                                           const ClientTls& tls);
 
 struct EnrollOptions {
   std::filesystem::path state_dir;
@@ -34,10 +36,13 @@ struct EnrollOptions {
   std::map<std::string, std::string> labels;  // e.g. {"dept": "finance"}
 };
 
-// Creates the device key, registers it with `token` and writes the state
-// directory. Returns the agent id. FAILED_PRECONDITION if already enrolled;
-// the collector's UNAUTHENTICATED for a bad token; UNAVAILABLE if the
-// collector cannot be reached.
+// Creates the device key and the TLS key (neither leaves the state
+// directory), registers the device key and a certificate request for the
+// TLS key with `token`, and writes the state directory with the issued
+// client certificate. Returns the agent id. FAILED_PRECONDITION if already
+// enrolled (checked before contacting the collector); the collector's
+// UNAUTHENTICATED for a bad token or RESOURCE_EXHAUSTED after too many
+// failures; UNAVAILABLE if the collector cannot be reached.
 absl::StatusOr<std::string> Enroll(const EnrollOptions& options);
 
 // How one delivery paces itself.

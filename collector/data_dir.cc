@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "collector/peer_identity.h"
 #include "common/files.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
@@ -20,20 +21,9 @@ namespace fs = std::filesystem;
 constexpr absl::Duration kCaValidity = absl::Hours(24 * 365 * 10);
 constexpr absl::Duration kServerValidity = absl::Hours(24 * 365 * 2);
 
-// FAILED_PRECONDITION when `path` grants anything to group or others.
-absl::Status CheckPrivate(const fs::path& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    return absl::NotFoundError(absl::StrCat("cannot stat ", path.string()));
-  }
-  if ((st.st_mode & 077) != 0) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s is accessible to other users (mode %04o); run: chmod %s %s",
-        path.string(), st.st_mode & 07777, S_ISDIR(st.st_mode) ? "700" : "600",
-        path.string()));
-  }
-  return absl::OkStatus();
-}
+constexpr absl::Duration kOperatorClientValidity = absl::Hours(24 * 365 * 2);
+
+absl::Status CheckPrivate(const fs::path& path) { return CheckOwnerOnly(path); }
 
 bool Exists(const fs::path& path) {
   std::error_code ec;
@@ -70,27 +60,6 @@ absl::StatusOr<KeyAndCert> LoadOrCreateKeyAndCert(
   return loaded;
 }
 
-absl::StatusOr<std::string> LoadOrCreateCredential(const DataDirPaths& paths) {
-  if (!Exists(paths.operator_credential())) {
-    ASSIGN_OR_RETURN(std::string secret, RandomBytes(32));
-    std::string credential = absl::StrCat("evo1_", ToHex(secret));
-    RETURN_IF_ERROR(
-        WriteFileAtomic(paths.operator_credential(), credential, 0600));
-    return credential;
-  }
-  RETURN_IF_ERROR(CheckPrivate(paths.operator_credential()));
-  ASSIGN_OR_RETURN(std::string credential,
-                   ReadFile(paths.operator_credential(), 1024));
-  // The CLI trims the file the same way, so an editor's newline is harmless.
-  absl::StripAsciiWhitespace(&credential);
-  if (credential.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(paths.operator_credential().string(),
-                     " is empty; remove it to have a new credential made"));
-  }
-  return credential;
-}
-
 }  // namespace
 
 absl::StatusOr<CollectorMaterial> PrepareDataDir(
@@ -112,9 +81,28 @@ absl::StatusOr<CollectorMaterial> PrepareDataDir(
         return IssueServerCertificate(ca, "Evidentia collector", tls_names,
                                       kServerValidity);
       }));
-  ASSIGN_OR_RETURN(std::string credential, LoadOrCreateCredential(paths));
-  return CollectorMaterial{std::move(signing_key), std::move(server),
-                           std::move(credential), operator_key.public_key()};
+  // The operator CLI's client certificate; `evidentia` reads it from here.
+  RETURN_IF_ERROR(
+      LoadOrCreateKeyAndCert(
+          paths.operator_client_key(), paths.operator_client_cert(),
+          [&] {
+            return CreateClientCertificate(
+                ca, "Evidentia operator",
+                std::string_view(kOperatorUri.data(), kOperatorUri.size()),
+                kOperatorClientValidity);
+          })
+          .status());
+  // Enrolment token hashes live in the store: private like the keys.
+  if (!Exists(paths.db())) RETURN_IF_ERROR(EnsurePrivateDir(paths.db()));
+  RETURN_IF_ERROR(CheckPrivate(paths.db()));
+  return CollectorMaterial{std::move(signing_key), std::move(ca),
+                           std::move(server), operator_key.public_key()};
+}
+
+std::vector<fs::path> PrivateFiles(const DataDirPaths& paths) {
+  return {paths.root,         paths.signing_key(),  paths.ca_key(),
+          paths.server_key(), paths.operator_key(), paths.operator_client_key(),
+          paths.db()};
 }
 
 }  // namespace evidentia::collector

@@ -1,16 +1,20 @@
-// The collector's data directory: its keys, TLS material, operator
-// credential and RocksDB store. The first start creates what is missing;
-// every start refuses a directory or secret others can read.
+// The collector's data directory: its keys, TLS material, the operator's
+// client certificate and the RocksDB store. The first start creates what is
+// missing; every start refuses a directory or secret others can read.
 //
-//   D/                    0700
-//   D/collector.key       Ed25519 signing key (PKCS#8 PEM, 0600)
-//   D/collector.pub.pem   its public key (SPKI PEM)
-//   D/ca.key, D/ca.pem    the collector's private CA (agents trust ca.pem)
-//   D/server.key, D/server.pem   TLS server certificate issued by the CA
-//   D/operator.credential the operator CLI's bearer credential (0600)
-//   D/operator.key        the operator's Ed25519 key, signs manual evidence
-//   (0600) D/operator.pub.pem    its public key D/collector.addr      host:port
-//   the running collector listens on D/db/                 RocksDB
+//   D/                          0700
+//   D/collector.key             Ed25519 signing key (PKCS#8 PEM, 0600)
+//   D/collector.pub.pem         its public key (SPKI PEM)
+//   D/ca.key (0600), D/ca.pem   the collector's private CA: agents trust
+//                               ca.pem; it issues every TLS certificate
+//   D/server.key (0600), D/server.pem   TLS server certificate
+//   D/operator-client.key (0600), D/operator-client.pem
+//                               the operator CLI's TLS client certificate
+//                               (SAN URI "evidentia:operator")
+//   D/operator.key (0600)       the operator's Ed25519 key, signs manual
+//   D/operator.pub.pem          evidence; and its public key
+//   D/collector.addr            host:port the running collector listens on
+//   D/db/ (0700)                RocksDB (enrolment token hashes, records)
 #ifndef EVIDENTIA_COLLECTOR_DATA_DIR_H_
 #define EVIDENTIA_COLLECTOR_DATA_DIR_H_
 
@@ -35,8 +39,11 @@ struct DataDirPaths {
   std::filesystem::path ca_cert() const { return root / "ca.pem"; }
   std::filesystem::path server_key() const { return root / "server.key"; }
   std::filesystem::path server_cert() const { return root / "server.pem"; }
-  std::filesystem::path operator_credential() const {
-    return root / "operator.credential";
+  std::filesystem::path operator_client_key() const {
+    return root / "operator-client.key";
+  }
+  std::filesystem::path operator_client_cert() const {
+    return root / "operator-client.pem";
   }
   std::filesystem::path operator_key() const { return root / "operator.key"; }
   std::filesystem::path operator_pub() const {
@@ -49,10 +56,13 @@ struct DataDirPaths {
 // What a running collector needs from its data directory.
 struct CollectorMaterial {
   PrivateKey signing_key;
+  KeyAndCert ca;  // issues agents' client certificates at enrolment
   KeyAndCert server;
-  std::string operator_credential;
   PublicKey operator_key;  // verifies manual evidence statements
 };
+
+// Every file that must be readable by the owner only.
+std::vector<std::filesystem::path> PrivateFiles(const DataDirPaths& paths);
 
 // Creates whatever is missing in `dir` (the TLS server certificate names
 // `tls_names`: IP addresses and DNS names) and loads it all.

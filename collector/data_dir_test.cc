@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -10,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "collector/peer_identity.h"
 #include "common/ed25519.h"
 #include "common/files.h"
 #include "gmock/gmock.h"
@@ -46,7 +48,8 @@ TEST(DataDirTest, FreshDirGetsEveryFile) {
   for (const fs::path& file :
        {paths.signing_key(), paths.signing_pub(), paths.ca_key(),
         paths.ca_cert(), paths.server_key(), paths.server_cert(),
-        paths.operator_credential()}) {
+        paths.operator_client_key(), paths.operator_client_cert(),
+        paths.operator_key(), paths.operator_pub()}) {
     EXPECT_TRUE(fs::is_regular_file(file)) << file;
   }
 }
@@ -68,7 +71,7 @@ TEST(DataDirTest, SecretsAreOwnerOnly) {
 
   for (const fs::path& secret :
        {paths.signing_key(), paths.ca_key(), paths.server_key(),
-        paths.operator_credential()}) {
+        paths.operator_key(), paths.operator_client_key()}) {
     EXPECT_EQ(ModeOf(secret), 0600u) << secret;
   }
 }
@@ -83,11 +86,9 @@ TEST(DataDirTest, CreatedMaterialMatchesFiles) {
   absl::StatusOr<PublicKey> pub = PublicKey::LoadPemFile(paths.signing_pub());
   ASSERT_TRUE(pub.ok()) << pub.status();
   EXPECT_EQ(pub->ToPem(), material->signing_key.public_key().ToPem());
-  EXPECT_EQ(*ReadFile(paths.operator_credential()),
-            material->operator_credential);
   EXPECT_EQ(*ReadFile(paths.server_key()), material->server.key_pem);
   EXPECT_EQ(*ReadFile(paths.server_cert()), material->server.cert_pem);
-  EXPECT_THAT(material->operator_credential, ::testing::StartsWith("evo1_"));
+  EXPECT_EQ(*ReadFile(paths.ca_cert()), material->ca.cert_pem);
 }
 
 TEST(DataDirTest, SecondPrepareLoadsSameMaterial) {
@@ -101,7 +102,7 @@ TEST(DataDirTest, SecondPrepareLoadsSameMaterial) {
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->signing_key.public_key().ToPem(),
             first->signing_key.public_key().ToPem());
-  EXPECT_EQ(second->operator_credential, first->operator_credential);
+  EXPECT_EQ(second->ca.cert_pem, first->ca.cert_pem);
   EXPECT_EQ(second->server.key_pem, first->server.key_pem);
   EXPECT_EQ(second->server.cert_pem, first->server.cert_pem);
 }
@@ -184,50 +185,62 @@ TEST(DataDirTest, ReadableServerKeyIsRefused) {
   EXPECT_THAT(again.status().message(), HasSubstr(paths.server_key().string()));
 }
 
-TEST(DataDirTest, ReadableOperatorCredentialIsRefused) {
+// Every file and directory that must be private, each made readable by
+// others in turn: the start is refused, naming it.
+class PrivateFileTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(PrivateFileTest, ReadableByOthersIsRefusedNamingTheFile) {
   ScopedTempDir tmp;
   const DataDirPaths paths(tmp.path() / "data");
   ASSERT_TRUE(Prepare(paths.root).ok());
-  ASSERT_EQ(::chmod(paths.operator_credential().c_str(), 0644), 0);
+  const std::vector<fs::path> files = PrivateFiles(paths);
+  ASSERT_LT(static_cast<size_t>(GetParam()), files.size());
+  const fs::path& file = files[GetParam()];
+  ASSERT_EQ(::chmod(file.c_str(), fs::is_directory(file) ? 0755 : 0644), 0);
 
   absl::StatusOr<CollectorMaterial> again = Prepare(paths.root);
 
   EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition)
-      << again.status();
-  EXPECT_THAT(again.status().message(),
-              HasSubstr(paths.operator_credential().string()));
+      << file;
+  EXPECT_THAT(again.status().message(), HasSubstr(file.string()));
 }
 
-TEST(DataDirTest, OperatorCredentialIsTrimmedLikeTheCliTrimsIt) {
-  // `evidentia` (operator_cli.cc) strips whitespace from this file; the
-  // collector must hash the same string, or a credential written with a
-  // trailing newline (echo ... > operator.credential) locks the CLI out.
+INSTANTIATE_TEST_SUITE_P(EveryPrivateFile, PrivateFileTest,
+                         ::testing::Range(0, 7));
+
+TEST(DataDirTest, PrivateFilesCoverEveryKey) {
   ScopedTempDir tmp;
   const DataDirPaths paths(tmp.path() / "data");
   ASSERT_TRUE(Prepare(paths.root).ok());
-  ASSERT_TRUE(
-      WriteFileAtomic(paths.operator_credential(), "evo1_rotated\n", 0600)
-          .ok());
-
-  absl::StatusOr<CollectorMaterial> again = Prepare(paths.root);
-
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ(again->operator_credential, "evo1_rotated");
+  const std::vector<fs::path> files = PrivateFiles(paths);
+  EXPECT_EQ(files.size(), 7u);  // PrivateFileTest's range
+  for (const fs::directory_entry& entry : fs::directory_iterator(paths.root)) {
+    if (entry.path().extension() == ".key") {
+      EXPECT_NE(std::find(files.begin(), files.end(), entry.path()),
+                files.end())
+          << entry.path();
+    }
+  }
 }
 
-TEST(DataDirTest, EmptyOperatorCredentialIsRefused) {
-  // An empty credential would let any client in with "Bearer ".
+TEST(DataDirTest, OperatorClientCertificateHasTheOperatorRole) {
+  ScopedTempDir tmp;
+  const DataDirPaths paths(tmp.path() / "data");
+  absl::StatusOr<CollectorMaterial> material = Prepare(paths.root);
+  ASSERT_TRUE(material.ok());
+
+  absl::StatusOr<PeerIdentity> identity = IdentityOfCertificate(
+      *ReadFile(paths.operator_client_cert()), material->ca.cert_pem);
+
+  ASSERT_TRUE(identity.ok()) << identity.status();
+  EXPECT_EQ(identity->role, PeerRole::kOperator);
+}
+
+TEST(DataDirTest, NoPasswordOrBearerCredentialIsCreated) {
   ScopedTempDir tmp;
   const DataDirPaths paths(tmp.path() / "data");
   ASSERT_TRUE(Prepare(paths.root).ok());
-  ASSERT_TRUE(WriteFileAtomic(paths.operator_credential(), "\n", 0600).ok());
-
-  absl::StatusOr<CollectorMaterial> again = Prepare(paths.root);
-
-  EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition)
-      << again.status();
-  EXPECT_THAT(again.status().message(),
-              HasSubstr(paths.operator_credential().string()));
+  EXPECT_FALSE(fs::exists(paths.root / "operator.credential"));
 }
 
 TEST(DataDirTest, RefusalMessageSaysHowToFix) {

@@ -33,14 +33,27 @@ void FleetState::Update(
     const std::vector<v1::LatestObservation>& observations) {
   absl::MutexLock lock(&mu_);
   auto host = std::make_shared<HostEvidence>();
+  host->agent = agent;
   if (auto it = hosts_.find(agent.agent_id()); it != hosts_.end()) {
     host->latest = it->second->latest;
+    if (it->second->agent.has_revoked_at() && !agent.has_revoked_at()) {
+      *host->agent.mutable_revoked_at() = it->second->agent.revoked_at();
+    }
   }
-  host->agent = agent;
   for (const v1::LatestObservation& o : observations) {
     host->latest[o.check_id()] = o;
   }
   hosts_[agent.agent_id()] = std::move(host);
+}
+
+void FleetState::MarkRevoked(absl::string_view agent_id,
+                             const google::protobuf::Timestamp& at) {
+  absl::MutexLock lock(&mu_);
+  auto it = hosts_.find(std::string(agent_id));
+  if (it == hosts_.end()) return;
+  auto host = std::make_shared<HostEvidence>(*it->second);
+  *host->agent.mutable_revoked_at() = at;
+  it->second = std::move(host);
 }
 
 std::vector<HostPtr> FleetState::Hosts() const {

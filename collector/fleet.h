@@ -13,6 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "collector/store.h"
@@ -33,9 +34,13 @@ class FleetState {
   // Reads every agent and its latest observations.
   static absl::StatusOr<std::unique_ptr<FleetState>> Load(const Store& store);
 
-  // Replaces the host's record and merges its new observations.
+  // Replaces the host's record and merges its new observations. A
+  // revocation already known is kept even if `agent` lacks it.
   void Update(const v1::AgentRecord& agent,
               const std::vector<v1::LatestObservation>& observations);
+  // Marks the host revoked at `at` (nothing if unknown).
+  void MarkRevoked(absl::string_view agent_id,
+                   const google::protobuf::Timestamp& at);
 
   // Every host, ordered by agent id.
   std::vector<HostPtr> Hosts() const;

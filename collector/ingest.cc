@@ -223,6 +223,11 @@ v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
       registry_.GetAgent(snapshot.agent_id());
   if (!current.ok()) return reject(current.status());
   v1::AgentRecord agent = **current;
+  // Under the lock, so nothing is accepted after a revocation is stored.
+  if (agent.has_revoked_at()) {
+    return reject(absl::PermissionDeniedError(
+        absl::StrCat(context, ": the agent was revoked")));
+  }
   const ChainHead head{agent.last_seq(), agent.last_payload_sha256()};
 
   // A chain refusal names the collector's head so that an agent can rebase

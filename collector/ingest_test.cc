@@ -35,6 +35,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/full_disk.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_ca.h"
 
 namespace evidentia::collector {
 namespace {
@@ -87,6 +88,7 @@ class IngestTest : public ::testing::Test {
     store_ = *std::move(store);
     Clock clock = [this] { return now_; };
     registry_ = std::make_unique<Registry>(*store_, clock);
+    testing::GiveTestCa(*registry_);
     ingestor_ = std::make_unique<Ingestor>(*store_, *registry_, clock);
 
     absl::StatusOr<PrivateKey> key = PrivateKey::Generate();
@@ -98,6 +100,7 @@ class IngestTest : public ::testing::Test {
     v1::EnrollRequest enroll;
     enroll.set_token(token->token());
     enroll.set_public_key_pem(key_->public_key().ToPem());
+    enroll.set_csr_pem(testing::TestCsr());
     enroll.mutable_host()->set_hostname("enrolled-name");
     absl::StatusOr<v1::EnrollResponse> enrolled = registry_->Enroll(enroll);
     ASSERT_TRUE(enrolled.ok()) << enrolled.status();
@@ -636,6 +639,7 @@ TEST_F(IngestTest, RejectsSnapshotClaimingAnotherEnrolledAgent) {
   v1::EnrollRequest enroll;
   enroll.set_token(token->token());
   enroll.set_public_key_pem(victim_key->public_key().ToPem());
+  enroll.set_csr_pem(testing::TestCsr());
   absl::StatusOr<v1::EnrollResponse> victim = registry_->Enroll(enroll);
   ASSERT_TRUE(victim.ok()) << victim.status();
   // This agent signs a snapshot that names the victim.

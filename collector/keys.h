@@ -75,8 +75,12 @@ inline std::string Checkpoint(uint64_t size) { return BigEndian64(size); }
 // Table::kLogQueue and Table::kLogIndex are keyed like Table::kSnapshots.
 
 // Table::kMeta.
-inline constexpr absl::string_view kOperatorCredentialSha256 =
-    "operator_credential_sha256";
+// An agent's AgentRevocation: "revoked", 0x00, agent id.
+inline constexpr absl::string_view kRevocationPrefix =
+    absl::string_view("revoked\0", 8);
+inline std::string Revocation(absl::string_view agent_id) {
+  return absl::StrCat(kRevocationPrefix, agent_id);
+}
 // The number of leaves in the transparency log, big-endian.
 inline constexpr absl::string_view kLogSize = "log_size";
 

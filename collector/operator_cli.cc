@@ -49,7 +49,10 @@ usage: evidentia COMMAND [flags]
 
 commands:
   token create [--ttl DURATION] [--uses N]   one-time enrolment token (printed alone on stdout)
-  agents                                     the asset register: enrolled hosts, first/last seen
+  agents                                     the asset register: enrolled hosts, first/last seen,
+                                             revoked
+  agents revoke ID                           refuse everything this agent sends from now on;
+                                             what it sent before stays (marked revoked)
   evidence --agent ID [--check ID]           what the collector holds for one host
   evidence add --control ID --file FILE --valid-until DATE [--note TEXT] [--operator-key FILE]
                                              record a document as manual evidence, signed
@@ -76,10 +79,12 @@ nonconformity, not applicable (the rules: policies/README.md).
 
 connection (defaults from the collector's data dir):
   --data-dir DIR      collector data dir ($EVIDENTIA_DATA_DIR, else /var/lib/evidentia);
-                      reads collector.addr, ca.pem and operator.credential from it
+                      reads collector.addr, ca.pem and the operator's TLS client
+                      certificate (operator-client.pem, operator-client.key) from it
   --collector H:P     collector address (overrides collector.addr)
   --ca FILE           CA certificate to trust (overrides DIR/ca.pem)
-  --credential FILE   operator credential (overrides DIR/operator.credential)
+  --cert FILE         client certificate (overrides DIR/operator-client.pem)
+  --key FILE          its key, 0600 (overrides DIR/operator-client.key)
 
 every command: --json (one JSON document, stable shape: the gRPC response
 message in proto3 JSON), --help
@@ -89,7 +94,6 @@ exit codes: 0 ok, 1 refused or failed, 2 usage, 3 collector unreachable
 
 struct Connection {
   std::unique_ptr<v1::Operator::Stub> stub;
-  std::string credential;
 };
 
 // One command line, parsed and connected.
@@ -113,28 +117,30 @@ absl::StatusOr<Connection> Connect(const Args& args) {
     ASSIGN_OR_RETURN(address, ReadFile(paths.address(), 1024));
     absl::StripAsciiWhitespace(&address);
   }
-  ASSIGN_OR_RETURN(std::string ca_pem,
-                   ReadFile(args.Get("ca", paths.ca_cert().string()), 1 << 20));
-  Connection connection;
-  ASSIGN_OR_RETURN(
-      connection.credential,
-      ReadFile(args.Get("credential", paths.operator_credential().string()),
-               1024));
-  absl::StripAsciiWhitespace(&connection.credential);
   grpc::SslCredentialsOptions tls;
-  tls.pem_root_certs = ca_pem;
+  ASSIGN_OR_RETURN(tls.pem_root_certs,
+                   ReadFile(args.Get("ca", paths.ca_cert().string()), 1 << 20));
+  const std::string key_file =
+      args.Get("key", paths.operator_client_key().string());
+  RETURN_IF_ERROR(CheckOwnerOnly(key_file));
+  ASSIGN_OR_RETURN(tls.pem_private_key, ReadFile(key_file, 64 << 10));
+  ASSIGN_OR_RETURN(
+      tls.pem_cert_chain,
+      ReadFile(args.Get("cert", paths.operator_client_cert().string()),
+               64 << 10));
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(64 << 20);
+  Connection connection;
   connection.stub = v1::Operator::NewStub(grpc::CreateCustomChannel(
       address, grpc::SslCredentials(tls), channel_args));
   return connection;
 }
 
-void Prepare(grpc::ClientContext& context, const Connection& connection) {
+// Identity travels in the TLS client certificate; a call only needs its
+// deadline.
+void Prepare(grpc::ClientContext& context, const Connection&) {
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(30));
-  context.AddMetadata("authorization",
-                      absl::StrCat("Bearer ", connection.credential));
 }
 
 std::string When(const google::protobuf::Timestamp& t) {
@@ -223,18 +229,46 @@ int Agents(const Invocation& call, std::ostream& out, std::ostream& err) {
     out << ToJson(response);
     return kCliOk;
   }
-  std::vector<std::vector<std::string>> rows = {
-      {"AGENT", "HOSTNAME", "OS", "FIRST SEEN", "LAST SEEN", "LAST SEQ"}};
+  std::vector<std::vector<std::string>> rows = {{"AGENT", "HOSTNAME", "OS",
+                                                 "FIRST SEEN", "LAST SEEN",
+                                                 "LAST SEQ", "REVOKED"}};
   for (const v1::AgentRecord& a : response.agents()) {
     rows.push_back({a.agent_id(), a.host().hostname(),
                     a.host().os_pretty_name().empty()
                         ? a.host().os_id()
                         : a.host().os_pretty_name(),
                     When(a.first_seen()), When(a.last_seen()),
-                    absl::StrCat(a.last_seq())});
+                    absl::StrCat(a.last_seq()), When(a.revoked_at())});
   }
   out << Table(rows);
   return kCliOk;
+}
+
+int AgentsRevoke(const Invocation& call, std::ostream& out, std::ostream& err) {
+  v1::RevokeAgentRequest request;
+  request.set_agent_id(call.operands.at(0));
+  grpc::ClientContext context;
+  Prepare(context, call.connection);
+  v1::RevokeAgentResponse response;
+  grpc::Status status =
+      call.connection.stub->RevokeAgent(&context, request, &response);
+  if (!status.ok()) return Report(status, err);
+  if (call.args.Has("json")) {
+    out << ToJson(response);
+    return kCliOk;
+  }
+  out << "agent " << response.agent().agent_id() << " ("
+      << response.agent().host().hostname() << ") revoked at "
+      << When(response.agent().revoked_at()) << "; its snapshots up to seq "
+      << response.agent().last_seq() << " stay as evidence, marked revoked\n";
+  return kCliOk;
+}
+
+// A line that says evidence comes from a device no longer trusted.
+std::string RevokedNote(const v1::AgentRecord& agent) {
+  if (!agent.has_revoked_at()) return "";
+  return absl::StrCat("REVOKED at ", When(agent.revoked_at()),
+                      ": evidence below is from a device no longer trusted\n");
 }
 
 int Evidence(const Invocation& call, std::ostream& out, std::ostream& err) {
@@ -260,7 +294,8 @@ int Evidence(const Invocation& call, std::ostream& out, std::ostream& err) {
   const v1::AgentRecord& agent = response.agent();
   out << "agent " << agent.agent_id() << "  host " << agent.host().hostname()
       << "  " << agent.host().os_pretty_name() << "  last seq "
-      << agent.last_seq() << "  last seen " << When(agent.last_seen()) << "\n";
+      << agent.last_seq() << "  last seen " << When(agent.last_seen()) << "\n"
+      << RevokedNote(agent);
   for (const v1::EvidenceItem& item : response.items()) {
     out << "\n== " << item.check_id() << "  (snapshot " << item.seq()
         << ", collected " << When(item.collected_at()) << ", facts sha256 "
@@ -454,7 +489,8 @@ int Host(const Invocation& call, std::ostream& out, std::ostream& err) {
       << a.host().os_pretty_name() << "\n"
       << "last seen " << When(a.last_seen())
       << (response.silent() ? "  (SILENT: longer than the policy allows)" : "")
-      << "\n\n";
+      << "\n"
+      << RevokedNote(a) << "\n";
   const absl::Time at_time = FromProto(response.at());
   std::vector<std::vector<std::string>> rows = {
       {"CHECK", "STATE", "EVIDENCE AGE", "SINCE", "REASONS"}};
@@ -889,9 +925,10 @@ int RunOperatorCli(int argc, const char* const* argv, std::ostream& out,
   }
   absl::StatusOr<Args> args = Args::Parse(
       argc, argv, first_flag,
-      {"data-dir", "collector", "ca", "credential", "ttl", "uses", "agent",
-       "check", "scope", "as-of", "control", "from", "to", "file",
-       "valid-until", "note", "operator-key", "out", "threads"},
+      {"data-dir",    "collector", "ca",           "cert",  "key",
+       "ttl",         "uses",      "agent",        "check", "scope",
+       "as-of",       "control",   "from",         "to",    "file",
+       "valid-until", "note",      "operator-key", "out",   "threads"},
       {"json", "help", "tar", "new"});
   if (!args.ok()) {
     err << "evidentia: " << args.status().message() << "\n";
@@ -916,6 +953,7 @@ int RunOperatorCli(int argc, const char* const* argv, std::ostream& out,
   static const std::vector<Command> kCommands = {
       {{"token", "create"}, 0, TokenCreate},
       {{"agents"}, 0, Agents},
+      {{"agents", "revoke"}, 1, AgentsRevoke},
       {{"evidence", "add"}, 0, EvidenceAdd},
       {{"evidence"}, 0, Evidence},
       {{"events"}, 0, Events},

@@ -3,10 +3,12 @@
 #include <openssl/crypto.h>
 
 #include <cstring>
+#include <map>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "collector/keys.h"
+#include "collector/peer_identity.h"
 #include "collector/records.h"
 #include "common/ed25519.h"
 #include "common/files.h"
@@ -68,8 +70,9 @@ absl::StatusOr<v1::CreateTokenResponse> Registry::CreateToken(
   *record.mutable_created_at() = ToProto(now);
   *record.mutable_expires_at() = ToProto(now + ttl);
   record.set_uses_left(uses);
+  record.set_token_sha256(Sha256(token));
   Batch batch;
-  batch.Put(Table::kTokens, Sha256(token), record.SerializeAsString());
+  batch.Put(Table::kTokens, record.token_sha256(), record.SerializeAsString());
   RETURN_IF_ERROR(store_.Commit(batch));
 
   v1::CreateTokenResponse response;
@@ -80,7 +83,11 @@ absl::StatusOr<v1::CreateTokenResponse> Registry::CreateToken(
 }
 
 absl::StatusOr<v1::EnrollResponse> Registry::Enroll(
-    const v1::EnrollRequest& request) {
+    const v1::EnrollRequest& request, absl::string_view peer) {
+  if (!ca_.has_value()) {
+    return absl::FailedPreconditionError(
+        "the collector has no CA to issue client certificates with");
+  }
   absl::StatusOr<PublicKey> key = PublicKey::FromPem(request.public_key_pem());
   if (!key.ok()) {
     return absl::InvalidArgumentError(
@@ -88,6 +95,11 @@ absl::StatusOr<v1::EnrollResponse> Registry::Enroll(
   }
   for (const auto& [key, value] : request.labels()) {
     RETURN_IF_ERROR(ValidateLabel(key, value));
+  }
+  if (request.csr_pem().empty()) {
+    return absl::InvalidArgumentError(
+        "enrolment needs a certificate request for the agent's TLS key "
+        "(an agent older than mutual TLS?)");
   }
   ASSIGN_OR_RETURN(std::string id_bytes, RandomBytes(16));
   const std::string agent_id = ToHex(id_bytes);
@@ -98,7 +110,14 @@ absl::StatusOr<v1::EnrollResponse> Registry::Enroll(
   ASSIGN_OR_RETURN(
       std::optional<v1::TokenRecord> stored,
       GetRecord<v1::TokenRecord>(store_, Table::kTokens, token_hash, "token"));
-  if (!stored.has_value()) {
+  // Records from before token_sha256 existed are keyed by it all the same.
+  const std::string& stored_hash =
+      stored.has_value() && !stored->token_sha256().empty()
+          ? stored->token_sha256()
+          : token_hash;
+  if (!stored.has_value() || stored_hash.size() != token_hash.size() ||
+      CRYPTO_memcmp(stored_hash.data(), token_hash.data(), token_hash.size()) !=
+          0) {
     return absl::UnauthenticatedError("enrolment token is not known");
   }
   v1::TokenRecord& token = *stored;
@@ -108,8 +127,21 @@ absl::StatusOr<v1::EnrollResponse> Registry::Enroll(
                      absl::FormatTime(FromProto(token.expires_at()))));
   }
   if (token.uses_left() == 0) {
+    // Whoever holds it now was not the one it was made for: an auditor
+    // must see that.
+    RecordEvent("token_reuse", "", 0,
+                absl::StrCat("an enrolment token that was already used up "
+                             "(created ",
+                             absl::FormatTime(FromProto(token.created_at())),
+                             ") was presented again; refused"),
+                peer)
+        .IgnoreError();  // the refusal stands either way
     return absl::UnauthenticatedError("enrolment token is used up");
   }
+  ASSIGN_OR_RETURN(
+      std::string client_cert,
+      IssueClientCertificate(*ca_, request.csr_pem(), agent_id,
+                             AgentUri(agent_id), kAgentCertValidity));
 
   v1::AgentRecord agent;
   agent.set_agent_id(agent_id);
@@ -131,18 +163,79 @@ absl::StatusOr<v1::EnrollResponse> Registry::Enroll(
   v1::EnrollResponse response;
   response.set_agent_id(agent_id);
   response.set_key_id(agent.key_id());
+  response.set_client_cert_pem(std::move(client_cert));
   return response;
 }
 
 absl::StatusOr<std::optional<v1::AgentRecord>> Registry::GetAgent(
     absl::string_view agent_id) const {
-  return GetRecord<v1::AgentRecord>(store_, Table::kAgents, agent_id,
-                                    "agent record");
+  ASSIGN_OR_RETURN(std::optional<v1::AgentRecord> agent,
+                   GetRecord<v1::AgentRecord>(store_, Table::kAgents, agent_id,
+                                              "agent record"));
+  if (!agent.has_value() || agent->has_revoked_at()) return agent;
+  ASSIGN_OR_RETURN(std::optional<absl::Time> revoked, RevokedAt(agent_id));
+  if (revoked.has_value()) *agent->mutable_revoked_at() = ToProto(*revoked);
+  return agent;
 }
 
 absl::StatusOr<std::vector<v1::AgentRecord>> Registry::ListAgents() const {
-  return ScanRecords<v1::AgentRecord>(store_, Table::kAgents, "",
-                                      "agent record");
+  ASSIGN_OR_RETURN(
+      std::vector<v1::AgentRecord> agents,
+      ScanRecords<v1::AgentRecord>(store_, Table::kAgents, "", "agent record"));
+  std::map<std::string, google::protobuf::Timestamp> revoked;
+  RETURN_IF_ERROR(store_.Scan(
+      Table::kMeta, keys::kRevocationPrefix,
+      [&](absl::string_view key, absl::string_view value) {
+        v1::AgentRevocation revocation;
+        if (revocation.ParseFromArray(value.data(),
+                                      static_cast<int>(value.size()))) {
+          revoked[std::string(key.substr(keys::kRevocationPrefix.size()))] =
+              revocation.revoked_at();
+        }
+        return true;
+      }));
+  for (v1::AgentRecord& agent : agents) {
+    auto it = revoked.find(agent.agent_id());
+    if (it != revoked.end()) *agent.mutable_revoked_at() = it->second;
+  }
+  return agents;
+}
+
+absl::StatusOr<std::optional<absl::Time>> Registry::RevokedAt(
+    absl::string_view agent_id) const {
+  ASSIGN_OR_RETURN(std::optional<v1::AgentRevocation> revocation,
+                   GetRecord<v1::AgentRevocation>(store_, Table::kMeta,
+                                                  keys::Revocation(agent_id),
+                                                  "agent revocation"));
+  if (!revocation.has_value()) return std::nullopt;
+  return FromProto(revocation->revoked_at());
+}
+
+absl::StatusOr<v1::AgentRecord> Registry::Revoke(absl::string_view agent_id,
+                                                 absl::string_view peer) {
+  absl::MutexLock lock(&revoke_mu_);
+  ASSIGN_OR_RETURN(std::optional<v1::AgentRecord> agent, GetAgent(agent_id));
+  if (!agent.has_value()) {
+    return absl::NotFoundError(absl::StrCat("no agent ", agent_id));
+  }
+  if (agent->has_revoked_at()) return *std::move(agent);
+  v1::AgentRevocation revocation;
+  *revocation.mutable_revoked_at() = ToProto(clock_());
+  revocation.set_peer(std::string(peer));
+  *agent->mutable_revoked_at() = revocation.revoked_at();
+  // Only the revocation record is written: rewriting the agent record here
+  // could race with ingest and roll its chain head back. Readers merge it.
+  Batch batch;
+  batch.Put(Table::kMeta, keys::Revocation(agent_id),
+            revocation.SerializeAsString());
+  RETURN_IF_ERROR(store_.Commit(batch));
+  if (fleet_ != nullptr) fleet_->MarkRevoked(agent_id, agent->revoked_at());
+  RecordEvent("revoked", agent_id, agent->last_seq(),
+              "the operator revoked this agent; its later snapshots are "
+              "refused, earlier ones stay valid",
+              peer)
+      .IgnoreError();  // the revocation stands either way
+  return *std::move(agent);
 }
 
 absl::Status Registry::RecordEvent(absl::string_view kind,
@@ -167,25 +260,6 @@ absl::Status Registry::RecordEvent(absl::string_view kind,
 absl::StatusOr<std::vector<v1::SecurityEvent>> Registry::ListEvents() const {
   return ScanRecords<v1::SecurityEvent>(store_, Table::kEvents, "",
                                         "security event");
-}
-
-absl::Status Registry::SetOperatorCredential(absl::string_view credential) {
-  Batch batch;
-  batch.Put(Table::kMeta, keys::kOperatorCredentialSha256,
-            Sha256(std::string(credential)));
-  return store_.Commit(batch);
-}
-
-absl::Status Registry::CheckOperatorCredential(
-    absl::string_view credential) const {
-  ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                   store_.Get(Table::kMeta, keys::kOperatorCredentialSha256));
-  const std::string presented = Sha256(std::string(credential));
-  if (!stored.has_value() || stored->size() != presented.size() ||
-      CRYPTO_memcmp(stored->data(), presented.data(), presented.size()) != 0) {
-    return absl::UnauthenticatedError("operator credential is not valid");
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace evidentia::collector

@@ -15,10 +15,13 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "collector/keys.h"
+#include "collector/peer_identity.h"
+#include "collector/records.h"
 #include "collector/store.h"
 #include "common/ed25519.h"
 #include "common/proto_time.h"
 #include "common/sha256.h"
+#include "common/x509.h"
 #include "evidentia/v1/store.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -48,6 +51,11 @@ class RegistryTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     registry_ = std::make_unique<Registry>(*store_, [this] { return now_; });
+    absl::StatusOr<KeyAndCert> ca =
+        CreateCertificateAuthority("test CA", absl::Hours(24));
+    ASSERT_TRUE(ca.ok()) << ca.status();
+    ca_ = *ca;
+    registry_->set_certificate_authority(ca_);
   }
 
   // A fresh token; fails the test if it cannot be made.
@@ -67,6 +75,9 @@ class RegistryTest : public ::testing::Test {
     request.set_token(token);
     if (key.ok()) request.set_public_key_pem(key->public_key().ToPem());
     request.mutable_host()->set_hostname(hostname);
+    absl::StatusOr<KeyAndCsr> tls = CreateCertificateRequest("agent");
+    EXPECT_TRUE(tls.ok()) << tls.status();
+    if (tls.ok()) request.set_csr_pem(tls->csr_pem);
     return request;
   }
 
@@ -74,13 +85,13 @@ class RegistryTest : public ::testing::Test {
   absl::Time now_ = absl::FromUnixSeconds(1700000000);
   std::unique_ptr<Store> store_;
   std::unique_ptr<Registry> registry_;
+  KeyAndCert ca_;
 };
 
 TEST_F(RegistryTest, EnrollReturnsHexAgentIdAndKeyId) {
   absl::StatusOr<PrivateKey> key = PrivateKey::Generate();
   ASSERT_TRUE(key.ok());
-  v1::EnrollRequest request;
-  request.set_token(NewToken());
+  v1::EnrollRequest request = Request(NewToken());
   request.set_public_key_pem(key->public_key().ToPem());
 
   absl::StatusOr<v1::EnrollResponse> enrolled = registry_->Enroll(request);
@@ -94,8 +105,7 @@ TEST_F(RegistryTest, EnrollReturnsHexAgentIdAndKeyId) {
 TEST_F(RegistryTest, EnrollStoresAgentRecord) {
   absl::StatusOr<PrivateKey> key = PrivateKey::Generate();
   ASSERT_TRUE(key.ok());
-  v1::EnrollRequest request;
-  request.set_token(NewToken());
+  v1::EnrollRequest request = Request(NewToken());
   request.set_public_key_pem(key->public_key().ToPem());
   request.mutable_host()->set_hostname("laptop-7");
 
@@ -345,49 +355,131 @@ TEST_F(RegistryTest, StoresOnlyTokenDigest) {
 
 TEST_F(RegistryTest, TokensAreDistinct) { EXPECT_NE(NewToken(), NewToken()); }
 
-TEST_F(RegistryTest, RightOperatorCredentialIsAccepted) {
-  ASSERT_TRUE(registry_->SetOperatorCredential("evo1_right").ok());
+TEST_F(RegistryTest, StoredDigestIsComparedNotJustLookedUp) {
+  // A record found under the presented token's digest whose own digest
+  // differs is refused: the constant-time compare is on the path.
+  const std::string token = NewToken();
+  absl::StatusOr<std::optional<v1::TokenRecord>> record =
+      GetRecord<v1::TokenRecord>(*store_, Table::kTokens, Sha256(token),
+                                 "token");
+  ASSERT_TRUE(record.ok() && record->has_value());
+  EXPECT_EQ((*record)->token_sha256(), Sha256(token));
+  (*record)->set_token_sha256(Sha256("evt1_someone_else"));
+  Batch batch;
+  batch.Put(Table::kTokens, Sha256(token), (*record)->SerializeAsString());
+  ASSERT_TRUE(store_->Commit(batch).ok());
 
-  EXPECT_TRUE(registry_->CheckOperatorCredential("evo1_right").ok());
-}
-
-TEST_F(RegistryTest, WrongOperatorCredentialIsUnauthenticated) {
-  ASSERT_TRUE(registry_->SetOperatorCredential("evo1_right").ok());
-
-  EXPECT_EQ(registry_->CheckOperatorCredential("evo1_wrong").code(),
+  EXPECT_EQ(registry_->Enroll(Request(token)).status().code(),
             absl::StatusCode::kUnauthenticated);
 }
 
-TEST_F(RegistryTest, EmptyOperatorCredentialIsUnauthenticated) {
-  ASSERT_TRUE(registry_->SetOperatorCredential("evo1_right").ok());
+TEST_F(RegistryTest, UsedUpTokenIsRecordedAsSecurityEvent) {
+  const std::string token = NewToken();
+  ASSERT_TRUE(registry_->Enroll(Request(token), "ipv4:10.0.0.1:1").ok());
 
-  EXPECT_EQ(registry_->CheckOperatorCredential("").code(),
-            absl::StatusCode::kUnauthenticated);
+  ASSERT_FALSE(registry_->Enroll(Request(token), "ipv4:10.6.6.6:1").ok());
+
+  absl::StatusOr<std::vector<v1::SecurityEvent>> events =
+      registry_->ListEvents();
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].kind(), "token_reuse");
+  EXPECT_EQ((*events)[0].peer(), "ipv4:10.6.6.6:1");
 }
 
-TEST_F(RegistryTest, NoOperatorCredentialSetRefusesEmpty) {
-  EXPECT_EQ(registry_->CheckOperatorCredential("").code(),
-            absl::StatusCode::kUnauthenticated);
+TEST_F(RegistryTest, EnrollIssuesClientCertificateForTheNewAgentId) {
+  absl::StatusOr<v1::EnrollResponse> enrolled =
+      registry_->Enroll(Request(NewToken()));
+  ASSERT_TRUE(enrolled.ok()) << enrolled.status();
+
+  absl::StatusOr<PeerIdentity> identity =
+      IdentityOfCertificate(enrolled->client_cert_pem(), ca_.cert_pem);
+
+  ASSERT_TRUE(identity.ok()) << identity.status();
+  EXPECT_EQ(identity->role, PeerRole::kAgent);
+  EXPECT_EQ(identity->agent_id, enrolled->agent_id());
 }
 
-TEST_F(RegistryTest, SettingOperatorCredentialReplacesEarlierOne) {
-  ASSERT_TRUE(registry_->SetOperatorCredential("evo1_old").ok());
-  ASSERT_TRUE(registry_->SetOperatorCredential("evo1_new").ok());
-
-  EXPECT_EQ(registry_->CheckOperatorCredential("evo1_old").code(),
-            absl::StatusCode::kUnauthenticated);
-  EXPECT_TRUE(registry_->CheckOperatorCredential("evo1_new").ok());
+TEST_F(RegistryTest, MissingCsrIsInvalidArgumentAndKeepsTheToken) {
+  const std::string token = NewToken();
+  v1::EnrollRequest request = Request(token);
+  request.clear_csr_pem();
+  EXPECT_EQ(registry_->Enroll(request).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(registry_->Enroll(Request(token)).ok());
 }
 
-TEST_F(RegistryTest, OperatorCredentialIsStoredOnlyAsDigest) {
-  ASSERT_TRUE(registry_->SetOperatorCredential("evo1_secret_value").ok());
+TEST_F(RegistryTest, CsrWithBadSignatureIsInvalidArgumentAndKeepsTheToken) {
+  const std::string token = NewToken();
+  v1::EnrollRequest request = Request(token);
+  // Flip a base64 character inside the signature, near the PEM's end.
+  std::string csr = request.csr_pem();
+  const size_t end = csr.find("-----END");
+  ASSERT_NE(end, std::string::npos);
+  csr[end - 6] = csr[end - 6] == 'A' ? 'B' : 'A';
+  request.set_csr_pem(csr);
 
-  absl::StatusOr<std::optional<std::string>> stored =
-      store_->Get(Table::kMeta, keys::kOperatorCredentialSha256);
+  EXPECT_EQ(registry_->Enroll(request).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(registry_->Enroll(Request(token)).ok());
+}
 
-  ASSERT_TRUE(stored.ok()) << stored.status();
-  ASSERT_TRUE(stored->has_value());
-  EXPECT_EQ(**stored, Sha256("evo1_secret_value"));
+TEST_F(RegistryTest, RevokedAgentIsListedWithRevokedAt) {
+  absl::StatusOr<v1::EnrollResponse> enrolled =
+      registry_->Enroll(Request(NewToken()));
+  ASSERT_TRUE(enrolled.ok());
+  now_ += absl::Minutes(5);
+
+  ASSERT_TRUE(registry_->Revoke(enrolled->agent_id(), "ipv4:127.0.0.1:1").ok());
+
+  absl::StatusOr<std::vector<v1::AgentRecord>> agents = registry_->ListAgents();
+  ASSERT_TRUE(agents.ok());
+  ASSERT_EQ(agents->size(), 1u);
+  EXPECT_EQ(FromProto((*agents)[0].revoked_at()), now_);
+  absl::StatusOr<std::optional<absl::Time>> at =
+      registry_->RevokedAt(enrolled->agent_id());
+  ASSERT_TRUE(at.ok() && at->has_value());
+  EXPECT_EQ(**at, now_);
+}
+
+TEST_F(RegistryTest, RevocationSurvivesARewriteOfTheAgentRecord) {
+  // Ingest rewrites the agent record; that must not lose a revocation.
+  absl::StatusOr<v1::EnrollResponse> enrolled =
+      registry_->Enroll(Request(NewToken()));
+  ASSERT_TRUE(enrolled.ok());
+  absl::StatusOr<std::optional<v1::AgentRecord>> before =
+      registry_->GetAgent(enrolled->agent_id());
+  ASSERT_TRUE(before.ok() && before->has_value());
+  ASSERT_TRUE(registry_->Revoke(enrolled->agent_id(), "").ok());
+  Batch batch;
+  batch.Put(Table::kAgents, enrolled->agent_id(),
+            (*before)->SerializeAsString());
+  ASSERT_TRUE(store_->Commit(batch).ok());
+
+  absl::StatusOr<std::optional<v1::AgentRecord>> after =
+      registry_->GetAgent(enrolled->agent_id());
+  ASSERT_TRUE(after.ok() && after->has_value());
+  EXPECT_TRUE((*after)->has_revoked_at());
+}
+
+TEST_F(RegistryTest, RevokingAgainKeepsTheFirstTime) {
+  absl::StatusOr<v1::EnrollResponse> enrolled =
+      registry_->Enroll(Request(NewToken()));
+  ASSERT_TRUE(enrolled.ok());
+  const absl::Time first = now_;
+  ASSERT_TRUE(registry_->Revoke(enrolled->agent_id(), "").ok());
+  now_ += absl::Hours(1);
+
+  absl::StatusOr<v1::AgentRecord> again =
+      registry_->Revoke(enrolled->agent_id(), "");
+
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(FromProto(again->revoked_at()), first);
+}
+
+TEST_F(RegistryTest, RevokingAnUnknownAgentIsNotFound) {
+  EXPECT_EQ(registry_->Revoke("0123", "").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(RegistryTest, ListEventsReturnsEventsInTimeOrder) {

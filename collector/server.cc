@@ -51,8 +51,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   server->registry_ =
       std::make_unique<Registry>(*server->store_, options.clock);
   server->registry_->set_fleet(server->fleet_.get());
-  RETURN_IF_ERROR(
-      server->registry_->SetOperatorCredential(material.operator_credential));
+  server->registry_->set_certificate_authority(material.ca);
+  ASSIGN_OR_RETURN(std::vector<v1::AgentRecord> agents,
+                   server->registry_->ListAgents());
+  for (const v1::AgentRecord& agent : agents) {
+    if (agent.has_revoked_at()) {
+      server->fleet_->MarkRevoked(agent.agent_id(), agent.revoked_at());
+    }
+  }
   server->ingestor_ = std::make_unique<Ingestor>(
       *server->store_, *server->registry_, options.clock);
   server->ingestor_->set_fleet(server->fleet_.get());
@@ -77,14 +83,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
                                 options.checkpoint_interval);
   server->streams_ = std::make_unique<SubmitStreams>(options.stream_limits);
   server->collector_service_ = std::make_unique<CollectorService>(
-      *server->registry_, *server->ingestor_, *server->streams_);
+      *server->registry_, *server->ingestor_, *server->streams_,
+      material.ca.cert_pem, options.clock);
   server->operator_service_ = std::make_unique<OperatorService>(
       *server->store_, *server->registry_, *server->fleet_,
       server->grader_.get(), *server->log_, material.signing_key,
-      material.operator_key, options.clock);
+      material.operator_key, material.ca.cert_pem, options.clock);
 
+  // A client certificate is optional (Enroll has none yet) but, when
+  // presented, must chain to our CA or the handshake fails; which calls need
+  // one, of which role, is decided per call (collector/peer_identity.h).
   grpc::SslServerCredentialsOptions tls(
-      GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+      GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  tls.pem_root_certs = material.ca.cert_pem;
   tls.pem_key_cert_pairs.push_back(
       {material.server.key_pem, material.server.cert_pem});
 

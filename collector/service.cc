@@ -11,6 +11,7 @@
 #include "collector/bundle_export.h"
 #include "collector/history.h"
 #include "collector/keys.h"
+#include "collector/peer_identity.h"
 #include "collector/queries.h"
 #include "collector/records.h"
 #include "common/checkpoint.h"
@@ -33,8 +34,22 @@ grpc::Status ToGrpc(const absl::Status& status) {
 grpc::Status CollectorService::Enroll(grpc::ServerContext* context,
                                       const v1::EnrollRequest* request,
                                       v1::EnrollResponse* response) {
-  absl::StatusOr<v1::EnrollResponse> enrolled = registry_.Enroll(*request);
+  const std::string address = PeerAddress(context->peer());
+  if (enrol_failures_.Blocked(address, clock_())) {
+    Log(LogLevel::kWarning, absl::StrCat("enrolment from ", context->peer(),
+                                         " refused: too many failed attempts"));
+    return ToGrpc(absl::ResourceExhaustedError(absl::StrCat(
+        "too many failed enrolments from ", address, "; wait ",
+        absl::FormatDuration(kEnrolFailureWindow), " and check the token")));
+  }
+  absl::StatusOr<v1::EnrollResponse> enrolled =
+      registry_.Enroll(*request, context->peer());
   if (!enrolled.ok()) {
+    const absl::StatusCode code = enrolled.status().code();
+    if (code == absl::StatusCode::kUnauthenticated ||
+        code == absl::StatusCode::kInvalidArgument) {
+      enrol_failures_.RecordFailure(address, clock_());
+    }
     Log(LogLevel::kWarning,
         absl::StrCat("enrolment from ", context->peer(),
                      " refused: ", enrolled.status().ToString()));
@@ -47,12 +62,81 @@ grpc::Status CollectorService::Enroll(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+namespace {
+
+v1::SubmitResponse Refused(const absl::Status& status, uint64_t seq,
+                           std::string payload_sha256) {
+  v1::SubmitResponse response;
+  response.set_result(v1::SubmitResponse::REJECTED);
+  response.set_seq(seq);
+  response.set_payload_sha256(std::move(payload_sha256));
+  response.set_code(static_cast<int>(status.code()));
+  response.set_message(std::string(status.message()));
+  return response;
+}
+
+}  // namespace
+
+std::optional<v1::SubmitResponse> CollectorService::Refusal(
+    const v1::SubmitRequest& request, const std::string& agent_id,
+    const std::string& peer) {
+  const std::string& payload = request.envelope().payload();
+  v1::Snapshot snapshot;
+  // What does not parse (or is too large) ingest refuses with its reason.
+  if (payload.size() > kMaxPayloadBytes || !snapshot.ParseFromString(payload)) {
+    return std::nullopt;
+  }
+  if (snapshot.agent_id() != agent_id) {
+    const std::string detail = absl::StrCat(
+        "agent ", agent_id, " (by its client certificate) sent snapshot ",
+        snapshot.seq(), " of agent ", snapshot.agent_id(), "; refused");
+    registry_.RecordEvent("wrong_agent", agent_id, snapshot.seq(), detail, peer)
+        .IgnoreError();  // the refusal below stands either way
+    return Refused(absl::PermissionDeniedError(detail), snapshot.seq(),
+                   Sha256(payload));
+  }
+  absl::StatusOr<std::optional<absl::Time>> revoked =
+      registry_.RevokedAt(agent_id);
+  if (!revoked.ok()) {
+    return Refused(revoked.status(), snapshot.seq(), Sha256(payload));
+  }
+  if (revoked->has_value()) {
+    return Refused(absl::PermissionDeniedError(absl::StrCat(
+                       "agent ", agent_id, " was revoked at ",
+                       absl::FormatTime("%Y-%m-%d %H:%M:%SZ", **revoked,
+                                        absl::UTCTimeZone()))),
+                   snapshot.seq(), Sha256(payload));
+  }
+  return std::nullopt;
+}
+
 grpc::Status CollectorService::Submit(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::SubmitResponse, v1::SubmitRequest>* stream) {
   const std::string peer = context->peer();
+  absl::StatusOr<PeerIdentity> identity =
+      RequireRole(*context, ca_pem_, PeerRole::kAgent);
+  if (!identity.ok()) {
+    Log(LogLevel::kWarning,
+        absl::StrCat("submit stream from ", peer,
+                     " refused: ", identity.status().ToString()));
+    return ToGrpc(identity.status());
+  }
+  const std::string& agent_id = identity->agent_id;
+  absl::StatusOr<std::optional<absl::Time>> revoked =
+      registry_.RevokedAt(agent_id);
+  if (!revoked.ok()) return ToGrpc(revoked.status());
+  if (revoked->has_value()) {
+    Log(LogLevel::kWarning, absl::StrCat("submit stream from revoked agent ",
+                                         agent_id, " at ", peer, " refused"));
+    return ToGrpc(absl::PermissionDeniedError(
+        absl::StrCat("agent ", agent_id, " was revoked at ",
+                     absl::FormatTime("%Y-%m-%d %H:%M:%SZ", **revoked,
+                                      absl::UTCTimeZone()))));
+  }
+  // One agent (not one address: agents may share a NAT) is one source.
   absl::StatusOr<std::unique_ptr<SubmitStreams::Lease>> lease =
-      streams_.Open(peer, context);
+      streams_.Open(agent_id, context);
   if (!lease.ok()) {
     Log(LogLevel::kWarning, absl::StrCat("stream from ", peer, " refused: ",
                                          lease.status().message()));
@@ -63,7 +147,11 @@ grpc::Status CollectorService::Submit(
   v1::SubmitRequest request;
   while (stream->Read(&request)) {
     (*lease)->Touch();
-    v1::SubmitResponse response = ingestor_.Submit(request, peer);
+    std::optional<v1::SubmitResponse> refusal =
+        Refusal(request, agent_id, peer);
+    v1::SubmitResponse response = refusal.has_value()
+                                      ? *std::move(refusal)
+                                      : ingestor_.Submit(request, peer);
     if (response.result() == v1::SubmitResponse::REJECTED) {
       Log(LogLevel::kWarning,
           absl::StrCat("refused from ", peer, ": ", response.message()));
@@ -80,18 +168,21 @@ grpc::Status CollectorService::Submit(
 
 absl::Status OperatorService::Authorize(
     const grpc::ServerContext& context) const {
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find("authorization");
-  constexpr absl::string_view kBearer = "Bearer ";
-  if (it == metadata.end()) {
-    return absl::UnauthenticatedError("operator credential missing");
-  }
-  absl::string_view value(it->second.data(), it->second.size());
-  if (!absl::StartsWith(value, kBearer)) {
-    return absl::UnauthenticatedError("operator credential malformed");
-  }
-  value.remove_prefix(kBearer.size());
-  return registry_.CheckOperatorCredential(value);
+  return RequireRole(context, ca_pem_, PeerRole::kOperator).status();
+}
+
+grpc::Status OperatorService::RevokeAgent(grpc::ServerContext* context,
+                                          const v1::RevokeAgentRequest* request,
+                                          v1::RevokeAgentResponse* response) {
+  if (absl::Status auth = Authorize(*context); !auth.ok()) return ToGrpc(auth);
+  absl::StatusOr<v1::AgentRecord> revoked =
+      registry_.Revoke(request->agent_id(), context->peer());
+  if (!revoked.ok()) return ToGrpc(revoked.status());
+  Log(LogLevel::kInfo,
+      absl::StrCat("agent ", request->agent_id(),
+                   " revoked by the operator at ", context->peer()));
+  *response->mutable_agent() = *std::move(revoked);
+  return grpc::Status::OK;
 }
 
 grpc::Status OperatorService::CreateToken(grpc::ServerContext* context,
@@ -124,6 +215,13 @@ grpc::Status OperatorService::GetEvidence(grpc::ServerContext* context,
   absl::StatusOr<v1::GetEvidenceResponse> evidence =
       collector::GetEvidence(store_, request->agent_id(), request->check_id());
   if (!evidence.ok()) return ToGrpc(evidence.status());
+  // Evidence of a revoked device stays valid but must say so.
+  absl::StatusOr<std::optional<absl::Time>> revoked =
+      registry_.RevokedAt(request->agent_id());
+  if (!revoked.ok()) return ToGrpc(revoked.status());
+  if (revoked->has_value()) {
+    *evidence->mutable_agent()->mutable_revoked_at() = ToProto(**revoked);
+  }
   *response = *std::move(evidence);
   return grpc::Status::OK;
 }
@@ -217,6 +315,13 @@ grpc::Status OperatorService::GetHost(grpc::ServerContext* context,
       grader_->CheckHost(host, fleet->first);
   if (!checks.ok()) return ToGrpc(checks.status());
   *response->mutable_agent() = host.agent;
+  // Also for a moment before the revocation: the device is not trusted now.
+  absl::StatusOr<std::optional<absl::Time>> revoked =
+      registry_.RevokedAt(host.agent.agent_id());
+  if (!revoked.ok()) return ToGrpc(revoked.status());
+  if (revoked->has_value()) {
+    *response->mutable_agent()->mutable_revoked_at() = ToProto(**revoked);
+  }
   response->set_silent(grader_->IsSilent(host, fleet->first));
   for (v1::HostCheck& check : *checks) {
     *response->add_checks() = std::move(check);

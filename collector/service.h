@@ -1,14 +1,21 @@
 // The gRPC face of the collector: the agent-facing Collector service and the
 // operator-facing Operator service. They only translate between gRPC and the
 // registry, ingest and queries; absl::Status becomes grpc::Status here and
-// nowhere else.
+// nowhere else. Every call but Enroll is authorized by the caller's TLS
+// client certificate (collector/peer_identity.h): Submit needs an agent's,
+// and a snapshot's agent_id must be that agent's; Operator calls need the
+// operator's.
 #ifndef EVIDENTIA_COLLECTOR_SERVICE_H_
 #define EVIDENTIA_COLLECTOR_SERVICE_H_
+
+#include <optional>
+#include <string>
 
 #include "absl/status/status.h"
 #include "collector/fleet.h"
 #include "collector/grading.h"
 #include "collector/ingest.h"
+#include "collector/rate_limiter.h"
 #include "collector/registry.h"
 #include "collector/store.h"
 #include "collector/submit_streams.h"
@@ -26,12 +33,24 @@ inline constexpr size_t kMaxDocumentBytes = 6 << 20;
 // The one place an absl::Status becomes a grpc::Status (same codes).
 grpc::Status ToGrpc(const absl::Status& status);
 
+// Failed enrolments allowed per client IP address and window.
+inline constexpr int kMaxEnrolFailures = 5;
+inline constexpr absl::Duration kEnrolFailureWindow = absl::Minutes(1);
+// Addresses tracked for that; beyond it the oldest is forgotten.
+inline constexpr size_t kMaxTrackedAddresses = 4096;
+
 class CollectorService final : public v1::Collector::Service {
  public:
-  // All must outlive the service.
+  // `ca_pem` is the CA whose client certificates identify agents.
+  // `registry`, `ingestor` and `streams` must outlive the service.
   CollectorService(Registry& registry, Ingestor& ingestor,
-                   SubmitStreams& streams)
-      : registry_(registry), ingestor_(ingestor), streams_(streams) {}
+                   SubmitStreams& streams, std::string ca_pem,
+                   Clock clock = SystemClock())
+      : registry_(registry),
+        ingestor_(ingestor),
+        streams_(streams),
+        ca_pem_(std::move(ca_pem)),
+        clock_(std::move(clock)) {}
 
   grpc::Status Enroll(grpc::ServerContext* context,
                       const v1::EnrollRequest* request,
@@ -42,19 +61,32 @@ class CollectorService final : public v1::Collector::Service {
       override;
 
  private:
+  // The refusal of `request` on a stream authenticated as `agent_id`, or
+  // nullopt when ingest may decide: a snapshot of another agent, or of an
+  // agent revoked meanwhile, is refused here.
+  std::optional<v1::SubmitResponse> Refusal(const v1::SubmitRequest& request,
+                                            const std::string& agent_id,
+                                            const std::string& peer);
+
   Registry& registry_;
   Ingestor& ingestor_;
   SubmitStreams& streams_;
+  const std::string ca_pem_;
+  Clock clock_;
+  FailureLimiter enrol_failures_{kMaxEnrolFailures, kEnrolFailureWindow,
+                                 kMaxTrackedAddresses};
 };
 
-// Every call needs metadata "authorization: Bearer <operator credential>".
+// Every call needs the operator's client certificate.
 class OperatorService final : public v1::Operator::Service {
  public:
   // `grader` may be null: the collector runs without a policy set, and the
   // grading calls answer FAILED_PRECONDITION. All must outlive the service.
+  // `ca_pem` is the CA whose client certificates identify the operator.
   OperatorService(Store& store, Registry& registry, FleetState& fleet,
                   Grader* grader, TransparencyLog& log,
-                  PrivateKey collector_key, PublicKey operator_key, Clock clock)
+                  PrivateKey collector_key, PublicKey operator_key,
+                  std::string ca_pem, Clock clock)
       : store_(store),
         registry_(registry),
         fleet_(fleet),
@@ -62,8 +94,12 @@ class OperatorService final : public v1::Operator::Service {
         log_(log),
         collector_key_(std::move(collector_key)),
         operator_key_(std::move(operator_key)),
+        ca_pem_(std::move(ca_pem)),
         clock_(std::move(clock)) {}
 
+  grpc::Status RevokeAgent(grpc::ServerContext* context,
+                           const v1::RevokeAgentRequest* request,
+                           v1::RevokeAgentResponse* response) override;
   grpc::Status CreateToken(grpc::ServerContext* context,
                            const v1::CreateTokenRequest* request,
                            v1::CreateTokenResponse* response) override;
@@ -117,6 +153,7 @@ class OperatorService final : public v1::Operator::Service {
   TransparencyLog& log_;
   PrivateKey collector_key_;
   PublicKey operator_key_;
+  const std::string ca_pem_;
   Clock clock_;
 };
 

@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/sha256.h"
 
 namespace evidentia {
@@ -165,6 +166,20 @@ absl::Status EnsurePrivateDir(const std::filesystem::path& dir) {
   }
   if (::chmod(dir.c_str(), 0700) != 0) {
     return PathError(errno, "cannot chmod 0700", dir);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckOwnerOnly(const std::filesystem::path& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return absl::NotFoundError(absl::StrCat("cannot stat ", path.string()));
+  }
+  if ((st.st_mode & 077) != 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s is accessible to other users (mode %04o); run: chmod %s %s",
+        path.string(), st.st_mode & 07777, S_ISDIR(st.st_mode) ? "700" : "600",
+        path.string()));
   }
   return absl::OkStatus();
 }

@@ -28,6 +28,11 @@ absl::Status WriteFileAtomic(const std::filesystem::path& path,
 // Creates `dir` (and parents) if missing and sets it to mode 0700.
 absl::Status EnsurePrivateDir(const std::filesystem::path& dir);
 
+// OK when `path` (a file or directory; symlinks followed) grants nothing to
+// group or others. FAILED_PRECONDITION otherwise, naming the path, its mode
+// and the chmod that fixes it; NOT_FOUND when it cannot be stat'ed.
+absl::Status CheckOwnerOnly(const std::filesystem::path& path);
+
 // Owns a file descriptor: closes it when it goes.
 class ScopedFd {
  public:

@@ -44,6 +44,9 @@ struct OpenSslFree {
   void operator()(ASN1_OCTET_STRING* p) const { ASN1_OCTET_STRING_free(p); }
   void operator()(GENERAL_NAME* p) const { GENERAL_NAME_free(p); }
   void operator()(GENERAL_NAMES* p) const { GENERAL_NAMES_free(p); }
+  void operator()(X509_REQ* p) const { X509_REQ_free(p); }
+  void operator()(X509_STORE* p) const { X509_STORE_free(p); }
+  void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
 };
 template <typename T>
 using Ptr = std::unique_ptr<T, OpenSslFree>;
@@ -236,6 +239,71 @@ absl::Status AddSubjectAltNames(X509* cert,
   return absl::OkStatus();
 }
 
+// The CA: a certificate that is a CA and the private key that matches it.
+struct LoadedCa {
+  Ptr<X509> cert;
+  Ptr<EVP_PKEY> key;
+};
+
+Ptr<X509> ReadCertificate(std::string_view pem) {
+  Ptr<BIO> bio = MemBio(pem);
+  return Ptr<X509>(bio == nullptr ? nullptr
+                                  : PEM_read_bio_X509(bio.get(), nullptr,
+                                                      NoPassphrase, nullptr));
+}
+
+absl::StatusOr<LoadedCa> LoadCa(const KeyAndCert& ca) {
+  LoadedCa loaded;
+  loaded.cert = ReadCertificate(ca.cert_pem);
+  if (loaded.cert == nullptr) {
+    return OpenSslError(absl::StatusCode::kInvalidArgument,
+                        "CA certificate is not a PEM certificate");
+  }
+  Ptr<BIO> ca_key_bio = MemBio(ca.key_pem);
+  loaded.key.reset(ca_key_bio == nullptr
+                       ? nullptr
+                       : PEM_read_bio_PrivateKey(ca_key_bio.get(), nullptr,
+                                                 NoPassphrase, nullptr));
+  if (loaded.key == nullptr) {
+    return OpenSslError(absl::StatusCode::kInvalidArgument,
+                        "CA key is not an unencrypted PEM private key");
+  }
+  if (X509_check_ca(loaded.cert.get()) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError("CA certificate is not a CA");
+  }
+  if (X509_check_private_key(loaded.cert.get(), loaded.key.get()) != 1) {
+    return OpenSslError(absl::StatusCode::kInvalidArgument,
+                        "CA key does not match the CA certificate");
+  }
+  return loaded;
+}
+
+// subjectAltName holding the one URI `uri`.
+absl::Status AddUriSubjectAltName(X509* cert, std::string_view uri) {
+  if (uri.empty() || uri.size() > 256) {
+    return absl::InvalidArgumentError("certificate URI must be 1-256 bytes");
+  }
+  Ptr<GENERAL_NAMES> gens(sk_GENERAL_NAME_new_null());
+  Ptr<GENERAL_NAME> gen(GENERAL_NAME_new());
+  ASN1_IA5STRING* value = ASN1_IA5STRING_new();
+  if (gens == nullptr || gen == nullptr || value == nullptr ||
+      ASN1_STRING_set(value, uri.data(), static_cast<int>(uri.size())) != 1) {
+    ASN1_IA5STRING_free(value);
+    return Internal("cannot allocate a URI subjectAltName");
+  }
+  GENERAL_NAME_set0_value(gen.get(), GEN_URI, value);
+  if (sk_GENERAL_NAME_push(gens.get(), gen.get()) == 0) {
+    return Internal("cannot add to subjectAltName");
+  }
+  gen.release();  // Owned by gens now.
+  if (X509_add1_ext_i2d(cert, NID_subject_alt_name, gens.get(), 0,
+                        X509V3_ADD_DEFAULT) != 1) {
+    return Internal("cannot add subjectAltName");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Sign(X509* cert, EVP_PKEY* key) {
   if (X509_sign(cert, key, EVP_sha256()) <= 0) {
     return Internal("cannot sign the certificate");
@@ -289,34 +357,10 @@ absl::StatusOr<KeyAndCert> CreateCertificateAuthority(
 absl::StatusOr<KeyAndCert> IssueServerCertificate(
     const KeyAndCert& ca, std::string_view common_name,
     const std::vector<std::string>& names, absl::Duration validity) {
-  // The CA: a certificate that is a CA and the private key that matches it.
-  Ptr<BIO> ca_cert_bio = MemBio(ca.cert_pem);
-  Ptr<X509> ca_cert(ca_cert_bio == nullptr
-                        ? nullptr
-                        : PEM_read_bio_X509(ca_cert_bio.get(), nullptr,
-                                            NoPassphrase, nullptr));
-  if (ca_cert == nullptr) {
-    return OpenSslError(absl::StatusCode::kInvalidArgument,
-                        "CA certificate is not a PEM certificate");
-  }
-  Ptr<BIO> ca_key_bio = MemBio(ca.key_pem);
-  Ptr<EVP_PKEY> ca_key(ca_key_bio == nullptr
-                           ? nullptr
-                           : PEM_read_bio_PrivateKey(ca_key_bio.get(), nullptr,
-                                                     NoPassphrase, nullptr));
-  if (ca_key == nullptr) {
-    return OpenSslError(absl::StatusCode::kInvalidArgument,
-                        "CA key is not an unencrypted PEM private key");
-  }
-  if (X509_check_ca(ca_cert.get()) != 1) {
-    ERR_clear_error();
-    return absl::InvalidArgumentError("CA certificate is not a CA");
-  }
-  if (X509_check_private_key(ca_cert.get(), ca_key.get()) != 1) {
-    return OpenSslError(absl::StatusCode::kInvalidArgument,
-                        "CA key does not match the CA certificate");
-  }
-
+  absl::StatusOr<LoadedCa> loaded = LoadCa(ca);
+  if (!loaded.ok()) return loaded.status();
+  X509* ca_cert = loaded->cert.get();
+  EVP_PKEY* ca_key = loaded->key.get();
   if (absl::Status s = CheckCommonName(common_name); !s.ok()) return s;
   absl::StatusOr<long> seconds = ValiditySeconds(validity);
   if (!seconds.ok()) return seconds.status();
@@ -327,11 +371,11 @@ absl::StatusOr<KeyAndCert> IssueServerCertificate(
   if (!cert.ok()) return cert.status();
   X509* x = cert->get();
 
-  if (X509_set_issuer_name(x, X509_get_subject_name(ca_cert.get())) != 1) {
+  if (X509_set_issuer_name(x, X509_get_subject_name(ca_cert)) != 1) {
     return Internal("cannot set the issuer name");
   }
   X509V3_CTX ctx;
-  X509V3_set_ctx(&ctx, ca_cert.get(), x, nullptr, nullptr, 0);
+  X509V3_set_ctx(&ctx, ca_cert, x, nullptr, nullptr, 0);
   X509V3_set_ctx_nodb(&ctx);
   for (const auto& [nid, value] : std::vector<std::pair<int, const char*>>{
            {NID_basic_constraints, "critical,CA:FALSE"},
@@ -343,8 +387,164 @@ absl::StatusOr<KeyAndCert> IssueServerCertificate(
     if (absl::Status s = AddExtension(x, &ctx, nid, value); !s.ok()) return s;
   }
   if (absl::Status s = AddSubjectAltNames(x, names); !s.ok()) return s;
-  if (absl::Status s = Sign(x, ca_key.get()); !s.ok()) return s;
+  if (absl::Status s = Sign(x, ca_key); !s.ok()) return s;
   return Encode(key->get(), x);
+}
+
+absl::StatusOr<KeyAndCsr> CreateCertificateRequest(
+    std::string_view common_name) {
+  if (absl::Status s = CheckCommonName(common_name); !s.ok()) return s;
+  absl::StatusOr<Ptr<EVP_PKEY>> key = GenerateP256Key();
+  if (!key.ok()) return key.status();
+  Ptr<X509_REQ> req(X509_REQ_new());
+  if (req == nullptr ||
+      X509_REQ_set_version(req.get(), X509_REQ_VERSION_1) != 1) {
+    return Internal("cannot make a certificate request");
+  }
+  X509_NAME* subject = X509_REQ_get_subject_name(req.get());
+  if (subject == nullptr ||
+      X509_NAME_add_entry_by_txt(
+          subject, "CN", MBSTRING_UTF8,
+          reinterpret_cast<const unsigned char*>(common_name.data()),
+          static_cast<int>(common_name.size()), -1, 0) != 1 ||
+      X509_REQ_set_pubkey(req.get(), key->get()) != 1 ||
+      X509_REQ_sign(req.get(), key->get(), EVP_sha256()) <= 0) {
+    return Internal("cannot sign the certificate request");
+  }
+  Ptr<BIO> bio(BIO_new(BIO_s_mem()));
+  if (bio == nullptr || PEM_write_bio_X509_REQ(bio.get(), req.get()) != 1) {
+    return Internal("cannot encode the certificate request as PEM");
+  }
+  KeyAndCsr out;
+  out.csr_pem = BioContents(bio.get());
+  absl::StatusOr<std::string> key_pem = PrivateKeyPem(key->get());
+  if (!key_pem.ok()) return key_pem.status();
+  out.key_pem = *std::move(key_pem);
+  return out;
+}
+
+absl::StatusOr<std::string> IssueClientCertificate(const KeyAndCert& ca,
+                                                   std::string_view csr_pem,
+                                                   std::string_view common_name,
+                                                   std::string_view uri,
+                                                   absl::Duration validity) {
+  absl::StatusOr<LoadedCa> loaded = LoadCa(ca);
+  if (!loaded.ok()) return loaded.status();
+  Ptr<BIO> csr_bio = MemBio(csr_pem);
+  Ptr<X509_REQ> req(csr_bio == nullptr
+                        ? nullptr
+                        : PEM_read_bio_X509_REQ(csr_bio.get(), nullptr,
+                                                NoPassphrase, nullptr));
+  if (req == nullptr) {
+    return OpenSslError(absl::StatusCode::kInvalidArgument,
+                        "certificate request is not a PEM PKCS#10 request");
+  }
+  EVP_PKEY* requested_key = X509_REQ_get0_pubkey(req.get());
+  // Proof of possession: the request is signed by the key it names.
+  if (requested_key == nullptr ||
+      X509_REQ_verify(req.get(), requested_key) != 1) {
+    return OpenSslError(
+        absl::StatusCode::kInvalidArgument,
+        "certificate request signature does not verify under its own key");
+  }
+  if (EVP_PKEY_get_base_id(requested_key) != EVP_PKEY_EC ||
+      EVP_PKEY_get_bits(requested_key) != 256) {
+    return absl::InvalidArgumentError(
+        "certificate request must be for an ECDSA P-256 key");
+  }
+  if (absl::Status s = CheckCommonName(common_name); !s.ok()) return s;
+  absl::StatusOr<long> seconds = ValiditySeconds(validity);
+  if (!seconds.ok()) return seconds.status();
+  absl::StatusOr<Ptr<X509>> cert =
+      NewCertificate(requested_key, common_name, *seconds);
+  if (!cert.ok()) return cert.status();
+  X509* x = cert->get();
+  if (X509_set_issuer_name(x, X509_get_subject_name(loaded->cert.get())) != 1) {
+    return Internal("cannot set the issuer name");
+  }
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, loaded->cert.get(), x, nullptr, nullptr, 0);
+  X509V3_set_ctx_nodb(&ctx);
+  for (const auto& [nid, value] : std::vector<std::pair<int, const char*>>{
+           {NID_basic_constraints, "critical,CA:FALSE"},
+           {NID_key_usage, "critical,digitalSignature"},
+           {NID_ext_key_usage, "clientAuth"},
+           {NID_subject_key_identifier, "hash"},
+           {NID_authority_key_identifier, "keyid:always"},
+       }) {
+    if (absl::Status s = AddExtension(x, &ctx, nid, value); !s.ok()) return s;
+  }
+  if (absl::Status s = AddUriSubjectAltName(x, uri); !s.ok()) return s;
+  if (absl::Status s = Sign(x, loaded->key.get()); !s.ok()) return s;
+  return CertificatePem(x);
+}
+
+absl::StatusOr<KeyAndCert> CreateClientCertificate(const KeyAndCert& ca,
+                                                   std::string_view common_name,
+                                                   std::string_view uri,
+                                                   absl::Duration validity) {
+  absl::StatusOr<KeyAndCsr> request = CreateCertificateRequest(common_name);
+  if (!request.ok()) return request.status();
+  absl::StatusOr<std::string> cert =
+      IssueClientCertificate(ca, request->csr_pem, common_name, uri, validity);
+  if (!cert.ok()) return cert.status();
+  return KeyAndCert{std::move(request->key_pem), *std::move(cert)};
+}
+
+absl::StatusOr<ClientCertificate> VerifyClientCertificate(
+    std::string_view cert_pem, std::string_view ca_cert_pem) {
+  Ptr<X509> ca = ReadCertificate(ca_cert_pem);
+  if (ca == nullptr) {
+    return OpenSslError(absl::StatusCode::kInvalidArgument,
+                        "CA certificate is not a PEM certificate");
+  }
+  Ptr<X509> cert = ReadCertificate(cert_pem);
+  if (cert == nullptr) {
+    ERR_clear_error();
+    return absl::UnauthenticatedError(
+        "client certificate is not a PEM certificate");
+  }
+  Ptr<X509_STORE> store(X509_STORE_new());
+  Ptr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
+  if (store == nullptr || ctx == nullptr ||
+      X509_STORE_add_cert(store.get(), ca.get()) != 1 ||
+      X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr) != 1 ||
+      X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_CLIENT) != 1) {
+    return Internal("cannot set up certificate verification");
+  }
+  if (X509_verify_cert(ctx.get()) != 1) {
+    const int error = X509_STORE_CTX_get_error(ctx.get());
+    ERR_clear_error();
+    return absl::UnauthenticatedError(
+        absl::StrCat("client certificate does not verify against the "
+                     "collector's CA: ",
+                     X509_verify_cert_error_string(error)));
+  }
+  ClientCertificate out;
+  X509_NAME* subject = X509_get_subject_name(cert.get());
+  const int cn_index = subject == nullptr ? -1
+                                          : X509_NAME_get_index_by_NID(
+                                                subject, NID_commonName, -1);
+  if (cn_index >= 0) {
+    const ASN1_STRING* cn =
+        X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, cn_index));
+    out.common_name.assign(
+        reinterpret_cast<const char*>(ASN1_STRING_get0_data(cn)),
+        static_cast<size_t>(ASN1_STRING_length(cn)));
+  }
+  Ptr<GENERAL_NAMES> names(static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr)));
+  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names.get());
+       ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
+    if (name->type != GEN_URI) continue;
+    const ASN1_STRING* uri = name->d.uniformResourceIdentifier;
+    out.uris.emplace_back(
+        reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+        static_cast<size_t>(ASN1_STRING_length(uri)));
+  }
+  ERR_clear_error();
+  return out;
 }
 
 }  // namespace evidentia

@@ -23,6 +23,7 @@ struct Free {
   void operator()(BIO* p) const { BIO_free(p); }
   void operator()(X509_STORE* p) const { X509_STORE_free(p); }
   void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
+  void operator()(X509_REQ* p) const { X509_REQ_free(p); }
 };
 template <typename T>
 using Ptr = std::unique_ptr<T, Free>;
@@ -270,6 +271,119 @@ TEST(X509ValidityTest, RejectsEmptyCommonName) {
 
 TEST(X509ValidityTest, AcceptsTenYearCa) {
   EXPECT_TRUE(CreateCertificateAuthority("CA", absl::Hours(24 * 3653)).ok());
+}
+
+// Client certificates: issued from a request, verified against the CA.
+class ClientCertificateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<KeyAndCert> ca =
+        CreateCertificateAuthority("Evidentia test CA", absl::Hours(24));
+    ASSERT_TRUE(ca.ok()) << ca.status();
+    ca_ = *ca;
+    absl::StatusOr<KeyAndCsr> request = CreateCertificateRequest("agent");
+    ASSERT_TRUE(request.ok()) << request.status();
+    request_ = *request;
+  }
+
+  absl::StatusOr<std::string> Issue(const std::string& csr_pem) {
+    return IssueClientCertificate(ca_, csr_pem, "a1b2", "evidentia:agent:a1b2",
+                                  absl::Hours(1));
+  }
+
+  KeyAndCert ca_;
+  KeyAndCsr request_;
+};
+
+Ptr<X509_REQ> ParseRequest(const std::string& pem) {
+  Ptr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  return Ptr<X509_REQ>(
+      PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr));
+}
+
+std::string RequestPem(X509_REQ* req) {
+  Ptr<BIO> bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509_REQ(bio.get(), req);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
+TEST_F(ClientCertificateTest, IssuedCertificateVerifiesWithCnAndUri) {
+  absl::StatusOr<std::string> cert = Issue(request_.csr_pem);
+  ASSERT_TRUE(cert.ok()) << cert.status();
+
+  absl::StatusOr<ClientCertificate> verified =
+      VerifyClientCertificate(*cert, ca_.cert_pem);
+
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->common_name, "a1b2");
+  EXPECT_EQ(verified->uris, std::vector<std::string>{"evidentia:agent:a1b2"});
+}
+
+TEST_F(ClientCertificateTest, IssuedCertificateIsForTheRequestedKey) {
+  absl::StatusOr<std::string> cert = Issue(request_.csr_pem);
+  ASSERT_TRUE(cert.ok()) << cert.status();
+  Ptr<X509> x = ParseCert(*cert);
+  Ptr<EVP_PKEY> key = ParseKey(request_.key_pem);
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(X509_check_private_key(x.get(), key.get()), 1);
+}
+
+TEST_F(ClientCertificateTest, RequestWithFlippedSignatureIsRefused) {
+  Ptr<X509_REQ> req = ParseRequest(request_.csr_pem);
+  ASSERT_NE(req, nullptr);
+  const ASN1_BIT_STRING* signature = nullptr;
+  X509_REQ_get0_signature(req.get(), &signature, nullptr);
+  ASSERT_NE(signature, nullptr);
+  unsigned char* bytes = const_cast<unsigned char*>(
+      ASN1_STRING_get0_data(const_cast<ASN1_BIT_STRING*>(signature)));
+  bytes[ASN1_STRING_length(signature) - 1] ^= 0x01;
+
+  EXPECT_EQ(Issue(RequestPem(req.get())).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ClientCertificateTest, RequestNamingAnotherKeyThanItsSignerIsRefused) {
+  // Someone else's public key put into our signed request: the request no
+  // longer proves possession of the key it names.
+  absl::StatusOr<KeyAndCsr> other = CreateCertificateRequest("other");
+  ASSERT_TRUE(other.ok());
+  Ptr<X509_REQ> req = ParseRequest(request_.csr_pem);
+  Ptr<X509_REQ> other_req = ParseRequest(other->csr_pem);
+  ASSERT_EQ(
+      X509_REQ_set_pubkey(req.get(), X509_REQ_get0_pubkey(other_req.get())), 1);
+
+  EXPECT_EQ(Issue(RequestPem(req.get())).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ClientCertificateTest, GarbageRequestIsRefused) {
+  EXPECT_EQ(Issue("not a request").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ClientCertificateTest, CertificateOfAnotherCaDoesNotVerify) {
+  absl::StatusOr<KeyAndCert> other_ca =
+      CreateCertificateAuthority("Evidentia test CA", absl::Hours(24));
+  ASSERT_TRUE(other_ca.ok());
+  absl::StatusOr<KeyAndCert> foreign = CreateClientCertificate(
+      *other_ca, "a1b2", "evidentia:agent:a1b2", absl::Hours(1));
+  ASSERT_TRUE(foreign.ok());
+
+  EXPECT_EQ(
+      VerifyClientCertificate(foreign->cert_pem, ca_.cert_pem).status().code(),
+      absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(ClientCertificateTest, ServerCertificateIsNotAClientCertificate) {
+  absl::StatusOr<KeyAndCert> server =
+      IssueServerCertificate(ca_, "collector", {"127.0.0.1"}, absl::Hours(1));
+  ASSERT_TRUE(server.ok());
+
+  EXPECT_EQ(
+      VerifyClientCertificate(server->cert_pem, ca_.cert_pem).status().code(),
+      absl::StatusCode::kUnauthenticated);
 }
 
 }  // namespace

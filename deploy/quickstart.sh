@@ -64,6 +64,11 @@ else
 fi
 
 step "enrol this host"
+if [ -f "$agent_dir/agent.conf" ] && [ ! -f "$agent_dir/tls.key" ]; then
+  # Enrolled before agents had TLS client certificates: enrol it again.
+  echo "agent in $agent_dir has no client certificate; moving it to $agent_dir.old"
+  rm -rf "$agent_dir.old" && mv "$agent_dir" "$agent_dir.old"
+fi
 if [ -f "$agent_dir/agent.conf" ]; then
   echo "already enrolled ($agent_dir)"
 else
@@ -108,5 +113,6 @@ Done. The collector keeps running (pid $(cat "$pid_file"), log $data/collector.l
   $cli controls                # the SoA graded; then: $cli control a.8.24
   $cli export --from $today --to $today --out DIR   # an auditor bundle (docs/bundle.md)
   $agent_bin run --once --state-dir $agent_dir   # another cycle
+  $cli agents revoke $agent_id   # refuse this agent from now on (its evidence stays)
   kill \$(cat $pid_file)       # stop the collector
 MSG

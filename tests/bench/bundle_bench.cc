@@ -45,6 +45,7 @@
 #include "common/proto_time.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
+#include "common/x509.h"
 #include "tests/bench/synthetic.h"
 
 namespace evidentia {
@@ -111,6 +112,9 @@ absl::Status Fill(const fs::path& data_dir, int agents, int snapshots) {
   std::atomic<int64_t> now_micros(absl::ToUnixMicros(start));
   Clock clock = [&] { return absl::FromUnixMicros(now_micros.load()); };
   collector::Registry registry(*store, clock);
+  registry.set_certificate_authority(material.ca);
+  // One TLS key for every synthetic agent: the bench never connects.
+  ASSIGN_OR_RETURN(KeyAndCsr tls, CreateCertificateRequest("bench-agent"));
   ASSIGN_OR_RETURN(
       std::unique_ptr<collector::TransparencyLog> log,
       collector::TransparencyLog::Open(*store, material.signing_key, clock));
@@ -125,6 +129,7 @@ absl::Status Fill(const fs::path& data_dir, int agents, int snapshots) {
     v1::EnrollRequest enroll;
     enroll.set_token(token.token());
     enroll.set_public_key_pem(key.public_key().ToPem());
+    enroll.set_csr_pem(tls.csr_pem);
     enroll.mutable_host()->set_hostname(absl::StrCat("host-", i));
     ASSIGN_OR_RETURN(v1::EnrollResponse enrolled, registry.Enroll(enroll));
     fleet.push_back(Agent{key, enrolled.agent_id()});

@@ -512,7 +512,7 @@ class GapBundleTest : public BundleTest {
         now_ += absl::Hours(1);
       }
       absl::StatusOr<agent::DeliveryReport> report =
-          agent::DeliverSpool(**state, *Stub());
+          agent::DeliverSpool(**state, *Stub(tmp_ / "agents" / "alpha"));
       ASSERT_TRUE(report.ok()) << report.status();
       ASSERT_EQ(report->accepted, 2);  // gap 2..3, snapshot 4
     }

@@ -79,12 +79,12 @@ class EndToEndTest : public testing::LiveCollectorTest {
     absl::StatusOr<uint64_t> seq = state.MakeSnapshot(
         agent::Collect(agent::BuildProbes(), root_), absl::Now());
     if (!seq.ok()) return seq.status();
-    return agent::DeliverSpool(state, *Stub());
+    return agent::DeliverSpool(state, *Stub(state_dir_));
   }
 
   // Sends one request on a fresh stream and returns the answer.
   v1::SubmitResponse SubmitRaw(const v1::SubmitRequest& request) {
-    auto stub = Stub();
+    auto stub = Stub(state_dir_);
     grpc::ClientContext context;
     auto stream = stub->Submit(&context);
     v1::SubmitResponse response;
@@ -162,7 +162,7 @@ TEST_F(EndToEndTest, UnchangedFactsTravelAsDigestsOnly) {
   EXPECT_GT((*spooled)[0].facts_size(), 0);
   EXPECT_EQ(state->WithoutKnownFacts((*spooled)[0]).facts_size(), 0);
   absl::StatusOr<agent::DeliveryReport> report =
-      agent::DeliverSpool(*state, *Stub());
+      agent::DeliverSpool(*state, *Stub(state_dir_));
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->accepted, 1);
 }
@@ -193,7 +193,7 @@ TEST_F(EndToEndTest, AgentKeepsSnapshotWhileCollectorIsDownAndDeliversLater) {
 
   StartCollector(address);
   absl::StatusOr<agent::DeliveryReport> up =
-      agent::DeliverSpool(*state, *Stub());
+      agent::DeliverSpool(*state, *Stub(state_dir_));
   ASSERT_TRUE(up.ok()) << up.status();
   EXPECT_EQ(up->accepted, 1);
   EXPECT_EQ(state->Spooled()->size(), 0u);
@@ -307,7 +307,8 @@ TEST_F(EndToEndTest, OversizedPayloadIsRefusedAsInvalidArgument) {
 TEST_F(EndToEndTest, MessageOverTheTransportLimitFailsTheStreamOnly) {
   v1::SubmitRequest huge;
   huge.add_facts(std::string(collector::kMaxMessageBytes + 1, 'x'));
-  auto stub = Stub();
+  ASSERT_TRUE(EnrollAgent(state_dir_, CreateToken()).ok());
+  auto stub = Stub(state_dir_);
   grpc::ClientContext context;
   auto stream = stub->Submit(&context);
   stream->Write(huge);
@@ -321,17 +322,9 @@ TEST_F(EndToEndTest, MessageOverTheTransportLimitFailsTheStreamOnly) {
   EXPECT_EQ(code, collector::kCliOk);
 }
 
-TEST_F(EndToEndTest, OperatorCallsNeedTheCredential) {
-  ASSERT_TRUE(WriteFileAtomic(tmp_ / "wrong", "evo1_wrong", 0600).ok());
-  int code = -1;
-  Cli({"agents", "--credential", (tmp_ / "wrong").string()}, &code);
-  EXPECT_EQ(code, collector::kCliFailed);
-  EXPECT_THAT(last_err_, HasSubstr("UNAUTHENTICATED"));
-}
-
 TEST_F(EndToEndTest, CollectorRefusesDataDirReadableByOthers) {
   StopCollector();
-  fs::permissions(data_dir_ / "operator.credential",
+  fs::permissions(data_dir_ / "operator-client.key",
                   fs::perms::group_read | fs::perms::others_read,
                   fs::perm_options::add);
   collector::ServerOptions options;
@@ -340,7 +333,7 @@ TEST_F(EndToEndTest, CollectorRefusesDataDirReadableByOthers) {
   absl::StatusOr<std::unique_ptr<collector::Server>> server =
       collector::Server::Start(options);
   EXPECT_EQ(server.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(server.status().message(), HasSubstr("operator.credential"));
+  EXPECT_THAT(server.status().message(), HasSubstr("operator-client.key"));
 }
 
 }  // namespace

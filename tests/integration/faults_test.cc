@@ -1,6 +1,6 @@
 // The collector under faults and hostile clients: a full disk stops
 // acknowledging but not reading and heals by itself; silent streams are
-// cancelled; one source flooding streams is refused at its own limit while
+// cancelled; one agent flooding streams is refused at its own limit while
 // others go on. Real TLS on 127.0.0.1, real RocksDB (its disk fault
 // injected at the OS boundary).
 #include <filesystem>
@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "agent/agent_state.h"
@@ -79,15 +80,12 @@ class FaultsTest : public testing::LiveCollectorTest {
     return silent;
   }
 
-  // A stub on a connection of its own (gRPC otherwise shares one between
-  // channels to the same address): another source.
-  std::unique_ptr<v1::Collector::Stub> StubOnNewConnection() {
-    grpc::SslCredentialsOptions tls;
-    tls.pem_root_certs = CaPem();
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    return v1::Collector::NewStub(
-        grpc::CreateCustomChannel(Address(), grpc::SslCredentials(tls), args));
+  // The state dir of a newly enrolled agent (no snapshot made).
+  fs::path Enrolled(const std::string& name) {
+    const fs::path dir = tmp_ / name;
+    absl::StatusOr<std::string> id = EnrollAgent(dir, CreateToken(), kRoot);
+    EXPECT_TRUE(id.ok()) << id.status();
+    return dir;
   }
 
   testing::FullDisk disk_;
@@ -106,7 +104,7 @@ TEST_F(FaultsTest, FullDiskRefusesWithUnavailableAndKeepsTheSnapshot) {
   disk_.Fill();
 
   absl::StatusOr<agent::DeliveryReport> report =
-      agent::DeliverSpool(*state, *Stub());
+      agent::DeliverSpool(*state, *Stub(tmp_ / "a"));
 
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.status().code(), absl::StatusCode::kUnavailable)
@@ -119,7 +117,7 @@ TEST_F(FaultsTest, FullDiskRefusesWithUnavailableAndKeepsTheSnapshot) {
 TEST_F(FaultsTest, FullDiskStillAnswersReads) {
   std::unique_ptr<agent::AgentState> state = AgentWithSnapshot(tmp_ / "a");
   ASSERT_NE(state, nullptr);
-  ASSERT_TRUE(agent::DeliverSpool(*state, *Stub()).ok());
+  ASSERT_TRUE(agent::DeliverSpool(*state, *Stub(tmp_ / "a")).ok());
   disk_.Fill();
 
   int code = -1;
@@ -133,11 +131,11 @@ TEST_F(FaultsTest, DeliveryResumesByItselfWhenSpaceReturns) {
   std::unique_ptr<agent::AgentState> state = AgentWithSnapshot(tmp_ / "a");
   ASSERT_NE(state, nullptr);
   disk_.Fill();
-  ASSERT_FALSE(agent::DeliverSpool(*state, *Stub()).ok());
+  ASSERT_FALSE(agent::DeliverSpool(*state, *Stub(tmp_ / "a")).ok());
   disk_.Free();
 
   absl::StatusOr<agent::DeliveryReport> report =
-      agent::DeliverSpool(*state, *Stub());
+      agent::DeliverSpool(*state, *Stub(tmp_ / "a"));
 
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->accepted, 1);
@@ -145,7 +143,7 @@ TEST_F(FaultsTest, DeliveryResumesByItselfWhenSpaceReturns) {
 }
 
 TEST_F(SilentStreamTest, SilentStreamIsCancelled) {
-  std::unique_ptr<v1::Collector::Stub> stub = Stub();
+  std::unique_ptr<v1::Collector::Stub> stub = Stub(Enrolled("a"));
   std::unique_ptr<SilentStream> silent = OpenSilent(*stub);
 
   v1::SubmitResponse response;
@@ -156,8 +154,8 @@ TEST_F(SilentStreamTest, SilentStreamIsCancelled) {
       << status.error_message();
 }
 
-TEST_F(FaultsTest, StreamsBeyondOneSourcesLimitAreRefused) {
-  std::unique_ptr<v1::Collector::Stub> stub = StubOnNewConnection();
+TEST_F(FaultsTest, StreamsBeyondOneAgentsLimitAreRefused) {
+  std::unique_ptr<v1::Collector::Stub> stub = Stub(Enrolled("flooder"));
   std::vector<std::unique_ptr<SilentStream>> flood;
   for (int i = 0; i < 3; ++i) flood.push_back(OpenSilent(*stub));
 
@@ -168,15 +166,15 @@ TEST_F(FaultsTest, StreamsBeyondOneSourcesLimitAreRefused) {
       << status.error_message();
 }
 
-TEST_F(FaultsTest, FloodFromOneSourceLeavesOthersServed) {
+TEST_F(FaultsTest, FloodFromOneAgentLeavesOthersServed) {
   std::unique_ptr<agent::AgentState> state = AgentWithSnapshot(tmp_ / "a");
   ASSERT_NE(state, nullptr);
-  std::unique_ptr<v1::Collector::Stub> flooder = StubOnNewConnection();
+  std::unique_ptr<v1::Collector::Stub> flooder = Stub(Enrolled("flooder"));
   std::vector<std::unique_ptr<SilentStream>> flood;
   for (int i = 0; i < 3; ++i) flood.push_back(OpenSilent(*flooder));
 
   absl::StatusOr<agent::DeliveryReport> report =
-      agent::DeliverSpool(*state, *StubOnNewConnection());
+      agent::DeliverSpool(*state, *Stub(tmp_ / "a"));
 
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->accepted, 1);
@@ -186,10 +184,10 @@ TEST_F(FaultsTest, StreamsBeyondTheTotalLimitAreRefused) {
   std::vector<std::unique_ptr<v1::Collector::Stub>> stubs;
   std::vector<std::unique_ptr<SilentStream>> open;
   for (int source = 0; source < 2; ++source) {
-    stubs.push_back(StubOnNewConnection());
+    stubs.push_back(Stub(Enrolled(absl::StrCat("agent", source))));
     for (int i = 0; i < 3; ++i) open.push_back(OpenSilent(*stubs.back()));
   }
-  std::unique_ptr<v1::Collector::Stub> late = StubOnNewConnection();
+  std::unique_ptr<v1::Collector::Stub> late = Stub(Enrolled("late"));
 
   std::unique_ptr<SilentStream> extra = OpenSilent(*late);
   grpc::Status status = extra->Finish();

@@ -183,7 +183,8 @@ TEST_F(GradingTest, StaleEvidenceIsMinorNonconformity) {
                                                 tmp_ / "roots" / "alpha"),
                                  now_ - absl::Hours(72))
                   .ok());
-  ASSERT_TRUE(agent::DeliverSpool(**state, *Stub()).ok());
+  ASSERT_TRUE(
+      agent::DeliverSpool(**state, *Stub(tmp_ / "agents" / "alpha")).ok());
   v1::ControlGrade grade = Control("a.8.24");
   EXPECT_EQ(grade.grade(), v1::GRADE_MINOR_NONCONFORMITY);
   EXPECT_THAT(grade.findings(0).reasons(0),

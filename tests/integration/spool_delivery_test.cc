@@ -64,7 +64,7 @@ class SpoolDeliveryTest : public testing::LiveCollectorTest {
   }
 
   absl::StatusOr<agent::DeliveryReport> Deliver(agent::AgentState& state) {
-    return agent::DeliverSpool(state, *Stub());
+    return agent::DeliverSpool(state, *Stub(state_dir_));
   }
 
   // The spool's files, to put back later: as if the agent crashed after
@@ -117,7 +117,7 @@ class SpoolDeliveryTest : public testing::LiveCollectorTest {
   }
 
   v1::SubmitResponse SubmitRaw(const v1::SubmitRequest& request) {
-    auto stub = Stub();
+    auto stub = Stub(state_dir_);
     grpc::ClientContext context;
     auto stream = stub->Submit(&context);
     v1::SubmitResponse response;
@@ -359,7 +359,7 @@ TEST_F(ThrottledDeliveryTest,
   };
 
   absl::StatusOr<agent::DeliveryReport> report =
-      agent::DeliverSpool(*state, *Stub(), options);
+      agent::DeliverSpool(*state, *Stub(state_dir_), options);
 
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->accepted, 6);
@@ -378,7 +378,7 @@ TEST_F(ThrottledDeliveryTest, WaitBeyondTheBudgetIsResourceExhaustedAndKept) {
   options.max_retry_wait = absl::ZeroDuration();
 
   absl::StatusOr<agent::DeliveryReport> report =
-      agent::DeliverSpool(*state, *Stub(), options);
+      agent::DeliverSpool(*state, *Stub(state_dir_), options);
 
   EXPECT_EQ(report.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_GT(agent::RetryAfter(report.status()), absl::ZeroDuration());
@@ -398,7 +398,7 @@ TEST_F(SpoolDeliveryTest, BacklogIsSentAtTheMaxRate) {
   options.now = [] { return absl::FromUnixSeconds(1000); };  // frozen
 
   absl::StatusOr<agent::DeliveryReport> report =
-      agent::DeliverSpool(*state, *Stub(), options);
+      agent::DeliverSpool(*state, *Stub(state_dir_), options);
 
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->accepted, 5);

@@ -1,5 +1,6 @@
-// Test support: a real collector (TLS on 127.0.0.1, RocksDB in a temp dir)
-// in-process, with the operator CLI and agent enrolment against it.
+// Test support: a real collector (mutual TLS on 127.0.0.1, RocksDB in a
+// temp dir) in-process, with the operator CLI (the operator's client
+// certificate from the data dir) and agent enrolment against it.
 // Derive a fixture from LiveCollectorTest; override ConfigureServer to give
 // it a policy set or a clock.
 #ifndef EVIDENTIA_TESTS_SUPPORT_LIVE_COLLECTOR_H_
@@ -95,8 +96,26 @@ class LiveCollectorTest : public ::testing::Test {
     return agent::Enroll(options);
   }
 
-  std::unique_ptr<v1::Collector::Stub> Stub() {
-    return v1::Collector::NewStub(agent::MakeChannel(Address(), CaPem()));
+  // A Collector stub presenting the client certificate of the agent
+  // enrolled in `state_dir` (as `evidentia-agent run` does).
+  std::unique_ptr<v1::Collector::Stub> Stub(
+      const std::filesystem::path& state_dir) {
+    absl::StatusOr<agent::ClientTls> tls = agent::LoadClientTls(state_dir);
+    EXPECT_TRUE(tls.ok()) << tls.status();
+    return StubWith(tls.ok() ? *tls : agent::ClientTls{CaPem(), "", ""});
+  }
+  // A Collector stub with no client certificate (as at enrolment).
+  std::unique_ptr<v1::Collector::Stub> AnonymousStub() {
+    return StubWith(agent::ClientTls{CaPem(), "", ""});
+  }
+  std::unique_ptr<v1::Collector::Stub> StubWith(const agent::ClientTls& tls) {
+    return v1::Collector::NewStub(agent::MakeChannel(Address(), tls));
+  }
+  // The operator CLI's TLS identity from the collector's data dir.
+  agent::ClientTls OperatorTls() const {
+    const collector::DataDirPaths paths(data_dir_);
+    return agent::ClientTls{CaPem(), *ReadFile(paths.operator_client_key()),
+                            *ReadFile(paths.operator_client_cert())};
   }
 
   // One collection cycle of the agent in `state_dir` on the fixture tree
@@ -111,7 +130,7 @@ class LiveCollectorTest : public ::testing::Test {
             ->MakeSnapshot(agent::Collect(agent::BuildProbes(), root), at)
             .ok());
     absl::StatusOr<agent::DeliveryReport> report =
-        agent::DeliverSpool(**state, *Stub());
+        agent::DeliverSpool(**state, *Stub(state_dir));
     ASSERT_TRUE(report.ok()) << report.status();
   }
 

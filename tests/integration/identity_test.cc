@@ -1,0 +1,522 @@
+// Identity and access over loopback: a real collector with mutual TLS and
+// real agents. The promise under test: nobody but an enrolled, unrevoked
+// device can submit as that device, and only the operator can operate.
+// Each test names one way of breaking it.
+#include <sys/stat.h>
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "agent/agent_state.h"
+#include "agent/collect.h"
+#include "agent/probe.h"
+#include "agent/uploader.h"
+#include "collector/data_dir.h"
+#include "collector/operator_cli.h"
+#include "collector/server.h"
+#include "common/files.h"
+#include "common/x509.h"
+#include "evidentia/v1/collector.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/live_collector.h"
+
+namespace evidentia {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+void WriteFixtureRoot(const fs::path& root) {
+  fs::create_directories(root / "etc");
+  fs::create_directories(root / "proc/self");
+  ASSERT_TRUE(
+      WriteFileAtomic(root / "etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
+          .ok());
+  ASSERT_TRUE(WriteFileAtomic(root / "etc/group", "root:x:0:\n").ok());
+  ASSERT_TRUE(WriteFileAtomic(root / "etc/hostname", "same-name\n").ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(root / "proc/self/mounts", "proc /proc proc rw 0 0\n")
+          .ok());
+}
+
+class IdentityTest : public testing::LiveCollectorTest {
+ protected:
+  void ConfigureServer(collector::ServerOptions& options) override {
+    options.clock = [this] { return absl::FromUnixMicros(now_micros_.load()); };
+  }
+
+  void SetUp() override {
+    LiveCollectorTest::SetUp();
+    root_ = tmp_ / "root";
+    WriteFixtureRoot(root_);
+  }
+
+  void Advance(absl::Duration d) {
+    now_micros_ += absl::ToInt64Microseconds(d);
+  }
+
+  // Enrols a fresh agent in tmp_/name; returns its id.
+  std::string Enrol(const std::string& name) {
+    absl::StatusOr<std::string> id =
+        EnrollAgent(tmp_ / name, CreateToken(), root_);
+    EXPECT_TRUE(id.ok()) << id.status();
+    return id.ok() ? *id : "";
+  }
+
+  // The next snapshot of the agent in tmp_/name, signed by its device key.
+  v1::SubmitRequest NextSnapshot(const std::string& name) {
+    absl::StatusOr<std::unique_ptr<agent::AgentState>> state =
+        agent::AgentState::Open(tmp_ / name);
+    EXPECT_TRUE(state.ok()) << state.status();
+    if (!state.ok()) return {};
+    EXPECT_TRUE((*state)
+                    ->MakeSnapshot(agent::Collect(agent::BuildProbes(), root_),
+                                   absl::Now())
+                    .ok());
+    absl::StatusOr<std::vector<v1::SubmitRequest>> spooled =
+        (*state)->Spooled();
+    EXPECT_TRUE(spooled.ok() && !spooled->empty());
+    return spooled.ok() && !spooled->empty() ? spooled->back()
+                                             : v1::SubmitRequest();
+  }
+
+  // Delivers the spool of tmp_/name with its own certificate.
+  absl::StatusOr<agent::DeliveryReport> Deliver(const std::string& name) {
+    absl::StatusOr<std::unique_ptr<agent::AgentState>> state =
+        agent::AgentState::Open(tmp_ / name);
+    if (!state.ok()) return state.status();
+    return agent::DeliverSpool(**state, *Stub(tmp_ / name));
+  }
+
+  // Sends `request` on a fresh stream of `stub`: the one answer (if any)
+  // and the stream's final status.
+  std::pair<std::optional<v1::SubmitResponse>, grpc::Status> SubmitOn(
+      v1::Collector::Stub& stub, const v1::SubmitRequest& request) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+    auto stream = stub.Submit(&context);
+    std::optional<v1::SubmitResponse> answer;
+    if (stream->Write(request)) {
+      v1::SubmitResponse response;
+      if (stream->Read(&response)) answer = response;
+    }
+    stream->WritesDone();
+    return {answer, stream->Finish()};
+  }
+
+  std::string LastSeqOf(const std::string& agent_id) {
+    const std::string json = Cli({"agents", "--json"});
+    const size_t at = json.find(agent_id);
+    if (at == std::string::npos) return "unknown agent";
+    const size_t seq = json.find("\"lastSeq\":\"", at);
+    return seq == std::string::npos
+               ? "0"
+               : json.substr(seq + 11, json.find('"', seq + 11) - seq - 11);
+  }
+
+  std::unique_ptr<v1::Operator::Stub> OperatorStubWith(
+      const agent::ClientTls& tls) {
+    return v1::Operator::NewStub(agent::MakeChannel(Address(), tls));
+  }
+
+  std::atomic<int64_t> now_micros_{absl::ToUnixMicros(absl::Now())};
+  fs::path root_;
+};
+
+// --- Submit needs the agent's own certificate ---
+
+TEST_F(IdentityTest, SubmitWithoutClientCertificateIsUnauthenticated) {
+  const std::string id = Enrol("a");
+  auto [answer, status] = SubmitOn(*AnonymousStub(), NextSnapshot("a"));
+  EXPECT_FALSE(answer.has_value());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(LastSeqOf(id), "0");
+}
+
+TEST_F(IdentityTest, CertificateFromAnotherCaIsRefused) {
+  // Same CN and role URI as the real agent, but self-made.
+  const std::string id = Enrol("a");
+  absl::StatusOr<KeyAndCert> rogue_ca =
+      CreateCertificateAuthority("Evidentia collector CA", absl::Hours(1));
+  ASSERT_TRUE(rogue_ca.ok());
+  absl::StatusOr<KeyAndCert> forged = CreateClientCertificate(
+      *rogue_ca, id, absl::StrCat("evidentia:agent:", id), absl::Hours(1));
+  ASSERT_TRUE(forged.ok());
+
+  auto stub = StubWith({CaPem(), forged->key_pem, forged->cert_pem});
+  auto [answer, status] = SubmitOn(*stub, NextSnapshot("a"));
+
+  EXPECT_FALSE(answer.has_value());
+  EXPECT_FALSE(status.ok());
+  EXPECT_EQ(LastSeqOf(id), "0");
+}
+
+TEST_F(IdentityTest, SnapshotOfAnotherAgentIsRefusedAndRecorded) {
+  // A's certificate, B's snapshot validly signed by B's device key.
+  Enrol("a");
+  const std::string b = Enrol("b");
+  auto [answer, status] = SubmitOn(*Stub(tmp_ / "a"), NextSnapshot("b"));
+
+  ASSERT_TRUE(answer.has_value()) << status.error_message();
+  EXPECT_EQ(answer->result(), v1::SubmitResponse::REJECTED);
+  EXPECT_EQ(answer->code(),
+            static_cast<int>(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ(LastSeqOf(b), "0");
+  EXPECT_THAT(Cli({"events"}), HasSubstr("wrong_agent"));
+}
+
+TEST_F(IdentityTest, OwnSnapshotWithOwnCertificateIsAccepted) {
+  const std::string id = Enrol("a");
+  auto [answer, status] = SubmitOn(*Stub(tmp_ / "a"), NextSnapshot("a"));
+  ASSERT_TRUE(answer.has_value()) << status.error_message();
+  EXPECT_EQ(answer->result(), v1::SubmitResponse::ACCEPTED);
+  EXPECT_EQ(LastSeqOf(id), "1");
+}
+
+TEST_F(IdentityTest, OperatorCertificateOnSubmitIsPermissionDenied) {
+  const std::string id = Enrol("a");
+  auto [answer, status] = SubmitOn(*StubWith(OperatorTls()), NextSnapshot("a"));
+  EXPECT_FALSE(answer.has_value());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(LastSeqOf(id), "0");
+}
+
+// --- Operator calls need the operator's certificate ---
+
+// Every Operator RPC, called with an empty request.
+std::vector<
+    std::pair<std::string, std::function<grpc::Status(v1::Operator::Stub&)>>>
+EveryOperatorCall() {
+  auto ctx = [] {
+    auto c = std::make_unique<grpc::ClientContext>();
+    c->set_deadline(std::chrono::system_clock::now() +
+                    std::chrono::seconds(10));
+    return c;
+  };
+  return {
+      {"RevokeAgent",
+       [=](v1::Operator::Stub& s) {
+         v1::RevokeAgentResponse r;
+         return s.RevokeAgent(ctx().get(), {}, &r);
+       }},
+      {"CreateToken",
+       [=](v1::Operator::Stub& s) {
+         v1::CreateTokenResponse r;
+         return s.CreateToken(ctx().get(), {}, &r);
+       }},
+      {"ListAgents",
+       [=](v1::Operator::Stub& s) {
+         v1::ListAgentsResponse r;
+         return s.ListAgents(ctx().get(), {}, &r);
+       }},
+      {"GetEvidence",
+       [=](v1::Operator::Stub& s) {
+         v1::GetEvidenceResponse r;
+         return s.GetEvidence(ctx().get(), {}, &r);
+       }},
+      {"ListEvents",
+       [=](v1::Operator::Stub& s) {
+         v1::ListEventsResponse r;
+         return s.ListEvents(ctx().get(), {}, &r);
+       }},
+      {"GradeControls",
+       [=](v1::Operator::Stub& s) {
+         v1::GradeControlsResponse r;
+         return s.GradeControls(ctx().get(), {}, &r);
+       }},
+      {"GetControl",
+       [=](v1::Operator::Stub& s) {
+         v1::ControlGrade r;
+         return s.GetControl(ctx().get(), {}, &r);
+       }},
+      {"GetHost",
+       [=](v1::Operator::Stub& s) {
+         v1::GetHostResponse r;
+         return s.GetHost(ctx().get(), {}, &r);
+       }},
+      {"GetHistory",
+       [=](v1::Operator::Stub& s) {
+         v1::GetHistoryResponse r;
+         return s.GetHistory(ctx().get(), {}, &r);
+       }},
+      {"AddManualEvidence",
+       [=](v1::Operator::Stub& s) {
+         v1::AddManualEvidenceResponse r;
+         return s.AddManualEvidence(ctx().get(), {}, &r);
+       }},
+      {"Export",
+       [=](v1::Operator::Stub& s) {
+         auto c = ctx();
+         auto reader = s.Export(c.get(), {});
+         v1::ExportChunk chunk;
+         while (reader->Read(&chunk)) {
+         }
+         return reader->Finish();
+       }},
+      {"GetCheckpoint",
+       [=](v1::Operator::Stub& s) {
+         v1::GetCheckpointResponse r;
+         return s.GetCheckpoint(ctx().get(), {}, &r);
+       }},
+      {"ProveInclusion",
+       [=](v1::Operator::Stub& s) {
+         v1::ProveInclusionResponse r;
+         return s.ProveInclusion(ctx().get(), {}, &r);
+       }},
+      {"ProveConsistency",
+       [=](v1::Operator::Stub& s) {
+         v1::ProveConsistencyResponse r;
+         return s.ProveConsistency(ctx().get(), {}, &r);
+       }},
+  };
+}
+
+TEST_F(IdentityTest, AgentCertificateOnEveryOperatorCallIsPermissionDenied) {
+  Enrol("a");
+  absl::StatusOr<agent::ClientTls> tls = agent::LoadClientTls(tmp_ / "a");
+  ASSERT_TRUE(tls.ok());
+  auto stub = OperatorStubWith(*tls);
+  const auto calls = EveryOperatorCall();
+  // The list is complete: one entry per method of the service.
+  EXPECT_EQ(static_cast<int>(calls.size()), v1::RevokeAgentRequest::descriptor()
+                                                ->file()
+                                                ->FindServiceByName("Operator")
+                                                ->method_count());
+  for (const auto& [name, call] : calls) {
+    EXPECT_EQ(call(*stub).error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << name;
+  }
+}
+
+TEST_F(IdentityTest, OperatorCallWithoutCertificateIsUnauthenticated) {
+  auto stub = OperatorStubWith({CaPem(), "", ""});
+  for (const auto& [name, call] : EveryOperatorCall()) {
+    EXPECT_EQ(call(*stub).error_code(), grpc::StatusCode::UNAUTHENTICATED)
+        << name;
+  }
+}
+
+TEST_F(IdentityTest, OperatorCertificateMakesOperatorCalls) {
+  int code = -1;
+  Cli({"agents"}, &code);
+  EXPECT_EQ(code, collector::kCliOk) << last_err_;
+}
+
+// --- Revocation ---
+
+TEST_F(IdentityTest, RevokedAgentCannotSubmit) {
+  const std::string id = Enrol("a");
+  NextSnapshot("a");
+  ASSERT_TRUE(Deliver("a").ok());
+  int code = -1;
+  Cli({"agents", "revoke", id}, &code);
+  ASSERT_EQ(code, collector::kCliOk) << last_err_;
+
+  NextSnapshot("a");
+  absl::StatusOr<agent::DeliveryReport> report = Deliver("a");
+
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kPermissionDenied)
+      << report.status();
+  EXPECT_EQ(LastSeqOf(id), "1");
+}
+
+TEST_F(IdentityTest, RevocationRefusesTheNextSnapshotOnAnOpenStream) {
+  const std::string id = Enrol("a");
+  const v1::SubmitRequest first = NextSnapshot("a");
+  const v1::SubmitRequest second = NextSnapshot("a");
+  auto stub = Stub(tmp_ / "a");
+  grpc::ClientContext context;
+  auto stream = stub->Submit(&context);
+  v1::SubmitResponse response;
+  ASSERT_TRUE(stream->Write(first) && stream->Read(&response));
+  ASSERT_EQ(response.result(), v1::SubmitResponse::ACCEPTED);
+
+  Cli({"agents", "revoke", id});
+  ASSERT_TRUE(stream->Write(second) && stream->Read(&response));
+
+  EXPECT_EQ(response.result(), v1::SubmitResponse::REJECTED);
+  EXPECT_EQ(response.code(),
+            static_cast<int>(absl::StatusCode::kPermissionDenied));
+  stream->WritesDone();
+  stream->Finish();
+  EXPECT_EQ(LastSeqOf(id), "1");
+}
+
+TEST_F(IdentityTest, RevocationSurvivesARestart) {
+  const std::string id = Enrol("a");
+  Cli({"agents", "revoke", id});
+  const std::string address = Address();
+  StopCollector();
+  StartCollector(address);
+
+  NextSnapshot("a");
+  EXPECT_EQ(Deliver("a").status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(IdentityTest, RevokedAgentsEarlierEvidenceStaysAndIsMarked) {
+  const std::string id = Enrol("a");
+  NextSnapshot("a");
+  ASSERT_TRUE(Deliver("a").ok());
+  Cli({"agents", "revoke", id});
+
+  EXPECT_THAT(Cli({"agents", "--json"}), HasSubstr("revokedAt"));
+  EXPECT_THAT(Cli({"agents"}), HasSubstr("REVOKED"));
+  const std::string evidence = Cli({"evidence", "--agent", id});
+  EXPECT_THAT(evidence, HasSubstr("REVOKED at"));
+  EXPECT_THAT(evidence, HasSubstr("linux.local_accounts"));
+  EXPECT_THAT(Cli({"evidence", "--agent", id, "--json"}),
+              HasSubstr("revokedAt"));
+  EXPECT_THAT(Cli({"events"}), HasSubstr("revoked"));
+}
+
+TEST_F(IdentityTest, RevokingAnUnknownAgentFails) {
+  int code = -1;
+  Cli({"agents", "revoke", "0123456789abcdef"}, &code);
+  EXPECT_EQ(code, collector::kCliFailed);
+  EXPECT_THAT(last_err_, HasSubstr("NOT_FOUND"));
+}
+
+TEST_F(IdentityTest, OtherAgentsAreNotAffectedByARevocation) {
+  const std::string a = Enrol("a");
+  Enrol("b");
+  Cli({"agents", "revoke", a});
+  NextSnapshot("b");
+  EXPECT_TRUE(Deliver("b").ok());
+}
+
+// --- Enrolment tokens ---
+
+TEST_F(IdentityTest, ReusedTokenIsRefusedAndRecorded) {
+  const std::string token = CreateToken();
+  ASSERT_TRUE(EnrollAgent(tmp_ / "a", token, root_).ok());
+
+  absl::StatusOr<std::string> thief = EnrollAgent(tmp_ / "thief", token, root_);
+
+  EXPECT_EQ(thief.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(Cli({"events"}), HasSubstr("token_reuse"));
+}
+
+TEST_F(IdentityTest, ExpiredTokenIsRefused) {
+  std::string token = Cli({"token", "create", "--ttl", "1h"});
+  while (!token.empty() && token.back() == '\n') token.pop_back();
+  Advance(absl::Hours(1) + absl::Seconds(1));
+
+  absl::StatusOr<std::string> late = EnrollAgent(tmp_ / "a", token, root_);
+
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(late.status().message(), HasSubstr("expired"));
+}
+
+TEST_F(IdentityTest, FailedEnrolmentsAreRateLimitedPerAddress) {
+  for (int i = 0; i < collector::kMaxEnrolFailures; ++i) {
+    EXPECT_EQ(EnrollAgent(tmp_ / "x", "evt1_guess", root_).status().code(),
+              absl::StatusCode::kUnauthenticated);
+  }
+  const std::string token = CreateToken();
+
+  // Even a good token waits until the window is over.
+  EXPECT_EQ(EnrollAgent(tmp_ / "a", token, root_).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  Advance(collector::kEnrolFailureWindow);
+  EXPECT_TRUE(EnrollAgent(tmp_ / "a", token, root_).ok());
+}
+
+TEST_F(IdentityTest, SameHostnameEnrolsAsTwoAgentsThatSubmitSeparately) {
+  const std::string a = Enrol("a");
+  const std::string b = Enrol("b");
+  ASSERT_NE(a, b);
+  NextSnapshot("a");
+  ASSERT_TRUE(Deliver("a").ok());
+  NextSnapshot("b");
+  ASSERT_TRUE(Deliver("b").ok());
+  EXPECT_EQ(LastSeqOf(a), "1");
+  EXPECT_EQ(LastSeqOf(b), "1");
+}
+
+TEST_F(IdentityTest, CsrWithBadSignatureIsRefusedAtEnrolment) {
+  absl::StatusOr<PrivateKey> key = PrivateKey::Generate();
+  absl::StatusOr<KeyAndCsr> tls = CreateCertificateRequest("agent");
+  ASSERT_TRUE(key.ok() && tls.ok());
+  std::string csr = tls->csr_pem;
+  const size_t end = csr.find("-----END");
+  csr[end - 6] = csr[end - 6] == 'A' ? 'B' : 'A';
+  v1::EnrollRequest request;
+  request.set_token(CreateToken());
+  request.set_public_key_pem(key->public_key().ToPem());
+  request.set_csr_pem(csr);
+  grpc::ClientContext context;
+  v1::EnrollResponse response;
+
+  grpc::Status status = AnonymousStub()->Enroll(&context, request, &response);
+
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(response.client_cert_pem().empty());
+}
+
+TEST_F(IdentityTest, EnrolmentKeepsTheTlsKeyPrivateInTheStateDir) {
+  Enrol("a");
+  struct stat st;
+  ASSERT_EQ(::stat((tmp_ / "a" / "tls.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  absl::StatusOr<agent::ClientTls> tls = agent::LoadClientTls(tmp_ / "a");
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  EXPECT_THAT(tls->cert_pem, HasSubstr("BEGIN CERTIFICATE"));
+}
+
+// --- Safe defaults ---
+
+TEST_F(IdentityTest, CollectorRefusesAnOpenDataDirNamingIt) {
+  StopCollector();
+  ASSERT_EQ(::chmod(data_dir_.c_str(), 0755), 0);
+  collector::ServerOptions options;
+  options.data_dir = data_dir_;
+  options.listen = "127.0.0.1:0";
+  absl::StatusOr<std::unique_ptr<collector::Server>> server =
+      collector::Server::Start(options);
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(server.status().message(), HasSubstr(data_dir_.string()));
+}
+
+TEST_F(IdentityTest, CollectorListensOnLoopbackByDefault) {
+  EXPECT_EQ(collector::ServerOptions().listen, "127.0.0.1:7443");
+}
+
+TEST_F(IdentityTest, AgentRefusesAStateDirReadableByOthers) {
+  Enrol("a");
+  ASSERT_EQ(::chmod((tmp_ / "a").c_str(), 0755), 0);
+  absl::StatusOr<std::unique_ptr<agent::AgentState>> state =
+      agent::AgentState::Open(tmp_ / "a");
+  EXPECT_EQ(state.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(state.status().message(), HasSubstr((tmp_ / "a").string()));
+}
+
+TEST_F(IdentityTest, AgentRefusesADeviceKeyReadableByOthers) {
+  Enrol("a");
+  ASSERT_EQ(::chmod((tmp_ / "a" / "agent.key").c_str(), 0644), 0);
+  absl::StatusOr<std::unique_ptr<agent::AgentState>> state =
+      agent::AgentState::Open(tmp_ / "a");
+  EXPECT_EQ(state.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(state.status().message(), HasSubstr("agent.key"));
+}
+
+TEST_F(IdentityTest, AgentRefusesATlsKeyReadableByOthers) {
+  Enrol("a");
+  ASSERT_EQ(::chmod((tmp_ / "a" / "tls.key").c_str(), 0644), 0);
+  absl::StatusOr<agent::ClientTls> tls = agent::LoadClientTls(tmp_ / "a");
+  EXPECT_EQ(tls.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(tls.status().message(), HasSubstr("tls.key"));
+}
+
+}  // namespace
+}  // namespace evidentia

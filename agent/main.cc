@@ -172,9 +172,11 @@ int RunCommand(const Args& args) {
   double max_send_rate = 10;
   if (args.Has("max-send-rate") &&
       (!absl::SimpleAtod(args.Get("max-send-rate"), &max_send_rate) ||
-       max_send_rate < 0)) {
+       max_send_rate < 0 || (max_send_rate > 0 && max_send_rate < 0.1))) {
+    // Slower, the collector would close the stream as idle between sends.
     std::fputs(
-        "--max-send-rate needs snapshots a second, e.g. 10 (0: no limit)\n",
+        "--max-send-rate needs snapshots a second, at least 0.1, e.g. 10 "
+        "(0: no limit)\n",
         stderr);
     return kExitUsage;
   }

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/time/time.h"
 #include "collector/operator_cli.h"
 #include "collector/server.h"
@@ -23,6 +24,7 @@ constexpr char kUsage[] =
 usage:
   evidentia-collector serve --data-dir DIR [--listen HOST:PORT] [--tls-name NAME]...
                             [--policies DIR --soa FILE] [--checkpoint-interval DURATION]
+                            [--agent-rate N]
       Serve agents and operators over TLS (default listen 127.0.0.1:7443).
       With --policies (checks and catalogue, see policies/README.md) and
       --soa (your Statement of Applicability) it grades controls; the whole
@@ -34,6 +36,9 @@ usage:
       Every accepted snapshot is appended to the transparency log; a
       checkpoint of it is signed every --checkpoint-interval (default 5m)
       when it grew, and on demand (evidentia log checkpoint --new, export).
+      --agent-rate N lets each agent store at most N snapshots a second on
+      average (bursts of 10); over it the agent is told to retry later
+      (retry_after_ms) and does. Default: no limit.
   evidentia-collector token create --data-dir DIR [--ttl DURATION] [--uses N]
       Same as `evidentia token create`: ask the running collector for a
       one-time enrolment token.
@@ -45,7 +50,7 @@ int Serve(int argc, char** argv) {
   absl::StatusOr<Args> args =
       Args::Parse(argc, argv, 2,
                   {"data-dir", "listen", "tls-name", "policies", "soa",
-                   "checkpoint-interval"},
+                   "checkpoint-interval", "agent-rate"},
                   {"help"});
   if (!args.ok() || args->Has("help") || !args->Has("data-dir")) {
     if (!args.ok()) std::cerr << args.status().message() << "\n";
@@ -78,6 +83,12 @@ int Serve(int argc, char** argv) {
       return 2;
     }
     options.checkpoint_interval = interval;
+  }
+  if (args->Has("agent-rate") &&
+      (!absl::SimpleAtod(args->Get("agent-rate"), &options.agent_submit_rate) ||
+       options.agent_submit_rate <= 0)) {
+    std::cerr << "--agent-rate takes snapshots a second per agent, above 0\n";
+    return 2;
   }
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
   if (!server.ok()) {

@@ -63,9 +63,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
       *server->store_, *server->registry_, options.clock);
   server->ingestor_->set_fleet(server->fleet_.get());
   if (server->policy_ != nullptr) {
+    server->ingestor_->set_heartbeat(HeartbeatInterval(*server->policy_));
     server->ingestor_->set_max_clock_skew(
         server->policy_->grading.max_clock_skew);
-    server->ingestor_->set_heartbeat(HeartbeatInterval(*server->policy_));
   }
   if (options.agent_submit_rate > 0) {
     // A real clock: the options' clock may be frozen in tests.

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -141,6 +142,21 @@ struct PolicySet {
   const Control* FindControl(const std::string& id) const;
   const SoaEntry* FindSoaEntry(const std::string& control_id) const;
 };
+
+// The files of a policy set as read, before parsing.
+struct PolicyTexts {
+  std::string catalogue;  // iso27001-2022.yaml
+  // checks/*.yaml: each file's name below checks/ ("linux.yaml") and bytes;
+  // any order (they are parsed in name order).
+  std::vector<std::pair<std::string, std::string>> checks;
+  std::string soa_path;  // in messages; its file name in `sources`
+  std::string soa;
+};
+
+// Parses and validates `texts` exactly as LoadPolicySet does the files it
+// reads, with the same errors but NOT_FOUND: LoadPolicySet without the file
+// system (for tests and fuzzing).
+absl::StatusOr<PolicySet> ParsePolicySet(PolicyTexts texts);
 
 // Loads `policies_dir`/iso27001-2022.yaml, every `policies_dir`/checks/*.yaml
 // and the SoA at `soa_file`, and validates all of it. INVALID_ARGUMENT with

@@ -1019,52 +1019,28 @@ const SoaEntry* PolicySet::FindSoaEntry(const std::string& control_id) const {
   return nullptr;
 }
 
-absl::StatusOr<PolicySet> LoadPolicySet(
-    const std::filesystem::path& policies_dir,
-    const std::filesystem::path& soa_file) {
+absl::StatusOr<PolicySet> ParsePolicySet(PolicyTexts texts) {
   PolicySet set;
   std::vector<LoadedFile> loaded;
 
   // The catalogue.
   {
     const YamlFile file(kCatalogueFile);
-    ASSIGN_OR_RETURN(std::string text, ReadFile(policies_dir / kCatalogueFile));
-    ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, text));
+    ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, texts.catalogue));
     RETURN_IF_ERROR(Guarded(
         file, [&] { return ParseCatalogue(file, root, &set.catalogue); }));
-    loaded.push_back(LoadedFile{kCatalogueFile, std::move(text)});
+    loaded.push_back(LoadedFile{kCatalogueFile, std::move(texts.catalogue)});
   }
   std::set<std::string> control_ids;
   for (const Control& control : set.catalogue) control_ids.insert(control.id);
 
   // The checks, file by file in name order.
-  std::vector<std::string> check_files;
-  {
-    const std::filesystem::path dir = policies_dir / kChecksDir;
-    std::error_code ec;
-    if (std::filesystem::is_directory(dir, ec)) {
-      std::filesystem::directory_iterator it(dir, ec);
-      for (; !ec && it != std::filesystem::directory_iterator();
-           it.increment(ec)) {
-        const std::filesystem::path& path = it->path();
-        if (path.extension() == ".yaml" && it->is_regular_file(ec)) {
-          check_files.push_back(path.filename().string());
-        }
-      }
-      if (ec) {
-        return absl::ErrnoToStatus(ec.value(),
-                                   absl::StrCat("listing ", dir.string()));
-      }
-    }
-    std::sort(check_files.begin(), check_files.end());
-  }
+  std::sort(texts.checks.begin(), texts.checks.end());
   std::map<std::string, SourceLocation> check_ids;
   std::vector<SettingUse> setting_uses;
-  for (const std::string& name : check_files) {
+  for (auto& [name, text] : texts.checks) {
     const std::string relative = absl::StrCat(kChecksDir, "/", name);
     const YamlFile file(relative);
-    ASSIGN_OR_RETURN(std::string text,
-                     ReadFile(policies_dir / kChecksDir / name));
     ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, text));
     RETURN_IF_ERROR(Guarded(file, [&] {
       return ParseChecks(file, root, control_ids, &set.checks, &check_ids,
@@ -1074,14 +1050,15 @@ absl::StatusOr<PolicySet> LoadPolicySet(
   }
 
   // The SoA.
+  const std::filesystem::path soa_file = texts.soa_path;
   {
     const YamlFile file(soa_file.string());
-    ASSIGN_OR_RETURN(std::string text, ReadFile(soa_file));
-    ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, text));
+    ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, texts.soa));
     RETURN_IF_ERROR(Guarded(file, [&] {
       return ParseSoa(file, root, set.catalogue, check_ids, &set);
     }));
-    loaded.push_back(LoadedFile{soa_file.filename().string(), std::move(text)});
+    loaded.push_back(
+        LoadedFile{soa_file.filename().string(), std::move(texts.soa)});
   }
 
   for (const SettingUse& use : setting_uses) {
@@ -1109,6 +1086,40 @@ absl::StatusOr<PolicySet> LoadPolicySet(
         {std::move(file.digest_name), std::move(file.bytes), soa});
   }
   return set;
+}
+
+absl::StatusOr<PolicySet> LoadPolicySet(
+    const std::filesystem::path& policies_dir,
+    const std::filesystem::path& soa_file) {
+  PolicyTexts texts;
+  ASSIGN_OR_RETURN(texts.catalogue, ReadFile(policies_dir / kCatalogueFile));
+  {
+    const std::filesystem::path dir = policies_dir / kChecksDir;
+    std::error_code ec;
+    std::vector<std::string> check_files;
+    if (std::filesystem::is_directory(dir, ec)) {
+      std::filesystem::directory_iterator it(dir, ec);
+      for (; !ec && it != std::filesystem::directory_iterator();
+           it.increment(ec)) {
+        const std::filesystem::path& path = it->path();
+        if (path.extension() == ".yaml" && it->is_regular_file(ec)) {
+          check_files.push_back(path.filename().string());
+        }
+      }
+      if (ec) {
+        return absl::ErrnoToStatus(ec.value(),
+                                   absl::StrCat("listing ", dir.string()));
+      }
+    }
+    std::sort(check_files.begin(), check_files.end());
+    for (std::string& name : check_files) {
+      ASSIGN_OR_RETURN(std::string text, ReadFile(dir / name));
+      texts.checks.emplace_back(std::move(name), std::move(text));
+    }
+  }
+  texts.soa_path = soa_file.string();
+  ASSIGN_OR_RETURN(texts.soa, ReadFile(soa_file));
+  return ParsePolicySet(std::move(texts));
 }
 
 }  // namespace evidentia::policy

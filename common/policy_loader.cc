@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -29,6 +30,8 @@
 #include "common/sha256.h"
 #include "common/status_macros.h"
 #include "google/protobuf/descriptor.h"
+#include "yaml-cpp/anchor.h"
+#include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
 namespace evidentia::policy {
@@ -265,16 +268,52 @@ struct LoadedFile {
   std::string bytes;
 };
 
-// Parses `text` as exactly one YAML document. Throws nothing.
+// Counts the documents of a YAML stream and notes where the second starts.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  int documents() const { return documents_; }
+  const YAML::Mark& second() const { return second_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ == 2) second_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  int documents_ = 0;
+  YAML::Mark second_ = YAML::Mark::null_mark();
+};
+
+// Parses `text` as exactly one YAML document. Throws nothing. Not with
+// YAML::LoadAll: yaml-cpp 0.7 (Debian 12) loops there forever on some
+// malformed input (" ,#[c"), allocating until the OOM killer comes
+// (jbeder/yaml-cpp#1319, fixed in 0.8.0); a bundle's policies are outside
+// input. So one YAML::Load, and a count of documents that stops at two.
 absl::StatusOr<YAML::Node> ParseYaml(const YamlFile& file,
                                      const std::string& text) {
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(text);
-    if (documents.empty()) return YAML::Node();
-    if (documents.size() > 1) {
-      return file.Error(documents[1], "more than one YAML document");
+    YAML::Node root = YAML::Load(text);
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    DocumentCounter counter;
+    for (int i = 0; i < 2 && parser.HandleNextDocument(counter); ++i) {
     }
-    return documents[0];
+    if (counter.documents() > 1) {
+      const YAML::Mark& mark = counter.second();
+      return file.ErrorAtLine(mark.is_null() ? 1 : mark.line + 1,
+                              "more than one YAML document");
+    }
+    return root;
   } catch (const YAML::Exception& e) {
     return file.ErrorAtLine(e.mark.is_null() ? 1 : e.mark.line + 1,
                             absl::StrCat("malformed YAML: ", e.msg));

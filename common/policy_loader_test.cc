@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -319,6 +320,33 @@ TEST(PolicyLoaderTest, RefusesMalformedYamlWithFileAndLine) {
              "    title: a: b\n"  // 3: a plain scalar cannot hold ": "
              "    probe: linux.disk_encryption\n");
   ExpectInvalid(copy.Load(), "checks/zz_bad.yaml:3:", "malformed YAML");
+}
+
+TEST(PolicyLoaderTest, RefusesSecondYamlDocumentWithFileAndLine) {
+  PolicyCopy copy;
+  absl::StatusOr<std::string> soa = ReadFile(copy.soa());
+  ASSERT_TRUE(soa.ok());
+  const int lines =
+      static_cast<int>(std::count(soa->begin(), soa->end(), '\n'));
+  copy.Write("soa.yaml", *soa + "---\norganisation: Other Ltd\n");
+  absl::StatusOr<PolicySet> set = copy.Load();
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(set.status().message()),
+              HasSubstr(absl::StrCat("soa.yaml:", lines + 1,
+                                     ": more than one YAML document")));
+}
+
+// yaml-cpp 0.7's LoadAll never returns on this (jbeder/yaml-cpp#1319): it
+// appends null documents until memory runs out. Found by policy_fuzz.
+TEST(PolicyLoaderTest, RefusesYamlThatNeverEndsInYamlCppLoadAll) {
+  PolicyTexts texts = MinimalTexts();
+  texts.catalogue = std::string(" ,#[cl\x01oume -");
+  absl::StatusOr<PolicySet> set = ParsePolicySet(std::move(texts));
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(set.status().message()),
+              HasSubstr("iso27001-2022.yaml:1:"));
 }
 
 TEST(PolicyLoaderTest, RefusesUnknownTopLevelKeyWithFileAndLine) {

@@ -100,16 +100,18 @@ std::vector<v1::LatestObservation> AddSnapshotWrites(
 
 void Ingestor::RecordClockSkew(const v1::Snapshot& snapshot,
                                absl::Time received, absl::string_view peer) {
+  // Only a claim in the future is skew: a snapshot collected long before it
+  // arrives is the normal backlog after an outage (and is dated by its
+  // claim, which only makes its evidence look older, never fresher).
   const absl::Duration skew = FromProto(snapshot.collected_at()) - received;
-  if (absl::AbsDuration(skew) <= max_clock_skew_) return;
+  if (skew <= max_clock_skew_) return;
   registry_
       .RecordEvent(
           "clock_skew", snapshot.agent_id(), snapshot.seq(),
           absl::StrCat("snapshot ", snapshot.seq(), " from agent ",
                        snapshot.agent_id(), " claims a collection time ",
-                       absl::FormatDuration(absl::AbsDuration(skew)),
-                       skew > absl::ZeroDuration() ? " after" : " before",
-                       " the collector received it (limit ",
+                       absl::FormatDuration(skew),
+                       " after the collector received it (limit ",
                        absl::FormatDuration(max_clock_skew_),
                        "); its evidence is dated no later than its receipt"),
           peer)

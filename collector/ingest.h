@@ -57,9 +57,10 @@ class Ingestor {
   // Tells `fleet` (which must outlive the ingestor) of every accepted
   // snapshot.
   void set_fleet(FleetState* fleet) { fleet_ = fleet; }
-  // An accepted snapshot whose collection time differs from the receive
-  // time by more than `limit` is recorded as a "clock_skew" security event
-  // (it is still accepted: evidence is dated by the earlier of the two).
+  // An accepted snapshot whose collection time is more than `limit` after
+  // its receive time is recorded as a "clock_skew" security event (it is
+  // still accepted: evidence is dated by the earlier of the two). An
+  // earlier collection time is not: that is a backlog after an outage.
   void set_max_clock_skew(absl::Duration limit) { max_clock_skew_ = limit; }
   // Wakes `log` (which must outlive the ingestor) after every accepted
   // snapshot. Snapshots are queued for the log whether or not one is set.

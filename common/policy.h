@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -113,9 +114,10 @@ struct GradingThresholds {
   double major_failure_share = 0.5;
   // Manual evidence expiring within this is an opportunity for improvement.
   absl::Duration manual_expiry_warning = absl::Hours(24 * 30);
-  // An agent clock further than this from the collector's, as seen when a
-  // snapshot arrives, is a security event. Evidence is dated by the
-  // earlier of the agent's claim and the collector's receive time either way.
+  // A snapshot claiming a collection time further than this after the
+  // collector received it (an agent clock running ahead) is a security
+  // event. Evidence is dated by the earlier of the agent's claim and the
+  // collector's receive time either way, so it never looks fresher.
   absl::Duration max_clock_skew = absl::Minutes(5);
 };
 
@@ -145,6 +147,21 @@ struct PolicySet {
   const Control* FindControl(const std::string& id) const;
   const SoaEntry* FindSoaEntry(const std::string& control_id) const;
 };
+
+// The files of a policy set as read, before parsing.
+struct PolicyTexts {
+  std::string catalogue;  // iso27001-2022.yaml
+  // checks/*.yaml: each file's name below checks/ ("linux.yaml") and bytes;
+  // any order (they are parsed in name order).
+  std::vector<std::pair<std::string, std::string>> checks;
+  std::string soa_path;  // in messages; its file name in `sources`
+  std::string soa;
+};
+
+// Parses and validates `texts` exactly as LoadPolicySet does the files it
+// reads, with the same errors but NOT_FOUND: LoadPolicySet without the file
+// system (for tests and fuzzing).
+absl::StatusOr<PolicySet> ParsePolicySet(PolicyTexts texts);
 
 // Loads `policies_dir`/iso27001-2022.yaml, every `policies_dir`/checks/*.yaml
 // and the SoA at `soa_file`, and validates all of it. INVALID_ARGUMENT with

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -29,6 +30,8 @@
 #include "common/sha256.h"
 #include "common/status_macros.h"
 #include "google/protobuf/descriptor.h"
+#include "yaml-cpp/anchor.h"
+#include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
 namespace evidentia::policy {
@@ -265,16 +268,52 @@ struct LoadedFile {
   std::string bytes;
 };
 
-// Parses `text` as exactly one YAML document. Throws nothing.
+// Counts the documents of a YAML stream and notes where the second starts.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  int documents() const { return documents_; }
+  const YAML::Mark& second() const { return second_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ == 2) second_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  int documents_ = 0;
+  YAML::Mark second_ = YAML::Mark::null_mark();
+};
+
+// Parses `text` as exactly one YAML document. Throws nothing. Not with
+// YAML::LoadAll: yaml-cpp 0.7 (Debian 12) loops there forever on some
+// malformed input (" ,#[c"), allocating until the OOM killer comes
+// (jbeder/yaml-cpp#1319, fixed in 0.8.0); a bundle's policies are outside
+// input. So one YAML::Load, and a count of documents that stops at two.
 absl::StatusOr<YAML::Node> ParseYaml(const YamlFile& file,
                                      const std::string& text) {
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(text);
-    if (documents.empty()) return YAML::Node();
-    if (documents.size() > 1) {
-      return file.Error(documents[1], "more than one YAML document");
+    YAML::Node root = YAML::Load(text);
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    DocumentCounter counter;
+    for (int i = 0; i < 2 && parser.HandleNextDocument(counter); ++i) {
     }
-    return documents[0];
+    if (counter.documents() > 1) {
+      const YAML::Mark& mark = counter.second();
+      return file.ErrorAtLine(mark.is_null() ? 1 : mark.line + 1,
+                              "more than one YAML document");
+    }
+    return root;
   } catch (const YAML::Exception& e) {
     return file.ErrorAtLine(e.mark.is_null() ? 1 : e.mark.line + 1,
                             absl::StrCat("malformed YAML: ", e.msg));
@@ -1023,52 +1062,28 @@ const SoaEntry* PolicySet::FindSoaEntry(const std::string& control_id) const {
   return nullptr;
 }
 
-absl::StatusOr<PolicySet> LoadPolicySet(
-    const std::filesystem::path& policies_dir,
-    const std::filesystem::path& soa_file) {
+absl::StatusOr<PolicySet> ParsePolicySet(PolicyTexts texts) {
   PolicySet set;
   std::vector<LoadedFile> loaded;
 
   // The catalogue.
   {
     const YamlFile file(kCatalogueFile);
-    ASSIGN_OR_RETURN(std::string text, ReadFile(policies_dir / kCatalogueFile));
-    ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, text));
+    ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, texts.catalogue));
     RETURN_IF_ERROR(Guarded(
         file, [&] { return ParseCatalogue(file, root, &set.catalogue); }));
-    loaded.push_back(LoadedFile{kCatalogueFile, std::move(text)});
+    loaded.push_back(LoadedFile{kCatalogueFile, std::move(texts.catalogue)});
   }
   std::set<std::string> control_ids;
   for (const Control& control : set.catalogue) control_ids.insert(control.id);
 
   // The checks, file by file in name order.
-  std::vector<std::string> check_files;
-  {
-    const std::filesystem::path dir = policies_dir / kChecksDir;
-    std::error_code ec;
-    if (std::filesystem::is_directory(dir, ec)) {
-      std::filesystem::directory_iterator it(dir, ec);
-      for (; !ec && it != std::filesystem::directory_iterator();
-           it.increment(ec)) {
-        const std::filesystem::path& path = it->path();
-        if (path.extension() == ".yaml" && it->is_regular_file(ec)) {
-          check_files.push_back(path.filename().string());
-        }
-      }
-      if (ec) {
-        return absl::ErrnoToStatus(ec.value(),
-                                   absl::StrCat("listing ", dir.string()));
-      }
-    }
-    std::sort(check_files.begin(), check_files.end());
-  }
+  std::sort(texts.checks.begin(), texts.checks.end());
   std::map<std::string, SourceLocation> check_ids;
   std::vector<SettingUse> setting_uses;
-  for (const std::string& name : check_files) {
+  for (auto& [name, text] : texts.checks) {
     const std::string relative = absl::StrCat(kChecksDir, "/", name);
     const YamlFile file(relative);
-    ASSIGN_OR_RETURN(std::string text,
-                     ReadFile(policies_dir / kChecksDir / name));
     ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, text));
     RETURN_IF_ERROR(Guarded(file, [&] {
       return ParseChecks(file, root, control_ids, &set.checks, &check_ids,
@@ -1078,14 +1093,15 @@ absl::StatusOr<PolicySet> LoadPolicySet(
   }
 
   // The SoA.
+  const std::filesystem::path soa_file = texts.soa_path;
   {
     const YamlFile file(soa_file.string());
-    ASSIGN_OR_RETURN(std::string text, ReadFile(soa_file));
-    ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, text));
+    ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, texts.soa));
     RETURN_IF_ERROR(Guarded(file, [&] {
       return ParseSoa(file, root, set.catalogue, check_ids, &set);
     }));
-    loaded.push_back(LoadedFile{soa_file.filename().string(), std::move(text)});
+    loaded.push_back(
+        LoadedFile{soa_file.filename().string(), std::move(texts.soa)});
   }
 
   for (const SettingUse& use : setting_uses) {
@@ -1113,6 +1129,40 @@ absl::StatusOr<PolicySet> LoadPolicySet(
         {std::move(file.digest_name), std::move(file.bytes), soa});
   }
   return set;
+}
+
+absl::StatusOr<PolicySet> LoadPolicySet(
+    const std::filesystem::path& policies_dir,
+    const std::filesystem::path& soa_file) {
+  PolicyTexts texts;
+  ASSIGN_OR_RETURN(texts.catalogue, ReadFile(policies_dir / kCatalogueFile));
+  {
+    const std::filesystem::path dir = policies_dir / kChecksDir;
+    std::error_code ec;
+    std::vector<std::string> check_files;
+    if (std::filesystem::is_directory(dir, ec)) {
+      std::filesystem::directory_iterator it(dir, ec);
+      for (; !ec && it != std::filesystem::directory_iterator();
+           it.increment(ec)) {
+        const std::filesystem::path& path = it->path();
+        if (path.extension() == ".yaml" && it->is_regular_file(ec)) {
+          check_files.push_back(path.filename().string());
+        }
+      }
+      if (ec) {
+        return absl::ErrnoToStatus(ec.value(),
+                                   absl::StrCat("listing ", dir.string()));
+      }
+    }
+    std::sort(check_files.begin(), check_files.end());
+    for (std::string& name : check_files) {
+      ASSIGN_OR_RETURN(std::string text, ReadFile(dir / name));
+      texts.checks.emplace_back(std::move(name), std::move(text));
+    }
+  }
+  texts.soa_path = soa_file.string();
+  ASSIGN_OR_RETURN(texts.soa, ReadFile(soa_file));
+  return ParsePolicySet(std::move(texts));
 }
 
 }  // namespace evidentia::policy

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -229,6 +230,48 @@ TEST(PolicyLoaderTest, Sha256ChangesWithACommentInTheSoa) {
   EXPECT_NE(before->sha256, after->sha256);
 }
 
+// The minimal set's files as read, the checks in reverse name order.
+PolicyTexts MinimalTexts() {
+  PolicyTexts texts;
+  texts.catalogue = ReadFile(kMinimal / "iso27001-2022.yaml").value_or("");
+  for (const char* name : {"linux.yaml", "accounts.yaml"}) {
+    texts.checks.emplace_back(
+        name, ReadFile(kMinimal / "checks" / name).value_or(""));
+  }
+  texts.soa_path = (kMinimal / "soa.yaml").string();
+  texts.soa = ReadFile(kMinimal / "soa.yaml").value_or("");
+  return texts;
+}
+
+TEST(PolicyLoaderTest, ParsingTheTextsGivesWhatLoadingTheFilesGives) {
+  absl::StatusOr<PolicySet> loaded =
+      LoadPolicySet(kMinimal, kMinimal / "soa.yaml");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  absl::StatusOr<PolicySet> parsed = ParsePolicySet(MinimalTexts());
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->sha256, loaded->sha256);
+  ASSERT_EQ(parsed->checks.size(), loaded->checks.size());
+  for (size_t i = 0; i < parsed->checks.size(); ++i) {
+    EXPECT_EQ(parsed->checks[i].id, loaded->checks[i].id);
+  }
+  ASSERT_EQ(parsed->sources.size(), loaded->sources.size());
+  for (size_t i = 0; i < parsed->sources.size(); ++i) {
+    EXPECT_EQ(parsed->sources[i].path, loaded->sources[i].path);
+    EXPECT_EQ(parsed->sources[i].bytes, loaded->sources[i].bytes);
+  }
+}
+
+TEST(PolicyLoaderTest, ParsedSoaIsNamedByItsPathInMessages) {
+  PolicyTexts texts = MinimalTexts();
+  texts.soa_path = "site/our-soa.yaml";
+  texts.soa = "controls: [\n";
+  absl::StatusOr<PolicySet> set = ParsePolicySet(std::move(texts));
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(set.status().message()),
+              HasSubstr("site/our-soa.yaml:"));
+}
+
 TEST(PolicyLoaderTest, ShippedPolicySetLoadsCleanly) {
   if (!std::filesystem::exists(kShipped / "iso27001-2022.yaml") ||
       !std::filesystem::exists(kShipped / "soa.example.yaml")) {
@@ -277,6 +320,33 @@ TEST(PolicyLoaderTest, RefusesMalformedYamlWithFileAndLine) {
              "    title: a: b\n"  // 3: a plain scalar cannot hold ": "
              "    probe: linux.disk_encryption\n");
   ExpectInvalid(copy.Load(), "checks/zz_bad.yaml:3:", "malformed YAML");
+}
+
+TEST(PolicyLoaderTest, RefusesSecondYamlDocumentWithFileAndLine) {
+  PolicyCopy copy;
+  absl::StatusOr<std::string> soa = ReadFile(copy.soa());
+  ASSERT_TRUE(soa.ok());
+  const int lines =
+      static_cast<int>(std::count(soa->begin(), soa->end(), '\n'));
+  copy.Write("soa.yaml", *soa + "---\norganisation: Other Ltd\n");
+  absl::StatusOr<PolicySet> set = copy.Load();
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(set.status().message()),
+              HasSubstr(absl::StrCat("soa.yaml:", lines + 1,
+                                     ": more than one YAML document")));
+}
+
+// yaml-cpp 0.7's LoadAll never returns on this (jbeder/yaml-cpp#1319): it
+// appends null documents until memory runs out. Found by policy_fuzz.
+TEST(PolicyLoaderTest, RefusesYamlThatNeverEndsInYamlCppLoadAll) {
+  PolicyTexts texts = MinimalTexts();
+  texts.catalogue = std::string(" ,#[cl\x01oume -");
+  absl::StatusOr<PolicySet> set = ParsePolicySet(std::move(texts));
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(set.status().message()),
+              HasSubstr("iso27001-2022.yaml:1:"));
 }
 
 TEST(PolicyLoaderTest, RefusesUnknownTopLevelKeyWithFileAndLine) {

@@ -6,6 +6,7 @@ set -euo pipefail
 
 packages=(
   cmake g++ make pkg-config openssl
+  clang libclang-rt-14-dev  # the sanitizer build and libFuzzer (tests/run.sh)
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libssl-dev libabsl-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev

@@ -1,9 +1,23 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds with warnings as errors, runs every test.
-#   BUILD_DIR  build directory (default: build)
-#   JOBS       parallel jobs (default: nproc)
+# Installs what is missing, builds with warnings as errors and runs every
+# test; then builds again with clang under AddressSanitizer and UBSan and
+# runs every test again, and fuzzes every libFuzzer target of tests/fuzz for
+# a bounded time (the fuzz targets are built in that same sanitizer build).
+#   tests/run.sh [--quick]   --quick: the first build and its tests only
+#   BUILD_DIR     build directory (default: build; the sanitizer build goes
+#                 to BUILD_DIR-san)
+#   JOBS          parallel jobs (default: nproc)
+#   FUZZ_SECONDS  seconds of fuzzing per target (default: 20; 0 skips it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+quick=0
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=1 ;;
+    *) echo "usage: tests/run.sh [--quick]" >&2; exit 2 ;;
+  esac
+done
 
 deploy/install-deps.sh
 
@@ -12,3 +26,18 @@ jobs=${JOBS:-$(nproc)}
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVIDENTIA_WERROR=ON
 cmake --build "$build_dir" -j "$jobs"
 ctest --test-dir "$build_dir" --output-on-failure --no-tests=error -j "$jobs"
+[ "$quick" = 1 ] && exit 0
+
+# The whole suite again under ASan and UBSan: any report fails its test.
+san_dir=${build_dir}-san
+cmake -S . -B "$san_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVIDENTIA_WERROR=ON \
+  -DCMAKE_CXX_COMPILER=clang++ -DEVIDENTIA_SANITIZE=ON -DEVIDENTIA_FUZZ=ON
+cmake --build "$san_dir" -j "$jobs"
+export ASAN_OPTIONS=check_initialization_order=1:detect_stack_use_after_return=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --test-dir "$san_dir" --output-on-failure --no-tests=error -j "$jobs"
+
+seconds=${FUZZ_SECONDS:-20}
+if [ "$seconds" -gt 0 ]; then
+  FUZZ_SECONDS=$seconds tests/fuzz/fuzz.sh "$san_dir"
+fi

@@ -1,0 +1,8 @@
+// ParseSwaps on any /proc/swaps.
+#include "agent/linux/disk_encryption_probe.h"
+#include "tests/fuzz/fuzz_input.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  evidentia::agent::ParseSwaps(evidentia::fuzz::AsText(data, size));
+  return 0;
+}

@@ -21,8 +21,6 @@
 #include "evidentia/v1/store.pb.h"
 
 namespace evidentia::collector {
-namespace {
-
 v1::SubmitResponse Rejected(const absl::Status& status, uint64_t seq,
                             std::string payload_sha256) {
   v1::SubmitResponse response;
@@ -33,6 +31,8 @@ v1::SubmitResponse Rejected(const absl::Status& status, uint64_t seq,
   response.set_message(std::string(status.message()));
   return response;
 }
+
+namespace {
 
 // Structural checks on a parsed payload that need no stored state.
 absl::Status CheckShape(const v1::Snapshot& snapshot) {

@@ -10,8 +10,10 @@
 
 #include <array>
 #include <cstddef>
+#include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -47,6 +49,11 @@ std::vector<v1::LatestObservation> AddSnapshotWrites(
 // evidence fresh; at most kDefaultHeartbeat, at least one minute.
 inline constexpr absl::Duration kDefaultHeartbeat = absl::Hours(1);
 absl::Duration HeartbeatInterval(const policy::PolicySet& policy);
+
+// The REJECTED answer to snapshot `seq` (0 when unknown) with that payload
+// digest (may be empty), carrying `status`'s code and message.
+v1::SubmitResponse Rejected(const absl::Status& status, uint64_t seq,
+                            std::string payload_sha256);
 
 class Ingestor {
  public:

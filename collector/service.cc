@@ -63,21 +63,6 @@ grpc::Status CollectorService::Enroll(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-namespace {
-
-v1::SubmitResponse Refused(const absl::Status& status, uint64_t seq,
-                           std::string payload_sha256) {
-  v1::SubmitResponse response;
-  response.set_result(v1::SubmitResponse::REJECTED);
-  response.set_seq(seq);
-  response.set_payload_sha256(std::move(payload_sha256));
-  response.set_code(static_cast<int>(status.code()));
-  response.set_message(std::string(status.message()));
-  return response;
-}
-
-}  // namespace
-
 std::optional<v1::SubmitResponse> CollectorService::Refusal(
     const v1::SubmitRequest& request, const std::string& agent_id,
     const std::string& peer) {
@@ -93,20 +78,20 @@ std::optional<v1::SubmitResponse> CollectorService::Refusal(
         snapshot.seq(), " of agent ", snapshot.agent_id(), "; refused");
     registry_.RecordEvent("wrong_agent", agent_id, snapshot.seq(), detail, peer)
         .IgnoreError();  // the refusal below stands either way
-    return Refused(absl::PermissionDeniedError(detail), snapshot.seq(),
-                   Sha256(payload));
+    return Rejected(absl::PermissionDeniedError(detail), snapshot.seq(),
+                    Sha256(payload));
   }
   absl::StatusOr<std::optional<absl::Time>> revoked =
       registry_.RevokedAt(agent_id);
   if (!revoked.ok()) {
-    return Refused(revoked.status(), snapshot.seq(), Sha256(payload));
+    return Rejected(revoked.status(), snapshot.seq(), Sha256(payload));
   }
   if (revoked->has_value()) {
-    return Refused(absl::PermissionDeniedError(absl::StrCat(
-                       "agent ", agent_id, " was revoked at ",
-                       absl::FormatTime("%Y-%m-%d %H:%M:%SZ", **revoked,
-                                        absl::UTCTimeZone()))),
-                   snapshot.seq(), Sha256(payload));
+    return Rejected(absl::PermissionDeniedError(absl::StrCat(
+                        "agent ", agent_id, " was revoked at ",
+                        absl::FormatTime("%Y-%m-%d %H:%M:%SZ", **revoked,
+                                         absl::UTCTimeZone()))),
+                    snapshot.seq(), Sha256(payload));
   }
   return std::nullopt;
 }

@@ -473,6 +473,19 @@ TEST_F(IngestTest, RejectsFactsBodyNotNamedByPayload) {
   EXPECT_EQ(Count(Table::kSnapshots), 0u);
 }
 
+TEST_F(IngestTest, RejectsFactsBodyNestedTooDeep) {
+  // 100,000 nested groups of an unknown field: past protobuf's recursion
+  // limit, so the body is refused, not parsed down to the bottom.
+  const std::string deep(100000, static_cast<char>((5 << 3) | 3));
+  v1::SubmitRequest request =
+      Signed(SnapshotAfter(1, "", {ObservationOf("linux.disk", deep)}), {deep});
+
+  v1::SubmitResponse response = Submit(request);
+
+  ExpectRejected(response, absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count(Table::kObjects), 0u);
+}
+
 TEST_F(IngestTest, RejectsNamedBodyThatIsNotFacts) {
   // A Facts body cut short: its digest is named, but it does not parse.
   const std::string full = FactsBody("ext4");

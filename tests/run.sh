@@ -35,7 +35,8 @@ cmake -S . -B "$san_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVIDENTIA_WERROR=ON
 cmake --build "$san_dir" -j "$jobs"
 export ASAN_OPTIONS=check_initialization_order=1:detect_stack_use_after_return=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ctest --test-dir "$san_dir" --output-on-failure --no-tests=error -j "$jobs"
+LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
+  ctest --test-dir "$san_dir" --output-on-failure --no-tests=error -j "$jobs"
 
 seconds=${FUZZ_SECONDS:-20}
 if [ "$seconds" -gt 0 ]; then

@@ -17,6 +17,7 @@
 #include "collector/store.h"
 #include "common/ed25519.h"
 #include "common/envelope.h"
+#include "common/x509.h"
 #include "evidentia/v1/collector.pb.h"
 #include "tests/fuzz/fuzz_input.h"
 
@@ -43,7 +44,15 @@ class Collector {
     absl::StatusOr<v1::CreateTokenResponse> token =
         registry_->CreateToken(absl::Hours(1), 1);
     Require(token.ok(), "token");
+    // Enrolment issues a client certificate from a CA, for a request.
+    absl::StatusOr<KeyAndCert> ca =
+        CreateCertificateAuthority("fuzz CA", absl::Hours(24));
+    Require(ca.ok(), "certificate authority");
+    registry_->set_certificate_authority(*ca);
+    absl::StatusOr<KeyAndCsr> csr = CreateCertificateRequest("fuzz");
+    Require(csr.ok(), "certificate request");
     v1::EnrollRequest enroll;
+    enroll.set_csr_pem(csr->csr_pem);
     enroll.set_token(token->token());
     enroll.set_public_key_pem(key_->public_key().ToPem());
     enroll.mutable_host()->set_hostname("fuzz");

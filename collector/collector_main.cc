@@ -24,7 +24,7 @@ constexpr char kUsage[] =
 usage:
   evidentia-collector serve --data-dir DIR [--listen HOST:PORT] [--tls-name NAME]...
                             [--policies DIR --soa FILE] [--checkpoint-interval DURATION]
-                            [--agent-rate N]
+                            [--agent-rate N] [--min-free-mb N]
       Serve agents and operators over TLS (default listen 127.0.0.1:7443).
       With --policies (checks and catalogue, see policies/README.md) and
       --soa (your Statement of Applicability) it grades controls; the whole
@@ -32,13 +32,17 @@ usage:
       The first start creates DIR (0700) with the collector's signing key,
       a private CA (DIR/ca.pem: give it to agents), a TLS server certificate
       for localhost, 127.0.0.1, ::1, this host's name and every --tls-name,
-      and the operator credential (DIR/operator.credential, 0600).
+      and the operator's client certificate (DIR/operator-client.key, 0600,
+      and DIR/operator-client.pem), which the evidentia CLI presents.
       Every accepted snapshot is appended to the transparency log; a
       checkpoint of it is signed every --checkpoint-interval (default 5m)
       when it grew, and on demand (evidentia log checkpoint --new, export).
       --agent-rate N lets each agent store at most N snapshots a second on
       average (bursts of 10); over it the agent is told to retry later
       (retry_after_ms) and does. Default: no limit.
+      --min-free-mb N: below N MiB free on the store's file system the
+      collector stops acknowledging (UNAVAILABLE; agents keep their
+      snapshots) and goes on answering queries. Default: 64.
   evidentia-collector token create --data-dir DIR [--ttl DURATION] [--uses N]
       Same as `evidentia token create`: ask the running collector for a
       one-time enrolment token.
@@ -50,7 +54,7 @@ int Serve(int argc, char** argv) {
   absl::StatusOr<Args> args =
       Args::Parse(argc, argv, 2,
                   {"data-dir", "listen", "tls-name", "policies", "soa",
-                   "checkpoint-interval", "agent-rate"},
+                   "checkpoint-interval", "agent-rate", "min-free-mb"},
                   {"help"});
   if (!args.ok() || args->Has("help") || !args->Has("data-dir")) {
     if (!args.ok()) std::cerr << args.status().message() << "\n";
@@ -89,6 +93,14 @@ int Serve(int argc, char** argv) {
        options.agent_submit_rate <= 0)) {
     std::cerr << "--agent-rate takes snapshots a second per agent, above 0\n";
     return 2;
+  }
+  if (args->Has("min-free-mb")) {
+    uint64_t mib = 0;
+    if (!absl::SimpleAtoi(args->Get("min-free-mb"), &mib) || mib > (1 << 30)) {
+      std::cerr << "--min-free-mb takes a number of MiB (0 to turn it off)\n";
+      return 2;
+    }
+    options.store.min_free_bytes = mib << 20;
   }
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
   if (!server.ok()) {

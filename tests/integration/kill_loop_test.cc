@@ -62,12 +62,12 @@ class KillLoopTest : public ::testing::Test {
     ASSERT_GT(port_, 0);
   }
 
-  void StartCollector() {
-    collector_ = std::make_unique<Child>(
-        std::vector<std::string>{EVIDENTIA_COLLECTOR_BIN, "serve", "--data-dir",
-                                 data_dir_.string(), "--listen",
-                                 absl::StrCat("127.0.0.1:", port_)},
-        tmp_.path() / "collector.log");
+  void StartCollector(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {
+        EVIDENTIA_COLLECTOR_BIN, "serve",    "--data-dir",
+        data_dir_.string(),      "--listen", absl::StrCat("127.0.0.1:", port_)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    collector_ = std::make_unique<Child>(argv, tmp_.path() / "collector.log");
     ASSERT_GT(collector_->pid(), 0);
     const absl::Time deadline = absl::Now() + absl::Seconds(60);
     while (!LoopbackPortAccepts(port_)) {
@@ -206,6 +206,37 @@ TEST_F(KillLoopTest, EveryAcknowledgedSnapshotSurvivesSigkill) {
       "kill loop: %d SIGKILLs, %d snapshots acknowledged while killing, %d "
       "made in all, %d found stored\n",
       kills, acknowledged, made, found);
+}
+
+// Below its free-space reserve the collector acknowledges nothing, and
+// the agent keeps its snapshot (exit 3); with room again it is delivered.
+TEST_F(KillLoopTest, BelowTheFreeSpaceReserveNothingIsAcknowledged) {
+  StartCollector();
+  auto [token_code, token] = Cli({"token", "create"});
+  ASSERT_EQ(token_code, 0) << token;
+  token = token.substr(0, token.find('\n'));
+  const fs::path state = tmp_.path() / "agent";
+  auto [enrolled, enrol_output] = RunProcess(
+      {EVIDENTIA_AGENT_BIN, "enroll", "--collector",
+       absl::StrCat("127.0.0.1:", port_), "--ca",
+       collector::DataDirPaths(data_dir_).ca_cert().string(), "--token", token,
+       "--state-dir", state.string(), "--root", kRoot},
+      tmp_.path() / "enroll.out");
+  ASSERT_EQ(enrolled, 0) << enrol_output;
+  KillCollector();
+  StartCollector({"--min-free-mb", "1000000000"});  // more than any disk
+  const std::vector<std::string> cycle = {
+      EVIDENTIA_AGENT_BIN, "run",    "--once", "--state-dir",
+      state.string(),      "--root", kRoot};
+
+  auto [refused, refused_output] = RunProcess(cycle, tmp_.path() / "a.out");
+  KillCollector();
+  StartCollector();
+  auto [delivered, delivered_output] = RunProcess(cycle, tmp_.path() / "b.out");
+
+  EXPECT_EQ(refused, 3) << refused_output;
+  EXPECT_NE(refused_output.find("free"), std::string::npos) << refused_output;
+  EXPECT_EQ(delivered, 0) << delivered_output;
 }
 
 }  // namespace

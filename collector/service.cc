@@ -81,18 +81,8 @@ std::optional<v1::SubmitResponse> CollectorService::Refusal(
     return Rejected(absl::PermissionDeniedError(detail), snapshot.seq(),
                     Sha256(payload));
   }
-  absl::StatusOr<std::optional<absl::Time>> revoked =
-      registry_.RevokedAt(agent_id);
-  if (!revoked.ok()) {
-    return Rejected(revoked.status(), snapshot.seq(), Sha256(payload));
-  }
-  if (revoked->has_value()) {
-    return Rejected(absl::PermissionDeniedError(absl::StrCat(
-                        "agent ", agent_id, " was revoked at ",
-                        absl::FormatTime("%Y-%m-%d %H:%M:%SZ", **revoked,
-                                         absl::UTCTimeZone()))),
-                    snapshot.seq(), Sha256(payload));
-  }
+  // A revocation made while the stream is open is refused by ingest, which
+  // reads it under the agent's lock.
   return std::nullopt;
 }
 

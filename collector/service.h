@@ -62,8 +62,8 @@ class CollectorService final : public v1::Collector::Service {
 
  private:
   // The refusal of `request` on a stream authenticated as `agent_id`, or
-  // nullopt when ingest may decide: a snapshot of another agent, or of an
-  // agent revoked meanwhile, is refused here.
+  // nullopt when ingest may decide: a snapshot of another agent is refused
+  // here (ingest refuses an agent revoked meanwhile).
   std::optional<v1::SubmitResponse> Refusal(const v1::SubmitRequest& request,
                                             const std::string& agent_id,
                                             const std::string& peer);

@@ -277,11 +277,17 @@ TEST(StoreTest, OpenOfAFileIsAnError) {
   EXPECT_FALSE(store.ok());
 }
 
-StoreOptions OnDisk(const FullDisk& disk) {
+// A store in `dir` whose operating system is `disk`, retrying a reopen on
+// every commit.
+std::unique_ptr<Store> OpenOnDisk(const ScopedTempDir& dir,
+                                  const FullDisk& disk) {
   StoreOptions options;
   options.env = disk.env();
   options.reopen_interval = absl::ZeroDuration();
-  return options;
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      Store::Open(dir.path() / "db", options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? *std::move(store) : nullptr;
 }
 
 Batch OnePut(absl::string_view key, absl::string_view value) {
@@ -293,12 +299,11 @@ Batch OnePut(absl::string_view key, absl::string_view value) {
 TEST(StoreTest, CommitOnFullDiskIsUnavailable) {
   ScopedTempDir dir;
   FullDisk disk;
-  absl::StatusOr<std::unique_ptr<Store>> store =
-      Store::Open(dir.path() / "db", OnDisk(disk));
-  ASSERT_TRUE(store.ok()) << store.status();
+  std::unique_ptr<Store> store = OpenOnDisk(dir, disk);
+  ASSERT_NE(store, nullptr);
   disk.Fill();
 
-  absl::Status committed = (*store)->Commit(OnePut("a", "1"));
+  absl::Status committed = store->Commit(OnePut("a", "1"));
 
   EXPECT_EQ(committed.code(), absl::StatusCode::kUnavailable) << committed;
 }
@@ -306,15 +311,14 @@ TEST(StoreTest, CommitOnFullDiskIsUnavailable) {
 TEST(StoreTest, FailedCommitAppliesNothing) {
   ScopedTempDir dir;
   FullDisk disk;
-  absl::StatusOr<std::unique_ptr<Store>> store =
-      Store::Open(dir.path() / "db", OnDisk(disk));
-  ASSERT_TRUE(store.ok()) << store.status();
+  std::unique_ptr<Store> store = OpenOnDisk(dir, disk);
+  ASSERT_NE(store, nullptr);
   disk.Fill();
-  ASSERT_FALSE((*store)->Commit(OnePut("a", "1")).ok());
+  ASSERT_FALSE(store->Commit(OnePut("a", "1")).ok());
   disk.Free();
 
   absl::StatusOr<std::optional<std::string>> value =
-      (*store)->Get(Table::kAgents, "a");
+      store->Get(Table::kAgents, "a");
 
   ASSERT_TRUE(value.ok()) << value.status();
   EXPECT_FALSE(value->has_value());
@@ -323,17 +327,16 @@ TEST(StoreTest, FailedCommitAppliesNothing) {
 TEST(StoreTest, ReadsWorkWhileDiskIsFull) {
   ScopedTempDir dir;
   FullDisk disk;
-  absl::StatusOr<std::unique_ptr<Store>> store =
-      Store::Open(dir.path() / "db", OnDisk(disk));
-  ASSERT_TRUE(store.ok()) << store.status();
-  ASSERT_TRUE((*store)->Commit(OnePut("a", "1")).ok());
+  std::unique_ptr<Store> store = OpenOnDisk(dir, disk);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Commit(OnePut("a", "1")).ok());
   disk.Fill();
-  ASSERT_FALSE((*store)->Commit(OnePut("b", "2")).ok());
+  ASSERT_FALSE(store->Commit(OnePut("b", "2")).ok());
   // The second failure tries to reopen the database, and cannot.
-  ASSERT_FALSE((*store)->Commit(OnePut("b", "2")).ok());
+  ASSERT_FALSE(store->Commit(OnePut("b", "2")).ok());
 
   absl::StatusOr<std::optional<std::string>> value =
-      (*store)->Get(Table::kAgents, "a");
+      store->Get(Table::kAgents, "a");
 
   ASSERT_TRUE(value.ok()) << value.status();
   EXPECT_EQ(value->value_or(""), "1");
@@ -342,32 +345,30 @@ TEST(StoreTest, ReadsWorkWhileDiskIsFull) {
 TEST(StoreTest, WritesResumeByThemselvesWhenSpaceReturns) {
   ScopedTempDir dir;
   FullDisk disk;
-  absl::StatusOr<std::unique_ptr<Store>> store =
-      Store::Open(dir.path() / "db", OnDisk(disk));
-  ASSERT_TRUE(store.ok()) << store.status();
+  std::unique_ptr<Store> store = OpenOnDisk(dir, disk);
+  ASSERT_NE(store, nullptr);
   disk.Fill();
-  ASSERT_FALSE((*store)->Commit(OnePut("a", "1")).ok());
-  ASSERT_FALSE((*store)->Commit(OnePut("a", "1")).ok());
+  ASSERT_FALSE(store->Commit(OnePut("a", "1")).ok());
+  ASSERT_FALSE(store->Commit(OnePut("a", "1")).ok());
   disk.Free();
 
-  absl::Status committed = (*store)->Commit(OnePut("a", "1"));
+  absl::Status committed = store->Commit(OnePut("a", "1"));
 
   ASSERT_TRUE(committed.ok()) << committed;
-  EXPECT_EQ((*store)->Get(Table::kAgents, "a")->value_or(""), "1");
+  EXPECT_EQ(store->Get(Table::kAgents, "a")->value_or(""), "1");
 }
 
 TEST(StoreTest, DataWrittenBeforeAndAfterFullDiskSurvivesReopen) {
   ScopedTempDir dir;
   FullDisk disk;
   {
-    absl::StatusOr<std::unique_ptr<Store>> store =
-        Store::Open(dir.path() / "db", OnDisk(disk));
-    ASSERT_TRUE(store.ok()) << store.status();
-    ASSERT_TRUE((*store)->Commit(OnePut("before", "1")).ok());
+    std::unique_ptr<Store> store = OpenOnDisk(dir, disk);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Commit(OnePut("before", "1")).ok());
     disk.Fill();
-    ASSERT_FALSE((*store)->Commit(OnePut("during", "2")).ok());
+    ASSERT_FALSE(store->Commit(OnePut("during", "2")).ok());
     disk.Free();
-    ASSERT_TRUE((*store)->Commit(OnePut("after", "3")).ok());
+    ASSERT_TRUE(store->Commit(OnePut("after", "3")).ok());
   }
   std::unique_ptr<Store> reopened = OpenOrDie(dir.path() / "db");
   ASSERT_NE(reopened, nullptr);

@@ -76,26 +76,31 @@ class FullDisk {
         const std::string& name, const rocksdb::FileOptions& options,
         std::unique_ptr<rocksdb::FSWritableFile>* result,
         rocksdb::IODebugContext* dbg) override {
-      if (*full_) return rocksdb::IOStatus::NoSpace("injected: disk full");
-      std::unique_ptr<rocksdb::FSWritableFile> file;
-      rocksdb::IOStatus s =
-          FileSystemWrapper::NewWritableFile(name, options, &file, dbg);
-      if (s.ok()) *result = std::make_unique<File>(std::move(file), full_);
-      return s;
+      return Wrapped(result, [&](auto* file) {
+        return FileSystemWrapper::NewWritableFile(name, options, file, dbg);
+      });
     }
     rocksdb::IOStatus ReopenWritableFile(
         const std::string& name, const rocksdb::FileOptions& options,
         std::unique_ptr<rocksdb::FSWritableFile>* result,
         rocksdb::IODebugContext* dbg) override {
+      return Wrapped(result, [&](auto* file) {
+        return FileSystemWrapper::ReopenWritableFile(name, options, file, dbg);
+      });
+    }
+
+   private:
+    // Opens a file with `open` (unless the disk is full) and wraps it.
+    template <typename Open>
+    rocksdb::IOStatus Wrapped(std::unique_ptr<rocksdb::FSWritableFile>* result,
+                              Open open) {
       if (*full_) return rocksdb::IOStatus::NoSpace("injected: disk full");
       std::unique_ptr<rocksdb::FSWritableFile> file;
-      rocksdb::IOStatus s =
-          FileSystemWrapper::ReopenWritableFile(name, options, &file, dbg);
+      rocksdb::IOStatus s = open(&file);
       if (s.ok()) *result = std::make_unique<File>(std::move(file), full_);
       return s;
     }
 
-   private:
     const std::atomic<bool>* full_;
   };
 

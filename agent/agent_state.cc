@@ -13,9 +13,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/checkpoint.h"
 #include "common/envelope.h"
 #include "common/files.h"
 #include "common/log.h"
+#include "common/pae.h"
 #include "common/proto_time.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
@@ -36,6 +38,10 @@ fs::path TlsKeyFile(const fs::path& dir) { return dir / "tls.key"; }
 fs::path TlsCertFile(const fs::path& dir) { return dir / "tls.pem"; }
 fs::path ChainFile(const fs::path& dir) { return dir / "chain.pb"; }
 fs::path SpoolDir(const fs::path& dir) { return dir / "spool"; }
+fs::path NextKeyFile(const fs::path& dir) { return dir / "agent.key.next"; }
+fs::path PendingRotationFile(const fs::path& dir) {
+  return dir / "rotation.pending";
+}
 
 // The snapshot inside spooled record `seq`, and its payload.
 struct SpooledSnapshot {
@@ -141,6 +147,7 @@ absl::StatusOr<std::unique_ptr<AgentState>> AgentState::Open(
   }
   ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::LoadPemFile(KeyFile(dir)));
   state->key_ = std::make_unique<PrivateKey>(std::move(key));
+  RETURN_IF_ERROR(state->LoadPendingRotation());
   ASSIGN_OR_RETURN(state->ca_pem_, ReadFile(CaFile(dir), 1 << 20));
 
   ASSIGN_OR_RETURN(std::string chain, ReadFile(ChainFile(dir), 1 << 20));
@@ -197,12 +204,123 @@ AgentState::~AgentState() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
+absl::Status AgentState::LoadPendingRotation() {
+  std::error_code ec;
+  if (!fs::exists(PendingRotationFile(dir_), ec)) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::string bytes,
+                   ReadFile(PendingRotationFile(dir_), 64 << 10));
+  v1::RotateKeyRequest request;
+  absl::StatusOr<KeyRotation> statement =
+      request.ParseFromString(bytes)
+          ? ParseKeyRotation(request.statement())
+          : absl::DataLossError("not a RotateKeyRequest");
+  if (!statement.ok()) {
+    return absl::DataLossError(
+        absl::StrCat(PendingRotationFile(dir_).string(),
+                     " is corrupt: ", statement.status().message()));
+  }
+  // A crash after the new key took its place, before the cleanup.
+  if (key_->public_key().KeyId() == statement->new_key_id) {
+    return FinishKeyRotation();
+  }
+  pending_rotation_ = std::move(request);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::RotateKeyRequest> AgentState::BeginKeyRotation(
+    absl::Time now) {
+  if (pending_rotation_.has_value()) {
+    return absl::FailedPreconditionError("a key rotation is already pending");
+  }
+  if (!spool_->Seqs().empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        spool_->Seqs().size(),
+        " snapshots are not delivered yet; a key is rotated only when the "
+        "collector holds everything it signed"));
+  }
+  if (head_.seq == 0) {
+    return absl::FailedPreconditionError(
+        "no snapshot was made yet; deliver one (run --once) before rotating "
+        "the key");
+  }
+  ASSIGN_OR_RETURN(PrivateKey next, PrivateKey::Generate());
+  KeyRotation statement;
+  statement.agent_id = identity_.agent_id();
+  statement.old_key_id = key_->public_key().KeyId();
+  statement.new_key_id = next.public_key().KeyId();
+  statement.seq = head_.seq;
+  statement.head = head_.payload_sha256;
+  statement.time = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
+  v1::RotateKeyRequest request;
+  request.set_statement(FormatKeyRotation(statement));
+  const std::string signed_bytes =
+      Pae(kKeyRotationPayloadType, request.statement());
+  ASSIGN_OR_RETURN(*request.mutable_old_signature(), key_->Sign(signed_bytes));
+  ASSIGN_OR_RETURN(*request.mutable_new_signature(), next.Sign(signed_bytes));
+  request.set_new_public_key_pem(next.public_key().ToPem());
+  // The key first: a pending request always has its key.
+  RETURN_IF_ERROR(next.SavePemFile(NextKeyFile(dir_)));
+  RETURN_IF_ERROR(WriteFileAtomic(PendingRotationFile(dir_),
+                                  request.SerializeAsString(), 0600));
+  pending_rotation_ = request;
+  return request;
+}
+
+absl::Status AgentState::CompleteKeyRotation() {
+  if (!pending_rotation_.has_value()) {
+    return absl::FailedPreconditionError("no key rotation is pending");
+  }
+  ASSIGN_OR_RETURN(PrivateKey next, PrivateKey::LoadPemFile(NextKeyFile(dir_)));
+  // The one step that switches keys: an atomic rename, then made durable.
+  std::error_code ec;
+  fs::rename(NextKeyFile(dir_), KeyFile(dir_), ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot replace ", KeyFile(dir_).string(), ": ", ec.message()));
+  }
+  RETURN_IF_ERROR(SyncDir(dir_));
+  key_ = std::make_unique<PrivateKey>(std::move(next));
+  return FinishKeyRotation();
+}
+
+absl::Status AgentState::FinishKeyRotation() {
+  identity_.set_key_id(key_->public_key().KeyId());
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(identity_, &text);
+  RETURN_IF_ERROR(WriteFileAtomic(IdentityFile(dir_), text, 0600));
+  pending_rotation_.reset();
+  return RemoveRotationFiles();
+}
+
+absl::Status AgentState::AbandonKeyRotation() {
+  pending_rotation_.reset();
+  return RemoveRotationFiles();
+}
+
+absl::Status AgentState::RemoveRotationFiles() {
+  std::error_code ec;
+  for (const fs::path& file : {PendingRotationFile(dir_), NextKeyFile(dir_)}) {
+    fs::remove(file, ec);
+    if (ec) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot remove ", file.string(), ": ", ec.message()));
+    }
+  }
+  return SyncDir(dir_);
+}
+
 absl::Status AgentState::SaveChain() const {
   return WriteFileAtomic(ChainFile(dir_), chain_.SerializeAsString(), 0600);
 }
 
 absl::StatusOr<uint64_t> AgentState::MakeSnapshot(const Collection& collection,
                                                   absl::Time now) {
+  if (pending_rotation_.has_value()) {
+    return absl::FailedPreconditionError(
+        "a device key rotation is waiting for the collector's answer; no "
+        "snapshot is signed until it comes (run `evidentia-agent rotate-key` "
+        "to ask again)");
+  }
   v1::Snapshot snapshot;
   snapshot.set_agent_id(identity_.agent_id());
   LinkAfter(head_, snapshot);

@@ -11,6 +11,9 @@
 //   S/chain.pb      AgentChainState: last seq made, digests acknowledged
 //   S/spool/        snapshots not yet acknowledged, checksummed (spool.h)
 //   S/lock          held (flock) while an agent uses the directory
+//   S/agent.key.next, S/rotation.pending
+//                   during a key rotation: the new device key (0600) and the
+//                   RotateKeyRequest sent for it, until the collector answers
 //
 // A snapshot is written to the spool (fsynced) before the chain head moves,
 // so a crash between the two is repaired on the next Open from the spool.
@@ -93,6 +96,8 @@ class AgentState {
   // Makes, signs and durably spools the next snapshot from `collection`,
   // collected at `now`. Returns its seq. When the spool is then over its
   // quota, the oldest spooled snapshots are replaced by a gap snapshot.
+  // FAILED_PRECONDITION while a key rotation is pending: which key signs
+  // is not known until the collector answers.
   absl::StatusOr<uint64_t> MakeSnapshot(const Collection& collection,
                                         absl::Time now);
 
@@ -123,9 +128,28 @@ class AgentState {
       uint64_t seq, uint64_t held_seq, const std::string& held_sha256,
       absl::Time now);
 
+  // Device key rotation (Collector.RotateKey). BeginKeyRotation makes a new
+  // key and the statement handing the chain head over to it, signed by both
+  // keys, and saves both durably before anything is sent; the request stays
+  // pending until CompleteKeyRotation (the collector took it: the new key
+  // signs from now on) or AbandonKeyRotation (it refused). A pending
+  // rotation survives a crash, so a lost answer is asked for again with the
+  // same statement. FAILED_PRECONDITION when snapshots are still spooled
+  // (deliver them first), none was ever made, or a rotation is pending.
+  const std::optional<v1::RotateKeyRequest>& pending_rotation() const {
+    return pending_rotation_;
+  }
+  absl::StatusOr<v1::RotateKeyRequest> BeginKeyRotation(absl::Time now);
+  absl::Status CompleteKeyRotation();
+  absl::Status AbandonKeyRotation();
+
  private:
   AgentState() = default;
   absl::Status SaveChain() const;
+  absl::Status LoadPendingRotation();
+  // The new key is in place: record it in agent.conf, drop the rotation files.
+  absl::Status FinishKeyRotation();
+  absl::Status RemoveRotationFiles();
   // Replaces spooled snapshots first..last (and any lost ones around them
   // whose digests cannot be known) by one gap snapshot signed at `now`.
   // Returns the last seq the gap covers.
@@ -144,6 +168,7 @@ class AgentState {
   v1::AgentChainState chain_;
   std::unique_ptr<Spool> spool_;
   uint64_t spool_max_bytes_ = kDefaultSpoolMaxBytes;
+  std::optional<v1::RotateKeyRequest> pending_rotation_;
 };
 
 }  // namespace evidentia::agent

@@ -55,6 +55,13 @@ usage:
       limit); a failed delivery is retried with exponential backoff (1s
       doubling to 5m, full jitter) or as the collector asks.
 
+  evidentia-agent rotate-key --state-dir DIR
+      Replace the device key: deliver the spool, make a new key and have
+      the collector register it on the old key's word (both keys sign the
+      hand-over). Snapshots signed before stay valid under the old key. If
+      the collector's answer is lost the rotation stays pending (exit 3):
+      no snapshot is signed until rotate-key, or run, gets the answer.
+
 exit codes: 0 ok, 1 failed, 2 usage, 3 not delivered (kept for later)
 )";
 
@@ -149,6 +156,50 @@ bool ParseByteSize(std::string text, uint64_t* bytes) {
   return true;
 }
 
+// The collector's answer was not received: worth trying again later.
+bool IsTransient(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable ||
+         status.code() == absl::StatusCode::kDeadlineExceeded ||
+         status.code() == absl::StatusCode::kResourceExhausted ||
+         status.code() == absl::StatusCode::kCancelled;
+}
+
+// A rotation whose answer was lost is asked for again before anything is
+// signed (AgentState::MakeSnapshot refuses until then).
+absl::Status FinishPendingRotation(AgentState& state,
+                                   v1::Collector::StubInterface& stub,
+                                   const DeliveryOptions& delivery) {
+  if (!state.pending_rotation().has_value()) return absl::OkStatus();
+  absl::StatusOr<std::string> key_id = RotateDeviceKey(state, stub, delivery);
+  if (!key_id.ok()) {
+    Log(LogLevel::kWarning, key_id.status().ToString());
+    return key_id.status();
+  }
+  Log(LogLevel::kInfo, absl::StrCat("device key rotated to ", *key_id));
+  return absl::OkStatus();
+}
+
+int RotateKeyCommand(const Args& args) {
+  if (absl::Status s = args.Require({"state-dir"}); !s.ok()) {
+    return Fail(s, kExitUsage);
+  }
+  absl::StatusOr<std::unique_ptr<AgentState>> state =
+      AgentState::Open(args.Get("state-dir"));
+  if (!state.ok()) return Fail(state.status());
+  absl::StatusOr<ClientTls> tls = LoadClientTls(args.Get("state-dir"));
+  if (!tls.ok()) return Fail(tls.status());
+  auto stub = v1::Collector::NewStub(
+      MakeChannel((*state)->identity().collector(), *tls));
+  absl::StatusOr<std::string> key_id = RotateDeviceKey(**state, *stub);
+  if (!key_id.ok()) {
+    return Fail(key_id.status(),
+                IsTransient(key_id.status()) ? kExitNotSent : kExitFailed);
+  }
+  std::cout << "agent " << (*state)->identity().agent_id()
+            << " now signs with key " << *key_id << "\n";
+  return kExitOk;
+}
+
 int RunCommand(const Args& args) {
   if (absl::Status s = args.Require({"state-dir"}); !s.ok()) {
     return Fail(s, kExitUsage);
@@ -194,6 +245,10 @@ int RunCommand(const Args& args) {
   delivery.max_per_second = max_send_rate;
 
   if (args.Has("once")) {
+    if (absl::Status s = FinishPendingRotation(**state, *stub, delivery);
+        !s.ok()) {
+      return Fail(s, IsTransient(s) ? kExitNotSent : kExitFailed);
+    }
     absl::StatusOr<uint64_t> seq = MakeSnapshot(**state, root);
     if (!seq.ok()) return Fail(seq.status());
     absl::Status status = Deliver(**state, *stub, delivery).status();
@@ -227,6 +282,7 @@ int RunCommand(const Args& args) {
     }
   };
   while (g_stop == 0) {
+    FinishPendingRotation(**state, *stub, delivery).IgnoreError();  // logged
     if (absl::Now() >= next_snapshot) {
       next_snapshot = absl::Now() + interval;
       absl::StatusOr<uint64_t> seq = MakeSnapshot(**state, root);
@@ -282,6 +338,7 @@ int Main(int argc, char** argv) {
   if (command == "collect") return CollectCommand(*args);
   if (command == "enroll") return EnrollCommand(*args);
   if (command == "run") return RunCommand(*args);
+  if (command == "rotate-key") return RotateKeyCommand(*args);
   std::fprintf(stderr, "unknown command %s\n\n%s", command.c_str(), kUsage);
   return kExitUsage;
 }

@@ -53,15 +53,6 @@ uint64_t SeqOfName(const std::string& name) {
   return seq;
 }
 
-absl::Status SyncDir(const fs::path& dir) {
-  ScopedFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
-    return absl::UnavailableError(absl::StrCat("cannot fsync ", dir.string(),
-                                               ": ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 std::string EncodeSpoolRecord(std::string_view body) {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "agent/backoff.h"
+#include "common/checkpoint.h"
 #include "common/ed25519.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
@@ -249,6 +250,50 @@ absl::StatusOr<DeliveryReport> DeliverSpool(AgentState& state,
   grpc::Status status = stream->Finish();
   if (!status.ok()) return FromGrpc(status, "closing the stream");
   return report;
+}
+
+absl::StatusOr<std::string> RotateDeviceKey(AgentState& state,
+                                            v1::Collector::StubInterface& stub,
+                                            const DeliveryOptions& options) {
+  std::optional<v1::RotateKeyRequest> request = state.pending_rotation();
+  if (!request.has_value()) {
+    RETURN_IF_ERROR(DeliverSpool(state, stub, options).status());
+    ASSIGN_OR_RETURN(request, state.BeginKeyRotation(options.now()));
+  }
+  grpc::ClientContext context;
+  context.set_deadline(Deadline());
+  v1::RotateKeyResponse response;
+  const grpc::Status status = stub.RotateKey(&context, *request, &response);
+  if (!status.ok()) {
+    const absl::Status refused = FromGrpc(status, "key rotation");
+    switch (refused.code()) {
+      case absl::StatusCode::kUnavailable:
+      case absl::StatusCode::kDeadlineExceeded:
+      case absl::StatusCode::kResourceExhausted:
+      case absl::StatusCode::kCancelled:
+        return absl::Status(
+            refused.code(),
+            absl::StrCat(refused.message(),
+                         "; the rotation stays pending: no snapshot is signed "
+                         "until `evidentia-agent rotate-key` gets an answer"));
+      default:
+        RETURN_IF_ERROR(state.AbandonKeyRotation());
+        return absl::Status(
+            refused.code(),
+            absl::StrCat(refused.message(), "; the device key is unchanged"));
+    }
+  }
+  absl::StatusOr<KeyRotation> statement =
+      ParseKeyRotation(request->statement());
+  if (!statement.ok()) return statement.status();
+  if (response.key_id() != statement->new_key_id) {
+    return absl::InternalError(
+        absl::StrCat("the collector answered with key ", response.key_id(),
+                     ", not the new key ", statement->new_key_id,
+                     "; the rotation stays pending"));
+  }
+  RETURN_IF_ERROR(state.CompleteKeyRotation());
+  return response.key_id();
 }
 
 }  // namespace evidentia::agent

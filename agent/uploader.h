@@ -95,6 +95,17 @@ absl::StatusOr<DeliveryReport> DeliverSpool(
     AgentState& state, v1::Collector::StubInterface& stub,
     const DeliveryOptions& options = {});
 
+// Rotates the device key (`evidentia-agent rotate-key`): delivers the spool,
+// then sends the pending rotation, or a new one (AgentState::
+// BeginKeyRotation), and switches keys when the collector takes it. Returns
+// the new key id. When the answer is lost (UNAVAILABLE, DEADLINE_EXCEEDED,
+// RESOURCE_EXHAUSTED) the rotation stays pending and no snapshot is signed
+// until a later call gets the answer; any other refusal abandons it (the old
+// key stays) and is returned with the collector's code and message.
+absl::StatusOr<std::string> RotateDeviceKey(
+    AgentState& state, v1::Collector::StubInterface& stub,
+    const DeliveryOptions& options = {});
+
 }  // namespace evidentia::agent
 
 #endif  // EVIDENTIA_AGENT_UPLOADER_H_

@@ -11,6 +11,7 @@
 #include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "collector/agent_keys.h"
 #include "collector/keys.h"
 #include "collector/records.h"
 #include "collector/transparency_log.h"
@@ -170,8 +171,12 @@ v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
     return reject(absl::UnauthenticatedError(
         absl::StrCat(context, ": agent is not enrolled")));
   }
+  // The key the envelope names, if it is one of the agent's (which seqs it
+  // may sign is checked under the lock); else the current one, which then
+  // refuses the envelope.
+  const std::string* pem = AgentKeyPem(**found, envelope.key_id());
   absl::StatusOr<PublicKey> key =
-      PublicKey::FromPem((*found)->public_key_pem());
+      PublicKey::FromPem(pem != nullptr ? *pem : (*found)->public_key_pem());
   if (!key.ok()) return reject(key.status());
   if (absl::Status verified = VerifyEnvelope(*key, envelope); !verified.ok()) {
     const std::string detail = absl::StrCat(context, ": ", verified.message());
@@ -229,6 +234,14 @@ v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
   if (agent.has_revoked_at()) {
     return reject(absl::PermissionDeniedError(
         absl::StrCat(context, ": the agent was revoked")));
+  }
+  if (absl::Status signer = CheckKeyForSeq(agent, envelope.key_id(), seq);
+      !signer.ok()) {
+    registry_
+        .RecordEvent("retired_key", snapshot.agent_id(), seq, signer.message(),
+                     peer)
+        .IgnoreError();  // the refusal below stands either way
+    return reject(signer);
   }
   const ChainHead head{agent.last_seq(), agent.last_payload_sha256()};
 

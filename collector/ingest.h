@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -82,6 +83,14 @@ class Ingestor {
   // Never fails as a call: refusals are REJECTED responses with a code.
   v1::SubmitResponse Submit(const v1::SubmitRequest& request,
                             absl::string_view peer);
+
+  // Collector.RotateKey for agent `agent_id` (by its client certificate)
+  // from `peer`; the answers are in proto/evidentia/v1/collector.proto.
+  // Serialized with the agent's snapshots, so no snapshot is ever checked
+  // against a key that changed under it (collector/key_rotation.cc).
+  absl::StatusOr<v1::RotateKeyResponse> RotateKey(
+      const v1::RotateKeyRequest& request, absl::string_view agent_id,
+      absl::string_view peer);
 
  private:
   absl::Mutex& AgentMutex(absl::string_view agent_id);

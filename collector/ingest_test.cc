@@ -22,9 +22,11 @@
 #include "collector/registry.h"
 #include "collector/store.h"
 #include "collector/transparency_log.h"
+#include "common/checkpoint.h"
 #include "common/ed25519.h"
 #include "common/envelope.h"
 #include "common/merkle.h"
+#include "common/pae.h"
 #include "common/proto_time.h"
 #include "common/sha256.h"
 #include "evidentia/v1/bundle.pb.h"
@@ -1128,6 +1130,286 @@ TEST(HeartbeatIntervalTest, IsAtMostTheDefault) {
 TEST(HeartbeatIntervalTest, IsAtLeastAMinute) {
   EXPECT_EQ(HeartbeatInterval(PolicyWith(absl::Hours(26), {absl::Seconds(10)})),
             absl::Minutes(1));
+}
+
+// --- Device key rotation ---
+
+// An agent that delivered snapshot 1 under key_ and can rotate its key.
+class KeyRotationTest : public IngestTest {
+ protected:
+  void SetUp() override {
+    IngestTest::SetUp();
+    first_ = First();
+    Accept(first_);
+    next_ = Key();
+  }
+
+  static PrivateKey Key() {
+    absl::StatusOr<PrivateKey> key = PrivateKey::Generate();
+    EXPECT_TRUE(key.ok()) << key.status();
+    return *std::move(key);
+  }
+
+  // The statement handing this agent's chain at `seq`/`head` from `from`
+  // to `to`, signed by `old_signer` and `new_signer`.
+  v1::RotateKeyRequest RotationSignedBy(const PrivateKey& from,
+                                        const PrivateKey& to,
+                                        const PrivateKey& old_signer,
+                                        const PrivateKey& new_signer,
+                                        uint64_t seq, const std::string& head) {
+    KeyRotation statement;
+    statement.agent_id = agent_id_;
+    statement.old_key_id = from.public_key().KeyId();
+    statement.new_key_id = to.public_key().KeyId();
+    statement.seq = seq;
+    statement.head = head;
+    statement.time = absl::FromUnixSeconds(absl::ToUnixSeconds(now_));
+    v1::RotateKeyRequest request;
+    request.set_statement(FormatKeyRotation(statement));
+    const std::string bytes = Pae(kKeyRotationPayloadType, request.statement());
+    request.set_old_signature(*old_signer.Sign(bytes));
+    request.set_new_signature(*new_signer.Sign(bytes));
+    request.set_new_public_key_pem(to.public_key().ToPem());
+    return request;
+  }
+
+  // A genuine rotation from `from` to `to` at the collector's head.
+  v1::RotateKeyRequest Rotation(const PrivateKey& from, const PrivateKey& to) {
+    const v1::AgentRecord agent = Agent();
+    return RotationSignedBy(from, to, from, to, agent.last_seq(),
+                            agent.last_payload_sha256());
+  }
+
+  absl::StatusOr<v1::RotateKeyResponse> Rotate(
+      const v1::RotateKeyRequest& request) {
+    return ingestor_->RotateKey(request, agent_id_, kPeer);
+  }
+
+  // Fails the test unless `request` is refused with `code`, leaving the
+  // agent's key as it was.
+  void ExpectRotationRefused(const v1::RotateKeyRequest& request,
+                             absl::StatusCode code) {
+    const std::string key_id = Agent().key_id();
+    absl::StatusOr<v1::RotateKeyResponse> rotated = Rotate(request);
+    EXPECT_EQ(rotated.status().code(), code) << rotated.status();
+    EXPECT_EQ(Agent().key_id(), key_id);
+  }
+
+  // Snapshot `seq` (after `prev_payload`) signed by `key`, naming the body
+  // the first snapshot delivered.
+  v1::SubmitRequest SnapshotBy(const PrivateKey& key, uint64_t seq,
+                               const std::string& prev_payload) {
+    return SignedBy(
+        key,
+        SnapshotAfter(seq, prev_payload,
+                      {ObservationOf("linux.disk", FactsBody("ext4"))}),
+        {});
+  }
+
+  v1::SubmitRequest first_;
+  PrivateKey next_ = Key();
+};
+
+TEST_F(KeyRotationTest, NewKeySignsTheChainOnwards) {
+  ASSERT_TRUE(Rotate(Rotation(*key_, next_)).ok());
+
+  Accept(SnapshotBy(next_, 2, first_.envelope().payload()));
+
+  const v1::AgentRecord agent = Agent();
+  EXPECT_EQ(agent.key_id(), next_.public_key().KeyId());
+  EXPECT_EQ(agent.last_seq(), 2u);
+  ASSERT_EQ(agent.rotations_size(), 1);
+  EXPECT_EQ(agent.rotations(0).old_key_id(), key_->public_key().KeyId());
+  EXPECT_EQ(agent.rotations(0).last_seq(), 1u);
+  EXPECT_THAT(EventKinds(), ElementsAre("key_rotated"));
+}
+
+TEST_F(KeyRotationTest, RotationIsAnsweredWithTheNewKeyId) {
+  absl::StatusOr<v1::RotateKeyResponse> rotated =
+      Rotate(Rotation(*key_, next_));
+
+  ASSERT_TRUE(rotated.ok()) << rotated.status();
+  EXPECT_EQ(rotated->key_id(), next_.public_key().KeyId());
+}
+
+TEST_F(KeyRotationTest, RetiredKeyCannotSignANewSnapshot) {
+  ASSERT_TRUE(Rotate(Rotation(*key_, next_)).ok());
+
+  v1::SubmitResponse response =
+      Submit(SnapshotBy(*key_, 2, first_.envelope().payload()));
+
+  ExpectRejected(response, absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Agent().last_seq(), 1u);
+  EXPECT_THAT(EventKinds(), ElementsAre("key_rotated", "retired_key"));
+}
+
+TEST_F(KeyRotationTest, NewKeyCannotSignWhatTheOldKeySigned) {
+  ASSERT_TRUE(Rotate(Rotation(*key_, next_)).ok());
+  v1::SubmitRequest resigned = SignedBy(
+      next_,
+      SnapshotAfter(1, "", {ObservationOf("linux.disk", FactsBody("ext4"))}),
+      {});
+
+  ExpectRejected(Submit(resigned), absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(KeyRotationTest, SnapshotsOfTheRetiredKeyStayValid) {
+  ASSERT_TRUE(Rotate(Rotation(*key_, next_)).ok());
+
+  EXPECT_EQ(Submit(first_).result(), v1::SubmitResponse::DUPLICATE);
+}
+
+TEST_F(KeyRotationTest, FlippedOldSignatureIsRefusedAndRecorded) {
+  v1::RotateKeyRequest request = Rotation(*key_, next_);
+  (*request.mutable_old_signature())[5] ^= 0x20;
+
+  ExpectRotationRefused(request, absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(EventKinds(), ElementsAre("bad_rotation"));
+}
+
+TEST_F(KeyRotationTest, FlippedStatementByteIsRefused) {
+  v1::RotateKeyRequest request = Rotation(*key_, next_);
+  // The last digit of the time: still a well-formed statement.
+  std::string& text = *request.mutable_statement();
+  text[text.size() - 3] = text[text.size() - 3] == '0' ? '1' : '0';
+
+  ExpectRotationRefused(request, absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(KeyRotationTest, TruncatedSignaturesAreRefused) {
+  v1::RotateKeyRequest old_short = Rotation(*key_, next_);
+  old_short.mutable_old_signature()->resize(63);
+  v1::RotateKeyRequest new_short = Rotation(*key_, next_);
+  new_short.mutable_new_signature()->clear();
+
+  ExpectRotationRefused(old_short, absl::StatusCode::kUnauthenticated);
+  ExpectRotationRefused(new_short, absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(KeyRotationTest, StatementSignedByAThiefsKeyIsRefused) {
+  const PrivateKey thief = Key();
+  // Names the agent's key as old, but only the thief signs it.
+  const v1::AgentRecord agent = Agent();
+  v1::RotateKeyRequest request =
+      RotationSignedBy(*key_, next_, thief, next_, agent.last_seq(),
+                       agent.last_payload_sha256());
+
+  ExpectRotationRefused(request, absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(KeyRotationTest, StatementRetiringAnotherKeyIsRefused) {
+  const PrivateKey thief = Key();
+
+  ExpectRotationRefused(Rotation(thief, next_),
+                        absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(KeyRotationTest, NewKeyWithoutProofOfPossessionIsRefused) {
+  const PrivateKey other = Key();
+  const v1::AgentRecord agent = Agent();
+  v1::RotateKeyRequest request =
+      RotationSignedBy(*key_, next_, *key_, other, agent.last_seq(),
+                       agent.last_payload_sha256());
+
+  ExpectRotationRefused(request, absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(KeyRotationTest, NewKeyThatIsNotTheStatementsIsRefused) {
+  v1::RotateKeyRequest request = Rotation(*key_, next_);
+  request.set_new_public_key_pem(Key().public_key().ToPem());
+
+  ExpectRotationRefused(request, absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(KeyRotationTest, SameStatementAgainIsAnsweredTheSame) {
+  const v1::RotateKeyRequest request = Rotation(*key_, next_);
+  ASSERT_TRUE(Rotate(request).ok());
+
+  absl::StatusOr<v1::RotateKeyResponse> again = Rotate(request);
+
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->key_id(), next_.public_key().KeyId());
+  EXPECT_EQ(Agent().rotations_size(), 1);
+}
+
+TEST_F(KeyRotationTest, ReplayedEarlierRotationIsRefused) {
+  const v1::RotateKeyRequest first_rotation = Rotation(*key_, next_);
+  ASSERT_TRUE(Rotate(first_rotation).ok());
+  v1::SubmitRequest second = SnapshotBy(next_, 2, first_.envelope().payload());
+  Accept(second);
+  const PrivateKey third = Key();
+  ASSERT_TRUE(Rotate(Rotation(next_, third)).ok());
+
+  ExpectRotationRefused(first_rotation, absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Agent().key_id(), third.public_key().KeyId());
+  // Each key still answers for its own seqs.
+  EXPECT_EQ(Submit(first_).result(), v1::SubmitResponse::DUPLICATE);
+  EXPECT_EQ(Submit(second).result(), v1::SubmitResponse::DUPLICATE);
+  Accept(SnapshotBy(third, 3, second.envelope().payload()));
+}
+
+TEST_F(KeyRotationTest, RotationBehindTheCollectorsHeadIsRefused) {
+  // Made at seq 1; the collector holds 2 by the time it arrives.
+  const v1::RotateKeyRequest stale = Rotation(*key_, next_);
+  Accept(SnapshotBy(*key_, 2, first_.envelope().payload()));
+
+  ExpectRotationRefused(stale, absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(KeyRotationTest, RotationNamingAnotherHeadDigestIsRefused) {
+  v1::RotateKeyRequest request =
+      RotationSignedBy(*key_, next_, *key_, next_, 1, Sha256("other chain"));
+
+  ExpectRotationRefused(request, absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(KeyRotationTest, KeyThatSignedNothingIsNotRotatedAgain) {
+  ASSERT_TRUE(Rotate(Rotation(*key_, next_)).ok());
+
+  ExpectRotationRefused(Rotation(next_, Key()),
+                        absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(KeyRotationTest, RetiredKeyIsNeverTakenBack) {
+  ASSERT_TRUE(Rotate(Rotation(*key_, next_)).ok());
+  Accept(SnapshotBy(next_, 2, first_.envelope().payload()));
+
+  ExpectRotationRefused(Rotation(next_, *key_),
+                        absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(KeyRotationTest, AnotherAgentsStatementIsRefusedAndRecorded) {
+  absl::StatusOr<v1::RotateKeyResponse> rotated = ingestor_->RotateKey(
+      Rotation(*key_, next_), "ffeeddccbbaa99887766554433221100", kPeer);
+
+  EXPECT_EQ(rotated.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Agent().key_id(), key_->public_key().KeyId());
+  EXPECT_THAT(EventKinds(), ElementsAre("wrong_agent"));
+}
+
+TEST_F(KeyRotationTest, RevokedAgentCannotRotate) {
+  ASSERT_TRUE(registry_->Revoke(agent_id_, kPeer).ok());
+
+  ExpectRotationRefused(Rotation(*key_, next_),
+                        absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(KeyRotationTest, MalformedStatementIsRefused) {
+  v1::RotateKeyRequest truncated = Rotation(*key_, next_);
+  truncated.mutable_statement()->resize(truncated.statement().size() - 1);
+  v1::RotateKeyRequest oversized = Rotation(*key_, next_);
+  oversized.mutable_statement()->append(4096, 'x');
+
+  ExpectRotationRefused(truncated, absl::StatusCode::kInvalidArgument);
+  ExpectRotationRefused(oversized, absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(KeyRotationTest, RotationOnAFullDiskIsUnavailableAndChangesNothing) {
+  disk_.Fill();
+  ExpectRotationRefused(Rotation(*key_, next_), absl::StatusCode::kUnavailable);
+  disk_.Free();
+
+  EXPECT_TRUE(Rotate(Rotation(*key_, next_)).ok());
 }
 
 }  // namespace

@@ -142,6 +142,26 @@ grpc::Status CollectorService::Submit(
   return grpc::Status::OK;
 }
 
+grpc::Status CollectorService::RotateKey(grpc::ServerContext* context,
+                                         const v1::RotateKeyRequest* request,
+                                         v1::RotateKeyResponse* response) {
+  absl::StatusOr<PeerIdentity> identity =
+      RequireRole(*context, ca_pem_, PeerRole::kAgent);
+  if (!identity.ok()) return ToGrpc(identity.status());
+  absl::StatusOr<v1::RotateKeyResponse> rotated =
+      ingestor_.RotateKey(*request, identity->agent_id, context->peer());
+  if (!rotated.ok()) {
+    Log(LogLevel::kWarning,
+        absl::StrCat("key rotation from ", context->peer(),
+                     " refused: ", rotated.status().ToString()));
+    return ToGrpc(rotated.status());
+  }
+  Log(LogLevel::kInfo, absl::StrCat("agent ", identity->agent_id,
+                                    " rotated its key to ", rotated->key_id()));
+  *response = *std::move(rotated);
+  return grpc::Status::OK;
+}
+
 absl::Status OperatorService::Authorize(
     const grpc::ServerContext& context) const {
   return RequireRole(context, ca_pem_, PeerRole::kOperator).status();

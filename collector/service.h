@@ -59,6 +59,9 @@ class CollectorService final : public v1::Collector::Service {
       grpc::ServerContext* context,
       grpc::ServerReaderWriter<v1::SubmitResponse, v1::SubmitRequest>* stream)
       override;
+  grpc::Status RotateKey(grpc::ServerContext* context,
+                         const v1::RotateKeyRequest* request,
+                         v1::RotateKeyResponse* response) override;
 
  private:
   // The refusal of `request` on a stream authenticated as `agent_id`, or

@@ -19,6 +19,7 @@ namespace {
 
 constexpr char kCheckpointHeader[] = "evidentia checkpoint v1";
 constexpr char kProofHeader[] = "evidentia inclusion proof v1";
+constexpr char kRotationHeader[] = "evidentia key rotation v1";
 constexpr char kTimeFormat[] = "%Y-%m-%dT%H:%M:%SZ";
 // The audit path of a tree of at most 2^64 leaves.
 constexpr size_t kMaxProofHashes = 64;
@@ -138,6 +139,17 @@ absl::StatusOr<std::string> HashLine(LineReader& reader, std::string_view hex,
   return *std::move(raw);
 }
 
+// A line "<label> <64 lowercase hex>" (a key id), as text.
+absl::StatusOr<std::string> KeyIdField(LineReader& reader,
+                                       std::string_view label) {
+  ASSIGN_OR_RETURN(std::string_view id, Field(reader, label, "<64 hex>"));
+  if (!DecodeLowerHex(id, kSha256Size).has_value()) {
+    return reader.Error(absl::StrCat(std::string(label),
+                                     " key id is not 64 lowercase hex digits"));
+  }
+  return std::string(id);
+}
+
 absl::Status ExpectHeader(LineReader& reader, std::string_view header) {
   const std::string expected = absl::StrCat("\"", std::string(header), "\"");
   ASSIGN_OR_RETURN(std::string_view line, reader.Next(expected));
@@ -168,6 +180,16 @@ std::optional<absl::Time> ParseTime(std::string_view text) {
   return time;
 }
 
+absl::StatusOr<absl::Time> TimeField(LineReader& reader) {
+  ASSIGN_OR_RETURN(std::string_view time,
+                   Field(reader, "time", "<YYYY-MM-DDTHH:MM:SSZ>"));
+  std::optional<absl::Time> parsed = ParseTime(time);
+  if (!parsed.has_value()) {
+    return reader.Error("time is not a UTC time YYYY-MM-DDTHH:MM:SSZ");
+  }
+  return *parsed;
+}
+
 }  // namespace
 
 std::string FormatCheckpoint(const Checkpoint& checkpoint) {
@@ -184,25 +206,15 @@ absl::StatusOr<Checkpoint> ParseCheckpoint(std::string_view text) {
   Checkpoint checkpoint;
   RETURN_IF_ERROR(ExpectHeader(reader, kCheckpointHeader));
 
-  ASSIGN_OR_RETURN(std::string_view key_id,
-                   Field(reader, "collector", "<64 hex>"));
-  if (!DecodeLowerHex(key_id, kSha256Size).has_value()) {
-    return reader.Error("collector key id is not 64 lowercase hex digits");
-  }
-  checkpoint.collector_key_id = std::string(key_id);
+  ASSIGN_OR_RETURN(checkpoint.collector_key_id,
+                   KeyIdField(reader, "collector"));
 
   ASSIGN_OR_RETURN(checkpoint.size, DecimalField(reader, "size"));
 
   ASSIGN_OR_RETURN(std::string_view root, Field(reader, "root", "<64 hex>"));
   ASSIGN_OR_RETURN(checkpoint.root, HashLine(reader, root, "root"));
 
-  ASSIGN_OR_RETURN(std::string_view time,
-                   Field(reader, "time", "<YYYY-MM-DDTHH:MM:SSZ>"));
-  std::optional<absl::Time> parsed = ParseTime(time);
-  if (!parsed.has_value()) {
-    return reader.Error("time is not a UTC time YYYY-MM-DDTHH:MM:SSZ");
-  }
-  checkpoint.time = *parsed;
+  ASSIGN_OR_RETURN(checkpoint.time, TimeField(reader));
 
   if (!reader.AtEnd()) {
     return reader.ErrorAtNextLine(
@@ -241,6 +253,47 @@ absl::StatusOr<InclusionProof> ParseInclusionProof(std::string_view text) {
     proof.hashes.push_back(std::move(hash));
   }
   return proof;
+}
+
+std::string FormatKeyRotation(const KeyRotation& rotation) {
+  return absl::StrCat(
+      kRotationHeader, "\n", "agent ", rotation.agent_id, "\n", "old ",
+      rotation.old_key_id, "\n", "new ", rotation.new_key_id, "\n", "seq ",
+      rotation.seq, "\n", "head ", ToHex(rotation.head), "\n", "time ",
+      absl::FormatTime(kTimeFormat, rotation.time, absl::UTCTimeZone()), "\n");
+}
+
+absl::StatusOr<KeyRotation> ParseKeyRotation(std::string_view text) {
+  if (text.size() > kMaxKeyRotationBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("key rotation statement is ", text.size(),
+                     " bytes; at most ", kMaxKeyRotationBytes));
+  }
+  LineReader reader(text, "key rotation statement");
+  KeyRotation rotation;
+  RETURN_IF_ERROR(ExpectHeader(reader, kRotationHeader));
+  ASSIGN_OR_RETURN(std::string_view agent, Field(reader, "agent", "<32 hex>"));
+  if (!DecodeLowerHex(agent, kSha256Size / 2).has_value()) {
+    return reader.Error("agent id is not 32 lowercase hex digits");
+  }
+  rotation.agent_id = std::string(agent);
+  ASSIGN_OR_RETURN(rotation.old_key_id, KeyIdField(reader, "old"));
+  ASSIGN_OR_RETURN(rotation.new_key_id, KeyIdField(reader, "new"));
+  if (rotation.new_key_id == rotation.old_key_id) {
+    return reader.Error("the new key is the old key");
+  }
+  ASSIGN_OR_RETURN(rotation.seq, DecimalField(reader, "seq"));
+  if (rotation.seq == 0) {
+    return reader.Error("seq 0: a key is rotated after its first snapshot");
+  }
+  ASSIGN_OR_RETURN(std::string_view head, Field(reader, "head", "<64 hex>"));
+  ASSIGN_OR_RETURN(rotation.head, HashLine(reader, head, "head"));
+  ASSIGN_OR_RETURN(rotation.time, TimeField(reader));
+  if (!reader.AtEnd()) {
+    return reader.ErrorAtNextLine(
+        "unexpected; the statement ends after its time");
+  }
+  return rotation;
 }
 
 }  // namespace evidentia

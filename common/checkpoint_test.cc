@@ -281,5 +281,113 @@ TEST(InclusionProofTextTest, RefusesIndexNotBelowSize) {
   ExpectProofRefused("evidentia inclusion proof v1\nindex 2\nsize 2\n", 3);
 }
 
+// --- Key rotation statement -------------------------------------------------
+
+constexpr char kAgentId[] = "00112233445566778899aabbccddeeff";
+constexpr char kNewKeyId[] =
+    "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+
+KeyRotation SomeRotation() {
+  KeyRotation r;
+  r.agent_id = kAgentId;
+  r.old_key_id = kKeyId;
+  r.new_key_id = kNewKeyId;
+  r.seq = 42;
+  r.head = Sha256("head");
+  r.time = absl::FromUnixSeconds(1796083199);  // 2026-11-30T23:59:59Z
+  return r;
+}
+
+std::vector<std::string> GoodRotationLines() {
+  return {"evidentia key rotation v1",
+          absl::StrCat("agent ", kAgentId),
+          absl::StrCat("old ", kKeyId),
+          absl::StrCat("new ", kNewKeyId),
+          "seq 42",
+          absl::StrCat("head ", Sha256Hex("head")),
+          "time 2026-11-30T23:59:59Z"};
+}
+
+void ExpectRotationRefused(const std::string& text, int line) {
+  absl::StatusOr<KeyRotation> parsed = ParseKeyRotation(text);
+  ASSERT_FALSE(parsed.ok()) << text;
+  EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(parsed.status().message(),
+              HasSubstr(absl::StrCat("line ", line, ":")))
+      << parsed.status();
+}
+
+// `GoodRotationLines()` with line `index` (from 0) replaced by `line`.
+std::string RotationWith(size_t index, const std::string& line) {
+  std::vector<std::string> lines = GoodRotationLines();
+  lines[index] = line;
+  return Lines(lines);
+}
+
+TEST(KeyRotationTextTest, FormatIsTheDocumentedText) {
+  EXPECT_EQ(FormatKeyRotation(SomeRotation()), Lines(GoodRotationLines()));
+}
+
+TEST(KeyRotationTextTest, RoundTrips) {
+  absl::StatusOr<KeyRotation> parsed =
+      ParseKeyRotation(FormatKeyRotation(SomeRotation()));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  const KeyRotation want = SomeRotation();
+  EXPECT_EQ(parsed->agent_id, want.agent_id);
+  EXPECT_EQ(parsed->old_key_id, want.old_key_id);
+  EXPECT_EQ(parsed->new_key_id, want.new_key_id);
+  EXPECT_EQ(parsed->seq, want.seq);
+  EXPECT_EQ(parsed->head, want.head);
+  EXPECT_EQ(parsed->time, want.time);
+}
+
+TEST(KeyRotationTextTest, RefusesEachLineMissing) {
+  for (size_t missing = 0; missing < GoodRotationLines().size(); ++missing) {
+    std::vector<std::string> lines = GoodRotationLines();
+    lines.erase(lines.begin() + static_cast<std::ptrdiff_t>(missing));
+    ExpectRotationRefused(Lines(lines), static_cast<int>(missing) + 1);
+  }
+}
+
+TEST(KeyRotationTextTest, RefusesExtraLine) {
+  std::vector<std::string> lines = GoodRotationLines();
+  lines.push_back("seq 43");
+  ExpectRotationRefused(Lines(lines), 8);
+}
+
+TEST(KeyRotationTextTest, RefusesTruncation) {
+  const std::string text = Lines(GoodRotationLines());
+  for (size_t size = 0; size < text.size(); ++size) {
+    EXPECT_FALSE(ParseKeyRotation(text.substr(0, size)).ok()) << size;
+  }
+}
+
+TEST(KeyRotationTextTest, RefusesMalformedIds) {
+  ExpectRotationRefused(RotationWith(1, "agent 00112233"), 2);
+  ExpectRotationRefused(
+      RotationWith(1, "agent 00112233445566778899AABBCCDDEEFF"), 2);
+  ExpectRotationRefused(RotationWith(2, absl::StrCat("old ", kAgentId)), 3);
+  ExpectRotationRefused(RotationWith(3, "new x"), 4);
+  ExpectRotationRefused(RotationWith(5, "head 00"), 6);
+}
+
+TEST(KeyRotationTextTest, RefusesTheSameOldAndNewKey) {
+  ExpectRotationRefused(RotationWith(3, absl::StrCat("new ", kKeyId)), 4);
+}
+
+TEST(KeyRotationTextTest, RefusesSeqZeroAndNonCanonicalSeq) {
+  ExpectRotationRefused(RotationWith(4, "seq 0"), 5);
+  ExpectRotationRefused(RotationWith(4, "seq 042"), 5);
+  ExpectRotationRefused(RotationWith(4, "seq -1"), 5);
+}
+
+TEST(KeyRotationTextTest, RefusesOversizedText) {
+  std::string text = Lines(GoodRotationLines());
+  text.append(kMaxKeyRotationBytes, 'x');
+  absl::StatusOr<KeyRotation> parsed = ParseKeyRotation(text);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace evidentia

@@ -19,6 +19,11 @@ inline constexpr std::string_view kSnapshotPayloadType =
 inline constexpr std::string_view kManualEvidencePayloadType =
     "application/vnd.evidentia.manual-evidence.v1+protobuf";
 
+// Device key rotation statements (common/checkpoint.h, KeyRotation), signed
+// by the old and the new key with the same PAE and Ed25519.
+inline constexpr std::string_view kKeyRotationPayloadType =
+    "application/vnd.evidentia.key-rotation.v1+text";
+
 // Wraps `payload` (a serialized Snapshot) in a signed envelope.
 absl::StatusOr<v1::SignedSnapshot> SignPayload(const PrivateKey& key,
                                                std::string payload);

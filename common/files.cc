@@ -142,6 +142,10 @@ absl::Status WriteFileAtomic(const std::filesystem::path& path,
   }
 
   // Make the rename itself durable.
+  return SyncDir(dir);
+}
+
+absl::Status SyncDir(const std::filesystem::path& dir) {
   ScopedFd dir_fd(
       OpenRetrying(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() < 0) {

@@ -25,6 +25,9 @@ absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path,
 absl::Status WriteFileAtomic(const std::filesystem::path& path,
                              std::string_view data, mode_t mode = 0644);
 
+// Fsyncs directory `dir`, making renames and removals in it durable.
+absl::Status SyncDir(const std::filesystem::path& dir);
+
 // Creates `dir` (and parents) if missing and sets it to mode 0700.
 absl::Status EnsurePrivateDir(const std::filesystem::path& dir);
 

@@ -573,5 +573,179 @@ TEST_F(IdentityTest, AgentRefusesATlsKeyReadableByOthers) {
   EXPECT_THAT(tls.status().message(), HasSubstr("tls.key"));
 }
 
+// --- Device key rotation ---
+
+class KeyRotationLiveTest : public IdentityTest {
+ protected:
+  // Enrols agent "a" and delivers its first snapshot.
+  void SetUp() override {
+    IdentityTest::SetUp();
+    id_ = Enrol("a");
+    ASSERT_TRUE(Deliver("a").ok());
+    NextSnapshot("a");
+    ASSERT_TRUE(Deliver("a").ok());
+  }
+
+  std::unique_ptr<agent::AgentState> Open() {
+    absl::StatusOr<std::unique_ptr<agent::AgentState>> state =
+        agent::AgentState::Open(tmp_ / "a");
+    EXPECT_TRUE(state.ok()) << state.status();
+    return state.ok() ? *std::move(state) : nullptr;
+  }
+
+  absl::StatusOr<std::string> Rotate() {
+    std::unique_ptr<agent::AgentState> state = Open();
+    if (state == nullptr) return absl::InternalError("cannot open");
+    return agent::RotateDeviceKey(*state, *Stub(tmp_ / "a"));
+  }
+
+  std::string DeviceKeyId() {
+    absl::StatusOr<PrivateKey> key =
+        PrivateKey::LoadPemFile(tmp_ / "a" / "agent.key");
+    EXPECT_TRUE(key.ok()) << key.status();
+    return key.ok() ? key->public_key().KeyId() : "";
+  }
+
+  std::string id_;
+};
+
+TEST_F(KeyRotationLiveTest, RotatedAgentsChainContinuesUnderTheNewKey) {
+  const std::string old_key = DeviceKeyId();
+
+  absl::StatusOr<std::string> rotated = Rotate();
+
+  ASSERT_TRUE(rotated.ok()) << rotated.status();
+  EXPECT_EQ(*rotated, DeviceKeyId());
+  EXPECT_NE(*rotated, old_key);
+  EXPECT_EQ(Open()->identity().key_id(), *rotated);
+  NextSnapshot("a");
+  absl::StatusOr<agent::DeliveryReport> report = Deliver("a");
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->accepted, 1);
+  EXPECT_EQ(LastSeqOf(id_), "2");
+  EXPECT_THAT(Cli({"events"}), HasSubstr("key_rotated"));
+}
+
+TEST_F(KeyRotationLiveTest, SpooledSnapshotsAreDeliveredBeforeTheRotation) {
+  NextSnapshot("a");  // seq 2, signed by the old key, not delivered
+
+  ASSERT_TRUE(Rotate().ok());
+
+  EXPECT_EQ(LastSeqOf(id_), "2");
+  NextSnapshot("a");
+  ASSERT_TRUE(Deliver("a").ok());
+  EXPECT_EQ(LastSeqOf(id_), "3");
+}
+
+TEST_F(KeyRotationLiveTest, RotationWhileTheCollectorIsDownStaysPending) {
+  const std::string old_key = DeviceKeyId();
+  StopCollector();
+
+  absl::StatusOr<std::string> rotated = Rotate();
+
+  EXPECT_EQ(rotated.status().code(), absl::StatusCode::kUnavailable);
+  std::unique_ptr<agent::AgentState> state = Open();
+  ASSERT_NE(state, nullptr);
+  EXPECT_TRUE(state->pending_rotation().has_value());
+  EXPECT_EQ(state
+                ->MakeSnapshot(agent::Collect(agent::BuildProbes(), root_),
+                               absl::Now())
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(DeviceKeyId(), old_key);
+  state.reset();
+
+  StartCollector(Address());
+  ASSERT_TRUE(Rotate().ok());
+  NextSnapshot("a");
+  ASSERT_TRUE(Deliver("a").ok());
+  EXPECT_EQ(LastSeqOf(id_), "2");
+}
+
+TEST_F(KeyRotationLiveTest, LostAnswerIsAskedForAgainWithTheSameStatement) {
+  {
+    std::unique_ptr<agent::AgentState> state = Open();
+    ASSERT_NE(state, nullptr);
+    absl::StatusOr<v1::RotateKeyRequest> request =
+        state->BeginKeyRotation(absl::Now());
+    ASSERT_TRUE(request.ok()) << request.status();
+    // The collector takes it; the answer never reaches the agent.
+    grpc::ClientContext context;
+    v1::RotateKeyResponse response;
+    ASSERT_TRUE(
+        Stub(tmp_ / "a")->RotateKey(&context, *request, &response).ok());
+  }
+
+  ASSERT_TRUE(Rotate().ok());
+
+  NextSnapshot("a");
+  ASSERT_TRUE(Deliver("a").ok());
+  EXPECT_EQ(LastSeqOf(id_), "2");
+}
+
+TEST_F(KeyRotationLiveTest, CrashAfterTheKeySwapIsFinishedOnOpen) {
+  std::string new_key;
+  {
+    std::unique_ptr<agent::AgentState> state = Open();
+    ASSERT_NE(state, nullptr);
+    absl::StatusOr<v1::RotateKeyRequest> request =
+        state->BeginKeyRotation(absl::Now());
+    ASSERT_TRUE(request.ok()) << request.status();
+    grpc::ClientContext context;
+    v1::RotateKeyResponse response;
+    ASSERT_TRUE(
+        Stub(tmp_ / "a")->RotateKey(&context, *request, &response).ok());
+    new_key = response.key_id();
+  }
+  // What CompleteKeyRotation does first, then a crash.
+  fs::rename(tmp_ / "a" / "agent.key.next", tmp_ / "a" / "agent.key");
+
+  std::unique_ptr<agent::AgentState> state = Open();
+
+  ASSERT_NE(state, nullptr);
+  EXPECT_FALSE(state->pending_rotation().has_value());
+  EXPECT_EQ(state->identity().key_id(), new_key);
+  EXPECT_FALSE(fs::exists(tmp_ / "a" / "rotation.pending"));
+  state.reset();
+  NextSnapshot("a");
+  ASSERT_TRUE(Deliver("a").ok());
+  EXPECT_EQ(LastSeqOf(id_), "2");
+}
+
+TEST_F(KeyRotationLiveTest, RefusedRotationKeepsTheOldKey) {
+  const std::string old_key = DeviceKeyId();
+  ASSERT_EQ(Cli({"agents", "revoke", id_}).empty(), false) << last_err_;
+
+  absl::StatusOr<std::string> rotated = Rotate();
+
+  EXPECT_EQ(rotated.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(DeviceKeyId(), old_key);
+  EXPECT_FALSE(Open()->pending_rotation().has_value());
+  EXPECT_FALSE(fs::exists(tmp_ / "a" / "agent.key.next"));
+}
+
+TEST_F(KeyRotationLiveTest, OnlyTheAgentsOwnCertificateMayRotate) {
+  std::unique_ptr<agent::AgentState> state = Open();
+  ASSERT_NE(state, nullptr);
+  absl::StatusOr<v1::RotateKeyRequest> request =
+      state->BeginKeyRotation(absl::Now());
+  ASSERT_TRUE(request.ok()) << request.status();
+  Enrol("b");
+
+  auto rotate_with = [&](v1::Collector::Stub& stub) {
+    grpc::ClientContext context;
+    v1::RotateKeyResponse response;
+    return stub.RotateKey(&context, *request, &response).error_code();
+  };
+
+  EXPECT_EQ(rotate_with(*AnonymousStub()), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(rotate_with(*StubWith(OperatorTls())),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(rotate_with(*Stub(tmp_ / "b")),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(Cli({"events"}), HasSubstr("wrong_agent"));
+}
+
 }  // namespace
 }  // namespace evidentia

@@ -229,6 +229,28 @@ absl::Status ExportAgent(const ExportSources& sources, const AgentPlan& plan,
   }
   ASSIGN_OR_RETURN(std::string key_path, bundle::AgentKeyPath(agent_id));
   RETURN_IF_ERROR(writer.Add(key_path, agent.public_key_pem()));
+  // Every key the agent retired, with the statement that retired it.
+  for (int r = 0; r < agent.rotations_size(); ++r) {
+    const v1::KeyRotationRecord& rotation = agent.rotations(r);
+    const uint64_t last_seq = rotation.last_seq();
+    for (const auto& [extension, bytes] :
+         {std::pair{bundle::kRetiredKeyExtension,
+                    &rotation.old_public_key_pem()},
+          {bundle::kRotationExtension, &rotation.statement()},
+          {bundle::kRotationSigExtension, &rotation.old_signature()},
+          {bundle::kRotationNewSigExtension, &rotation.new_signature()}}) {
+      ASSIGN_OR_RETURN(std::string path, bundle::AgentRotationPath(
+                                             agent_id, last_seq, extension));
+      RETURN_IF_ERROR(writer.Add(path, *bytes));
+    }
+    v1::BundleKeyRotation& listed = *entry.add_rotations();
+    listed.set_last_seq(last_seq);
+    listed.set_old_key_id(rotation.old_key_id());
+    listed.set_new_key_id(r + 1 < agent.rotations_size()
+                              ? agent.rotations(r + 1).old_key_id()
+                              : agent.key_id());
+    *listed.mutable_received_at() = rotation.received_at();
+  }
   if (plan.seqs.empty()) return absl::OkStatus();
 
   absl::Status status;
@@ -351,6 +373,13 @@ absl::Status ExportKeysAndPolicies(const ExportSources& sources,
   for (const v1::BundleAgent& agent : manifest.agents()) {
     ASSIGN_OR_RETURN(std::string path, bundle::AgentKeyPath(agent.agent_id()));
     fingerprints[path] = agent.key_id();
+    for (const v1::BundleKeyRotation& rotation : agent.rotations()) {
+      ASSIGN_OR_RETURN(
+          std::string retired,
+          bundle::AgentRotationPath(agent.agent_id(), rotation.last_seq(),
+                                    bundle::kRetiredKeyExtension));
+      fingerprints[retired] = rotation.old_key_id();
+    }
   }
   std::string text;
   for (const auto& [path, id] : fingerprints) {

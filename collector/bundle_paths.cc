@@ -48,6 +48,13 @@ absl::StatusOr<std::string> AgentKeyPath(absl::string_view agent_id) {
   return absl::StrCat("keys/agents/", agent_id, ".pub.pem");
 }
 
+absl::StatusOr<std::string> AgentRotationPath(absl::string_view agent_id,
+                                              uint64_t last_seq,
+                                              absl::string_view extension) {
+  if (!IsAgentId(agent_id)) return Refuse("agent id", agent_id);
+  return absl::StrCat("keys/agents/", agent_id, "/", last_seq, ".", extension);
+}
+
 absl::StatusOr<std::string> SnapshotPath(absl::string_view agent_id,
                                          uint64_t seq,
                                          absl::string_view extension) {

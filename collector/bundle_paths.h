@@ -35,6 +35,17 @@ bool IsControlId(absl::string_view id);
 
 // Each builder is INVALID_ARGUMENT for an id not of its form.
 absl::StatusOr<std::string> AgentKeyPath(absl::string_view agent_id);
+// A retired key of the agent and the statement that retired it after
+// `last_seq` (docs/bundle.md, "Key rotation"): `extension` is one of
+// kRetiredKeyExtension, kRotationExtension, kRotationSigExtension and
+// kRotationNewSigExtension.
+inline constexpr char kRetiredKeyExtension[] = "pub.pem";
+inline constexpr char kRotationExtension[] = "rotation";
+inline constexpr char kRotationSigExtension[] = "rotation.sig";
+inline constexpr char kRotationNewSigExtension[] = "rotation.new.sig";
+absl::StatusOr<std::string> AgentRotationPath(absl::string_view agent_id,
+                                              uint64_t last_seq,
+                                              absl::string_view extension);
 absl::StatusOr<std::string> SnapshotPath(absl::string_view agent_id,
                                          uint64_t seq,
                                          absl::string_view extension);

@@ -337,12 +337,29 @@ struct Listed {
   std::string sha256;  // raw 32 bytes
 };
 
-// One agent of the manifest, with its key parsed once.
+// A key an agent retired (docs/bundle.md, "Key rotation"), parsed once.
+struct RetiredKey {
+  const v1::BundleKeyRotation* manifest = nullptr;
+  std::string key_path;  // keys/agents/<agent>/<last_seq>.pub.pem
+  std::optional<PublicKey> key;
+  std::string head;  // raw: the chain digest its statement hands over
+};
+
+// One agent of the manifest, with its keys parsed once.
 struct AgentInfo {
   const v1::BundleAgent* manifest = nullptr;
   std::string key_path;
   std::string pem;
   std::optional<PublicKey> key;
+  std::vector<RetiredKey> retired;  // by last_seq, as the manifest lists them
+
+  // The key that signed snapshot `seq`, and its path.
+  std::pair<const PublicKey*, const std::string*> KeyFor(uint64_t seq) const {
+    for (const RetiredKey& r : retired) {
+      if (seq <= r.manifest->last_seq()) return {&*r.key, &r.key_path};
+    }
+    return {&*key, &key_path};
+  }
 };
 
 // What one thread of the snapshot pass keeps between snapshots.
@@ -409,6 +426,9 @@ class Verifier {
     result_.files = listed_.size();
     result_.agents = agents_.size();
     result_.snapshots = tasks_.size();
+    for (const AgentInfo& agent : agents_) {
+      result_.key_rotations += agent.retired.size();
+    }
     result_.log_size = checkpoint_.size;
     return result_;
   }
@@ -451,7 +471,16 @@ class Verifier {
   absl::Status ParseManifest();
   absl::Status CheckManifest(const absl::Status& parsed);
   absl::Status CheckKeys();
+  absl::Status CheckRotations(AgentInfo& agent);
   absl::Status CheckLayout();
+  // Whether `path` is keys/agents/<agent>.pub.pem of an agent listed.
+  bool IsAgentKeyPath(absl::string_view path) const {
+    if (!absl::ConsumePrefix(&path, kAgentKeysDir) ||
+        !absl::ConsumeSuffix(&path, ".pub.pem")) {
+      return false;
+    }
+    return agent_index_.contains(path);
+  }
   absl::Status CheckCheckpoint();
   absl::Status LoadPolicies();
   absl::Status CheckSnapshots();
@@ -691,6 +720,31 @@ absl::Status Verifier::ParseManifest() {
     AgentInfo& info = agents_.emplace_back();
     info.manifest = &agent;
     ASSIGN_OR_RETURN(info.key_path, bundle::AgentKeyPath(agent.agent_id()));
+    for (int r = 0; r < agent.rotations_size(); ++r) {
+      const v1::BundleKeyRotation& rotation = agent.rotations(r);
+      const std::string at =
+          absl::StrCat(where, " key rotation after seq ", rotation.last_seq());
+      if (rotation.last_seq() == 0 ||
+          (r > 0 && rotation.last_seq() <= agent.rotations(r - 1).last_seq())) {
+        return Bad(kM, absl::StrCat(at,
+                                    ": rotations must follow one another "
+                                    "by ascending last_seq from 1"));
+      }
+      if (!IsLowerHex(rotation.old_key_id(), 2 * kSha256Size) ||
+          rotation.new_key_id() != (r + 1 < agent.rotations_size()
+                                        ? agent.rotations(r + 1).old_key_id()
+                                        : agent.key_id())) {
+        return Bad(kM, absl::StrCat(at,
+                                    ": its new key is not the agent's "
+                                    "next key (key chain broken)"));
+      }
+      RetiredKey& retired = info.retired.emplace_back();
+      retired.manifest = &rotation;
+      ASSIGN_OR_RETURN(
+          retired.key_path,
+          bundle::AgentRotationPath(agent.agent_id(), rotation.last_seq(),
+                                    bundle::kRetiredKeyExtension));
+    }
     agent_index_.emplace(agent.agent_id(), a);
     first_task_.push_back(tasks_.size());
     for (int j = 0; j < agent.snapshots_size(); ++j) {
@@ -802,7 +856,7 @@ absl::Status Verifier::CheckKeys() {
                                   agent.manifest->agent_id()));
         }
         agent.key = std::move(key);
-        return absl::OkStatus();
+        return CheckRotations(agent);
       }));
   if (Find(bundle::kOperatorKey) >= 0) {
     ASSIGN_OR_RETURN(const std::string* pem, Kept(bundle::kOperatorKey));
@@ -833,13 +887,17 @@ absl::Status Verifier::CheckKeys() {
     } else if (path == bundle::kOperatorKey) {
       id = operator_key_->KeyId();
     } else if (absl::StartsWith(path, kAgentKeysDir)) {
-      const std::string agent_id = path.substr(
-          strlen(kAgentKeysDir), path.size() - strlen(kAgentKeysDir) - 8);
+      // keys/agents/<agent>.pub.pem, or a retired key in keys/agents/<agent>/.
+      const std::string agent_id = path.substr(strlen(kAgentKeysDir), 32);
       auto it = agent_index_.find(agent_id);
       if (it == agent_index_.end()) {
         return Bad(path, "the key of an agent manifest.json does not list");
       }
-      id = agents_[it->second].manifest->key_id();
+      const AgentInfo& agent = agents_[it->second];
+      id = agent.manifest->key_id();
+      for (const RetiredKey& retired : agent.retired) {
+        if (retired.key_path == path) id = retired.manifest->old_key_id();
+      }
     } else {
       ASSIGN_OR_RETURN(PublicKey key, parse(path, kept_[i]));
       id = key.KeyId();
@@ -864,9 +922,83 @@ absl::Status Verifier::CheckKeys() {
   return absl::OkStatus();
 }
 
+// 5b. Each retired key of `agent` is the one the manifest names, and its
+// rotation statement, signed by it and by the next key, hands the chain
+// over to that next key after the seq the manifest lists.
+absl::Status Verifier::CheckRotations(AgentInfo& agent) {
+  const std::string& agent_id = agent.manifest->agent_id();
+  for (RetiredKey& retired : agent.retired) {
+    ASSIGN_OR_RETURN(const std::string* pem, Kept(retired.key_path));
+    absl::StatusOr<PublicKey> key = PublicKey::FromPem(*pem);
+    if (!key.ok()) {
+      return Bad(retired.key_path, absl::StrCat("not an Ed25519 public key: ",
+                                                key.status().message()));
+    }
+    if (key->KeyId() != retired.manifest->old_key_id()) {
+      return Bad(retired.key_path,
+                 absl::StrCat("fingerprint ", key->KeyId(),
+                              " is not the old_key_id manifest.json gives"));
+    }
+    retired.key = *std::move(key);
+  }
+  for (size_t r = 0; r < agent.retired.size(); ++r) {
+    RetiredKey& retired = agent.retired[r];
+    const v1::BundleKeyRotation& listed = *retired.manifest;
+    auto path = [&](const char* extension) {
+      return bundle::AgentRotationPath(agent_id, listed.last_seq(), extension);
+    };
+    ASSIGN_OR_RETURN(const std::string statement_path,
+                     path(bundle::kRotationExtension));
+    ASSIGN_OR_RETURN(const std::string* text, Kept(statement_path));
+    absl::StatusOr<KeyRotation> statement = ParseKeyRotation(*text);
+    if (!statement.ok()) {
+      return Bad(statement_path, statement.status().message());
+    }
+    if (statement->agent_id != agent_id ||
+        statement->old_key_id != listed.old_key_id() ||
+        statement->new_key_id != listed.new_key_id() ||
+        statement->seq != listed.last_seq()) {
+      return Bad(statement_path,
+                 "is not the rotation manifest.json lists (agent, old key, "
+                 "new key and seq must match)");
+    }
+    retired.head = statement->head;
+    const std::string signed_bytes = Pae(kKeyRotationPayloadType, *text);
+    const PublicKey& next =
+        r + 1 < agent.retired.size() ? *agent.retired[r + 1].key : *agent.key;
+    for (auto [extension, signer] :
+         {std::pair<const char*, const PublicKey*>{
+              bundle::kRotationSigExtension, &*retired.key},
+          {bundle::kRotationNewSigExtension, &next}}) {
+      ASSIGN_OR_RETURN(const std::string sig_path, path(extension));
+      ASSIGN_OR_RETURN(const std::string* signature, Kept(sig_path));
+      if (!signer->Verify(signed_bytes, *signature).ok()) {
+        return Forged(sig_path,
+                      absl::StrCat("not a valid signature of ", statement_path,
+                                   " under key ", signer->KeyId()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 // 6. No snapshot, proof or manual file the manifest does not list, and
-// nothing under keys/ but keys.
+// nothing under keys/ but the keys and key rotations it lists.
 absl::Status Verifier::CheckLayout() {
+  std::set<std::string, std::less<>> rotation_files;
+  for (const AgentInfo& agent : agents_) {
+    for (const RetiredKey& retired : agent.retired) {
+      for (const char* extension :
+           {bundle::kRetiredKeyExtension, bundle::kRotationExtension,
+            bundle::kRotationSigExtension, bundle::kRotationNewSigExtension}) {
+        ASSIGN_OR_RETURN(
+            std::string path,
+            bundle::AgentRotationPath(agent.manifest->agent_id(),
+                                      retired.manifest->last_seq(), extension));
+        rotation_files.insert(std::move(path));
+      }
+    }
+  }
   std::set<std::string> manual;
   for (const v1::BundleManual& m : manifest_.manual()) {
     for (const char* ext : {"statement", "sig"}) {
@@ -929,9 +1061,12 @@ absl::Status Verifier::CheckLayout() {
         return Bad(path, "manual evidence manifest.json does not list");
       }
     } else if (absl::StartsWith(path, kKeysDir)) {
-      if (!absl::EndsWith(path, ".pub.pem") && path != bundle::kFingerprints) {
+      if (path != bundle::kFingerprints && path != bundle::kCollectorKey &&
+          path != bundle::kOperatorKey && rotation_files.count(path) == 0 &&
+          !IsAgentKeyPath(path)) {
         return Bad(path,
-                   "not a key; keys/ holds only keys and FINGERPRINTS.txt");
+                   "not a key, a key rotation manifest.json lists or "
+                   "FINGERPRINTS.txt");
       }
     }
   }
@@ -1121,14 +1256,13 @@ absl::Status Verifier::CheckSnapshot(SnapshotWorker& worker, size_t task) {
     return Bad(sig_path, absl::StrCat(signature.size(),
                                       " bytes; an Ed25519 signature is 64"));
   }
-  if (!agent.key
-           ->Verify(Pae(kSnapshotPayloadType,
-                        std::string_view(payload.data(), payload.size())),
-                    std::string_view(signature.data(), signature.size()))
+  const auto [key, key_path] = agent.KeyFor(s.seq());
+  if (!key->Verify(Pae(kSnapshotPayloadType,
+                       std::string_view(payload.data(), payload.size())),
+                   std::string_view(signature.data(), signature.size()))
            .ok()) {
-    return Forged(sig_path,
-                  absl::StrCat("not a valid signature of ", payload_path,
-                               " under ", agent.key_path));
+    return Forged(sig_path, absl::StrCat("not a valid signature of ",
+                                         payload_path, " under ", *key_path));
   }
   v1::Snapshot snapshot;
   if (!snapshot.ParseFromArray(payload.data(),
@@ -1182,6 +1316,18 @@ absl::Status Verifier::CheckSnapshot(SnapshotWorker& worker, size_t task) {
                                         : "the SHA-256 of ",
                               kSnapshotsDir, id, "/", before.seq(),
                               ".payload: the chain is broken"));
+    }
+  }
+  // A key rotation after this seq names the chain digest it hands over.
+  for (const RetiredKey& retired : agent.retired) {
+    if (retired.manifest->last_seq() != s.seq()) continue;
+    const ChainHead head = HeadAfterSnapshot(
+        snapshot, std::string_view(payload.data(), payload.size()));
+    if (head.payload_sha256 != retired.head) {
+      return Bad(payload_path,
+                 absl::StrCat("is not the chain head the key rotation after "
+                              "it names (",
+                              retired.key_path, ")"));
     }
   }
   std::vector<uint16_t>& ids = task_ids_[task];
@@ -1585,6 +1731,7 @@ int RunVerifyCommand(const std::vector<std::string>& args, std::ostream& out,
                           {"signatures", v.snapshots},
                           {"chains", v.chains},
                           {"gaps", v.gaps},
+                          {"key_rotations", v.key_rotations},
                           {"inclusion_proofs", v.snapshots},
                           {"log_size", v.log_size},
                           {"manual", v.manual},
@@ -1604,6 +1751,11 @@ int RunVerifyCommand(const std::vector<std::string>& args, std::ostream& out,
     out << "  " << v.gaps.size()
         << " signed gap snapshots: the agent reported snapshots it lost\n";
     for (const std::string& gap : v.gaps) out << "    " << gap << "\n";
+  }
+  if (v.key_rotations > 0) {
+    out << "  " << v.key_rotations
+        << " device key rotations, each signed by the retired key and the "
+           "next\n";
   }
   out << "  " << v.snapshots
       << " inclusion proofs against the signed log checkpoint of size "

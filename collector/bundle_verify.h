@@ -27,6 +27,8 @@ struct BundleVerification {
   // One line per gap snapshot: "agent ID lost snapshots A..B (signed gap
   // snapshot B)".
   std::vector<std::string> gaps;
+  // Device key rotations whose statements verified under both keys.
+  uint64_t key_rotations = 0;
   uint64_t manual = 0;    // manual statements checked
   uint64_t log_size = 0;  // of the checkpoint
   uint64_t controls = 0;  // re-graded rows that matched the report

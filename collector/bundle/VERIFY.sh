@@ -9,7 +9,9 @@
 # It checks, in this order:
 #   1. SHA256SUMS.sig is the collector's signature of SHA256SUMS;
 #   2. every file listed in SHA256SUMS is present and has that digest;
-#   3. every snapshot was signed by its agent's key, and every manual
+#   3. every snapshot was signed by its agent's key (the key that held the
+#      agent's chain at that seq, when the agent rotated its key), every key
+#      rotation by the retired key and the next one, and every manual
 #      statement by the operator key (DSSE PAE rebuilt with printf);
 #   4. log/checkpoint.sig is the collector's signature of log/checkpoint.
 # It then prints the collector key's fingerprint: compare it with the one you
@@ -18,6 +20,7 @@
 
 SNAPSHOT_TYPE='application/vnd.evidentia.snapshot.v1+protobuf'
 MANUAL_TYPE='application/vnd.evidentia.manual-evidence.v1+protobuf'
+ROTATION_TYPE='application/vnd.evidentia.key-rotation.v1+text'
 COLLECTOR_KEY='keys/collector.pub.pem'
 OPERATOR_KEY='keys/operator.pub.pem'
 
@@ -98,26 +101,98 @@ fi
 files=$(wc -l < SHA256SUMS)
 files=$((files))
 
-# 3a. Snapshots: snapshots/<agent>/<seq>.payload signed by keys/agents/<agent>.pub.pem.
+# fingerprint KEY: the SHA-256 of KEY's DER SubjectPublicKeyInfo (the key id).
+fingerprint() {
+  openssl pkey -pubin -in "$1" -outform DER | sha256sum | cut -d' ' -f1
+}
+
+# retired_seqs AGENT: the last seqs of the keys AGENT retired, ascending, from
+# keys/agents/AGENT/<last seq>.pub.pem (docs/bundle.md, "Key rotation").
+retired_seqs() {
+  found=''
+  for retired in "keys/agents/$1"/*.pub.pem; do
+    [ -f "$retired" ] || continue
+    found="$found ${retired##*/}"
+  done
+  # Word by word on purpose: names are <digits>.pub.pem.
+  # shellcheck disable=SC2086
+  [ -z "$found" ] || printf '%s\n' $found | cut -d. -f1 | sort -n
+}
+
+# 3a. Key rotations: keys/agents/<agent>/<n>.rotation hands the agent's chain
+# after seq n from <n>.pub.pem (which signs <n>.rotation.sig) to the next
+# key (the next retired one, or keys/agents/<agent>.pub.pem), which signs
+# <n>.rotation.new.sig. The statement must name both keys and n.
+rotations=0
+for dir in keys/agents/*; do
+  [ -d "$dir" ] || continue
+  agent=${dir#keys/agents/}
+  seqs=$(retired_seqs "$agent")
+  for n in $seqs; do
+    old="$dir/$n.pub.pem"
+    check_key "$old"
+    next=''
+    for later in $seqs; do
+      if [ "$later" -gt "$n" ]; then next="$dir/$later.pub.pem"; break; fi
+    done
+    [ -n "$next" ] || next="keys/agents/$agent.pub.pem"
+    check_key "$next"
+    statement="$dir/$n.rotation"
+    [ -f "$statement" ] || fail "$statement" "missing"
+    want_agent="agent $agent"
+    want_old="old $(fingerprint "$old")" || fail "$old" "cannot compute its fingerprint"
+    want_new="new $(fingerprint "$next")" || fail "$next" "cannot compute its fingerprint"
+    want_seq="seq $n"
+    lines=0
+    while IFS= read -r line; do
+      lines=$((lines + 1))
+      case $lines in
+        2) [ "$line" = "$want_agent" ] || fail "$statement" "does not name agent $agent" ;;
+        3) [ "$line" = "$want_old" ] || fail "$statement" "does not retire $old" ;;
+        4) [ "$line" = "$want_new" ] || fail "$statement" "does not hand over to $next" ;;
+        5) [ "$line" = "$want_seq" ] || fail "$statement" "is not the rotation after seq $n" ;;
+      esac
+    done < "$statement"
+    [ "$lines" -eq 7 ] || fail "$statement" "is not a key rotation statement"
+    [ -f "$statement.sig" ] || fail "$statement.sig" "missing"
+    [ -f "$statement.new.sig" ] || fail "$statement.new.sig" "missing"
+    verify_pae "$old" "$ROTATION_TYPE" 46 "$statement" "$statement.sig" ||
+      fail "$statement.sig" "signature of $statement does not verify under $old"
+    verify_pae "$next" "$ROTATION_TYPE" 46 "$statement" "$statement.new.sig" ||
+      fail "$statement.new.sig" "signature of $statement does not verify under $next"
+    rotations=$((rotations + 1))
+  done
+done
+
+# 3b. Snapshots: snapshots/<agent>/<seq>.payload signed by the agent's key for
+# that seq: the first retired key whose rotation comes at or after it, else
+# keys/agents/<agent>.pub.pem.
 agents=0
 snapshots=0
 for dir in snapshots/*; do
   [ -d "$dir" ] || continue
   agent=${dir#snapshots/}
-  key="keys/agents/$agent.pub.pem"
-  check_key "$key"
+  current="keys/agents/$agent.pub.pem"
+  check_key "$current"
+  seqs=$(retired_seqs "$agent")
   agents=$((agents + 1))
   for payload in "$dir"/*.payload; do
     [ -f "$payload" ] || continue
     sig="${payload%.payload}.sig"
     [ -f "$sig" ] || fail "$sig" "missing"
+    key=$current
+    seq=${payload##*/}
+    seq=${seq%.payload}
+    for n in $seqs; do
+      if [ "$seq" -le "$n" ]; then key="keys/agents/$agent/$n.pub.pem"; break; fi
+    done
     verify_pae "$key" "$SNAPSHOT_TYPE" 46 "$payload" "$sig" ||
       fail "$sig" "signature of $payload does not verify under $key"
     snapshots=$((snapshots + 1))
   done
 done
 
-# 3b. Manual evidence: manual/<control>/<n>.statement signed by the operator.
+# 3c. Manual evidence: manual/<control>/<n>.statement signed by the operator.
 manual=0
 for statement in manual/*/*.statement; do
   [ -f "$statement" ] || continue
@@ -139,12 +214,13 @@ while IFS=' ' read -r word value; do
   case $word in size) log_size=$value ;; esac
 done < log/checkpoint
 
-fingerprint=$(openssl pkey -pubin -in "$COLLECTOR_KEY" -outform DER | sha256sum | cut -d' ' -f1) ||
+fingerprint=$(fingerprint "$COLLECTOR_KEY") ||
   fail "$COLLECTOR_KEY" "cannot compute its fingerprint"
 
 printf 'OK: SHA256SUMS signature verified under %s\n' "$COLLECTOR_KEY"
 printf 'OK: %d files match their SHA-256 in SHA256SUMS\n' "$files"
 printf 'OK: %d snapshot signatures from %d agents verified\n' "$snapshots" "$agents"
+printf 'OK: %d device key rotations verified\n' "$rotations"
 printf 'OK: %d manual evidence statements verified under %s\n' "$manual" "$OPERATOR_KEY"
 printf 'OK: log checkpoint (tree size %s) signature verified\n' "$log_size"
 printf '\nCollector key fingerprint (SHA-256 of %s):\n  %s\n' "$COLLECTOR_KEY" "$fingerprint"

@@ -29,7 +29,9 @@
 #include "collector/data_dir.h"
 #include "common/checkpoint.h"
 #include "common/ed25519.h"
+#include "common/envelope.h"
 #include "common/files.h"
+#include "common/pae.h"
 #include "common/sha256.h"
 #include "evidentia/v1/bundle.pb.h"
 #include "gmock/gmock.h"
@@ -44,6 +46,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::StartsWith;
 
 const fs::path kSource = EVIDENTIA_SOURCE_DIR;
 using ::evidentia::testing::Read;
@@ -607,6 +610,157 @@ TEST_F(GapBundleTest, GapSnapshotRemovedByAnInsiderBreaksTheChain) {
   absl::Status status = collector::VerifyBundle(gap_, 2).status();
 
   EXPECT_THAT(Msg(status), HasSubstr("seq 4 follows seq 1"));
+}
+
+// An agent that rotated its device key twice: snapshots 1-2 under its
+// enrolled key, 3 under the second, 4 under the third; exported to `rot_`.
+class RotationBundleTest : public BundleTest {
+ protected:
+  void ExportWithRotations() {
+    Enroll("alpha", "lvm_on_luks", {{"site", "paris"}});
+    for (int seq = 1; seq <= 4; ++seq) {
+      Report("alpha");
+      now_ += absl::Hours(1);
+      if (seq == 2 || seq == 3) {
+        absl::StatusOr<std::unique_ptr<agent::AgentState>> state =
+            agent::AgentState::Open(tmp_ / "agents" / "alpha");
+        ASSERT_TRUE(state.ok()) << state.status();
+        absl::StatusOr<std::string> key_id =
+            agent::RotateDeviceKey(**state, *Stub(tmp_ / "agents" / "alpha"));
+        ASSERT_TRUE(key_id.ok()) << key_id.status();
+        key_ids_.push_back(*key_id);
+      }
+    }
+    rot_ = tmp_ / "rotated";
+    int code = -1;
+    Cli({"export", "--from", "2026-11-17", "--to", "2026-11-18", "--out",
+         rot_.string()},
+        &code);
+    ASSERT_EQ(code, collector::kCliOk) << last_err_;
+  }
+
+  // keys/agents/<agent>/<last_seq>.<extension>, bundle-relative.
+  std::string RotationFile(int last_seq, const std::string& extension) const {
+    return absl::StrCat("keys/agents/", agent_ids_[0], "/", last_seq, ".",
+                        extension);
+  }
+
+  // Replaces every `from` with `to` in the bundle file `rel`.
+  void ReplaceIn(const std::string& rel, const std::string& from,
+                 const std::string& to) {
+    std::string text = Read(rot_ / rel);
+    for (size_t at = text.find(from); at != std::string::npos;
+         at = text.find(from, at + to.size())) {
+      text.replace(at, from.size(), to);
+    }
+    Write(rot_ / rel, text);
+  }
+
+  void Resign() {
+    ResignSums(rot_, *PrivateKey::LoadPemFile(
+                         collector::DataDirPaths(data_dir_).signing_key()));
+  }
+
+  fs::path rot_;
+  std::vector<std::string> key_ids_;  // after each rotation
+};
+
+TEST_F(RotationBundleTest, RotatedChainPassesBothVerifiers) {
+  ASSERT_NO_FATAL_FAILURE(ExportWithRotations());
+
+  auto [code, output] = RunVerifySh(rot_);
+  EXPECT_EQ(code, 0) << output;
+  EXPECT_THAT(output, HasSubstr("4 snapshot signatures from 1 agents"));
+  EXPECT_THAT(output, HasSubstr("2 device key rotations verified"));
+  absl::StatusOr<collector::BundleVerification> verified =
+      collector::VerifyBundle(rot_, 2);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->snapshots, 4u);
+  EXPECT_EQ(verified->key_rotations, 2u);
+  EXPECT_EQ(verified->chains, 1u);
+  // The retired keys are fingerprinted like every other key.
+  const std::string fingerprints = Read(rot_ / "keys/FINGERPRINTS.txt");
+  EXPECT_THAT(fingerprints, HasSubstr(RotationFile(2, "pub.pem")));
+  EXPECT_THAT(fingerprints, HasSubstr(RotationFile(3, "pub.pem")));
+  EXPECT_THAT(fingerprints, HasSubstr(key_ids_.back()));
+}
+
+TEST_F(RotationBundleTest, ChangedOrDeletedRotationFileIsCaught) {
+  ASSERT_NO_FATAL_FAILURE(ExportWithRotations());
+  const fs::path clean = tmp_ / "rotated-clean";
+  fs::copy(rot_, clean, fs::copy_options::recursive);
+  for (const char* extension :
+       {"pub.pem", "rotation", "rotation.sig", "rotation.new.sig"}) {
+    const std::string file = RotationFile(2, extension);
+    SCOPED_TRACE(file);
+    for (bool remove : {false, true}) {
+      fs::remove_all(rot_);
+      fs::copy(clean, rot_, fs::copy_options::recursive);
+      if (remove) {
+        ASSERT_TRUE(fs::remove(rot_ / file));
+      } else {
+        std::string bytes = Read(rot_ / file);
+        bytes[bytes.size() / 2] ^= 0x01;
+        Write(rot_ / file, bytes);
+      }
+      ExpectBothFailNaming(rot_, {file});
+    }
+  }
+}
+
+TEST_F(RotationBundleTest, NewKeySubstitutedByAnInsiderIsCaught) {
+  ASSERT_NO_FATAL_FAILURE(ExportWithRotations());
+  // An insider with the collector's key claims the agent's last rotation
+  // went to a key of theirs: the statement rewritten to name it, signed by
+  // it, fingerprints and manifest to match. Only the retired key's
+  // signature cannot be made.
+  const PrivateKey thief = *PrivateKey::Generate();
+  const std::string statement_file = RotationFile(3, "rotation");
+  ReplaceIn(statement_file, key_ids_.back(), thief.public_key().KeyId());
+  Write(rot_ / RotationFile(3, "rotation.new.sig"),
+        *thief.Sign(Pae(kKeyRotationPayloadType, Read(rot_ / statement_file))));
+  Write(rot_ / "keys/agents" / absl::StrCat(agent_ids_[0], ".pub.pem"),
+        thief.public_key().ToPem());
+  ReplaceIn("keys/FINGERPRINTS.txt", key_ids_.back(),
+            thief.public_key().KeyId());
+  ReplaceIn("manifest.json", key_ids_.back(), thief.public_key().KeyId());
+  Resign();
+
+  ExpectBothFailNaming(rot_, {RotationFile(3, "rotation.sig")});
+}
+
+TEST_F(RotationBundleTest, RetiredKeySubstitutedByAnInsiderIsCaught) {
+  ASSERT_NO_FATAL_FAILURE(ExportWithRotations());
+  // The first key swapped for the insider's, everywhere it is named but in
+  // the statements the agent signed.
+  const PrivateKey thief = *PrivateKey::Generate();
+  const std::string enrolled =
+      PublicKey::FromPem(Read(rot_ / RotationFile(2, "pub.pem")))->KeyId();
+  Write(rot_ / RotationFile(2, "pub.pem"), thief.public_key().ToPem());
+  ReplaceIn("keys/FINGERPRINTS.txt", enrolled, thief.public_key().KeyId());
+  ReplaceIn("manifest.json", enrolled, thief.public_key().KeyId());
+  Resign();
+
+  ExpectBothFailNaming(rot_, {RotationFile(2, "rotation")});
+}
+
+TEST_F(RotationBundleTest, RotationTheManifestHidesIsCaught) {
+  ASSERT_NO_FATAL_FAILURE(ExportWithRotations());
+  v1::BundleManifest manifest;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  Read(rot_ / "manifest.json"), &manifest)
+                  .ok());
+  manifest.mutable_agents(0)->mutable_rotations()->RemoveLast();
+  std::string json;
+  ASSERT_TRUE(
+      google::protobuf::util::MessageToJsonString(manifest, &json).ok());
+  Write(rot_ / "manifest.json", json);
+  Resign();
+
+  absl::Status status = collector::VerifyBundle(rot_, 2).status();
+
+  EXPECT_THAT(Msg(status), StartsWith("manifest.json"));
+  EXPECT_THAT(Msg(status), HasSubstr("key chain broken"));
 }
 
 }  // namespace

@@ -504,6 +504,11 @@ class Bench {
                   entries);
       kept += per;
     }
+    std::printf(
+        "  facts bodies stored by the heartbeats: %llu (0: the host was "
+        "unchanged)\n",
+        static_cast<unsigned long long>(after.entries["objects"] -
+                                        before.entries["objects"]));
     const v1::SignedSnapshot& envelope = after.last_snapshot.envelope();
     std::printf(
         "  (the stored snapshot: payload %zu bytes, signature %zu, key id "

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Checks deploy/systemd/*.service: systemd-analyze verify accepts them with
+# Checks deploy/systemd/*.service and *.timer: systemd-analyze verify accepts
+# them with
 # no warning at all (an unknown or misspelt directive is only a warning to
 # systemd, an error here), and the hardening the README promises is there.
 #   verify_units.sh SOURCE_DIR COLLECTOR_BIN AGENT_BIN
@@ -29,7 +30,14 @@ if ! grep -q '^User=evidentia$' "$src/deploy/systemd/evidentia-collector.service
   status=1
 fi
 
-if ! out=$(cd "$tmp" && systemd-analyze verify --man=no ./*.service 2>&1); then
+cp "$src"/deploy/systemd/*.timer "$tmp"/
+if ! grep -q '^Type=oneshot' "$src/deploy/systemd/evidentia-agent.service" ||
+   ! grep -q '^OnUnitActiveSec=' "$src/deploy/systemd/evidentia-agent.timer"; then
+  echo "evidentia-agent: one cycle (Type=oneshot) started by its timer" >&2
+  status=1
+fi
+
+if ! out=$(cd "$tmp" && systemd-analyze verify --man=no ./*.service ./*.timer 2>&1); then
   echo "$out" >&2
   exit 1
 fi

@@ -23,6 +23,7 @@
 #include "common/sha256.h"
 #include "common/status_macros.h"
 #include "evidentia/v1/store.pb.h"
+#include "grpc/grpc_security_constants.h"
 
 namespace evidentia::collector {
 
@@ -86,19 +87,48 @@ std::optional<v1::SubmitResponse> CollectorService::Refusal(
   return std::nullopt;
 }
 
+absl::StatusOr<std::string> CollectorService::AgentOf(
+    const grpc::ServerContext& context) {
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  std::vector<grpc::string_ref> pem =
+      auth == nullptr
+          ? std::vector<grpc::string_ref>()
+          : auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  std::string cert_sha256;
+  const absl::Time now = clock_();
+  if (!pem.empty()) {
+    cert_sha256 =
+        Sha256(std::string_view(pem.front().data(), pem.front().size()));
+    absl::MutexLock lock(&verified_mu_);
+    auto it = verified_.find(cert_sha256);
+    if (it != verified_.end() &&
+        now - it->second.verified_at < kVerifiedCertificateTtl &&
+        now >= it->second.verified_at) {
+      return it->second.agent_id;
+    }
+  }
+  ASSIGN_OR_RETURN(PeerIdentity identity,
+                   RequireRole(context, ca_pem_, PeerRole::kAgent));
+  if (!cert_sha256.empty()) {
+    absl::MutexLock lock(&verified_mu_);
+    if (verified_.size() >= kMaxVerifiedCertificates) verified_.clear();
+    verified_[cert_sha256] = VerifiedAgent{identity.agent_id, now};
+  }
+  return identity.agent_id;
+}
+
 grpc::Status CollectorService::Submit(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::SubmitResponse, v1::SubmitRequest>* stream) {
   const std::string peer = context->peer();
-  absl::StatusOr<PeerIdentity> identity =
-      RequireRole(*context, ca_pem_, PeerRole::kAgent);
+  absl::StatusOr<std::string> identity = AgentOf(*context);
   if (!identity.ok()) {
     Log(LogLevel::kWarning,
         absl::StrCat("submit stream from ", peer,
                      " refused: ", identity.status().ToString()));
     return ToGrpc(identity.status());
   }
-  const std::string& agent_id = identity->agent_id;
+  const std::string& agent_id = *identity;
   absl::StatusOr<std::optional<absl::Time>> revoked =
       registry_.RevokedAt(agent_id);
   if (!revoked.ok()) return ToGrpc(revoked.status());

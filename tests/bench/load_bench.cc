@@ -597,7 +597,9 @@ int Main(int argc, char** argv) {
           ++held;
           return;
         }
-        contexts[i]->TryCancel();
+        // The collector ended the stream (or refused it): its status says
+        // which limit.
+        streams[i]->WritesDone();
         const grpc::Status status = streams[i]->Finish();
         streams[i].reset();
         std::lock_guard<std::mutex> lock(hold_mu);

@@ -13,14 +13,17 @@
 // RSS <= 1 GB with 10,000 agents connected.
 //
 //   load_bench --collector BIN [--agents N] [--snapshots M] [--seconds S]
-//              [--rate R] [--concurrency C] [--hold-streams H] [--keep]
+//              [--rate R] [--concurrency C] [--hold-streams H]
+//              [--verify-threads T] [--compact] [--keep]
 //
 // Without --rate, agents send as fast as acknowledgements come back (C
 // deliveries in flight); with it, deliveries are due at R a second in all,
 // and latency counts from when one was due. --hold-streams keeps H agents'
 // streams open after every agent has delivered, for the memory figure.
-// The bench stops after M snapshots per agent or S seconds, whichever is
-// first, and talks only to 127.0.0.1.
+// --compact stops the collector, then flushes and compacts its RocksDB and
+// prints its size (bytes on disk per snapshot). --keep leaves the data dir
+// in /tmp (printed). The bench stops after M snapshots per agent or S
+// seconds, whichever is first, and talks only to 127.0.0.1.
 #include <sys/resource.h>
 #include <unistd.h>
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -114,6 +115,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   // multiplexes at most a few streams (an agent needs one).
   builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10 * 1000);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 16);
+  // Threads that finish a call stay as pollers for the next one, up to
+  // this many: gRPC's default (2) makes a thread per call and ends it
+  // afterwards, and with a stream per delivery that churn cost more CPU
+  // than ingest itself. Counted in max_threads like every other thread.
+  builder.SetSyncServerOption(
+      grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
+  builder.SetSyncServerOption(
+      grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+      std::min(options.max_threads / 4, 128));
   grpc::ResourceQuota quota("evidentia-collector");
   quota.SetMaxThreads(options.max_threads);
   builder.SetResourceQuota(quota);

@@ -23,6 +23,9 @@
 #include "common/sha256.h"
 #include "common/status_macros.h"
 #include "evidentia/v1/store.pb.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
+#include "grpc/grpc_security_constants.h"
 
 namespace evidentia::collector {
 
@@ -63,10 +66,44 @@ grpc::Status CollectorService::Enroll(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+namespace {
+
+// The agent_id a full parse of `payload` as a Snapshot would give (the last
+// occurrence of its field), read without parsing the rest; nullopt when the
+// bytes are not well-formed. Ingest parses the payload anyway; this only
+// spares the stream a second full parse of every snapshot.
+std::optional<std::string> PayloadAgentId(const std::string& payload) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(payload.data()),
+      static_cast<int>(payload.size()));
+  constexpr uint32_t kAgentIdTag =
+      WireFormatLite::MakeTag(v1::Snapshot::kAgentIdFieldNumber,
+                              WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+  std::string agent_id;
+  while (const uint32_t tag = in.ReadTag()) {
+    if (tag == kAgentIdTag) {
+      if (!WireFormatLite::ReadString(&in, &agent_id)) return std::nullopt;
+    } else if (!WireFormatLite::SkipField(&in, tag)) {
+      return std::nullopt;
+    }
+  }
+  if (!in.ConsumedEntireMessage()) return std::nullopt;
+  return agent_id;
+}
+
+}  // namespace
+
 std::optional<v1::SubmitResponse> CollectorService::Refusal(
     const v1::SubmitRequest& request, const std::string& agent_id,
     const std::string& peer) {
   const std::string& payload = request.envelope().payload();
+  // The common case, the stream's own agent: ingest decides. Anything else
+  // takes the full parse below, exactly as before.
+  if (payload.size() <= kMaxPayloadBytes &&
+      PayloadAgentId(payload) == agent_id) {
+    return std::nullopt;
+  }
   v1::Snapshot snapshot;
   // What does not parse (or is too large) ingest refuses with its reason.
   if (payload.size() > kMaxPayloadBytes || !snapshot.ParseFromString(payload)) {
@@ -86,19 +123,48 @@ std::optional<v1::SubmitResponse> CollectorService::Refusal(
   return std::nullopt;
 }
 
+absl::StatusOr<std::string> CollectorService::AgentOf(
+    const grpc::ServerContext& context) {
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  std::vector<grpc::string_ref> pem =
+      auth == nullptr
+          ? std::vector<grpc::string_ref>()
+          : auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  std::string cert_sha256;
+  const absl::Time now = clock_();
+  if (!pem.empty()) {
+    cert_sha256 =
+        Sha256(std::string_view(pem.front().data(), pem.front().size()));
+    absl::MutexLock lock(&verified_mu_);
+    auto it = verified_.find(cert_sha256);
+    if (it != verified_.end() &&
+        now - it->second.verified_at < kVerifiedCertificateTtl &&
+        now >= it->second.verified_at) {
+      return it->second.agent_id;
+    }
+  }
+  ASSIGN_OR_RETURN(PeerIdentity identity,
+                   RequireRole(context, ca_pem_, PeerRole::kAgent));
+  if (!cert_sha256.empty()) {
+    absl::MutexLock lock(&verified_mu_);
+    if (verified_.size() >= kMaxVerifiedCertificates) verified_.clear();
+    verified_[cert_sha256] = VerifiedAgent{identity.agent_id, now};
+  }
+  return identity.agent_id;
+}
+
 grpc::Status CollectorService::Submit(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::SubmitResponse, v1::SubmitRequest>* stream) {
   const std::string peer = context->peer();
-  absl::StatusOr<PeerIdentity> identity =
-      RequireRole(*context, ca_pem_, PeerRole::kAgent);
+  absl::StatusOr<std::string> identity = AgentOf(*context);
   if (!identity.ok()) {
     Log(LogLevel::kWarning,
         absl::StrCat("submit stream from ", peer,
                      " refused: ", identity.status().ToString()));
     return ToGrpc(identity.status());
   }
-  const std::string& agent_id = identity->agent_id;
+  const std::string& agent_id = *identity;
   absl::StatusOr<std::optional<absl::Time>> revoked =
       registry_.RevokedAt(agent_id);
   if (!revoked.ok()) return ToGrpc(revoked.status());

@@ -11,7 +11,10 @@
 #include <optional>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "collector/fleet.h"
 #include "collector/grading.h"
 #include "collector/ingest.h"
@@ -32,6 +35,12 @@ inline constexpr size_t kMaxDocumentBytes = 6 << 20;
 
 // The one place an absl::Status becomes a grpc::Status (same codes).
 grpc::Status ToGrpc(const absl::Status& status);
+
+// How long a Submit stream's client certificate, once verified, is taken
+// as its agent's without verifying it again (collector/peer_identity.h),
+// and how many certificates are remembered so.
+inline constexpr absl::Duration kVerifiedCertificateTtl = absl::Minutes(10);
+inline constexpr size_t kMaxVerifiedCertificates = 50000;
 
 // Failed enrolments allowed per client IP address and window.
 inline constexpr int kMaxEnrolFailures = 5;
@@ -70,6 +79,13 @@ class CollectorService final : public v1::Collector::Service {
   std::optional<v1::SubmitResponse> Refusal(const v1::SubmitRequest& request,
                                             const std::string& agent_id,
                                             const std::string& peer);
+  // The agent the caller's client certificate names (RequireRole), from
+  // a cache of certificates verified within kVerifiedCertificateTtl: an
+  // agent opens a stream per delivery, and verifying the certificate chain
+  // again each time cost more than ingesting the snapshot. The TLS
+  // handshake verified it against the CA in any case; revocation is read
+  // per stream, not cached.
+  absl::StatusOr<std::string> AgentOf(const grpc::ServerContext& context);
 
   Registry& registry_;
   Ingestor& ingestor_;
@@ -78,6 +94,14 @@ class CollectorService final : public v1::Collector::Service {
   Clock clock_;
   FailureLimiter enrol_failures_{kMaxEnrolFailures, kEnrolFailureWindow,
                                  kMaxTrackedAddresses};
+  struct VerifiedAgent {
+    std::string agent_id;
+    absl::Time verified_at;
+  };
+  absl::Mutex verified_mu_;
+  // SHA-256 of the certificate PEM -> the agent it proved.
+  absl::flat_hash_map<std::string, VerifiedAgent> verified_
+      ABSL_GUARDED_BY(verified_mu_);
 };
 
 // Every call needs the operator's client certificate.

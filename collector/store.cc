@@ -9,7 +9,9 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
+#include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 
 namespace evidentia::collector {
@@ -68,6 +70,15 @@ absl::StatusOr<std::shared_ptr<Store::Db>> Store::OpenDb(bool read_only) const {
   options.paranoid_checks = true;
   options.IncreaseParallelism(2);
   options.max_open_files = 512;
+  // Memtables of all tables together: a flush starts past this, so the
+  // collector's memory does not grow with the fleet's first snapshots
+  // (13 tables at RocksDB's 64 MiB each would allow over 1.6 GiB).
+  options.db_write_buffer_size = 64 << 20;
+  // Ingest looks up every facts digest of a snapshot, and the new ones are
+  // absent: a Bloom filter answers those without reading a block per level.
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   // After a failed write Commit reopens the database itself; RocksDB's own
   // background retries would only race it.
   options.max_bgerror_resume_count = 0;

@@ -84,15 +84,17 @@ PublicKey::PublicKey(std::shared_ptr<EVP_PKEY> key) : key_(std::move(key)) {
 
 namespace {
 
+// An Ed25519 SubjectPublicKeyInfo in DER is this, then the 32-byte key:
+// SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING (32 bytes) }.
+constexpr std::string_view kSpkiPrefix(
+    "\x30\x2a\x30\x05\x06\x03\x2b\x65\x70\x03\x21\x00", 12);
+
 // The raw key of `pem` when it is exactly the form ToPem writes: base64 of
 // the 44-byte Ed25519 SubjectPublicKeyInfo. OpenSSL 3's general decoder
 // takes about 0.4 ms a key here, which ingest would pay per snapshot.
 std::optional<std::string> CanonicalEd25519Pem(std::string_view pem) {
   constexpr std::string_view kBegin = "-----BEGIN PUBLIC KEY-----\n";
   constexpr std::string_view kEnd = "\n-----END PUBLIC KEY-----\n";
-  // SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING (32 bytes) }.
-  constexpr std::string_view kPrefix(
-      "\x30\x2a\x30\x05\x06\x03\x2b\x65\x70\x03\x21\x00", 12);
   if (pem.size() != kBegin.size() + 60 + kEnd.size() ||
       pem.substr(0, kBegin.size()) != kBegin ||
       pem.substr(pem.size() - kEnd.size()) != kEnd) {
@@ -101,11 +103,11 @@ std::optional<std::string> CanonicalEd25519Pem(std::string_view pem) {
   std::string der;
   if (!absl::Base64Unescape(absl::string_view(pem.data() + kBegin.size(), 60),
                             &der) ||
-      der.size() != kPrefix.size() + 32 ||
-      std::string_view(der).substr(0, kPrefix.size()) != kPrefix) {
+      der.size() != kSpkiPrefix.size() + 32 ||
+      std::string_view(der).substr(0, kSpkiPrefix.size()) != kSpkiPrefix) {
     return std::nullopt;
   }
-  return der.substr(kPrefix.size());
+  return der.substr(kSpkiPrefix.size());
 }
 
 }  // namespace
@@ -161,6 +163,13 @@ std::string PublicKey::ToPem() const {
 }
 
 std::string PublicKey::SpkiDer() const {
+  // Built from the raw key: OpenSSL 3's encoder (i2d_PUBKEY) took longer
+  // than the signature check, and ingest needs the key id per snapshot.
+  if (raw_ != std::array<unsigned char, 32>{}) {
+    std::string der(kSpkiPrefix);
+    der.append(reinterpret_cast<const char*>(raw_.data()), raw_.size());
+    return der;
+  }
   const int len = i2d_PUBKEY(key_.get(), nullptr);
   if (len <= 0) {
     ERR_clear_error();

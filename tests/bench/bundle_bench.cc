@@ -11,8 +11,6 @@
 // --keep leaves the collector's data dir and the bundle in /tmp (printed)
 // for profiling `evidentia verify` alone.
 #include <fcntl.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -47,6 +45,7 @@
 #include "common/status_macros.h"
 #include "common/x509.h"
 #include "tests/bench/synthetic.h"
+#include "tests/bench/verify_rate.h"
 
 namespace evidentia {
 namespace {
@@ -158,55 +157,6 @@ absl::Status Fill(const fs::path& data_dir, int agents, int snapshots) {
     if (failed) return absl::InternalError("ingest failed: " + failure);
   }
   return log->Integrate().status();
-}
-
-// Ed25519 verifications per second on `threads` threads, of signatures over
-// a message as long as a snapshot's PAE: with OpenSSL 3 (EVP, as `openssl
-// pkeyutl` verifies: the machine's rate the targets are stated against),
-// or with PublicKey::Verify (libsodium, what Evidentia uses).
-double Ed25519VerifyRate(int threads, size_t message_bytes, bool openssl) {
-  absl::StatusOr<PrivateKey> key = PrivateKey::Generate();
-  if (!key.ok()) return 0;
-  const std::string message(message_bytes, 'x');
-  const std::string signature = *key->Sign(message);
-  const PublicKey public_key = key->public_key();
-  const std::string der = public_key.SpkiDer();
-  const unsigned char* der_bytes =
-      reinterpret_cast<const unsigned char*>(der.data());
-  EVP_PKEY* evp = d2i_PUBKEY(nullptr, &der_bytes, der.size());
-  auto openssl_verify = [&] {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    const bool ok =
-        EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, evp) == 1 &&
-        EVP_DigestVerify(
-            ctx, reinterpret_cast<const unsigned char*>(signature.data()),
-            signature.size(),
-            reinterpret_cast<const unsigned char*>(message.data()),
-            message.size()) == 1;
-    EVP_MD_CTX_free(ctx);
-    return ok;
-  };
-  std::atomic<uint64_t> count(0);
-  std::atomic<bool> stop(false);
-  std::vector<std::thread> workers;
-  const auto start = Steady::now();
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&] {
-      uint64_t n = 0;
-      while (!stop.load(std::memory_order_relaxed)) {
-        if (openssl ? openssl_verify()
-                    : public_key.Verify(message, signature).ok()) {
-          ++n;
-        }
-      }
-      count += n;
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::seconds(2));
-  stop = true;
-  for (std::thread& w : workers) w.join();
-  EVP_PKEY_free(evp);
-  return count.load() / Since(start);
 }
 
 // Keeps only the size of each file: the exporter's own cost, no disk.
@@ -400,7 +350,7 @@ int Main(int argc, char** argv) {
         bytes / 1e6, archive_s, bytes / 1e6 / archive_s,
         fs::file_size(archive) / 1e6);
 
-    const double ed25519_before = Ed25519VerifyRate(threads, 1500, true);
+    const double ed25519_before = bench::Ed25519VerifyRate(threads, 1500, true);
     const auto verify_start = Steady::now();
     absl::StatusOr<collector::BundleVerification> verified =
         collector::VerifyBundle(bundle, threads);
@@ -414,8 +364,8 @@ int Main(int argc, char** argv) {
     // The machine's rate just before and just after, averaged: it drifts
     // with whatever else runs.
     const double ed25519 =
-        (ed25519_before + Ed25519VerifyRate(threads, 1500, true)) / 2;
-    const double sodium = Ed25519VerifyRate(threads, 1500, false);
+        (ed25519_before + bench::Ed25519VerifyRate(threads, 1500, true)) / 2;
+    const double sodium = bench::Ed25519VerifyRate(threads, 1500, false);
     std::printf(
         "  evidentia verify: %llu snapshots in %.2f s = %.0f snapshots/s\n",
         static_cast<unsigned long long>(verified->snapshots), verify_s,

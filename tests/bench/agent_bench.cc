@@ -62,6 +62,7 @@
 #include "evidentia/v1/store.pb.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
+#include "tests/bench/offline_store.h"
 #include "tests/support/process.h"
 
 namespace evidentia {
@@ -184,50 +185,34 @@ struct StoreSize {
 
 absl::StatusOr<StoreSize> CompactAndMeasure(const fs::path& db_dir,
                                             const std::string& agent_id) {
-  std::vector<std::string> names;
-  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(),
-                                                      db_dir.string(), &names);
-  if (!s.ok()) return absl::InternalError(s.ToString());
-  std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (const std::string& name : names) {
-    families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-  }
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  s = rocksdb::DB::Open(rocksdb::DBOptions(), db_dir.string(), families,
-                        &handles, &raw);
-  if (!s.ok()) return absl::InternalError(s.ToString());
-  std::unique_ptr<rocksdb::DB> db(raw);
   StoreSize size;
-  const std::string prefix = collector::keys::AgentPrefix(agent_id);
-  for (size_t i = 0; i < handles.size(); ++i) {
-    rocksdb::CompactRangeOptions compact;
-    compact.bottommost_level_compaction =
-        rocksdb::BottommostLevelCompaction::kForce;
-    s = db->CompactRange(compact, handles[i], nullptr, nullptr);
-    if (!s.ok()) return absl::InternalError(s.ToString());
-    std::unique_ptr<rocksdb::Iterator> it(
-        db->NewIterator(rocksdb::ReadOptions(), handles[i]));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      const uint64_t n = it->key().size() + it->value().size();
-      size.bytes[names[i]] += n;
-      ++size.entries[names[i]];
-      const bool mine = it->key().starts_with(prefix);
-      if (names[i] == "latest" && mine) size.agent_latest_bytes += n;
-      if (names[i] == "agents" && it->key() == agent_id) {
-        size.agent_record_bytes = n;
+  {
+    ASSIGN_OR_RETURN(std::unique_ptr<bench::OfflineStore> store,
+                     bench::OfflineStore::Open(db_dir));
+    RETURN_IF_ERROR(store->CompactFully());
+    const std::string prefix = collector::keys::AgentPrefix(agent_id);
+    for (size_t i = 0; i < store->handles().size(); ++i) {
+      const std::string& name = store->names()[i];
+      std::unique_ptr<rocksdb::Iterator> it(
+          store->db().NewIterator(rocksdb::ReadOptions(), store->handles()[i]));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        const uint64_t n = it->key().size() + it->value().size();
+        size.bytes[name] += n;
+        ++size.entries[name];
+        const bool mine = it->key().starts_with(prefix);
+        if (name == "latest" && mine) size.agent_latest_bytes += n;
+        if (name == "agents" && it->key() == agent_id) {
+          size.agent_record_bytes = n;
+        }
+        if (name == "snapshots" && mine) {
+          size.last_snapshot.ParseFromString(it->value().ToString());
+        }
       }
-      if (names[i] == "snapshots" && mine) {
-        size.last_snapshot.ParseFromString(it->value().ToString());
+      if (!it->status().ok()) {
+        return absl::InternalError(it->status().ToString());
       }
     }
-    if (!it->status().ok()) return absl::InternalError(it->status().ToString());
-  }
-  for (rocksdb::ColumnFamilyHandle* h : handles)
-    db->DestroyColumnFamilyHandle(h);
-  s = db->Close();
-  if (!s.ok()) return absl::InternalError(s.ToString());
-  db.reset();
+  }  // closed before the files are measured
   for (const fs::directory_entry& e : fs::directory_iterator(db_dir)) {
     if (!e.is_regular_file()) continue;
     size.dir_bytes += e.file_size();

@@ -58,6 +58,7 @@
 #include "common/x509.h"
 #include "evidentia/v1/collector.grpc.pb.h"
 #include "rocksdb/db.h"
+#include "tests/bench/offline_store.h"
 #include "tests/bench/synthetic.h"
 #include "tests/bench/verify_rate.h"
 #include "tests/support/process.h"
@@ -358,31 +359,10 @@ double Percentile(std::vector<double>& sorted, double p) {
 // Opens the collector's RocksDB (the collector stopped), flushes and
 // compacts every table: what a year of evidence settles to on disk.
 absl::Status CompactStore(const fs::path& db_dir) {
-  rocksdb::Options options;
-  std::vector<std::string> names;
-  rocksdb::Status s =
-      rocksdb::DB::ListColumnFamilies(options, db_dir.string(), &names);
-  if (!s.ok()) return absl::InternalError(s.ToString());
-  std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (const std::string& name : names) {
-    families.emplace_back(name, rocksdb::ColumnFamilyOptions());
-  }
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  s = rocksdb::DB::Open(options, db_dir.string(), families, &handles, &raw);
-  if (!s.ok()) return absl::InternalError(s.ToString());
-  std::unique_ptr<rocksdb::DB> db(raw);
-  for (rocksdb::ColumnFamilyHandle* handle : handles) {
-    db->Flush(rocksdb::FlushOptions(), handle).PermitUncheckedError();
-    db->CompactRange(rocksdb::CompactRangeOptions(), handle, nullptr, nullptr)
-        .PermitUncheckedError();
-  }
-  for (rocksdb::ColumnFamilyHandle* handle : handles) {
-    db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
-  }
-  s = db->Close();
-  if (!s.ok()) return absl::InternalError(s.ToString());
-  return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<bench::OfflineStore>> store =
+      bench::OfflineStore::Open(db_dir);
+  if (!store.ok()) return store.status();
+  return (*store)->CompactFully();
 }
 
 int Main(int argc, char** argv) {

@@ -599,6 +599,24 @@ class KeyRotationLiveTest : public IdentityTest {
     return agent::RotateDeviceKey(*state, *Stub(tmp_ / "a"));
   }
 
+  // Begins a rotation and sends it; the collector takes it, but the answer
+  // never reaches the agent (its state still holds the rotation pending).
+  // Returns the new key id the collector answered, or "" on failure.
+  std::string RotationWhoseAnswerIsLost() {
+    std::unique_ptr<agent::AgentState> state = Open();
+    if (state == nullptr) return "";
+    absl::StatusOr<v1::RotateKeyRequest> request =
+        state->BeginKeyRotation(absl::Now());
+    EXPECT_TRUE(request.ok()) << request.status();
+    if (!request.ok()) return "";
+    grpc::ClientContext context;
+    v1::RotateKeyResponse response;
+    const grpc::Status sent =
+        Stub(tmp_ / "a")->RotateKey(&context, *request, &response);
+    EXPECT_TRUE(sent.ok()) << sent.error_message();
+    return sent.ok() ? response.key_id() : "";
+  }
+
   std::string DeviceKeyId() {
     absl::StatusOr<PrivateKey> key =
         PrivateKey::LoadPemFile(tmp_ / "a" / "agent.key");
@@ -664,18 +682,7 @@ TEST_F(KeyRotationLiveTest, RotationWhileTheCollectorIsDownStaysPending) {
 }
 
 TEST_F(KeyRotationLiveTest, LostAnswerIsAskedForAgainWithTheSameStatement) {
-  {
-    std::unique_ptr<agent::AgentState> state = Open();
-    ASSERT_NE(state, nullptr);
-    absl::StatusOr<v1::RotateKeyRequest> request =
-        state->BeginKeyRotation(absl::Now());
-    ASSERT_TRUE(request.ok()) << request.status();
-    // The collector takes it; the answer never reaches the agent.
-    grpc::ClientContext context;
-    v1::RotateKeyResponse response;
-    ASSERT_TRUE(
-        Stub(tmp_ / "a")->RotateKey(&context, *request, &response).ok());
-  }
+  ASSERT_FALSE(RotationWhoseAnswerIsLost().empty());
 
   ASSERT_TRUE(Rotate().ok());
 
@@ -685,19 +692,8 @@ TEST_F(KeyRotationLiveTest, LostAnswerIsAskedForAgainWithTheSameStatement) {
 }
 
 TEST_F(KeyRotationLiveTest, CrashAfterTheKeySwapIsFinishedOnOpen) {
-  std::string new_key;
-  {
-    std::unique_ptr<agent::AgentState> state = Open();
-    ASSERT_NE(state, nullptr);
-    absl::StatusOr<v1::RotateKeyRequest> request =
-        state->BeginKeyRotation(absl::Now());
-    ASSERT_TRUE(request.ok()) << request.status();
-    grpc::ClientContext context;
-    v1::RotateKeyResponse response;
-    ASSERT_TRUE(
-        Stub(tmp_ / "a")->RotateKey(&context, *request, &response).ok());
-    new_key = response.key_id();
-  }
+  const std::string new_key = RotationWhoseAnswerIsLost();
+  ASSERT_FALSE(new_key.empty());
   // What CompleteKeyRotation does first, then a crash.
   fs::rename(tmp_ / "a" / "agent.key.next", tmp_ / "a" / "agent.key");
 

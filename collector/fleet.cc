@@ -64,6 +64,12 @@ std::vector<HostPtr> FleetState::Hosts() const {
   return out;
 }
 
+HostPtr FleetState::Find(absl::string_view agent_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = hosts_.find(std::string(agent_id));
+  return it == hosts_.end() ? nullptr : it->second;
+}
+
 absl::StatusOr<std::vector<HostPtr>> FleetAsOf(
     const Store& store, absl::Time at,
     const std::vector<std::string>& check_ids) {

@@ -44,6 +44,8 @@ class FleetState {
 
   // Every host, ordered by agent id.
   std::vector<HostPtr> Hosts() const;
+  // One host, or nullptr when it is not known.
+  HostPtr Find(absl::string_view agent_id) const;
 
  private:
   mutable absl::Mutex mu_;

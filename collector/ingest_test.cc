@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "collector/fleet.h"
 #include "collector/keys.h"
 #include "collector/records.h"
 #include "collector/registry.h"
@@ -444,6 +445,28 @@ TEST_F(IngestTest, HeldDigestNeedsNoBody) {
   EXPECT_EQ(response.result(), v1::SubmitResponse::ACCEPTED)
       << response.DebugString();
   EXPECT_EQ(Count(Table::kObjects), 1u);
+}
+
+TEST_F(IngestTest, WithAFleetHeldDigestsStillNeedNoBodyAndNewOnesDo) {
+  absl::StatusOr<std::unique_ptr<FleetState>> fleet = FleetState::Load(*store_);
+  ASSERT_TRUE(fleet.ok()) << fleet.status();
+  ingestor_->set_fleet(fleet->get());
+  const v1::SubmitRequest first = First(FactsBody("ext4"));
+  Accept(first);
+  const std::string fresh = FactsBody("xfs");
+
+  // The digest of the latest observation needs no body (the fleet says it
+  // is held); a digest never sent still does.
+  v1::SubmitResponse response = Submit(
+      Signed(SnapshotAfter(2, first.envelope().payload(),
+                           {ObservationOf("linux.disk", FactsBody("ext4")),
+                            ObservationOf("linux.other", fresh)}),
+             {}));
+
+  EXPECT_EQ(response.result(), v1::SubmitResponse::NEED_FACTS)
+      << response.DebugString();
+  EXPECT_THAT(response.missing_facts(), ElementsAre(Sha256(fresh)));
+  ingestor_->set_fleet(nullptr);
 }
 
 TEST_F(IngestTest, TwoChecksWithTheSameFactsStoreOneBody) {

@@ -17,9 +17,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   Require(rotation->agent_id.size() == 32, "agent ids are 32 hex digits");
-  Require(rotation->old_key_id.size() == 64 &&
-              rotation->new_key_id.size() == 64,
-          "key ids are 64 hex digits");
+  Require(
+      rotation->old_key_id.size() == 64 && rotation->new_key_id.size() == 64,
+      "key ids are 64 hex digits");
   Require(rotation->old_key_id != rotation->new_key_id, "keys differ");
   Require(rotation->seq >= 1, "seq from 1");
   Require(evidentia::FormatKeyRotation(*rotation) == text,

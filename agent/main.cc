@@ -156,14 +156,6 @@ bool ParseByteSize(std::string text, uint64_t* bytes) {
   return true;
 }
 
-// The collector's answer was not received: worth trying again later.
-bool IsTransient(const absl::Status& status) {
-  return status.code() == absl::StatusCode::kUnavailable ||
-         status.code() == absl::StatusCode::kDeadlineExceeded ||
-         status.code() == absl::StatusCode::kResourceExhausted ||
-         status.code() == absl::StatusCode::kCancelled;
-}
-
 // A rotation whose answer was lost is asked for again before anything is
 // signed (AgentState::MakeSnapshot refuses until then).
 absl::Status FinishPendingRotation(AgentState& state,

@@ -107,6 +107,13 @@ absl::StatusOr<std::string> Enroll(const EnrollOptions& options) {
   return response.agent_id();
 }
 
+bool IsTransient(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable ||
+         status.code() == absl::StatusCode::kDeadlineExceeded ||
+         status.code() == absl::StatusCode::kResourceExhausted ||
+         status.code() == absl::StatusCode::kCancelled;
+}
+
 absl::Duration RetryAfter(const absl::Status& status) {
   auto payload = status.GetPayload(kRetryAfterPayload);
   int64_t ms = 0;
@@ -266,22 +273,17 @@ absl::StatusOr<std::string> RotateDeviceKey(AgentState& state,
   const grpc::Status status = stub.RotateKey(&context, *request, &response);
   if (!status.ok()) {
     const absl::Status refused = FromGrpc(status, "key rotation");
-    switch (refused.code()) {
-      case absl::StatusCode::kUnavailable:
-      case absl::StatusCode::kDeadlineExceeded:
-      case absl::StatusCode::kResourceExhausted:
-      case absl::StatusCode::kCancelled:
-        return absl::Status(
-            refused.code(),
-            absl::StrCat(refused.message(),
-                         "; the rotation stays pending: no snapshot is signed "
-                         "until `evidentia-agent rotate-key` gets an answer"));
-      default:
-        RETURN_IF_ERROR(state.AbandonKeyRotation());
-        return absl::Status(
-            refused.code(),
-            absl::StrCat(refused.message(), "; the device key is unchanged"));
+    if (IsTransient(refused)) {
+      return absl::Status(
+          refused.code(),
+          absl::StrCat(refused.message(),
+                       "; the rotation stays pending: no snapshot is signed "
+                       "until `evidentia-agent rotate-key` gets an answer"));
     }
+    RETURN_IF_ERROR(state.AbandonKeyRotation());
+    return absl::Status(
+        refused.code(),
+        absl::StrCat(refused.message(), "; the device key is unchanged"));
   }
   absl::StatusOr<KeyRotation> statement =
       ParseKeyRotation(request->statement());

@@ -67,6 +67,10 @@ inline constexpr char kRetryAfterPayload[] =
     "type.evidentia.dev/retry_after_ms";
 absl::Duration RetryAfter(const absl::Status& status);
 
+// Whether a call failed without the collector's answer (it is down, slow or
+// busy): worth trying again later, with nothing concluded.
+bool IsTransient(const absl::Status& status);
+
 // What one delivery achieved.
 struct DeliveryReport {
   int accepted = 0;

@@ -75,6 +75,23 @@ void ResignSums(const fs::path& dir, const PrivateKey& key) {
   Write(dir / "SHA256SUMS.sig", *key.Sign(sums));
 }
 
+// Reads manifest.json of a bundle directory.
+v1::BundleManifest Manifest(const fs::path& dir) {
+  v1::BundleManifest manifest;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  Read(dir / "manifest.json"), &manifest)
+                  .ok());
+  return manifest;
+}
+
+// Writes `manifest` as manifest.json of a bundle directory.
+void SetManifest(const fs::path& dir, const v1::BundleManifest& manifest) {
+  std::string json;
+  EXPECT_TRUE(
+      google::protobuf::util::MessageToJsonString(manifest, &json).ok());
+  Write(dir / "manifest.json", json);
+}
+
 class BundleTest : public testing::LiveCollectorTest {
  protected:
   void ConfigureServer(collector::ServerOptions& options) override {
@@ -216,6 +233,22 @@ class BundleTest : public testing::LiveCollectorTest {
     EXPECT_TRUE(names_one(Msg(verified.status()))) << verified.status();
   }
 
+  // Re-signs SHA256SUMS of `dir` with the collector's own key: what an
+  // insider holding its data dir (and no agent key) can do.
+  void ResealAsInsider(const fs::path& dir) {
+    ResignSums(dir, *PrivateKey::LoadPemFile(
+                        collector::DataDirPaths(data_dir_).signing_key()));
+  }
+
+  // Deletes snapshot `seq` of `agent` (payload, signature, proof) in `dir`.
+  static void RemoveSnapshotFiles(const fs::path& dir, const std::string& agent,
+                                  uint64_t seq) {
+    for (const char* ext : {"payload", "sig"}) {
+      fs::remove(dir / "snapshots" / agent / absl::StrCat(seq, ".", ext));
+    }
+    fs::remove(dir / "log/proofs" / agent / absl::StrCat(seq, ".proof"));
+  }
+
   std::string FirstAgentSnapshot(int seq, const std::string& ext) const {
     return absl::StrCat("snapshots/", agent_ids_[0], "/", seq, ".", ext);
   }
@@ -318,22 +351,15 @@ TEST_F(BundleTest, SnapshotRemovedFromTheMiddleByAnInsiderIsCaught) {
   ASSERT_NO_FATAL_FAILURE(ExportClean());
   // The insider holds the collector's key (from its data dir), not the
   // agents': they delete seq 2 of one agent and re-sign SHA256SUMS.
-  const PrivateKey collector_key = *PrivateKey::LoadPemFile(
-      collector::DataDirPaths(data_dir_).signing_key());
   const fs::path dir = Copy("insider");
-  fs::remove(dir / FirstAgentSnapshot(2, "payload"));
-  fs::remove(dir / FirstAgentSnapshot(2, "sig"));
-  fs::remove(dir / "log/proofs" / agent_ids_[0] / "2.proof");
-  ResignSums(dir, collector_key);
+  RemoveSnapshotFiles(dir, agent_ids_[0], 2);
+  ResealAsInsider(dir);
   EXPECT_EQ(RunVerifySh(dir).first, 0);  // every remaining signature holds
   absl::Status status = collector::VerifyBundle(dir, 2).status();
   EXPECT_THAT(Msg(status), HasSubstr(FirstAgentSnapshot(2, "payload")));
 
   // Taking it out of the manifest too leaves a gap in the chain.
-  v1::BundleManifest manifest;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
-                  Read(dir / "manifest.json"), &manifest)
-                  .ok());
+  v1::BundleManifest manifest = Manifest(dir);
   for (v1::BundleAgent& agent : *manifest.mutable_agents()) {
     if (agent.agent_id() != agent_ids_[0]) continue;
     auto* snapshots = agent.mutable_snapshots();
@@ -344,11 +370,8 @@ TEST_F(BundleTest, SnapshotRemovedFromTheMiddleByAnInsiderIsCaught) {
       }
     }
   }
-  std::string json;
-  ASSERT_TRUE(
-      google::protobuf::util::MessageToJsonString(manifest, &json).ok());
-  Write(dir / "manifest.json", json);
-  ResignSums(dir, collector_key);
+  SetManifest(dir, manifest);
+  ResealAsInsider(dir);
   EXPECT_EQ(RunVerifySh(dir).first, 0);
   status = collector::VerifyBundle(dir, 2).status();
   EXPECT_THAT(Msg(status), HasSubstr("manifest.json"));
@@ -368,15 +391,6 @@ TEST_F(BundleTest, BundleResignedWithAnotherKeyShowsAnotherFingerprint) {
   EXPECT_THAT(output, Not(HasSubstr(collector_key_id_)));
   // evidentia verify sees that the manifest and log name the real key.
   EXPECT_FALSE(collector::VerifyBundle(dir, 2).ok());
-}
-
-// Reads manifest.json of a bundle directory.
-v1::BundleManifest Manifest(const fs::path& dir) {
-  v1::BundleManifest manifest;
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(
-                  Read(dir / "manifest.json"), &manifest)
-                  .ok());
-  return manifest;
 }
 
 TEST_F(BundleTest, ScopeExportsOnlyTheHostsWithTheLabel) {
@@ -557,28 +571,17 @@ TEST_F(GapBundleTest, GapTheManifestInventsIsCaught) {
   ASSERT_NO_FATAL_FAILURE(ExportWithGap());
   // An insider with the collector's key hides snapshot 4 by deleting it and
   // claiming, in the manifest, that snapshot 5 declares it lost.
-  const PrivateKey collector_key = *PrivateKey::LoadPemFile(
-      collector::DataDirPaths(data_dir_).signing_key());
   const std::string agent = agent_ids_[0];
-  v1::BundleManifest manifest;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
-                  Read(gap_ / "manifest.json"), &manifest)
-                  .ok());
+  v1::BundleManifest manifest = Manifest(gap_);
   auto* snapshots = manifest.mutable_agents(0)->mutable_snapshots();
   ASSERT_EQ(snapshots->size(), 4);
   const std::string digest_of_4 = snapshots->Get(2).payload_sha256();
   snapshots->erase(snapshots->begin() + 2);
   snapshots->Mutable(2)->set_gap_first_seq(4);
   snapshots->Mutable(2)->set_gap_last_payload_sha256(digest_of_4);
-  std::string json;
-  ASSERT_TRUE(
-      google::protobuf::util::MessageToJsonString(manifest, &json).ok());
-  Write(gap_ / "manifest.json", json);
-  for (const char* ext : {"payload", "sig"}) {
-    fs::remove(gap_ / "snapshots" / agent / absl::StrCat("4.", ext));
-  }
-  fs::remove(gap_ / "log/proofs" / agent / "4.proof");
-  ResignSums(gap_, collector_key);
+  SetManifest(gap_, manifest);
+  RemoveSnapshotFiles(gap_, agent, 4);
+  ResealAsInsider(gap_);
 
   absl::Status status = collector::VerifyBundle(gap_, 2).status();
 
@@ -588,24 +591,13 @@ TEST_F(GapBundleTest, GapTheManifestInventsIsCaught) {
 
 TEST_F(GapBundleTest, GapSnapshotRemovedByAnInsiderBreaksTheChain) {
   ASSERT_NO_FATAL_FAILURE(ExportWithGap());
-  const PrivateKey collector_key = *PrivateKey::LoadPemFile(
-      collector::DataDirPaths(data_dir_).signing_key());
   const std::string agent = agent_ids_[0];
-  v1::BundleManifest manifest;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
-                  Read(gap_ / "manifest.json"), &manifest)
-                  .ok());
+  v1::BundleManifest manifest = Manifest(gap_);
   auto* snapshots = manifest.mutable_agents(0)->mutable_snapshots();
   snapshots->erase(snapshots->begin() + 1);  // the gap snapshot, seq 3
-  std::string json;
-  ASSERT_TRUE(
-      google::protobuf::util::MessageToJsonString(manifest, &json).ok());
-  Write(gap_ / "manifest.json", json);
-  for (const char* ext : {"payload", "sig"}) {
-    fs::remove(gap_ / "snapshots" / agent / absl::StrCat("3.", ext));
-  }
-  fs::remove(gap_ / "log/proofs" / agent / "3.proof");
-  ResignSums(gap_, collector_key);
+  SetManifest(gap_, manifest);
+  RemoveSnapshotFiles(gap_, agent, 3);
+  ResealAsInsider(gap_);
 
   absl::Status status = collector::VerifyBundle(gap_, 2).status();
 
@@ -654,11 +646,6 @@ class RotationBundleTest : public BundleTest {
       text.replace(at, from.size(), to);
     }
     Write(rot_ / rel, text);
-  }
-
-  void Resign() {
-    ResignSums(rot_, *PrivateKey::LoadPemFile(
-                         collector::DataDirPaths(data_dir_).signing_key()));
   }
 
   fs::path rot_;
@@ -724,7 +711,7 @@ TEST_F(RotationBundleTest, NewKeySubstitutedByAnInsiderIsCaught) {
   ReplaceIn("keys/FINGERPRINTS.txt", key_ids_.back(),
             thief.public_key().KeyId());
   ReplaceIn("manifest.json", key_ids_.back(), thief.public_key().KeyId());
-  Resign();
+  ResealAsInsider(rot_);
 
   ExpectBothFailNaming(rot_, {RotationFile(3, "rotation.sig")});
 }
@@ -739,23 +726,17 @@ TEST_F(RotationBundleTest, RetiredKeySubstitutedByAnInsiderIsCaught) {
   Write(rot_ / RotationFile(2, "pub.pem"), thief.public_key().ToPem());
   ReplaceIn("keys/FINGERPRINTS.txt", enrolled, thief.public_key().KeyId());
   ReplaceIn("manifest.json", enrolled, thief.public_key().KeyId());
-  Resign();
+  ResealAsInsider(rot_);
 
   ExpectBothFailNaming(rot_, {RotationFile(2, "rotation")});
 }
 
 TEST_F(RotationBundleTest, RotationTheManifestHidesIsCaught) {
   ASSERT_NO_FATAL_FAILURE(ExportWithRotations());
-  v1::BundleManifest manifest;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
-                  Read(rot_ / "manifest.json"), &manifest)
-                  .ok());
+  v1::BundleManifest manifest = Manifest(rot_);
   manifest.mutable_agents(0)->mutable_rotations()->RemoveLast();
-  std::string json;
-  ASSERT_TRUE(
-      google::protobuf::util::MessageToJsonString(manifest, &json).ok());
-  Write(rot_ / "manifest.json", json);
-  Resign();
+  SetManifest(rot_, manifest);
+  ResealAsInsider(rot_);
 
   absl::Status status = collector::VerifyBundle(rot_, 2).status();
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "agent/agent_state.h"
 #include "agent/collect.h"
@@ -52,6 +53,16 @@ class SpoolDeliveryTest : public testing::LiveCollectorTest {
         agent::AgentState::Open(state_dir_);
     EXPECT_TRUE(state.ok()) << state.status();
     return state.ok() ? *std::move(state) : nullptr;
+  }
+
+  // Flips one byte in the middle of spooled snapshot `seq`'s file.
+  void DamageSpooled(uint64_t seq) {
+    const fs::path file =
+        state_dir_ / "spool" / absl::StrFormat("%020d.snapshot", seq);
+    absl::StatusOr<std::string> bytes = ReadFile(file);
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    (*bytes)[bytes->size() / 2] ^= 0x01;
+    ASSERT_TRUE(WriteFileAtomic(file, *bytes, 0600).ok());
   }
 
   void MakeSnapshots(agent::AgentState& state, int n) {
@@ -290,11 +301,7 @@ TEST_F(SpoolDeliveryTest, DamagedSpooledSnapshotReachesCollectorAsGap) {
     ASSERT_NE(state, nullptr);
     MakeSnapshots(*state, 3);
   }
-  const fs::path second =
-      state_dir_ / "spool" / "00000000000000000002.snapshot";
-  std::string bytes = *ReadFile(second);
-  bytes[bytes.size() / 2] ^= 0x01;
-  ASSERT_TRUE(WriteFileAtomic(second, bytes, 0600).ok());
+  ASSERT_NO_FATAL_FAILURE(DamageSpooled(2));
   auto state = OpenAgent();
   ASSERT_NE(state, nullptr);
 
@@ -317,11 +324,7 @@ TEST_F(SpoolDeliveryTest,
   }
   // Snapshot 2 is damaged, and the digest it followed (snapshot 1's) is no
   // longer in the spool: the gap names the collector's head once refused.
-  const fs::path second =
-      state_dir_ / "spool" / "00000000000000000002.snapshot";
-  std::string bytes = *ReadFile(second);
-  bytes[bytes.size() / 2] ^= 0x01;
-  ASSERT_TRUE(WriteFileAtomic(second, bytes, 0600).ok());
+  ASSERT_NO_FATAL_FAILURE(DamageSpooled(2));
   auto state = OpenAgent();
   ASSERT_NE(state, nullptr);
 

@@ -19,7 +19,7 @@ namespace evidentia::collector {
 
 class AgentRateLimiter {
  public:
-  // `per_second` > 0, `burst` >= 1. `clock` must advance (a real clock).
+  // `per_second` > 0, `burst` >= 1. Buckets refill as `clock` advances.
   AgentRateLimiter(double per_second, double burst, Clock clock);
 
   // Takes a token of `agent_id`'s bucket: zero when admitted, otherwise how

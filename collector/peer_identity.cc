@@ -73,4 +73,24 @@ absl::StatusOr<PeerIdentity> RequireRole(const grpc::ServerContext& context,
   return identity;
 }
 
+grpc::Status CertificateGate::Process(const InputMetadata& metadata,
+                                      grpc::AuthContext* context,
+                                      OutputMetadata* /*consumed_metadata*/,
+                                      OutputMetadata* /*response_metadata*/) {
+  if (context != nullptr &&
+      !context->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME).empty()) {
+    return grpc::Status::OK;  // RequireRole decides what it may call
+  }
+  auto path = metadata.find(":path");
+  const absl::string_view method =
+      path == metadata.end()
+          ? absl::string_view()
+          : absl::string_view(path->second.data(), path->second.size());
+  if (method == "/evidentia.v1.Collector/Enroll") return grpc::Status::OK;
+  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                      absl::StrCat("no client certificate: ",
+                                   method.empty() ? "this call" : method,
+                                   " needs one (only Enroll is made without)"));
+}
+
 }  // namespace evidentia::collector

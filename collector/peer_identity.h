@@ -43,6 +43,21 @@ absl::StatusOr<PeerIdentity> RequireRole(const grpc::ServerContext& context,
                                          absl::string_view ca_pem,
                                          PeerRole role);
 
+// Refuses, before its request is read, every call from a peer that
+// presented no client certificate, except `Collector.Enroll` (which a new
+// endpoint makes without one, and which the service bounds itself). Set on
+// the server's TLS credentials; gRPC asks it when a call's headers arrive.
+// So a caller without a certificate cannot make the collector buffer a
+// request of any other method. Thread-safe; never blocks.
+class CertificateGate final : public grpc::AuthMetadataProcessor {
+ public:
+  bool IsBlocking() const override { return false; }
+  grpc::Status Process(const InputMetadata& metadata,
+                       grpc::AuthContext* context,
+                       OutputMetadata* consumed_metadata,
+                       OutputMetadata* response_metadata) override;
+};
+
 }  // namespace evidentia::collector
 
 #endif  // EVIDENTIA_COLLECTOR_PEER_IDENTITY_H_

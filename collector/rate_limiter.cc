@@ -32,9 +32,13 @@ bool FailureLimiter::Blocked(absl::string_view address, absl::Time now) const {
          it->second.failures >= max_failures_;
 }
 
-void FailureLimiter::RecordFailure(absl::string_view address, absl::Time now) {
+bool FailureLimiter::TryAttempt(absl::string_view address, absl::Time now) {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(address);
+  if (it != entries_.end() && now < it->second.window_start + window_ &&
+      it->second.failures >= max_failures_) {
+    return false;
+  }
   if (it == entries_.end()) {
     if (entries_.size() >= max_addresses_) MakeRoom(now);
     it = entries_.emplace(std::string(address), Entry{now, 0}).first;
@@ -42,6 +46,17 @@ void FailureLimiter::RecordFailure(absl::string_view address, absl::Time now) {
     it->second = Entry{now, 0};
   }
   ++it->second.failures;
+  return true;
+}
+
+void FailureLimiter::Forgive(absl::string_view address, absl::Time started) {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(address);
+  if (it == entries_.end() || started < it->second.window_start ||
+      it->second.failures <= 0) {
+    return;
+  }
+  --it->second.failures;
 }
 
 size_t FailureLimiter::size() const {

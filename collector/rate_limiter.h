@@ -1,9 +1,11 @@
 // Limits failed attempts per client address: after `max_failures` failures
 // within `window` of the first one, an address is refused until that window
-// ends. Memory is bounded: at most `max_addresses` addresses are tracked;
-// when full, expired entries go first, then the one whose window started
-// earliest (so a flood from many addresses can only evict, never block,
-// others). Thread-safe.
+// ends. An attempt is counted as a failure when it starts, in the same step
+// as the check, and forgiven if it succeeds: so concurrent attempts cannot
+// all pass the check before any of them is counted. Memory is bounded: at most
+// `max_addresses` addresses are tracked; when full, expired entries go first,
+// then the one whose window started earliest (so a flood from many addresses
+// can only evict, never block, others). Thread-safe.
 #ifndef EVIDENTIA_COLLECTOR_RATE_LIMITER_H_
 #define EVIDENTIA_COLLECTOR_RATE_LIMITER_H_
 
@@ -28,8 +30,13 @@ class FailureLimiter {
 
   // Whether `address` has used up its failures in the current window.
   bool Blocked(absl::string_view address, absl::Time now) const;
-  // Counts one failure of `address`.
-  void RecordFailure(absl::string_view address, absl::Time now);
+  // Starts an attempt of `address` at `now`: false, counting nothing, when
+  // it has used up its failures; otherwise true, and the attempt counts as
+  // a failure until Forgive(address, now) says it was not one.
+  bool TryAttempt(absl::string_view address, absl::Time now);
+  // The attempt `address` started at `started` did not fail: it no longer
+  // counts (unless its window has ended and a new one begun meanwhile).
+  void Forgive(absl::string_view address, absl::Time started);
   // How many addresses are tracked (for tests).
   size_t size() const;
 

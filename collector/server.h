@@ -43,8 +43,14 @@ struct ServerOptions {
   // how soon after an acknowledgement a snapshot gets its leaf).
   absl::Duration checkpoint_interval = absl::Minutes(5);
   absl::Duration integrate_interval = absl::Milliseconds(200);
-  // Bounds on Submit streams (collector/submit_streams.h).
+  // Bounds on Submit streams (collector/submit_streams.h) and on Enroll
+  // calls (collector/service.h).
   StreamLimits stream_limits;
+  StreamLimits enroll_limits = EnrollCallLimits();
+  // Memory the gRPC server may use for connections and the messages it is
+  // receiving (gRPC's ResourceQuota); near it, gRPC closes idle connections
+  // and then refuses calls rather than grow.
+  size_t grpc_memory_bytes = size_t{2} << 30;
   // Threads the gRPC server may use at most; calls beyond are refused with
   // RESOURCE_EXHAUSTED rather than queued without bound.
   int max_threads = 512;
@@ -57,6 +63,9 @@ struct ServerOptions {
   // with retry_after_ms (collector/agent_rate_limit.h). 0: no limit.
   double agent_submit_rate = 0;
   double agent_submit_burst = 10;
+  // The clock the buckets refill by: the real one, or a test's that it
+  // advances itself (`clock` may be frozen).
+  Clock rate_limit_clock = SystemClock();
 };
 
 class Server {
@@ -86,6 +95,7 @@ class Server {
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<TransparencyLog> log_;
   std::unique_ptr<SubmitStreams> streams_;
+  std::unique_ptr<SubmitStreams> enroll_calls_;
   std::unique_ptr<CollectorService> collector_service_;
   std::unique_ptr<OperatorService> operator_service_;
   std::unique_ptr<grpc::Server> grpc_server_;

@@ -26,6 +26,8 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "grpc/grpc_security_constants.h"
+#include "grpcpp/support/method_handler.h"
+#include "grpcpp/support/proto_buffer_reader.h"
 
 namespace evidentia::collector {
 
@@ -35,34 +37,96 @@ grpc::Status ToGrpc(const absl::Status& status) {
                       std::string(status.message()));
 }
 
-grpc::Status CollectorService::Enroll(grpc::ServerContext* context,
-                                      const v1::EnrollRequest* request,
-                                      v1::EnrollResponse* response) {
+StreamLimits EnrollCallLimits() {
+  StreamLimits limits;
+  limits.what = "Enroll call";
+  limits.max_streams = 8;
+  limits.max_streams_per_source = 2;
+  limits.idle_timeout = absl::Seconds(10);
+  return limits;
+}
+
+CollectorService::CollectorService(Registry& registry, Ingestor& ingestor,
+                                   SubmitStreams& streams,
+                                   SubmitStreams& enroll_calls,
+                                   std::string ca_pem, Clock clock)
+    : registry_(registry),
+      ingestor_(ingestor),
+      streams_(streams),
+      enroll_calls_(enroll_calls),
+      ca_pem_(std::move(ca_pem)),
+      clock_(std::move(clock)) {
+  // gRPC 1.51 has no public synchronous raw method; this is what its own
+  // generated WithStreamedUnaryMethod_ classes do, with bytes for requests.
+  MarkMethodStreamed(
+      1, new grpc::internal::BidiStreamingHandler<
+             CollectorService, grpc::ByteBuffer, v1::SubmitResponse>(
+             [](CollectorService* service, grpc::ServerContext* context,
+                grpc::ServerReaderWriter<v1::SubmitResponse, grpc::ByteBuffer>*
+                    stream) { return service->SubmitBytes(context, stream); },
+             this));
+}
+
+grpc::Status CollectorService::StreamedEnroll(
+    grpc::ServerContext* context,
+    grpc::ServerUnaryStreamer<v1::EnrollRequest, v1::EnrollResponse>* stream) {
   const std::string address = PeerAddress(context->peer());
-  if (enrol_failures_.Blocked(address, clock_())) {
+  // Counted as a failure from here until it succeeds, in one step with the
+  // check: concurrent attempts cannot all slip under the limit.
+  const absl::Time started = clock_();
+  if (!enrol_failures_.TryAttempt(address, started)) {
     Log(LogLevel::kWarning, absl::StrCat("enrolment from ", context->peer(),
                                          " refused: too many failed attempts"));
     return ToGrpc(absl::ResourceExhaustedError(absl::StrCat(
-        "too many failed enrolments from ", address, "; wait ",
+        "too many failed or unfinished enrolments from ", address, "; wait ",
         absl::FormatDuration(kEnrolFailureWindow), " and check the token")));
   }
+  absl::StatusOr<std::unique_ptr<SubmitStreams::Lease>> lease =
+      enroll_calls_.Open(address, context);
+  if (!lease.ok()) {
+    enrol_failures_.Forgive(address, started);  // busy, not a failure
+    Log(LogLevel::kWarning,
+        absl::StrCat("enrolment from ", context->peer(),
+                     " refused: ", lease.status().message()));
+    return ToGrpc(lease.status());
+  }
+  // Tells the client it was admitted (and lets tests see it).
+  stream->SendInitialMetadata();
+  v1::EnrollRequest request;
+  if (!stream->Read(&request)) {
+    if (context->IsCancelled()) {
+      return grpc::Status(
+          grpc::StatusCode::DEADLINE_EXCEEDED,
+          absl::StrCat("no complete enrolment request within ",
+                       absl::FormatDuration(EnrollCallLimits().idle_timeout)));
+    }
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "the enrolment request does not decode");
+  }
+  if (request.ByteSizeLong() > kMaxEnrollRequestBytes) {
+    return grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("enrolment request of ", request.ByteSizeLong(),
+                     " bytes; at most ", kMaxEnrollRequestBytes));
+  }
   absl::StatusOr<v1::EnrollResponse> enrolled =
-      registry_.Enroll(*request, context->peer());
+      registry_.Enroll(request, context->peer());
   if (!enrolled.ok()) {
     const absl::StatusCode code = enrolled.status().code();
-    if (code == absl::StatusCode::kUnauthenticated ||
-        code == absl::StatusCode::kInvalidArgument) {
-      enrol_failures_.RecordFailure(address, clock_());
+    if (code != absl::StatusCode::kUnauthenticated &&
+        code != absl::StatusCode::kInvalidArgument) {
+      enrol_failures_.Forgive(address, started);
     }
     Log(LogLevel::kWarning,
         absl::StrCat("enrolment from ", context->peer(),
                      " refused: ", enrolled.status().ToString()));
     return ToGrpc(enrolled.status());
   }
+  enrol_failures_.Forgive(address, started);
   Log(LogLevel::kInfo,
       absl::StrCat("enrolled agent ", enrolled->agent_id(), " (",
-                   request->host().hostname(), ") from ", context->peer()));
-  *response = *std::move(enrolled);
+                   request.host().hostname(), ") from ", context->peer()));
+  stream->Write(*enrolled);
   return grpc::Status::OK;
 }
 
@@ -153,9 +217,9 @@ absl::StatusOr<std::string> CollectorService::AgentOf(
   return identity.agent_id;
 }
 
-grpc::Status CollectorService::Submit(
+grpc::Status CollectorService::SubmitBytes(
     grpc::ServerContext* context,
-    grpc::ServerReaderWriter<v1::SubmitResponse, v1::SubmitRequest>* stream) {
+    grpc::ServerReaderWriter<v1::SubmitResponse, grpc::ByteBuffer>* stream) {
   const std::string peer = context->peer();
   absl::StatusOr<std::string> identity = AgentOf(*context);
   if (!identity.ok()) {
@@ -186,9 +250,18 @@ grpc::Status CollectorService::Submit(
   }
   // Tells the client it was admitted (and lets tests see it).
   stream->SendInitialMetadata();
+  grpc::ByteBuffer bytes;
   v1::SubmitRequest request;
-  while (stream->Read(&request)) {
+  while (stream->Read(&bytes)) {
     (*lease)->Touch();
+    grpc::ProtoBufferReader reader(&bytes);
+    if (!request.ParseFromZeroCopyStream(&reader)) {
+      Log(LogLevel::kWarning,
+          absl::StrCat("submit stream from ", peer,
+                       " ended: a request that does not decode"));
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "a SubmitRequest that does not decode");
+    }
     std::optional<v1::SubmitResponse> refusal =
         Refusal(request, agent_id, peer);
     v1::SubmitResponse response = refusal.has_value()

@@ -42,32 +42,49 @@ grpc::Status ToGrpc(const absl::Status& status);
 inline constexpr absl::Duration kVerifiedCertificateTtl = absl::Minutes(10);
 inline constexpr size_t kMaxVerifiedCertificates = 50000;
 
+// An enrolment request carries a public key, a certificate request and a
+// few host facts: kilobytes. Larger ones are refused INVALID_ARGUMENT.
+inline constexpr size_t kMaxEnrollRequestBytes = 64 << 10;
+
+// Limits on Enroll calls, which need no client certificate: how many may be
+// in progress at once (in all and per client IP address), and how long one
+// may take from its start to its request's last byte before it is
+// cancelled. A call is admitted before its request is read, so only
+// admitted calls hold request bytes: at most max_streams times the gRPC
+// message limit in all, however many connections a client opens.
+StreamLimits EnrollCallLimits();
+
 // Failed enrolments allowed per client IP address and window.
 inline constexpr int kMaxEnrolFailures = 5;
 inline constexpr absl::Duration kEnrolFailureWindow = absl::Minutes(1);
 // Addresses tracked for that; beyond it the oldest is forgotten.
 inline constexpr size_t kMaxTrackedAddresses = 4096;
 
-class CollectorService final : public v1::Collector::Service {
+// Enroll is served as a streamed unary method: the handler runs when the
+// call arrives, before its request is read, so that it can refuse or time
+// out a call from a client without a certificate before that client has
+// sent (and the collector buffered) a large request.
+class CollectorService final
+    : public v1::Collector::WithStreamedUnaryMethod_Enroll<
+          v1::Collector::Service> {
  public:
   // `ca_pem` is the CA whose client certificates identify agents.
-  // `registry`, `ingestor` and `streams` must outlive the service.
+  // `registry`, `ingestor`, `streams` and `enroll_calls` must outlive the
+  // service.
   CollectorService(Registry& registry, Ingestor& ingestor,
-                   SubmitStreams& streams, std::string ca_pem,
-                   Clock clock = SystemClock())
-      : registry_(registry),
-        ingestor_(ingestor),
-        streams_(streams),
-        ca_pem_(std::move(ca_pem)),
-        clock_(std::move(clock)) {}
+                   SubmitStreams& streams, SubmitStreams& enroll_calls,
+                   std::string ca_pem, Clock clock = SystemClock());
 
-  grpc::Status Enroll(grpc::ServerContext* context,
-                      const v1::EnrollRequest* request,
-                      v1::EnrollResponse* response) override;
-  grpc::Status Submit(
+  grpc::Status StreamedEnroll(
       grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::SubmitResponse, v1::SubmitRequest>* stream)
+      grpc::ServerUnaryStreamer<v1::EnrollRequest, v1::EnrollResponse>* stream)
       override;
+  // Submit reads each request as bytes and decodes it here, so that one
+  // that does not decode ends the stream INVALID_ARGUMENT (a typed Read
+  // would return false as if the client had finished).
+  grpc::Status SubmitBytes(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::SubmitResponse, grpc::ByteBuffer>* stream);
   grpc::Status RotateKey(grpc::ServerContext* context,
                          const v1::RotateKeyRequest* request,
                          v1::RotateKeyResponse* response) override;
@@ -90,6 +107,7 @@ class CollectorService final : public v1::Collector::Service {
   Registry& registry_;
   Ingestor& ingestor_;
   SubmitStreams& streams_;
+  SubmitStreams& enroll_calls_;
   const std::string ca_pem_;
   Clock clock_;
   FailureLimiter enrol_failures_{kMaxEnrolFailures, kEnrolFailureWindow,

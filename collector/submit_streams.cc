@@ -43,14 +43,14 @@ absl::StatusOr<std::unique_ptr<SubmitStreams::Lease>> SubmitStreams::Open(
   absl::MutexLock lock(&mu_);
   if (static_cast<int>(open_.size()) >= limits_.max_streams) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("the collector has ", open_.size(),
-                     " streams open, its limit; retry later"));
+        absl::StrCat("the collector has ", open_.size(), " ", limits_.what,
+                     "s open, its limit; retry later"));
   }
   int& from_source = per_source_[source];
   if (from_source >= limits_.max_streams_per_source) {
     return absl::ResourceExhaustedError(
-        absl::StrCat(source, " has ", from_source,
-                     " streams open, its limit; close one first"));
+        absl::StrCat(source, " has ", from_source, " ", limits_.what,
+                     "s open, its limit; close one first"));
   }
   ++from_source;
   auto lease =
@@ -85,7 +85,7 @@ void SubmitStreams::Watch() {
       lease->context_->TryCancel();
       ++idle_cancellations_;
       Log(LogLevel::kWarning,
-          absl::StrCat("cancelled a Submit stream from ", lease->source_,
+          absl::StrCat("cancelled a ", limits_.what, " from ", lease->source_,
                        ": nothing received for ",
                        absl::FormatDuration(limits_.idle_timeout)));
     }

@@ -1,4 +1,5 @@
-// Admission and idleness of Submit streams: how many may be open at once in
+// Admission and idleness of Submit streams (and of Enroll calls, with
+// their own limits): how many may be open at once in
 // all and per source, and how long one may stay silent. A client that opens
 // streams and never sends cannot hold the collector's threads: its streams
 // are cancelled after `idle_timeout`, and one source that floods is refused
@@ -23,6 +24,8 @@
 namespace evidentia::collector {
 
 struct StreamLimits {
+  // What is admitted, for messages ("Submit stream", "Enroll call").
+  std::string what = "Submit stream";
   // Submit streams open at once, from everyone.
   int max_streams = 2000;
   // Submit streams open at once from one source (an agent identity). An

@@ -98,6 +98,21 @@ class SilentStreamTest : public FaultsTest {
   SilentStreamTest() { idle_timeout_ = absl::Milliseconds(300); }
 };
 
+// gRPC turns SO_REUSEPORT on by default; with it a second collector on the
+// same address would start and the kernel would split agents between two.
+TEST_F(FaultsTest, SecondCollectorOnTheSameAddressRefusesToStart) {
+  collector::ServerOptions options;
+  options.data_dir = tmp_ / "second";
+  options.listen = Address();
+
+  absl::StatusOr<std::unique_ptr<collector::Server>> second =
+      collector::Server::Start(options);
+
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(second.status().message(), HasSubstr("in use"));
+  EXPECT_THAT(second.status().message(), HasSubstr(Address()));
+}
+
 TEST_F(FaultsTest, FullDiskRefusesWithUnavailableAndKeepsTheSnapshot) {
   std::unique_ptr<agent::AgentState> state = AgentWithSnapshot(tmp_ / "a");
   ASSERT_NE(state, nullptr);

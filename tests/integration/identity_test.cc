@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -28,6 +29,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/live_collector.h"
+#include "tests/support/raw_call.h"
 
 namespace evidentia {
 namespace {
@@ -485,6 +487,135 @@ TEST_F(IdentityTest, FailedEnrolmentsAreRateLimitedPerAddress) {
             absl::StatusCode::kResourceExhausted);
   Advance(collector::kEnrolFailureWindow);
   EXPECT_TRUE(EnrollAgent(tmp_ / "a", token, root_).ok());
+}
+
+TEST_F(IdentityTest, ConcurrentBadTokensAfterFourFailuresAreProcessedOnce) {
+  for (int i = 0; i < collector::kMaxEnrolFailures - 1; ++i) {
+    ASSERT_EQ(EnrollAgent(tmp_ / "x", "evt1_guess", root_).status().code(),
+              absl::StatusCode::kUnauthenticated);
+  }
+  constexpr int kAtOnce = 50;
+  std::vector<absl::StatusCode> codes(kAtOnce);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kAtOnce; ++i) {
+    threads.emplace_back([&, i] {
+      codes[i] = EnrollAgent(tmp_ / absl::StrCat("x", i), "evt1_guess", root_)
+                     .status()
+                     .code();
+    });
+  }
+  for (std::thread& t : threads) t.join();
+
+  int processed = 0;
+  for (absl::StatusCode code : codes) {
+    EXPECT_THAT(code, ::testing::AnyOf(absl::StatusCode::kUnauthenticated,
+                                       absl::StatusCode::kResourceExhausted));
+    processed += code == absl::StatusCode::kUnauthenticated;
+  }
+  EXPECT_LE(processed, 1);
+}
+
+TEST_F(IdentityTest, EnrolmentRequestOfMoreThanKilobytesIsRefused) {
+  absl::StatusOr<PrivateKey> key = PrivateKey::Generate();
+  ASSERT_TRUE(key.ok());
+  v1::EnrollRequest request;
+  request.set_token(CreateToken());
+  request.set_public_key_pem(key->public_key().ToPem());
+  request.set_csr_pem(std::string(collector::kMaxEnrollRequestBytes, 'A'));
+  grpc::ClientContext context;
+  v1::EnrollResponse response;
+
+  grpc::Status status = AnonymousStub()->Enroll(&context, request, &response);
+
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("at most"));
+}
+
+TEST_F(IdentityTest, SubmitMessageThatDoesNotDecodeIsInvalidArgument) {
+  Enrol("a");
+  absl::StatusOr<agent::ClientTls> tls = agent::LoadClientTls(tmp_ / "a");
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  testing::RawCall call(agent::MakeChannel(Address(), *tls),
+                        "/evidentia.v1.Collector/Submit");
+  ASSERT_TRUE(call.AwaitHeaders(absl::Seconds(30)));  // admitted
+
+  // Field 1, length-delimited, 5 bytes announced and 1 sent.
+  call.Write(std::string("\x0a\x05\x01", 3));
+
+  grpc::Status status = call.Finish(absl::Seconds(30));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("does not decode"));
+}
+
+// Without a certificate only Enroll gets as far as reading its request:
+// every other call is refused when its headers arrive, so a half-sent
+// request of another method holds nothing.
+TEST_F(IdentityTest, CallWithoutCertificateIsRefusedBeforeItsRequest) {
+  for (const char* method :
+       {"/evidentia.v1.Collector/RotateKey", "/evidentia.v1.Collector/Submit",
+        "/evidentia.v1.Operator/AddManualEvidence",
+        "/evidentia.v1.Operator/GradeControls"}) {
+    testing::RawCall call(
+        agent::MakeChannel(Address(), agent::ClientTls{CaPem(), "", ""}),
+        method);
+
+    grpc::Status status = call.Finish(absl::Seconds(10));  // sent nothing
+
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+        << method << ": " << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("needs one")) << method;
+  }
+}
+
+// Enroll needs no certificate, so what a caller without one can hold is
+// bounded: a few calls at once per address, each for a few seconds.
+class EnrollCallLimitsTest : public IdentityTest {
+ protected:
+  void ConfigureServer(collector::ServerOptions& options) override {
+    IdentityTest::ConfigureServer(options);
+    options.enroll_limits.idle_timeout = enroll_timeout_;
+  }
+  std::unique_ptr<testing::RawCall> SilentEnroll() {
+    return std::make_unique<testing::RawCall>(
+        agent::MakeChannel(Address(), agent::ClientTls{CaPem(), "", ""}),
+        "/evidentia.v1.Collector/Enroll");
+  }
+  absl::Duration enroll_timeout_ = absl::Minutes(5);
+};
+
+TEST_F(EnrollCallLimitsTest, CallsBeyondTheLimitPerAddressAreRefused) {
+  std::vector<std::unique_ptr<testing::RawCall>> held;
+  for (int i = 0; i < collector::EnrollCallLimits().max_streams_per_source;
+       ++i) {
+    held.push_back(SilentEnroll());
+    ASSERT_TRUE(held.back()->AwaitHeaders(absl::Seconds(30))) << i;
+  }
+
+  std::unique_ptr<testing::RawCall> one_more = SilentEnroll();
+  grpc::Status status = one_more->Finish(absl::Seconds(30));
+
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("Enroll call"));
+}
+
+class EnrollDeadlineTest : public EnrollCallLimitsTest {
+ protected:
+  EnrollDeadlineTest() { enroll_timeout_ = absl::Milliseconds(300); }
+};
+
+TEST_F(EnrollDeadlineTest, EnrollWhoseRequestNeverComesIsEndedByTheServer) {
+  std::unique_ptr<testing::RawCall> call = SilentEnroll();
+  ASSERT_TRUE(call->AwaitHeaders(absl::Seconds(30)));
+
+  // 100 times the deadline: the server, not the client, ends the call.
+  grpc::Status status = call->Finish(absl::Seconds(30));
+
+  EXPECT_THAT(status.error_code(),
+              ::testing::AnyOf(grpc::StatusCode::CANCELLED,
+                               grpc::StatusCode::DEADLINE_EXCEEDED));
+  EXPECT_NE(status.error_message(), "not ended by the server");
 }
 
 TEST_F(IdentityTest, SameHostnameEnrolsAsTwoAgentsThatSubmitSeparately) {

@@ -78,8 +78,9 @@ v1::Facts DiskFacts(bool home_encrypted) {
   return facts;
 }
 
-// One product, installed and running, with no signature databases (an EDR
-// product: signatures_fresh does not apply) and real-time scanning as given.
+// One product, installed with its engine running, with no signature
+// databases (an EDR product: signatures_fresh does not apply) and real-time
+// scanning as given.
 v1::Facts EdrFacts(v1::RealtimeProtection realtime) {
   v1::Facts facts;
   v1::AntiMalwareFacts* am = facts.mutable_anti_malware();
@@ -89,11 +90,13 @@ v1::Facts EdrFacts(v1::RealtimeProtection realtime) {
   p->set_name("Microsoft Defender for Endpoint");
   p->set_installed(true);
   p->set_running(true);
+  p->set_engine_running(true);
   p->set_realtime(realtime);
   return facts;
 }
 
-// ClamAV installed and running, real-time on, signatures built at `built`.
+// ClamAV installed, clamd and clamonacc running and connected, signatures on
+// disk built at `built`; the running clamd reports the same signatures.
 v1::Facts ClamAvFacts(absl::Time built) {
   v1::Facts facts;
   v1::AntiMalwareFacts* am = facts.mutable_anti_malware();
@@ -103,13 +106,50 @@ v1::Facts ClamAvFacts(absl::Time built) {
   p->set_name("ClamAV");
   p->set_installed(true);
   p->set_running(true);
+  p->set_engine_running(true);
+  p->set_updater_running(true);
+  p->add_running_processes("clamd");
+  p->add_running_processes("clamonacc");
+  p->add_running_processes("freshclam");
   p->set_realtime(v1::REALTIME_PROTECTION_ENABLED);
+  p->mutable_on_access()->set_configured(true);
+  p->mutable_on_access()->set_process_running(true);
+  p->mutable_on_access()->set_connected(true);
   v1::SignatureDatabase* db = p->add_signature_databases();
   db->set_file("daily.cld");
   db->set_version(27000);
   db->set_signatures(2000000);
   db->set_build_time_unix(absl::ToUnixSeconds(built));
   p->set_newest_signature_build_time_unix(absl::ToUnixSeconds(built));
+  v1::ClamdAnswer* clamd = p->mutable_clamd();
+  clamd->set_socket("/var/run/clamav/clamd.ctl");
+  clamd->set_answered(true);
+  clamd->set_engine_version("1.0.7");
+  clamd->set_database_version(27000);
+  clamd->set_database_build_time_unix(absl::ToUnixSeconds(built));
+  p->set_signature_source(v1::SIGNATURE_SOURCE_ENGINE);
+  p->set_signature_version(27000);
+  p->set_signature_build_time_unix(absl::ToUnixSeconds(built));
+  return facts;
+}
+
+// What the agent reports for ClamAV installed with only freshclam -d running
+// (clamd refused its database and exited, clamonacc is not running), on-access
+// configured in clamd.conf and fresh databases on disk built at `built`.
+v1::Facts ClamAvUpdaterOnlyFacts(absl::Time built) {
+  v1::Facts facts = ClamAvFacts(built);
+  v1::AntiMalwareProduct* p = facts.mutable_anti_malware()->mutable_products(0);
+  p->set_engine_running(false);
+  p->clear_running_processes();
+  p->add_running_processes("freshclam");
+  p->set_realtime(v1::REALTIME_PROTECTION_DISABLED);
+  p->mutable_on_access()->set_process_running(false);
+  p->mutable_on_access()->set_connected(false);
+  v1::ClamdAnswer* clamd = p->mutable_clamd();
+  clamd->Clear();
+  clamd->set_socket("/var/run/clamav/clamd.ctl");
+  clamd->set_error("clamd is not running");
+  p->set_signature_source(v1::SIGNATURE_SOURCE_DISK);
   return facts;
 }
 
@@ -216,6 +256,14 @@ class GraderTest : public ::testing::Test {
   HostPtr FreshDiskHost(const std::string& agent_id, bool encrypted) {
     const absl::Time t = kAt - absl::Hours(1);
     return DiskHost(agent_id, encrypted, t, t, t);
+  }
+
+  // A host whose anti-malware facts, collected an hour before kAt, are
+  // `facts`.
+  HostPtr MalwareHost(const v1::Facts& facts) {
+    const absl::Time t = kAt - absl::Hours(1);
+    return MakeHost("a1", "host-a1", t,
+                    {Observation(kMalwareProbe, PutFacts(facts), 3, t, t)});
   }
 
   v1::ControlGrade Grade(const std::string& control,
@@ -438,6 +486,82 @@ TEST_F(GraderTest, WarningsOnlyAreAnOpportunityForImprovement) {
   EXPECT_EQ(grade.findings(0).check_id(), kRunningCheck);
   EXPECT_EQ(grade.findings(0).state(), v1::CHECK_STATE_WARN);
   EXPECT_THAT(grade.findings(0).reasons(), ElementsAre(HasSubstr("real-time")));
+}
+
+// ---------------------------------------------------------------------------
+// Anti-malware (a.8.7): the engine, not its updater; its signatures, not the
+// disk's
+// ---------------------------------------------------------------------------
+
+TEST_F(GraderTest, ClamavWithEngineAndFreshLoadedSignaturesIsCompliant) {
+  PutManual("a.8.7", kFarFuture);
+  v1::ControlGrade grade = Grade(
+      "a.8.7", {MalwareHost(ClamAvFacts(kAt - absl::Hours(24)))}, kAt, true);
+  EXPECT_EQ(grade.grade(), v1::GRADE_COMPLIANT) << grade.DebugString();
+}
+
+TEST_F(GraderTest, ClamavWithOnlyItsUpdaterRunningFails) {
+  PutManual("a.8.7", kFarFuture);
+  v1::ControlGrade grade = Grade(
+      "a.8.7", {MalwareHost(ClamAvUpdaterOnlyFacts(kAt - absl::Hours(24)))},
+      kAt, true);
+  EXPECT_EQ(grade.grade(), v1::GRADE_MAJOR_NONCONFORMITY)
+      << grade.DebugString();
+  EXPECT_EQ(grade.hosts_failing(), 1u);
+  std::vector<std::string> reasons;
+  for (const v1::HostCheck& finding : grade.findings()) {
+    reasons.insert(reasons.end(), finding.reasons().begin(),
+                   finding.reasons().end());
+  }
+  EXPECT_THAT(reasons, Contains(HasSubstr("scanning engine running")));
+  EXPECT_THAT(reasons, Contains(HasSubstr("clamd is not running")));
+}
+
+TEST_F(GraderTest, ClamavEngineWithNoDatabaseLoadedFailsSignatures) {
+  // clamd runs but refused its database: fresh files on disk scan nothing.
+  v1::Facts facts = ClamAvFacts(kAt - absl::Hours(24));
+  v1::AntiMalwareProduct* p = facts.mutable_anti_malware()->mutable_products(0);
+  p->mutable_clamd()->set_database_version(0);
+  p->mutable_clamd()->set_database_build_time_unix(0);
+  p->set_signature_source(v1::SIGNATURE_SOURCE_DISK);
+  absl::StatusOr<std::vector<v1::HostCheck>> checks =
+      grader_->CheckHost(*MalwareHost(facts), kAt);
+  ASSERT_TRUE(checks.ok()) << checks.status();
+  const v1::HostCheck* hc = FindCheck(*checks, kSignaturesCheck);
+  ASSERT_NE(hc, nullptr);
+  EXPECT_EQ(hc->state(), v1::CHECK_STATE_FAIL) << hc->DebugString();
+  EXPECT_THAT(hc->reasons(), ElementsAre(HasSubstr("no signature database")));
+}
+
+TEST_F(GraderTest, ClamavSignatureAgeIsThatOfWhatTheEngineLoaded) {
+  // freshclam fetched yesterday's database, but clamd still scans with one
+  // eight days old (it has not reloaded).
+  v1::Facts facts = ClamAvFacts(kAt - absl::Hours(24));
+  v1::AntiMalwareProduct* p = facts.mutable_anti_malware()->mutable_products(0);
+  const int64_t loaded = absl::ToUnixSeconds(kAt - absl::Hours(24 * 8));
+  p->mutable_clamd()->set_database_build_time_unix(loaded);
+  p->set_signature_build_time_unix(loaded);
+  absl::StatusOr<std::vector<v1::HostCheck>> checks =
+      grader_->CheckHost(*MalwareHost(facts), kAt);
+  ASSERT_TRUE(checks.ok()) << checks.status();
+  const v1::HostCheck* hc = FindCheck(*checks, kSignaturesCheck);
+  ASSERT_NE(hc, nullptr);
+  EXPECT_EQ(hc->state(), v1::CHECK_STATE_FAIL) << hc->DebugString();
+  EXPECT_THAT(hc->reasons(), Contains(HasSubstr("8 days old, past")));
+}
+
+TEST_F(GraderTest, ClamonaccNotConnectedIsAWarning) {
+  v1::Facts facts = ClamAvFacts(kAt - absl::Hours(24));
+  v1::AntiMalwareProduct* p = facts.mutable_anti_malware()->mutable_products(0);
+  p->set_realtime(v1::REALTIME_PROTECTION_DISABLED);
+  p->mutable_on_access()->set_connected(false);
+  absl::StatusOr<std::vector<v1::HostCheck>> checks =
+      grader_->CheckHost(*MalwareHost(facts), kAt);
+  ASSERT_TRUE(checks.ok()) << checks.status();
+  const v1::HostCheck* hc = FindCheck(*checks, kRunningCheck);
+  ASSERT_NE(hc, nullptr);
+  EXPECT_EQ(hc->state(), v1::CHECK_STATE_WARN) << hc->DebugString();
+  EXPECT_THAT(hc->reasons(), ElementsAre(HasSubstr("not connected")));
 }
 
 // ---------------------------------------------------------------------------

@@ -248,6 +248,26 @@ TEST_F(GradingTest, ScopeGradesOnlyLabelledHosts) {
   EXPECT_EQ(all.grade(), v1::GRADE_MAJOR_NONCONFORMITY);  // 1 of 2 fails
 }
 
+// The host of the report: ClamAV installed, on-access configured in
+// clamd.conf, databases built the day before on disk, but clamd refused its
+// database and exited and only freshclam -d runs. Nothing scans: a.8.7 must
+// not be compliant.
+TEST_F(GradingTest, ClamavWithOnlyItsUpdaterRunningIsNotCompliant) {
+  Enroll("alpha", "lvm_on_luks");
+  fs::copy(kSource / "tests/fixtures/anti_malware/clamav_updater_only",
+           tmp_ / "roots/alpha",
+           fs::copy_options::recursive | fs::copy_options::copy_symlinks |
+               fs::copy_options::overwrite_existing);
+  AddManualEvidence("a.8.7", absl::Hours(24 * 365));
+  Report("alpha");
+  v1::ControlGrade grade = Control("a.8.7");
+  EXPECT_EQ(grade.grade(), v1::GRADE_MAJOR_NONCONFORMITY)
+      << grade.DebugString();
+  EXPECT_EQ(grade.hosts_failing(), 1u);
+  ASSERT_GE(grade.findings_size(), 1);
+  EXPECT_EQ(grade.findings(0).state(), v1::CHECK_STATE_FAIL);
+}
+
 TEST_F(GradingTest, ControlsTableCoversTheWholeSoa) {
   ThreeHostsOneUnencrypted();
   int code = -1;

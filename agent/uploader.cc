@@ -219,7 +219,7 @@ absl::StatusOr<DeliveryReport> DeliverSpool(AgentState& state,
       ASSIGN_OR_RETURN(
           std::optional<v1::SubmitRequest> again,
           state.RebaseGap(response.seq(), response.head_seq(),
-                          response.head_payload_sha256(), absl::Now()));
+                          response.head_payload_sha256(), options.now()));
       if (!again.has_value()) {
         settled = true;
         break;

@@ -126,6 +126,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   // multiplexes at most a few streams (an agent needs one).
   builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10 * 1000);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 16);
+  // What a client may send on a call before the collector reads it: the
+  // initial stream window, 64 KiB, not grown by bandwidth probing (which
+  // let a client put about 240 KB on each Enroll call before it was
+  // refused). A call being read still gets a window for its whole message.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 << 10);
   // Threads that finish a call stay as pollers for the next one, up to
   // this many: gRPC's default (2) makes a thread per call and ends it
   // afterwards, and with a stream per delivery that churn cost more CPU

@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev
   libarchive-dev nlohmann-json3-dev libsodium-dev
   python3 python3-jsonschema python3-regex
+  python3-h2  # the hostile HTTP/2 client of tests/hostile/
 )
 
 missing=()

@@ -70,8 +70,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::evidentia::testing::Child;
-using ::evidentia::testing::FreeLoopbackPort;
-using ::evidentia::testing::LoopbackPortAccepts;
 using ::evidentia::testing::RunProcess;
 
 constexpr double kTargetRssMb = 10;
@@ -245,7 +243,6 @@ class Bench {
         "heartbeats\n",
         root_.c_str(), warmup, cycles, absl::FormatDuration(interval).c_str(),
         heartbeats);
-    port_ = FreeLoopbackPort();
     RETURN_IF_ERROR(StartCollector());
     auto [code, token] = RunProcess({cli_bin_, "token", "create", "--uses", "2",
                                      "--data-dir", data_dir_.string()},
@@ -264,20 +261,17 @@ class Bench {
   }
 
  private:
+  // On port 0 the first time; on the port it bound then at every restart,
+  // where the agent (enrolled with that address) looks for it.
   absl::Status StartCollector() {
-    collector_ = std::make_unique<Child>(
-        std::vector<std::string>{collector_bin_, "serve", "--data-dir",
-                                 data_dir_.string(), "--listen",
-                                 absl::StrCat("127.0.0.1:", port_)},
+    testing::CollectorProcess started = testing::StartCollectorProcess(
+        collector_bin_, data_dir_, absl::StrCat("127.0.0.1:", port_), {},
         dir_ / "collector.log");
-    const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    while (!LoopbackPortAccepts(port_)) {
-      if (collector_->pid() <= 0 || absl::Now() > deadline) {
-        return absl::UnavailableError("collector did not start: " +
-                                      ReadText(dir_ / "collector.log"));
-      }
-      absl::SleepFor(absl::Milliseconds(5));
+    if (started.child == nullptr) {
+      return absl::UnavailableError(started.address);
     }
+    collector_ = std::move(started.child);
+    port_ = started.port;
     return absl::OkStatus();
   }
 

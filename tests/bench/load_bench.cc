@@ -403,8 +403,6 @@ int Main(int argc, char** argv) {
   char dir_template[] = "/tmp/evidentia-load-bench.XXXXXX";
   const fs::path dir = mkdtemp(dir_template);
   const fs::path data_dir = dir / "collector";
-  const int port = testing::FreeLoopbackPort();
-  const std::string address = absl::StrCat("127.0.0.1:", port);
   std::printf(
       "load bench: %d agents x %d snapshots of %d observations, %s, "
       "concurrency %d, at most %.0f s; open files %llu\n",
@@ -416,21 +414,15 @@ int Main(int argc, char** argv) {
 
   int rc = 1;
   [&] {
-    auto collector = std::make_unique<testing::Child>(
-        std::vector<std::string>{args->Get("collector"), "serve", "--data-dir",
-                                 data_dir.string(), "--listen", address},
+    testing::CollectorProcess started = testing::StartCollectorProcess(
+        args->Get("collector"), data_dir, "127.0.0.1:0", {},
         dir / "collector.log");
-    const Steady::time_point started = Steady::now();
-    // Listening, and the address written for the operator CLI.
-    const fs::path address_file = collector::DataDirPaths(data_dir).address();
-    while (!testing::LoopbackPortAccepts(port) || !fs::exists(address_file)) {
-      if (Since(started) > 60 || collector->pid() <= 0) {
-        std::fprintf(stderr, "collector did not start; see %s\n",
-                     (dir / "collector.log").c_str());
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (started.child == nullptr) {
+      std::fprintf(stderr, "%s\n", started.address.c_str());
+      return;
     }
+    std::unique_ptr<testing::Child> collector = std::move(started.child);
+    const std::string address = started.address;
     const pid_t pid = collector->pid();
 
     // Setup, not measured: one token for every agent, enrolment, channels

@@ -36,8 +36,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::evidentia::testing::Child;
-using ::evidentia::testing::FreeLoopbackPort;
-using ::evidentia::testing::LoopbackPortAccepts;
+using ::evidentia::testing::CollectorProcess;
 using ::evidentia::testing::RunProcess;
 using ::evidentia::testing::ScopedTempDir;
 
@@ -49,6 +48,7 @@ constexpr char kRoot[] =
 // One agent's tally, kept by the thread that runs it.
 struct AgentTally {
   fs::path state_dir;
+  std::string agent_id;
   int made = 0;          // snapshots made (run --once that got as far)
   int acknowledged = 0;  // made and acknowledged (the spool was emptied)
   std::string failure;   // the first unexpected exit, with its output
@@ -56,24 +56,19 @@ struct AgentTally {
 
 class KillLoopTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    data_dir_ = tmp_.path() / "collector";
-    port_ = FreeLoopbackPort();
-    ASSERT_GT(port_, 0);
-  }
+  void SetUp() override { data_dir_ = tmp_.path() / "collector"; }
 
+  // On port 0 the first time (the kernel picks a free one); on the port it
+  // bound then at every restart, where the agents, enrolled with that
+  // address, look for it. SO_REUSEPORT is off, so a port taken meanwhile
+  // fails the start loudly instead of being shared.
   void StartCollector(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {
-        EVIDENTIA_COLLECTOR_BIN, "serve",    "--data-dir",
-        data_dir_.string(),      "--listen", absl::StrCat("127.0.0.1:", port_)};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    collector_ = std::make_unique<Child>(argv, tmp_.path() / "collector.log");
-    ASSERT_GT(collector_->pid(), 0);
-    const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    while (!LoopbackPortAccepts(port_)) {
-      ASSERT_LT(absl::Now(), deadline) << "collector did not start";
-      absl::SleepFor(absl::Milliseconds(5));
-    }
+    CollectorProcess started = testing::StartCollectorProcess(
+        EVIDENTIA_COLLECTOR_BIN, data_dir_, absl::StrCat("127.0.0.1:", port_),
+        extra, tmp_.path() / "collector.log");
+    ASSERT_NE(started.child, nullptr) << started.address;
+    collector_ = std::move(started.child);
+    port_ = started.port;
   }
 
   // SIGKILL: no shutdown, no flush, whatever was in flight is cut.
@@ -125,6 +120,12 @@ TEST_F(KillLoopTest, EveryAcknowledgedSnapshotSurvivesSigkill) {
          token, "--state-dir", agents[i].state_dir.string(), "--root", kRoot},
         tmp_.path() / "enroll.out");
     ASSERT_EQ(code, 0) << output;
+    const std::string kEnrolled = "enrolled as agent ";
+    const size_t at = output.find(kEnrolled);
+    ASSERT_NE(at, std::string::npos) << output;
+    agents[i].agent_id = output.substr(
+        at + kEnrolled.size(),
+        output.find(' ', at + kEnrolled.size()) - at - kEnrolled.size());
   }
 
   // Agents submit continuously while the collector is killed and restarted.
@@ -175,8 +176,8 @@ TEST_F(KillLoopTest, EveryAcknowledgedSnapshotSurvivesSigkill) {
           **store, collector::Table::kAgents, "", "agent");
   ASSERT_TRUE(records.ok()) << records.status();
   ASSERT_EQ(records->size(), static_cast<size_t>(kAgents));
-  std::map<uint64_t, int> made_counts;
-  for (const AgentTally& agent : agents) ++made_counts[agent.made];
+  std::map<std::string, int> made_by;
+  for (const AgentTally& agent : agents) made_by[agent.agent_id] = agent.made;
   int found = 0;
   for (const v1::AgentRecord& record : *records) {
     absl::StatusOr<PublicKey> key = PublicKey::FromPem(record.public_key_pem());
@@ -196,9 +197,10 @@ TEST_F(KillLoopTest, EveryAcknowledgedSnapshotSurvivesSigkill) {
       head = HeadAfter(snapshot.seq(), s.envelope().payload());
     }
     EXPECT_EQ(head.seq, record.last_seq());
-    // Each agent's stored count is one of the counts the agents made.
-    EXPECT_EQ(made_counts.count(stored->size()), 1u)
-        << "agent " << record.agent_id() << " has " << stored->size();
+    // Each agent's stored count is the count that agent made.
+    ASSERT_EQ(made_by.count(record.agent_id()), 1u) << record.agent_id();
+    EXPECT_EQ(static_cast<int>(stored->size()), made_by[record.agent_id()])
+        << "agent " << record.agent_id();
     found += static_cast<int>(stored->size());
   }
   EXPECT_EQ(found, made);

@@ -4,17 +4,16 @@
 #ifndef EVIDENTIA_TESTS_SUPPORT_PROCESS_H_
 #define EVIDENTIA_TESTS_SUPPORT_PROCESS_H_
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -56,6 +55,14 @@ class Child {
   }
 
   pid_t pid() const { return pid_; }
+  // Whether the child is still running (reaps it if it has ended).
+  bool Running() {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) != pid_) return true;
+    pid_ = -1;
+    return false;
+  }
   void Signal(int signal) const {
     if (pid_ > 0) ::kill(pid_, signal);
   }
@@ -93,33 +100,50 @@ inline std::pair<int, std::string> RunProcess(
   return {code, out.str()};
 }
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
-inline int FreeLoopbackPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = -1;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
+// A collector process (`evidentia-collector serve`) and the address it
+// bound, read from the file it writes in its data dir once it listens.
+struct CollectorProcess {
+  std::unique_ptr<Child> child;
+  std::string address;  // "127.0.0.1:PORT"
+  int port = 0;
+};
 
-// Whether something accepts TCP connections on 127.0.0.1:`port`.
-inline bool LoopbackPortAccepts(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok =
-      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  ::close(fd);
-  return ok;
+// Starts `collector_bin serve --data-dir DATA --listen LISTEN EXTRA...`
+// with its output appended to `log`, and waits (up to a minute) until it
+// has written its address. Listen on port 0 to have the kernel choose a
+// free port: nothing else can take it between choosing and binding. On
+// failure `child` is null and `address` says why.
+inline CollectorProcess StartCollectorProcess(
+    const std::string& collector_bin, const std::filesystem::path& data_dir,
+    const std::string& listen, const std::vector<std::string>& extra,
+    const std::filesystem::path& log) {
+  const std::filesystem::path address_file = data_dir / "collector.addr";
+  std::error_code ignored;
+  std::filesystem::remove(address_file, ignored);  // from an earlier start
+  std::vector<std::string> argv = {collector_bin,     "serve",    "--data-dir",
+                                   data_dir.string(), "--listen", listen};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  CollectorProcess started;
+  started.child = std::make_unique<Child>(argv, log);
+  for (int waited_ms = 0; waited_ms < 60'000; waited_ms += 5) {
+    if (!started.child->Running()) break;
+    std::ifstream in(address_file);
+    std::string line;
+    if (std::getline(in, line) && !line.empty()) {
+      const size_t colon = line.rfind(':');
+      started.port =
+          colon == std::string::npos ? 0 : std::atoi(line.c_str() + colon + 1);
+      started.address = line;
+      if (started.port > 0) return started;
+    }
+    ::usleep(5000);
+  }
+  started.child.reset();
+  std::ifstream in(log);
+  std::stringstream out;
+  out << in.rdbuf();
+  started.address = "collector did not start: " + out.str();
+  return started;
 }
 
 }  // namespace evidentia::testing

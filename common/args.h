@@ -1,9 +1,13 @@
 // Command-line flags for Evidentia's binaries: `--name value`,
 // `--name=value` and boolean `--name`, with positional words kept in order.
 // Unknown flags are errors, so a typo never silently changes behaviour.
+// Each command declares the flags it takes in a table of FlagSpec, which
+// both parses its command line and writes its --help.
 #ifndef EVIDENTIA_COMMON_ARGS_H_
 #define EVIDENTIA_COMMON_ARGS_H_
 
+#include <algorithm>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <set>
@@ -16,8 +20,58 @@
 
 namespace evidentia {
 
+// One flag a command takes: `--name VALUE` when `value` names its argument
+// in help ("DIR", "DURATION"), boolean `--name` when `value` is empty.
+// `help` is one line for the command's --help.
+struct FlagSpec {
+  std::string name;
+  std::string value;
+  std::string help;
+};
+
+// The flags of several groups (the connection flags, --json, a command's
+// own), in order.
+inline std::vector<FlagSpec> Flags(
+    std::initializer_list<std::vector<FlagSpec>> groups) {
+  std::vector<FlagSpec> all;
+  for (const std::vector<FlagSpec>& group : groups) {
+    all.insert(all.end(), group.begin(), group.end());
+  }
+  return all;
+}
+
+// `flags` as --help lines, "  --name VALUE  help", the help aligned.
+inline std::string FlagHelp(const std::vector<FlagSpec>& flags) {
+  size_t width = 0;
+  for (const FlagSpec& flag : flags) {
+    width =
+        std::max(width, flag.name.size() + 2 +
+                            (flag.value.empty() ? 0 : flag.value.size() + 1));
+  }
+  std::string out;
+  for (const FlagSpec& flag : flags) {
+    std::string left = absl::StrCat("--", flag.name);
+    if (!flag.value.empty()) absl::StrAppend(&left, " ", flag.value);
+    left.resize(width, ' ');
+    absl::StrAppend(&out, "  ", left, "  ", flag.help, "\n");
+  }
+  return out;
+}
+
 class Args {
  public:
+  // Parses argv[first..argc) against the flags one command takes; any other
+  // word starting with "--" is INVALID_ARGUMENT "unknown flag --NAME".
+  static absl::StatusOr<Args> Parse(int argc, const char* const* argv,
+                                    int first,
+                                    const std::vector<FlagSpec>& flags) {
+    std::set<std::string> with_value, booleans;
+    for (const FlagSpec& flag : flags) {
+      (flag.value.empty() ? booleans : with_value).insert(flag.name);
+    }
+    return Parse(argc, argv, first, with_value, booleans);
+  }
+
   // Parses argv[first..argc). `with_value` names flags that take a value,
   // `booleans` those that do not; anything else starting with "--" is
   // INVALID_ARGUMENT. A flag given twice keeps every value (GetAll).

@@ -38,7 +38,7 @@ Collection Collect(const std::vector<std::unique_ptr<Probe>>& probes,
   return collection;
 }
 
-std::string CollectionToJson(const Collection& collection) {
+absl::StatusOr<std::string> CollectionToJson(const Collection& collection) {
   // The shape of `evidentia evidence --json`, so both read alike.
   v1::GetEvidenceResponse view;
   *view.mutable_agent()->mutable_host() = collection.host;

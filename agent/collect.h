@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "agent/probe.h"
 #include "evidentia/v1/snapshot.pb.h"
 
@@ -28,7 +29,8 @@ Collection Collect(const std::vector<std::unique_ptr<Probe>>& probes,
 
 // The collection as JSON, in the shape of GetEvidenceResponse (the same as
 // `evidentia evidence --json`): {"agent": {"host": ...}, "items": [...]}.
-std::string CollectionToJson(const Collection& collection);
+// INTERNAL when a fact has no JSON form (common/json.h).
+absl::StatusOr<std::string> CollectionToJson(const Collection& collection);
 
 }  // namespace evidentia::agent
 

@@ -78,7 +78,10 @@ int CollectCommand(const Args& args) {
     std::fputs("collect needs --once --json\n", stderr);
     return kExitUsage;
   }
-  std::cout << CollectionToJson(Collect(BuildProbes(), args.Get("root", "/")));
+  absl::StatusOr<std::string> json =
+      CollectionToJson(Collect(BuildProbes(), args.Get("root", "/")));
+  if (!json.ok()) return Fail(json.status());
+  std::cout << *json;
   return kExitOk;
 }
 

@@ -562,7 +562,8 @@ absl::StatusOr<v1::ExportSummary> ExportBundle(const ExportSources& sources,
     ASSIGN_OR_RETURN(host_checks[host->agent.agent_id()],
                      sources.grader->CheckHost(*host, to));
   }
-  RETURN_IF_ERROR(writer.Add(bundle::kManifest, ToJson(manifest)));
+  ASSIGN_OR_RETURN(const std::string manifest_json, ToJson(manifest));
+  RETURN_IF_ERROR(writer.Add(bundle::kManifest, manifest_json));
   RETURN_IF_ERROR(writer.Add(bundle::kSummaryCsv, SummaryCsv(grades)));
   RETURN_IF_ERROR(
       writer.Add(bundle::kIndexHtml, IndexHtml(manifest, grades, host_checks)));

@@ -179,6 +179,18 @@ int Report(const grpc::Status& status, std::ostream& err) {
                                                               : kCliFailed;
 }
 
+// Writes `message` as one JSON document; 1 when it has no JSON form.
+int PrintJson(const google::protobuf::Message& message, std::ostream& out,
+              std::ostream& err) {
+  absl::StatusOr<std::string> json = ToJson(message);
+  if (!json.ok()) {
+    err << "evidentia: " << json.status().message() << "\n";
+    return kCliFailed;
+  }
+  out << *json;
+  return kCliOk;
+}
+
 int TokenCreate(const Invocation& call, std::ostream& out, std::ostream& err) {
   const Args& args = call.args;
   const Connection& connection = call.connection;
@@ -206,13 +218,10 @@ int TokenCreate(const Invocation& call, std::ostream& out, std::ostream& err) {
   grpc::Status status =
       connection.stub->CreateToken(&context, request, &response);
   if (!status.ok()) return Report(status, err);
-  if (args.Has("json")) {
-    out << ToJson(response);
-  } else {
-    out << response.token() << "\n";
-    err << "token valid until " << When(response.expires_at()) << " for "
-        << response.uses() << " enrolment(s); only its hash is stored\n";
-  }
+  if (args.Has("json")) return PrintJson(response, out, err);
+  out << response.token() << "\n";
+  err << "token valid until " << When(response.expires_at()) << " for "
+      << response.uses() << " enrolment(s); only its hash is stored\n";
   return kCliOk;
 }
 
@@ -225,10 +234,7 @@ int Agents(const Invocation& call, std::ostream& out, std::ostream& err) {
   grpc::Status status =
       connection.stub->ListAgents(&context, v1::ListAgentsRequest(), &response);
   if (!status.ok()) return Report(status, err);
-  if (args.Has("json")) {
-    out << ToJson(response);
-    return kCliOk;
-  }
+  if (args.Has("json")) return PrintJson(response, out, err);
   std::vector<std::vector<std::string>> rows = {{"AGENT", "HOSTNAME", "OS",
                                                  "FIRST SEEN", "LAST SEEN",
                                                  "LAST SEQ", "REVOKED"}};
@@ -253,10 +259,7 @@ int AgentsRevoke(const Invocation& call, std::ostream& out, std::ostream& err) {
   grpc::Status status =
       call.connection.stub->RevokeAgent(&context, request, &response);
   if (!status.ok()) return Report(status, err);
-  if (call.args.Has("json")) {
-    out << ToJson(response);
-    return kCliOk;
-  }
+  if (call.args.Has("json")) return PrintJson(response, out, err);
   out << "agent " << response.agent().agent_id() << " ("
       << response.agent().host().hostname() << ") revoked at "
       << When(response.agent().revoked_at()) << "; its snapshots up to seq "
@@ -287,10 +290,7 @@ int Evidence(const Invocation& call, std::ostream& out, std::ostream& err) {
   grpc::Status status =
       connection.stub->GetEvidence(&context, request, &response);
   if (!status.ok()) return Report(status, err);
-  if (args.Has("json")) {
-    out << ToJson(response);
-    return kCliOk;
-  }
+  if (args.Has("json")) return PrintJson(response, out, err);
   const v1::AgentRecord& agent = response.agent();
   out << "agent " << agent.agent_id() << "  host " << agent.host().hostname()
       << "  " << agent.host().os_pretty_name() << "  last seq "
@@ -323,10 +323,7 @@ int Events(const Invocation& call, std::ostream& out, std::ostream& err) {
   grpc::Status status =
       connection.stub->ListEvents(&context, v1::ListEventsRequest(), &response);
   if (!status.ok()) return Report(status, err);
-  if (args.Has("json")) {
-    out << ToJson(response);
-    return kCliOk;
-  }
+  if (args.Has("json")) return PrintJson(response, out, err);
   std::vector<std::vector<std::string>> rows = {
       {"TIME", "KIND", "AGENT", "SEQ", "PEER", "DETAIL"}};
   for (const v1::SecurityEvent& e : response.events()) {
@@ -392,10 +389,7 @@ int Controls(const Invocation& call, std::ostream& out, std::ostream& err) {
   grpc::Status status =
       call.connection.stub->GradeControls(&context, *request, &response);
   if (!status.ok()) return Report(status, err);
-  if (call.args.Has("json")) {
-    out << ToJson(response);
-    return kCliOk;
-  }
+  if (call.args.Has("json")) return PrintJson(response, out, err);
   out << "graded at " << When(response.at()) << ", scope "
       << (response.scope().empty() ? "all hosts" : response.scope())
       << ", policy " << response.policy_sha256().substr(0, 16) << "\n\n";
@@ -432,10 +426,7 @@ int ControlDetail(const Invocation& call, std::ostream& out,
   v1::ControlGrade c;
   grpc::Status status = call.connection.stub->GetControl(&context, request, &c);
   if (!status.ok()) return Report(status, err);
-  if (call.args.Has("json")) {
-    out << ToJson(c);
-    return kCliOk;
-  }
+  if (call.args.Has("json")) return PrintJson(c, out, err);
   out << c.control_id() << "  " << c.title() << "\n"
       << "grade: " << GradeName(c.grade()) << "\n";
   if (!c.applicable()) {
@@ -482,10 +473,7 @@ int Host(const Invocation& call, std::ostream& out, std::ostream& err) {
   grpc::Status status =
       call.connection.stub->GetHost(&context, request, &response);
   if (!status.ok()) return Report(status, err);
-  if (call.args.Has("json")) {
-    out << ToJson(response);
-    return kCliOk;
-  }
+  if (call.args.Has("json")) return PrintJson(response, out, err);
   const v1::AgentRecord& a = response.agent();
   out << a.host().hostname() << "  agent " << a.agent_id() << "  "
       << a.host().os_pretty_name() << "\n"
@@ -531,10 +519,7 @@ int History(const Invocation& call, std::ostream& out, std::ostream& err) {
   grpc::Status status =
       call.connection.stub->GetHistory(&context, request, &response);
   if (!status.ok()) return Report(status, err);
-  if (call.args.Has("json")) {
-    out << ToJson(response);
-    return kCliOk;
-  }
+  if (call.args.Has("json")) return PrintJson(response, out, err);
   std::vector<std::vector<std::string>> rows = {{"FROM", "GRADE", "REASONS"}};
   for (const v1::GradeChange& change : response.changes()) {
     rows.push_back({When(change.at()), GradeName(change.grade()),
@@ -595,13 +580,10 @@ int EvidenceAdd(const Invocation& call, std::ostream& out, std::ostream& err) {
   grpc::Status status =
       call.connection.stub->AddManualEvidence(&context, request, &response);
   if (!status.ok()) return Report(status, err);
-  if (args.Has("json")) {
-    out << ToJson(response);
-  } else {
-    out << "recorded " << statement.file_name() << " (sha256 "
-        << response.document_sha256() << ") for " << statement.control_id()
-        << ", valid until " << When(statement.valid_until()) << "\n";
-  }
+  if (args.Has("json")) return PrintJson(response, out, err);
+  out << "recorded " << statement.file_name() << " (sha256 "
+      << response.document_sha256() << ") for " << statement.control_id()
+      << ", valid until " << When(statement.valid_until()) << "\n";
   return kCliOk;
 }
 
@@ -758,10 +740,7 @@ int Export(const Invocation& call, std::ostream& out, std::ostream& err) {
   }
   const double seconds =
       std::max(absl::ToDoubleSeconds(absl::Now() - started), 1e-6);
-  if (args.Has("json")) {
-    out << ToJson(*summary);
-    return kCliOk;
-  }
+  if (args.Has("json")) return PrintJson(*summary, out, err);
   const std::string written =
       archive_only
           ? target
@@ -815,10 +794,7 @@ int LogCheckpoint(const Invocation& call, std::ostream& out,
     err << "evidentia: " << checkpoint.status().message() << "\n";
     return kCliFailed;
   }
-  if (call.args.Has("json")) {
-    out << ToJson(raw);
-    return kCliOk;
-  }
+  if (call.args.Has("json")) return PrintJson(raw, out, err);
   out << raw.checkpoint() << "signature " << ToHex(raw.signature())
       << " (verified with the collector key)\n";
   return kCliOk;
@@ -857,10 +833,7 @@ int LogProve(const Invocation& call, std::ostream& out, std::ostream& err) {
         << "\n";
     return kCliFailed;
   }
-  if (call.args.Has("json")) {
-    out << ToJson(response);
-    return kCliOk;
-  }
+  if (call.args.Has("json")) return PrintJson(response, out, err);
   out << FormatInclusionProof(proof) << "verified against the checkpoint of "
       << checkpoint->size << " entries, root " << ToHex(checkpoint->root)
       << "\n";
@@ -898,10 +871,7 @@ int LogConsistency(const Invocation& call, std::ostream& out,
         << "\n";
     return kCliFailed;
   }
-  if (call.args.Has("json")) {
-    out << ToJson(response);
-    return kCliOk;
-  }
+  if (call.args.Has("json")) return PrintJson(response, out, err);
   out << "the log of " << first << " entries (root "
       << ToHex(response.first_root()) << ") is a prefix of the checkpoint of "
       << checkpoint->size << " entries (root " << ToHex(checkpoint->root)

@@ -6,18 +6,28 @@
 
 #include <string>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace evidentia {
 
-inline std::string ToJson(const google::protobuf::Message& message) {
+// `message` in proto3 JSON followed by a newline. INTERNAL naming the
+// message type when it has no JSON form (a Timestamp or Duration out of
+// range, an Any of an unknown type).
+inline absl::StatusOr<std::string> ToJson(
+    const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.always_print_primitive_fields = true;
   std::string out;
-  if (!google::protobuf::util::MessageToJsonString(message, &out, options)
-           .ok()) {
-    return "null\n";
+  const auto status =
+      google::protobuf::util::MessageToJsonString(message, &out, options);
+  if (!status.ok()) {
+    return absl::InternalError(absl::StrCat("cannot write ",
+                                            message.GetTypeName(),
+                                            " as JSON: ", status.ToString()));
   }
   out.push_back('\n');
   return out;

@@ -8,6 +8,7 @@
 #include <random>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -32,18 +33,25 @@ constexpr int kExitFailed = 1;   // the operation failed (see stderr)
 constexpr int kExitUsage = 2;    // bad command line
 constexpr int kExitNotSent = 3;  // snapshot made and kept, not delivered
 
-constexpr char kUsage[] =
-    R"(evidentia-agent: collects signed ISO/IEC 27001 control evidence
+constexpr char kHead[] =
+    "evidentia-agent: collects signed ISO/IEC 27001 control evidence\n\n"
+    "usage:\n";
+constexpr char kExitCodes[] =
+    "exit codes: 0 ok, 1 failed, 2 usage, 3 not delivered (kept for later)\n";
 
-usage:
-  evidentia-agent collect --once --json [--root DIR]
+constexpr char kCollectUsage[] =
+    R"(  evidentia-agent collect --once --json [--root DIR]
       Print this host's facts as JSON. Needs no collector.
-  evidentia-agent enroll --collector HOST:PORT --ca FILE --token TOKEN
+)";
+constexpr char kEnrollUsage[] =
+    R"(  evidentia-agent enroll --collector HOST:PORT --ca FILE --token TOKEN
                          --state-dir DIR [--root DIR] [--label KEY=VALUE]...
       Create this device's key and TLS key (0600, they never leave DIR),
       register them with the collector and store the client certificate it
       issues; labels scope grades (evidentia controls --scope dept=finance).
-  evidentia-agent run --state-dir DIR [--once] [--interval DURATION] [--root DIR]
+)";
+constexpr char kRunUsage[] =
+    R"(  evidentia-agent run --state-dir DIR [--once] [--interval DURATION] [--root DIR]
                       [--spool-max-bytes N] [--max-send-rate N]
       Collect, sign, spool and deliver; every --interval (default: the
       heartbeat the collector names from its policies, else 1h), or
@@ -54,15 +62,14 @@ usage:
       is sent at most --max-send-rate snapshots a second (default 10; 0: no
       limit); a failed delivery is retried with exponential backoff (1s
       doubling to 5m, full jitter) or as the collector asks.
-
-  evidentia-agent rotate-key --state-dir DIR
+)";
+constexpr char kRotateKeyUsage[] =
+    R"(  evidentia-agent rotate-key --state-dir DIR
       Replace the device key: deliver the spool, make a new key and have
       the collector register it on the old key's word (both keys sign the
       hand-over). Snapshots signed before stay valid under the old key. If
       the collector's answer is lost the rotation stays pending (exit 3):
       no snapshot is signed until rotate-key, or run, gets the answer.
-
-exit codes: 0 ok, 1 failed, 2 usage, 3 not delivered (kept for later)
 )";
 
 volatile std::sig_atomic_t g_stop = 0;
@@ -313,29 +320,97 @@ int RunCommand(const Args& args) {
   return kExitOk;
 }
 
+// One command and the flags it takes; any other flag is a usage error.
+struct Command {
+  std::string name;
+  const char* usage;  // its part of the overview
+  std::vector<FlagSpec> flags;
+  int (*run)(const Args&);
+};
+
+const std::vector<Command>& Commands() {
+  const FlagSpec root = {"root", "DIR",
+                         "observe the tree below DIR (default /; fixtures)"};
+  const FlagSpec state_dir = {"state-dir", "DIR",
+                              "the agent's keys, identity and spool (0700)"};
+  static const auto* const kCommands = new std::vector<Command>{
+      {"collect",
+       kCollectUsage,
+       {{"once", "", "one collection (required)"},
+        {"json", "", "print it as JSON (required)"},
+        root},
+       CollectCommand},
+      {"enroll",
+       kEnrollUsage,
+       {{"collector", "HOST:PORT", "the collector (required)"},
+        {"ca", "FILE", "the collector's CA certificate (required)"},
+        {"token", "TOKEN", "one-time enrolment token (required)"},
+        state_dir,
+        root,
+        {"label", "KEY=VALUE", "a label to scope grades by; repeatable"}},
+       EnrollCommand},
+      {"run",
+       kRunUsage,
+       {state_dir,
+        {"once", "", "one cycle, then exit (3: kept, not delivered)"},
+        {"interval", "DURATION", "time between snapshots (15m, 1h)"},
+        root,
+        {"spool-max-bytes", "N", "spool quota (default 64MiB)"},
+        {"max-send-rate", "N", "snapshots a second (default 10; 0: no limit)"}},
+       RunCommand},
+      {"rotate-key", kRotateKeyUsage, {state_dir}, RotateKeyCommand},
+  };
+  return *kCommands;
+}
+
+std::string Overview() {
+  std::string text = kHead;
+  for (const Command& command : Commands()) {
+    absl::StrAppend(&text, command.usage, "\n");
+  }
+  absl::StrAppend(&text, kExitCodes);
+  return text;
+}
+
 int Main(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "--help" ||
       std::string(argv[1]) == "help") {
-    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    std::fputs(Overview().c_str(), argc < 2 ? stderr : stdout);
     return argc < 2 ? kExitUsage : kExitOk;
   }
-  const std::string command = argv[1];
-  absl::StatusOr<Args> args =
-      Args::Parse(argc, argv, 2,
-                  {"root", "collector", "ca", "token", "state-dir", "interval",
-                   "label", "spool-max-bytes", "max-send-rate"},
-                  {"once", "json", "help"});
-  if (!args.ok()) return Fail(args.status(), kExitUsage);
+  const std::string name = argv[1];
+  const auto command =
+      std::find_if(Commands().begin(), Commands().end(),
+                   [&](const Command& c) { return c.name == name; });
+  if (command == Commands().end()) {
+    std::fprintf(stderr, "unknown command %s\n\n%s", name.c_str(),
+                 Overview().c_str());
+    return kExitUsage;
+  }
+  const std::vector<FlagSpec> flags =
+      Flags({command->flags, {{"help", "", "this help"}}});
+  absl::StatusOr<Args> args = Args::Parse(argc, argv, 2, flags);
+  if (!args.ok()) {
+    std::fprintf(stderr,
+                 "evidentia-agent %s: %s (evidentia-agent %s --help lists its "
+                 "flags)\n",
+                 name.c_str(), std::string(args.status().message()).c_str(),
+                 name.c_str());
+    return kExitUsage;
+  }
   if (args->Has("help")) {
-    std::fputs(kUsage, stdout);
+    std::fputs(absl::StrCat("usage:\n", command->usage, "\nflags:\n",
+                            FlagHelp(flags), "\n", kExitCodes)
+                   .c_str(),
+               stdout);
     return kExitOk;
   }
-  if (command == "collect") return CollectCommand(*args);
-  if (command == "enroll") return EnrollCommand(*args);
-  if (command == "run") return RunCommand(*args);
-  if (command == "rotate-key") return RotateKeyCommand(*args);
-  std::fprintf(stderr, "unknown command %s\n\n%s", command.c_str(), kUsage);
-  return kExitUsage;
+  if (!args->positional().empty()) {
+    std::fprintf(stderr, "evidentia-agent %s: unexpected argument '%s'\n",
+                 name.c_str(), args->positional()[0].c_str());
+    return kExitUsage;
+  }
+  return command->run(*args);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "collector/operator_cli.h"
@@ -19,11 +20,12 @@
 namespace evidentia::collector {
 namespace {
 
-constexpr char kUsage[] =
-    R"(evidentia-collector: receives, verifies and stores signed evidence
+constexpr char kHead[] =
+    "evidentia-collector: receives, verifies and stores signed evidence\n\n"
+    "usage:\n";
 
-usage:
-  evidentia-collector serve --data-dir DIR [--listen HOST:PORT] [--tls-name NAME]...
+constexpr char kServeUsage[] =
+    R"(  evidentia-collector serve --data-dir DIR [--listen HOST:PORT] [--tls-name NAME]...
                             [--policies DIR --soa FILE] [--checkpoint-interval DURATION]
                             [--agent-rate N] [--min-free-mb N]
       Serve agents and operators over TLS (default listen 127.0.0.1:7443).
@@ -44,23 +46,66 @@ usage:
       --min-free-mb N: below N MiB free on the store's file system the
       collector stops acknowledging (UNAVAILABLE; agents keep their
       snapshots) and goes on answering queries. Default: 64.
-  evidentia-collector token create --data-dir DIR [--ttl DURATION] [--uses N]
-      Same as `evidentia token create`: ask the running collector for a
-      one-time enrolment token.
-
-exit codes: 0 ok, 1 failed, 2 usage
 )";
 
+constexpr char kTokenUsage[] =
+    R"(  evidentia-collector token create --data-dir DIR [--ttl DURATION] [--uses N]
+      Same as `evidentia token create`: ask the running collector for a
+      one-time enrolment token (its flags: evidentia token create --help).
+)";
+
+constexpr char kExitCodes[] =
+    "exit codes: 0 ok, 1 failed, 2 usage; token create as evidentia's "
+    "(3: collector unreachable)\n";
+
+// The flags `serve` takes; any other is a usage error.
+const std::vector<FlagSpec>& ServeFlags() {
+  static const auto* const kFlags = new std::vector<FlagSpec>{
+      {"data-dir", "DIR",
+       "keys, CA, certificates and store (required; made 0700 at the first "
+       "start)"},
+      {"listen", "HOST:PORT", "address to serve on (default 127.0.0.1:7443)"},
+      {"tls-name", "NAME", "a name for the TLS server certificate; repeatable"},
+      {"policies", "DIR", "checks and catalogue (with --soa)"},
+      {"soa", "FILE", "your Statement of Applicability (with --policies)"},
+      {"checkpoint-interval", "DURATION",
+       "sign a checkpoint this often when the log grew (default 5m)"},
+      {"agent-rate", "N", "snapshots a second per agent (default: no limit)"},
+      {"min-free-mb", "N",
+       "MiB to keep free on the store's file system (default 64)"},
+      {"help", "", "this help"},
+  };
+  return *kFlags;
+}
+
+std::string Overview() {
+  return absl::StrCat(kHead, kServeUsage, kTokenUsage, "\n", kExitCodes);
+}
+
 int Serve(int argc, char** argv) {
-  absl::StatusOr<Args> args =
-      Args::Parse(argc, argv, 2,
-                  {"data-dir", "listen", "tls-name", "policies", "soa",
-                   "checkpoint-interval", "agent-rate", "min-free-mb"},
-                  {"help"});
-  if (!args.ok() || args->Has("help") || !args->Has("data-dir")) {
-    if (!args.ok()) std::cerr << args.status().message() << "\n";
-    std::cerr << kUsage;
-    return args.ok() && args->Has("help") ? 0 : 2;
+  absl::StatusOr<Args> args = Args::Parse(argc, argv, 2, ServeFlags());
+  if (!args.ok()) {
+    std::cerr << "evidentia-collector serve: " << args.status().message()
+              << " (evidentia-collector serve --help lists its flags)\n";
+    return 2;
+  }
+  if (args->Has("help")) {
+    std::cout << "usage:\n"
+              << kServeUsage << "\nflags:\n"
+              << FlagHelp(ServeFlags()) << "\n"
+              << kExitCodes;
+    return 0;
+  }
+  if (!args->positional().empty()) {
+    std::cerr << "evidentia-collector serve: unexpected argument '"
+              << args->positional()[0] << "'\n";
+    return 2;
+  }
+  if (!args->Has("data-dir")) {
+    std::cerr << "evidentia-collector serve: --data-dir is required\n\n"
+              << "usage:\n"
+              << kServeUsage;
+    return 2;
   }
   // Block the stop signals in every thread; this one waits for them.
   sigset_t stop_signals;
@@ -132,10 +177,11 @@ int Main(int argc, char** argv) {
     return RunOperatorCli(argc, argv, std::cout, std::cerr);
   }
   if (command == "--help" || command == "help") {
-    std::cout << kUsage;
+    std::cout << Overview();
     return 0;
   }
-  std::cerr << kUsage;
+  if (!command.empty()) std::cerr << "unknown command " << command << "\n\n";
+  std::cerr << Overview();
   return 2;
 }
 

@@ -42,55 +42,51 @@
 namespace evidentia::collector {
 namespace {
 
-constexpr char kUsage[] =
+constexpr char kOverviewHead[] =
     R"(evidentia: the operator's view of an Evidentia collector
 
-usage: evidentia COMMAND [flags]
+usage: evidentia COMMAND [flags]     (evidentia COMMAND --help: its flags)
 
 commands:
-  token create [--ttl DURATION] [--uses N]   one-time enrolment token (printed alone on stdout)
-  agents                                     the asset register: enrolled hosts, first/last seen,
-                                             revoked
-  agents revoke ID                           refuse everything this agent sends from now on;
-                                             what it sent before stays (marked revoked)
-  evidence --agent ID [--check ID]           what the collector holds for one host
-  evidence add --control ID --file FILE --valid-until DATE [--note TEXT] [--operator-key FILE]
-                                             record a document as manual evidence, signed
-                                             by the operator key (DIR/operator.key)
-  events                                     security events (forged signatures, equivocations)
-  controls [--scope KEY=VALUE] [--as-of TIME]
-                                             the SoA with a grade per control
-  control ID [--scope ...] [--as-of ...]     one control: failing and stale hosts, reasons, since when
-  host HOST [--as-of ...]                    every check on one host (agent id or hostname)
-  history --control ID [--from TIME] [--to TIME] [--scope ...]
-                                             grade changes and compliant share (default: last 30 days)
-  export --from DATE --to DATE --out DIR|FILE.tar.gz [--scope ...] [--tar]
-                                             the auditor bundle of a period (docs/bundle.md);
-                                             --tar also writes DIR.tar.gz
-  verify DIR|FILE.tar.gz [--threads N]       check a bundle completely, offline (no collector)
-  log checkpoint [--new]                     the transparency log's newest signed checkpoint
-  log prove AGENT SEQ                        inclusion proof of one snapshot in that checkpoint
-  log consistency SIZE                       proof that the log of SIZE is a prefix of it
-
-TIME and DATE: 2026-11-22, 2026-11-22T10:00:00Z or "2026-11-22 10:00" (UTC);
-export's --to DATE means the end of that day.
-Grades: compliant, opportunity for improvement, minor nonconformity, major
-nonconformity, not applicable (the rules: policies/README.md).
-
-connection (defaults from the collector's data dir):
-  --data-dir DIR      collector data dir ($EVIDENTIA_DATA_DIR, else /var/lib/evidentia);
-                      reads collector.addr, ca.pem and the operator's TLS client
-                      certificate (operator-client.pem, operator-client.key) from it
-  --collector H:P     collector address (overrides collector.addr)
-  --ca FILE           CA certificate to trust (overrides DIR/ca.pem)
-  --cert FILE         client certificate (overrides DIR/operator-client.pem)
-  --key FILE          its key, 0600 (overrides DIR/operator-client.key)
-
-every command: --json (one JSON document, stable shape: the gRPC response
-message in proto3 JSON), --help
-
-exit codes: 0 ok, 1 refused or failed, 2 usage, 3 collector unreachable
 )";
+
+constexpr char kTimeNote[] =
+    R"(
+TIME and DATE: 2026-11-22, 2026-11-22T10:00:00Z or "2026-11-22 10:00" (UTC).
+)";
+
+constexpr char kGradesNote[] =
+    R"(Grades: compliant, opportunity for improvement, minor nonconformity, major
+nonconformity, not applicable (the rules: policies/README.md).
+)";
+
+constexpr char kExitCodes[] =
+    R"(exit codes: 0 ok; 1 refused or failed, by the collector or here (a CA,
+certificate, key or collector.addr that cannot be read, a key other users
+can read, a --file that cannot be read); 2 usage; 3 collector unreachable
+)";
+
+// The flags of every command that talks to the collector.
+const std::vector<FlagSpec>& ConnectionFlags() {
+  static const auto* const kFlags = new std::vector<FlagSpec>{
+      {"data-dir", "DIR",
+       "collector data dir ($EVIDENTIA_DATA_DIR, else /var/lib/evidentia)"},
+      {"collector", "HOST:PORT", "collector address (else DIR/collector.addr)"},
+      {"ca", "FILE", "CA certificate to trust (else DIR/ca.pem)"},
+      {"cert", "FILE", "client certificate (else DIR/operator-client.pem)"},
+      {"key", "FILE", "its key, 0600 (else DIR/operator-client.key)"},
+  };
+  return *kFlags;
+}
+
+// --json and --help, which every command takes.
+const std::vector<FlagSpec>& OutputFlags() {
+  static const auto* const kFlags = new std::vector<FlagSpec>{
+      {"json", "", "one JSON document: the gRPC response in proto3 JSON"},
+      {"help", "", "this help"},
+  };
+  return *kFlags;
+}
 
 struct Connection {
   std::unique_ptr<v1::Operator::Stub> stub;
@@ -110,6 +106,10 @@ DataDirPaths DataDirFrom(const Args& args) {
       args.Get("data-dir", env != nullptr ? env : "/var/lib/evidentia"));
 }
 
+// Reads the address, the CA and the operator's certificate and key; local
+// only, as the channel connects at the first call. NOT_FOUND,
+// PERMISSION_DENIED or OUT_OF_RANGE naming the file that cannot be read;
+// FAILED_PRECONDITION when other users can read the key.
 absl::StatusOr<Connection> Connect(const Args& args) {
   const DataDirPaths paths = DataDirFrom(args);
   std::string address = args.Get("collector");
@@ -170,23 +170,32 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
+// A failed exchange with the collector: 3 when it could not be reached
+// (UNAVAILABLE), 1 when it refused or failed, or its answer did not verify.
+int Report(const absl::Status& status, std::ostream& err) {
+  err << "evidentia: " << status.message() << " ("
+      << absl::StatusCodeToString(status.code()) << ")\n";
+  return status.code() == absl::StatusCode::kUnavailable ? kCliUnreachable
+                                                         : kCliFailed;
+}
 int Report(const grpc::Status& status, std::ostream& err) {
-  err << "evidentia: " << status.error_message() << " ("
-      << absl::StatusCodeToString(
-             static_cast<absl::StatusCode>(status.error_code()))
-      << ")\n";
-  return status.error_code() == grpc::StatusCode::UNAVAILABLE ? kCliUnreachable
-                                                              : kCliFailed;
+  return Report(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                             status.error_message()),
+                err);
+}
+
+// Something wrong here, not at the collector (a file that cannot be read, a
+// key other users can read): 1, whatever the code.
+int LocalError(const absl::Status& status, std::ostream& err) {
+  err << "evidentia: " << status.message() << "\n";
+  return kCliFailed;
 }
 
 // Writes `message` as one JSON document; 1 when it has no JSON form.
 int PrintJson(const google::protobuf::Message& message, std::ostream& out,
               std::ostream& err) {
   absl::StatusOr<std::string> json = ToJson(message);
-  if (!json.ok()) {
-    err << "evidentia: " << json.status().message() << "\n";
-    return kCliFailed;
-  }
+  if (!json.ok()) return LocalError(json.status(), err);
   out << *json;
   return kCliOk;
 }
@@ -695,11 +704,14 @@ int Export(const Invocation& call, std::ostream& out, std::ostream& err) {
     err << "evidentia: " << created.message() << "\n";
     return kCliFailed;
   }
-  auto fail = [&](const absl::Status& status) {
+  // `receiving`: while the stream from the collector lasts, when UNAVAILABLE
+  // means it went away; finishing the files here is local (1).
+  auto fail = [&](const absl::Status& status, bool receiving) {
     if (dir_sink != nullptr) std::filesystem::remove_all(partial, ec);
     err << "evidentia: export failed: " << status.message() << "\n";
-    return status.code() == absl::StatusCode::kUnavailable ? kCliUnreachable
-                                                           : kCliFailed;
+    return receiving && status.code() == absl::StatusCode::kUnavailable
+               ? kCliUnreachable
+               : kCliFailed;
   };
 
   v1::ExportRequest request;
@@ -718,17 +730,20 @@ int Export(const Invocation& call, std::ostream& out, std::ostream& err) {
                                   : static_cast<BundleSink&>(*dir_sink);
   absl::StatusOr<v1::ExportSummary> summary =
       ReceiveBundle(context, *reader, sink, files);
-  if (!summary.ok()) return fail(summary.status());
+  if (!summary.ok()) return fail(summary.status(), true);
   if (archive_only) {
-    if (absl::Status done = tar_sink->Finish(); !done.ok()) return fail(done);
+    if (absl::Status done = tar_sink->Finish(); !done.ok()) {
+      return fail(done, false);
+    }
   } else {
     if (absl::Status synced = dir_sink->Finish(); !synced.ok()) {
-      return fail(synced);
+      return fail(synced, false);
     }
     std::filesystem::rename(partial, dir, ec);
     if (ec) {
       return fail(absl::ErrnoToStatus(
-          ec.value(), absl::StrCat("cannot rename to ", target)));
+                      ec.value(), absl::StrCat("cannot rename to ", target)),
+                  false);
     }
     if (args.Has("tar")) {
       if (absl::Status tar = WriteTarGz(dir, target + ".tar.gz"); !tar.ok()) {
@@ -762,9 +777,11 @@ int Export(const Invocation& call, std::ostream& out, std::ostream& err) {
   return kCliOk;
 }
 
-// The newest checkpoint, its signature checked with the collector key.
+// The newest checkpoint, its signature checked with `key`. The collector's
+// errors as it sent them (UNAVAILABLE: not reached); UNAUTHENTICATED or
+// INVALID_ARGUMENT when what it sent does not verify or parse.
 absl::StatusOr<Checkpoint> FetchCheckpoint(const Invocation& call,
-                                           bool sign_now,
+                                           const PublicKey& key, bool sign_now,
                                            v1::GetCheckpointResponse* raw) {
   grpc::ClientContext context;
   Prepare(context, call.connection);
@@ -776,7 +793,6 @@ absl::StatusOr<Checkpoint> FetchCheckpoint(const Invocation& call,
     return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                         status.error_message());
   }
-  ASSIGN_OR_RETURN(PublicKey key, CollectorKey(call.args));
   if (absl::Status ok = key.Verify(raw->checkpoint(), raw->signature());
       !ok.ok()) {
     return absl::UnauthenticatedError(
@@ -787,13 +803,12 @@ absl::StatusOr<Checkpoint> FetchCheckpoint(const Invocation& call,
 
 int LogCheckpoint(const Invocation& call, std::ostream& out,
                   std::ostream& err) {
+  absl::StatusOr<PublicKey> key = CollectorKey(call.args);
+  if (!key.ok()) return LocalError(key.status(), err);
   v1::GetCheckpointResponse raw;
   absl::StatusOr<Checkpoint> checkpoint =
-      FetchCheckpoint(call, call.args.Has("new"), &raw);
-  if (!checkpoint.ok()) {
-    err << "evidentia: " << checkpoint.status().message() << "\n";
-    return kCliFailed;
-  }
+      FetchCheckpoint(call, *key, call.args.Has("new"), &raw);
+  if (!checkpoint.ok()) return Report(checkpoint.status(), err);
   if (call.args.Has("json")) return PrintJson(raw, out, err);
   out << raw.checkpoint() << "signature " << ToHex(raw.signature())
       << " (verified with the collector key)\n";
@@ -805,12 +820,12 @@ int LogProve(const Invocation& call, std::ostream& out, std::ostream& err) {
   if (!absl::SimpleAtoi(call.operands[1], &seq)) {
     return Usage(absl::InvalidArgumentError("SEQ must be a number"), err);
   }
+  absl::StatusOr<PublicKey> key = CollectorKey(call.args);
+  if (!key.ok()) return LocalError(key.status(), err);
   v1::GetCheckpointResponse raw;
-  absl::StatusOr<Checkpoint> checkpoint = FetchCheckpoint(call, false, &raw);
-  if (!checkpoint.ok()) {
-    err << "evidentia: " << checkpoint.status().message() << "\n";
-    return kCliFailed;
-  }
+  absl::StatusOr<Checkpoint> checkpoint =
+      FetchCheckpoint(call, *key, false, &raw);
+  if (!checkpoint.ok()) return Report(checkpoint.status(), err);
   grpc::ClientContext context;
   Prepare(context, call.connection);
   v1::ProveInclusionRequest request;
@@ -846,12 +861,12 @@ int LogConsistency(const Invocation& call, std::ostream& out,
   if (!absl::SimpleAtoi(call.operands[0], &first)) {
     return Usage(absl::InvalidArgumentError("SIZE must be a number"), err);
   }
+  absl::StatusOr<PublicKey> key = CollectorKey(call.args);
+  if (!key.ok()) return LocalError(key.status(), err);
   v1::GetCheckpointResponse raw;
-  absl::StatusOr<Checkpoint> checkpoint = FetchCheckpoint(call, false, &raw);
-  if (!checkpoint.ok()) {
-    err << "evidentia: " << checkpoint.status().message() << "\n";
-    return kCliFailed;
-  }
+  absl::StatusOr<Checkpoint> checkpoint =
+      FetchCheckpoint(call, *key, false, &raw);
+  if (!checkpoint.ok()) return Report(checkpoint.status(), err);
   grpc::ClientContext context;
   Prepare(context, call.connection);
   v1::ProveConsistencyRequest request;
@@ -880,87 +895,258 @@ int LogConsistency(const Invocation& call, std::ostream& out,
   return kCliOk;
 }
 
+using Handler = int (*)(const Invocation&, std::ostream&, std::ostream&);
+// A command that needs no collector parses the words after its own.
+using OfflineHandler = int (*)(const std::vector<std::string>&, std::ostream&,
+                               std::ostream&);
+
+// One command: its words, the operands after them, and the flags it takes
+// besides --json, --help and the connection flags, which all take.
+struct Command {
+  std::vector<std::string> words;
+  std::vector<std::string> operands;  // their names, for usage
+  std::string synopsis;               // after "evidentia "
+  std::string summary;
+  std::vector<FlagSpec> flags;
+  Handler handler = nullptr;
+  OfflineHandler offline = nullptr;  // instead of `handler`
+};
+
+const std::vector<Command>& Commands() {
+  const FlagSpec scope = {"scope", "KEY=VALUE",
+                          "only hosts enrolled with this label"};
+  const FlagSpec as_of = {"as-of", "TIME", "grade as of then (default: now)"};
+  static const auto* const kCommands = new std::vector<Command>{
+      {{"token", "create"},
+       {},
+       "token create [--ttl DURATION] [--uses N]",
+       "one-time enrolment token (printed alone on stdout)",
+       {{"ttl", "DURATION", "valid for (default 1h, at most 30 days)"},
+        {"uses", "N", "enrolments it allows (default 1)"}},
+       TokenCreate},
+      {{"agents"},
+       {},
+       "agents",
+       "the asset register: enrolled hosts, first/last seen, revoked",
+       {},
+       Agents},
+      {{"agents", "revoke"},
+       {"ID"},
+       "agents revoke ID",
+       "refuse what this agent sends from now on; what it sent stays, "
+       "marked revoked",
+       {},
+       AgentsRevoke},
+      {{"evidence"},
+       {},
+       "evidence --agent ID [--check ID]",
+       "what the collector holds for one host",
+       {{"agent", "ID", "the agent (required)"},
+        {"check", "ID", "only this check"}},
+       Evidence},
+      {{"evidence", "add"},
+       {},
+       "evidence add --control ID --file FILE --valid-until DATE "
+       "[--note TEXT] [--operator-key FILE]",
+       "record a document as manual evidence, signed by the operator key "
+       "(DIR/operator.key)",
+       {{"control", "ID", "the control it is evidence for (required)"},
+        {"file", "FILE", "the document (required)"},
+        {"valid-until", "DATE", "when it stops counting (required)"},
+        {"note", "TEXT", "a note kept with it"},
+        {"operator-key", "FILE",
+         "the key that signs it (default DIR/operator.key)"}},
+       EvidenceAdd},
+      {{"events"},
+       {},
+       "events",
+       "security events (forged signatures, equivocations)",
+       {},
+       Events},
+      {{"controls"},
+       {},
+       "controls [--scope KEY=VALUE] [--as-of TIME]",
+       "the SoA with a grade per control",
+       {scope, as_of},
+       Controls},
+      {{"control"},
+       {"ID"},
+       "control ID [--scope ...] [--as-of ...]",
+       "one control: failing and stale hosts, reasons, since when",
+       {scope, as_of},
+       ControlDetail},
+      {{"host"},
+       {"HOST"},
+       "host HOST [--scope ...] [--as-of ...]",
+       "every check on one host (agent id or hostname)",
+       {scope, as_of},
+       Host},
+      {{"history"},
+       {},
+       "history --control ID [--from TIME] [--to TIME] [--scope ...]",
+       "grade changes and compliant share (default: last 30 days)",
+       {{"control", "ID", "the control (required)"},
+        {"from", "TIME", "start of the period"},
+        {"to", "TIME", "end of the period"},
+        scope},
+       History},
+      {{"export"},
+       {},
+       "export --from DATE --to DATE --out DIR|FILE.tar.gz [--scope ...] "
+       "[--tar]",
+       "the auditor bundle of a period (docs/bundle.md); --to DATE means "
+       "the end of that day",
+       {{"from", "DATE", "start of the period (required)"},
+        {"to", "DATE", "end of the period; a date means its end (required)"},
+        {"out", "DIR|FILE.tar.gz",
+         "a new directory, or one .tar.gz file (required)"},
+        scope,
+        {"tar", "", "with --out DIR, also write DIR.tar.gz"}},
+       Export},
+      {{"verify"},
+       {"DIR|FILE.tar.gz"},
+       "verify DIR|FILE.tar.gz [--threads N]",
+       "check a bundle completely, offline (no collector; "
+       "evidentia verify --help)",
+       {},
+       nullptr,
+       RunVerifyCommand},
+      {{"log", "checkpoint"},
+       {},
+       "log checkpoint [--new]",
+       "the transparency log's newest signed checkpoint",
+       {{"new", "", "have the collector sign one now"}},
+       LogCheckpoint},
+      {{"log", "prove"},
+       {"AGENT", "SEQ"},
+       "log prove AGENT SEQ",
+       "inclusion proof of one snapshot in that checkpoint",
+       {},
+       LogProve},
+      {{"log", "consistency"},
+       {"SIZE"},
+       "log consistency SIZE",
+       "proof that the log of SIZE is a prefix of it",
+       {},
+       LogConsistency},
+  };
+  return *kCommands;
+}
+
+// What a connected command takes: its own flags, then the shared ones.
+std::vector<FlagSpec> FlagsOf(const Command& command) {
+  return Flags({command.flags, OutputFlags(), ConnectionFlags()});
+}
+
+std::string Overview() {
+  std::string text = kOverviewHead;
+  for (const Command& command : Commands()) {
+    absl::StrAppend(&text, "  ", command.synopsis, "\n      ", command.summary,
+                    "\n");
+  }
+  absl::StrAppend(&text, kTimeNote, kGradesNote,
+                  "\nevery command but verify (the connection from the "
+                  "collector's data dir unless given):\n",
+                  FlagHelp(Flags({OutputFlags(), ConnectionFlags()})), "\n",
+                  kExitCodes);
+  return text;
+}
+
+// Usage, the flags and, when they take a moment, how to write it.
+std::string CommandHelp(const Command& command) {
+  std::string text = absl::StrCat(
+      "usage: evidentia ", command.synopsis, " [flags]\n", command.summary,
+      "\n\nflags:\n", FlagHelp(Flags({command.flags, OutputFlags()})),
+      "connection (from the collector's data dir unless given):\n",
+      FlagHelp(ConnectionFlags()));
+  if (std::any_of(command.flags.begin(), command.flags.end(),
+                  [](const FlagSpec& flag) {
+                    return flag.value == "TIME" || flag.value == "DATE";
+                  })) {
+    absl::StrAppend(&text, kTimeNote);
+  }
+  absl::StrAppend(&text, "\n", kExitCodes);
+  return text;
+}
+
+// The command named by the longest run of `words` a command starts with.
+const Command* FindCommand(const std::vector<std::string>& words) {
+  const Command* found = nullptr;
+  for (const Command& c : Commands()) {
+    if (words.size() >= c.words.size() &&
+        std::equal(c.words.begin(), c.words.end(), words.begin()) &&
+        (found == nullptr || c.words.size() > found->words.size())) {
+      found = &c;
+    }
+  }
+  return found;
+}
+
 }  // namespace
 
 int RunOperatorCli(int argc, const char* const* argv, std::ostream& out,
                    std::ostream& err) {
   if (argc < 2 || std::string(argv[1]) == "--help" ||
       std::string(argv[1]) == "help") {
-    (argc < 2 ? err : out) << kUsage;
+    (argc < 2 ? err : out) << Overview();
     return argc < 2 ? kCliUsage : kCliOk;
   }
+  // The command's words come first; operands may follow them or the flags.
   std::vector<std::string> words;
   int first_flag = 1;
-  while (first_flag < argc &&
-         std::string(argv[first_flag]).rfind("--", 0) != 0) {
+  while (first_flag < argc && !absl::StartsWith(argv[first_flag], "--")) {
     words.emplace_back(argv[first_flag++]);
   }
-  absl::StatusOr<Args> args = Args::Parse(
-      argc, argv, first_flag,
-      {"data-dir",    "collector", "ca",           "cert",  "key",
-       "ttl",         "uses",      "agent",        "check", "scope",
-       "as-of",       "control",   "from",         "to",    "file",
-       "valid-until", "note",      "operator-key", "out",   "threads"},
-      {"json", "help", "tar", "new"});
+  const Command* command = FindCommand(words);
+  if (command == nullptr) {
+    // `evidentia log --help`: the overview, as for `evidentia --help`.
+    if (std::find(argv + first_flag, argv + argc, std::string("--help")) !=
+        argv + argc) {
+      out << Overview();
+      return kCliOk;
+    }
+    err << "evidentia: unknown command '" << absl::StrJoin(words, " ")
+        << "'\n\n"
+        << Overview();
+    return kCliUsage;
+  }
+  const int after_words = 1 + static_cast<int>(command->words.size());
+  if (command->offline != nullptr) {
+    return command->offline(
+        std::vector<std::string>(argv + after_words, argv + argc), out, err);
+  }
+  const std::string name =
+      absl::StrCat("evidentia ", absl::StrJoin(command->words, " "));
+  absl::StatusOr<Args> args =
+      Args::Parse(argc, argv, first_flag, FlagsOf(*command));
   if (!args.ok()) {
-    err << "evidentia: " << args.status().message() << "\n";
+    err << name << ": " << args.status().message() << " (" << name
+        << " --help lists its flags)\n";
     return kCliUsage;
   }
   if (args->Has("help")) {
-    out << kUsage;
+    out << CommandHelp(*command);
     return kCliOk;
   }
-  // Offline: needs no collector.
-  if (!words.empty() && words[0] == "verify") {
-    std::vector<std::string> verify_args(argv + 2, argv + argc);
-    return RunVerifyCommand(verify_args, out, err);
-  }
-  // Commands of one or two words; the words after them are operands.
-  using Handler = int (*)(const Invocation&, std::ostream&, std::ostream&);
-  struct Command {
-    std::vector<std::string> words;
-    size_t operands;
-    Handler handler;
-  };
-  static const std::vector<Command> kCommands = {
-      {{"token", "create"}, 0, TokenCreate},
-      {{"agents"}, 0, Agents},
-      {{"agents", "revoke"}, 1, AgentsRevoke},
-      {{"evidence", "add"}, 0, EvidenceAdd},
-      {{"evidence"}, 0, Evidence},
-      {{"events"}, 0, Events},
-      {{"controls"}, 0, Controls},
-      {{"control"}, 1, ControlDetail},
-      {{"host"}, 1, Host},
-      {{"history"}, 0, History},
-      {{"export"}, 0, Export},
-      {{"log", "checkpoint"}, 0, LogCheckpoint},
-      {{"log", "prove"}, 2, LogProve},
-      {{"log", "consistency"}, 1, LogConsistency},
-  };
-  const Command* command = nullptr;
-  for (const Command& c : kCommands) {
-    if (words.size() == c.words.size() + c.operands &&
-        std::equal(c.words.begin(), c.words.end(), words.begin())) {
-      command = &c;
-      break;
+  std::vector<std::string> operands(argv + after_words, argv + first_flag);
+  operands.insert(operands.end(), args->positional().begin(),
+                  args->positional().end());
+  if (operands.size() != command->operands.size()) {
+    if (operands.size() > command->operands.size()) {
+      err << name << ": unexpected argument '"
+          << operands[command->operands.size()] << "'\n";
+    } else {
+      err << name << ": needs "
+          << absl::StrJoin(command->operands.begin() + operands.size(),
+                           command->operands.end(), " ")
+          << "\n";
     }
-  }
-  if (command == nullptr) {
-    err << "evidentia: unknown command '" << absl::StrJoin(words, " ")
-        << "'\n\n"
-        << kUsage;
+    err << "usage: evidentia " << command->synopsis << " [flags]\n";
     return kCliUsage;
   }
   absl::StatusOr<Connection> connection = Connect(*args);
-  if (!connection.ok()) {
-    err << "evidentia: " << connection.status().message() << "\n";
-    return kCliUnreachable;
-  }
-  const Invocation invocation{
-      *args, *connection,
-      std::vector<std::string>(words.begin() + command->words.size(),
-                               words.end())};
+  if (!connection.ok()) return LocalError(connection.status(), err);
+  const Invocation invocation{*args, *connection, std::move(operands)};
   return command->handler(invocation, out, err);
 }
 

@@ -10,12 +10,15 @@ namespace evidentia::collector {
 
 // Exit codes scripts can rely on.
 inline constexpr int kCliOk = 0;
-inline constexpr int kCliFailed = 1;       // the collector refused or failed
+// Refused or failed: by the collector, or here (a CA, certificate, key,
+// collector.addr or --file that cannot be read, a key others can read).
+inline constexpr int kCliFailed = 1;
 inline constexpr int kCliUsage = 2;        // bad command line
-inline constexpr int kCliUnreachable = 3;  // collector not reachable
+inline constexpr int kCliUnreachable = 3;  // the collector was not reached
 
 // Runs `evidentia <argv[1]...>`, writing results to `out` and errors to
-// `err`. Returns the exit code.
+// `err`. Each command takes only its own flags (besides --json, --help and
+// the connection flags); any other is a usage error. Returns the exit code.
 int RunOperatorCli(int argc, const char* const* argv, std::ostream& out,
                    std::ostream& err);
 

@@ -108,16 +108,33 @@ StoredAtOrAfter(const Store& store, const std::string& agent_id, uint64_t seq) {
   return found;
 }
 
+// The last stored seq of `agent_id` below `seq`, or 0 if none.
+absl::StatusOr<uint64_t> StoredBefore(const Store& store,
+                                      const std::string& agent_id,
+                                      uint64_t seq) {
+  if (seq <= 1) return 0;
+  ASSIGN_OR_RETURN(
+      auto found,
+      store.LastAtOrBefore(Table::kSnapshots, keys::AgentPrefix(agent_id),
+                           keys::Snapshot(agent_id, seq - 1)));
+  if (!found.has_value()) return 0;
+  return keys::ReadBigEndian64(
+      absl::string_view(found->first).substr(found->first.size() - 8));
+}
+
 // The largest stored seq in [1, last] received at or before `at` (0 if
 // none); `last` is 0 or a stored seq. The collector stamps receive times in
-// acceptance order, so they rise with seq and a binary search finds it; a
-// seq lost behind a gap snapshot counts as received with that gap.
+// acceptance order, so they rise with seq and a binary search finds it.
+// Seqs lost behind a gap snapshot (proto/README.md, "Gaps") were never
+// stored and count as received with that gap: the search steps over them,
+// so both of its bounds are always stored seqs (or 0).
 absl::StatusOr<uint64_t> LastSeqAtOrBefore(const Store& store,
                                            const std::string& agent_id,
                                            uint64_t last, absl::Time at) {
   uint64_t lo = 0, hi = last;  // answer in [lo, hi]
   while (lo < hi) {
-    const uint64_t mid = lo + (hi - lo + 1) / 2;
+    // In (lo, hi], rounded up; hi - lo + 1 would overflow at 2^64 - 1.
+    const uint64_t mid = lo + (hi - lo - 1) / 2 + 1;
     ASSIGN_OR_RETURN(auto stored, StoredAtOrAfter(store, agent_id, mid));
     if (!stored.has_value() || stored->first > hi) {
       return absl::DataLossError(
@@ -126,7 +143,10 @@ absl::StatusOr<uint64_t> LastSeqAtOrBefore(const Store& store,
     if (FromProto(stored->second.received_at()) <= at) {
       lo = stored->first;
     } else {
-      hi = mid - 1;
+      // Received too late, and so was every seq in [mid, stored->first)
+      // (lost behind it when it is a gap snapshot): the answer is stored
+      // before mid, at or above lo.
+      ASSIGN_OR_RETURN(hi, StoredBefore(store, agent_id, mid));
     }
   }
   return lo;

@@ -106,17 +106,57 @@ fingerprint() {
   openssl pkey -pubin -in "$1" -outform DER | sha256sum | cut -d' ' -f1
 }
 
-# retired_seqs AGENT: the last seqs of the keys AGENT retired, ascending, from
-# keys/agents/AGENT/<last seq>.pub.pem (docs/bundle.md, "Key rotation").
-retired_seqs() {
-  found=''
-  for retired in "keys/agents/$1"/*.pub.pem; do
-    [ -f "$retired" ] || continue
-    found="$found ${retired##*/}"
+# is_seq WORD: WORD is a seq as bundles name them: decimal, from 1, without
+# leading zeros.
+is_seq() {
+  case $1 in
+    '' | 0* | *[!0-9]*) return 1 ;;
+  esac
+  return 0
+}
+
+# seq_le A B: seq A <= seq B. Seqs run to 2^64 - 1, past what sh arithmetic
+# and test hold (2^63 - 1), so they are compared as decimal strings: the
+# shorter is the smaller, and of equal length the first differing digit
+# decides (is_seq: no leading zeros).
+seq_le() {
+  le_a=$1
+  le_b=$2
+  [ "${#le_a}" -eq "${#le_b}" ] || {
+    [ "${#le_a}" -lt "${#le_b}" ]
+    return
+  }
+  while [ -n "$le_a" ]; do
+    le_x=${le_a%"${le_a#?}"}
+    le_y=${le_b%"${le_b#?}"}
+    [ "$le_x" = "$le_y" ] || {
+      [ "$le_x" -lt "$le_y" ]
+      return
+    }
+    le_a=${le_a#?}
+    le_b=${le_b#?}
   done
-  # Word by word on purpose: names are <digits>.pub.pem.
+  return 0
+}
+
+# retired_seqs AGENT: sets seqs to the last seqs of the keys AGENT retired,
+# ascending, from keys/agents/AGENT/<last seq>.pub.pem (docs/bundle.md, "Key
+# rotation"): by length, then by digits, as seq_le compares them.
+retired_seqs() {
+  rs_found=''
+  for rs_key in "keys/agents/$1"/*.pub.pem; do
+    [ -f "$rs_key" ] || continue
+    rs_n=${rs_key##*/}
+    rs_n=${rs_n%.pub.pem}
+    is_seq "$rs_n" || fail "$rs_key" "is not named <seq>.pub.pem"
+    rs_found="$rs_found $rs_n"
+  done
+  seqs=''
+  [ -n "$rs_found" ] || return 0
+  # Word by word on purpose: every word is a seq.
   # shellcheck disable=SC2086
-  [ -z "$found" ] || printf '%s\n' $found | cut -d. -f1 | sort -n
+  seqs=$(for rs_n in $rs_found; do printf '%d %s\n' "${#rs_n}" "$rs_n"; done |
+    LC_ALL=C sort -k1,1n -k2,2 | cut -d' ' -f2)
 }
 
 # 3a. Key rotations: keys/agents/<agent>/<n>.rotation hands the agent's chain
@@ -127,13 +167,13 @@ rotations=0
 for dir in keys/agents/*; do
   [ -d "$dir" ] || continue
   agent=${dir#keys/agents/}
-  seqs=$(retired_seqs "$agent")
+  retired_seqs "$agent"
   for n in $seqs; do
     old="$dir/$n.pub.pem"
     check_key "$old"
     next=''
     for later in $seqs; do
-      if [ "$later" -gt "$n" ]; then next="$dir/$later.pub.pem"; break; fi
+      if ! seq_le "$later" "$n"; then next="$dir/$later.pub.pem"; break; fi
     done
     [ -n "$next" ] || next="keys/agents/$agent.pub.pem"
     check_key "$next"
@@ -174,7 +214,7 @@ for dir in snapshots/*; do
   agent=${dir#snapshots/}
   current="keys/agents/$agent.pub.pem"
   check_key "$current"
-  seqs=$(retired_seqs "$agent")
+  retired_seqs "$agent"
   agents=$((agents + 1))
   for payload in "$dir"/*.payload; do
     [ -f "$payload" ] || continue
@@ -183,8 +223,9 @@ for dir in snapshots/*; do
     key=$current
     seq=${payload##*/}
     seq=${seq%.payload}
+    is_seq "$seq" || fail "$payload" "is not named <seq>.payload"
     for n in $seqs; do
-      if [ "$seq" -le "$n" ]; then key="keys/agents/$agent/$n.pub.pem"; break; fi
+      if seq_le "$seq" "$n"; then key="keys/agents/$agent/$n.pub.pem"; break; fi
     done
     verify_pae "$key" "$SNAPSHOT_TYPE" 46 "$payload" "$sig" ||
       fail "$sig" "signature of $payload does not verify under $key"

@@ -1,18 +1,22 @@
-// Test support for auditor bundles: whole-file reads and writes, and
-// VERIFY.sh run as an auditor would.
+// Test support for auditor bundles: whole-file reads and writes, VERIFY.sh
+// run as an auditor would, and SHA256SUMS resealed as an insider would.
 #ifndef EVIDENTIA_TESTS_SUPPORT_BUNDLE_FILES_H_
 #define EVIDENTIA_TESTS_SUPPORT_BUNDLE_FILES_H_
 
 #include <stdio.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/ed25519.h"
+#include "common/sha256.h"
 
 namespace evidentia::testing {
 
@@ -45,11 +49,32 @@ inline std::pair<int, std::string> Shell(const std::string& command) {
 }
 
 // VERIFY.sh as an auditor runs it: an empty environment, from another
-// directory. Returns its exit status and everything it printed.
+// directory, with `shell` (found on /usr/bin:/bin). Returns its exit status
+// and everything it printed.
 inline std::pair<int, std::string> RunVerifySh(
-    const std::filesystem::path& bundle) {
-  return Shell(absl::StrCat("cd / && env -i PATH=/usr/bin:/bin sh '",
+    const std::filesystem::path& bundle, const std::string& shell = "sh") {
+  return Shell(absl::StrCat("cd / && env -i PATH=/usr/bin:/bin ", shell, " '",
                             (bundle / "VERIFY.sh").string(), "'"));
+}
+
+// Rewrites SHA256SUMS of the bundle `dir` over every file in it and signs
+// it with `key`: what an insider holding that key can do.
+inline void ResealSums(const std::filesystem::path& dir,
+                       const PrivateKey& key) {
+  std::vector<std::string> paths;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string rel =
+        entry.path().lexically_relative(dir).generic_string();
+    if (rel != "SHA256SUMS" && rel != "SHA256SUMS.sig") paths.push_back(rel);
+  }
+  std::sort(paths.begin(), paths.end());
+  std::string sums;
+  for (const std::string& rel : paths) {
+    absl::StrAppend(&sums, Sha256Hex(Read(dir / rel)), "  ", rel, "\n");
+  }
+  Write(dir / "SHA256SUMS", sums);
+  Write(dir / "SHA256SUMS.sig", *key.Sign(sums));
 }
 
 }  // namespace evidentia::testing

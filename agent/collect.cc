@@ -1,7 +1,7 @@
 #include "agent/collect.h"
 
 #include <algorithm>
-#include <numeric>
+#include <utility>
 
 #include "common/json.h"
 #include "common/sha256.h"
@@ -11,27 +11,36 @@ namespace evidentia::agent {
 Collection Collect(const std::vector<std::unique_ptr<Probe>>& probes,
                    const std::filesystem::path& root) {
   Collection collection;
+  // Observations with their bodies, sorted by check id below.
+  std::vector<std::pair<v1::Observation, std::string>> observed;
   absl::StatusOr<v1::HostFacts> host = CollectHostFacts(root);
-  if (host.ok()) collection.host = *std::move(host);
-
-  std::vector<size_t> order(probes.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return probes[a]->id() < probes[b]->id();
-  });
-  for (size_t i : order) {
-    const Probe& probe = *probes[i];
+  if (host.ok()) {
+    collection.host = *std::move(host);
+  } else {
+    v1::Observation failed;
+    failed.set_check_id(kHostFactsCheckId);
+    failed.set_probe(kHostFactsCheckId);
+    failed.set_error(host.status().ToString());
+    observed.emplace_back(std::move(failed), "");
+  }
+  for (const std::unique_ptr<Probe>& probe : probes) {
     v1::Observation observation;
-    observation.set_check_id(std::string(probe.id()));
-    observation.set_probe(std::string(probe.id()));
+    observation.set_check_id(std::string(probe->id()));
+    observation.set_probe(std::string(probe->id()));
     std::string body;
-    absl::StatusOr<v1::Facts> facts = probe.Collect(root);
+    absl::StatusOr<v1::Facts> facts = probe->Collect(root);
     if (facts.ok()) {
       body = facts->SerializeAsString();
       observation.set_facts_sha256(Sha256(body));
     } else {
       observation.set_error(facts.status().ToString());
     }
+    observed.emplace_back(std::move(observation), std::move(body));
+  }
+  std::sort(observed.begin(), observed.end(), [](const auto& a, const auto& b) {
+    return a.first.check_id() < b.first.check_id();
+  });
+  for (auto& [observation, body] : observed) {
     collection.observations.push_back(std::move(observation));
     collection.bodies.push_back(std::move(body));
   }

@@ -14,16 +14,24 @@
 
 namespace evidentia::agent {
 
+// The check id (and probe) of the observation that reports a failure to
+// read the host's own facts: the snapshot still goes out, and the collector
+// shows the failure beside the checks (`evidentia host`).
+inline constexpr char kHostFactsCheckId[] = "host_facts";
+
 struct Collection {
+  // Empty fields when they could not be read (then an observation
+  // kHostFactsCheckId carries the error).
   v1::HostFacts host;
-  // One per probe, ordered by check id; a probe that failed carries its error.
+  // One per probe, and one kHostFactsCheckId if the host facts failed,
+  // ordered by check id; a probe that failed carries its error.
   std::vector<v1::Observation> observations;
   // Serialized Facts bodies, parallel to `observations` (empty on error).
   std::vector<std::string> bodies;
 };
 
 // Runs every probe against `root`. Never fails: a probe's error becomes its
-// observation's `error`.
+// observation's `error`, and so does an error reading the host facts.
 Collection Collect(const std::vector<std::unique_ptr<Probe>>& probes,
                    const std::filesystem::path& root);
 

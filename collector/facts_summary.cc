@@ -81,7 +81,12 @@ void AntiMalware(const v1::AntiMalwareFacts& f, std::string& out) {
     for (const v1::InstalledPackage& pkg : p.packages()) {
       parts.push_back(absl::StrCat(pkg.name(), " ", pkg.version()));
     }
-    parts.push_back(p.running() ? "running" : "NOT running");
+    // Protection is the scanning engine running, not an updater alone.
+    parts.push_back(p.engine_running() ? "engine running"
+                                       : "engine NOT running");
+    if (!p.engine_running() && p.updater_running()) {
+      parts.push_back("only its updater running");
+    }
     switch (p.realtime()) {
       case v1::REALTIME_PROTECTION_ENABLED:
         parts.push_back("real-time scanning on");
@@ -92,9 +97,14 @@ void AntiMalware(const v1::AntiMalwareFacts& f, std::string& out) {
       default:
         break;
     }
-    if (p.newest_signature_build_time_unix() > 0) {
+    if (p.signature_source() == v1::SIGNATURE_SOURCE_ENGINE) {
       parts.push_back(absl::StrCat("signatures built ",
-                                   Day(p.newest_signature_build_time_unix())));
+                                   Day(p.signature_build_time_unix()),
+                                   " (loaded by the engine)"));
+    } else if (p.newest_signature_build_time_unix() > 0) {
+      parts.push_back(absl::StrCat("signatures on disk built ",
+                                   Day(p.newest_signature_build_time_unix()),
+                                   " (not confirmed loaded by the engine)"));
     }
     absl::StrAppend(&out, "  ", p.name(), ": ", absl::StrJoin(parts, ", "),
                     "\n");

@@ -47,17 +47,36 @@ TEST(FactsSummaryTest, SaysWhenNoAntiMalwareIsFound) {
               HasSubstr("no known anti-malware product found"));
 }
 
-TEST(FactsSummaryTest, ShowsProductStateAndSignatureDay) {
+TEST(FactsSummaryTest, UpdaterAloneIsNotARunningEngine) {
   v1::Facts facts;
   v1::AntiMalwareProduct* p = facts.mutable_anti_malware()->add_products();
   p->set_name("ClamAV");
   p->set_installed(true);
-  p->set_running(false);
+  p->set_running(true);  // freshclam
+  p->set_updater_running(true);
   p->set_newest_signature_build_time_unix(1763283600);  // 2025-11-16
+  p->set_signature_source(v1::SIGNATURE_SOURCE_DISK);
   const std::string text = SummarizeFacts(facts);
   EXPECT_THAT(text, HasSubstr("ClamAV: installed"));
-  EXPECT_THAT(text, HasSubstr("NOT running"));
-  EXPECT_THAT(text, HasSubstr("signatures built 2025-11-16"));
+  EXPECT_THAT(text, HasSubstr("engine NOT running"));
+  EXPECT_THAT(text, HasSubstr("only its updater running"));
+  EXPECT_THAT(text, HasSubstr("signatures on disk built 2025-11-16 (not "
+                              "confirmed loaded by the engine)"));
+}
+
+TEST(FactsSummaryTest, SignaturesTheEngineLoadedAreDatedByItsAnswer) {
+  v1::Facts facts;
+  v1::AntiMalwareProduct* p = facts.mutable_anti_malware()->add_products();
+  p->set_name("ClamAV");
+  p->set_installed(true);
+  p->set_engine_running(true);
+  p->set_newest_signature_build_time_unix(1763283600);  // 2025-11-16
+  p->set_signature_build_time_unix(1763024400);         // 2025-11-13
+  p->set_signature_source(v1::SIGNATURE_SOURCE_ENGINE);
+  const std::string text = SummarizeFacts(facts);
+  EXPECT_THAT(text, HasSubstr("engine running"));
+  EXPECT_THAT(text,
+              HasSubstr("signatures built 2025-11-13 (loaded by the engine)"));
 }
 
 TEST(FactsSummaryTest, FlagsUidZeroAndEmptyPasswords) {

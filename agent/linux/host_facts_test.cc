@@ -6,8 +6,10 @@
 #include <filesystem>
 #include <string>
 
+#include "agent/collect.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace evidentia::agent {
 namespace {
@@ -95,6 +97,30 @@ TEST(HostFactsTest, EmptyRootIsNotAnError) {
       CollectHostFacts(Fixture("no_such_tree"));
   ASSERT_TRUE(host.ok()) << host.status();
   EXPECT_EQ(host->os_id(), "");
+}
+
+// A host whose own facts cannot be read still reports, and says so: the
+// failure is an observation the collector stores, not empty fields alone.
+TEST(CollectTest, UnreadableHostFactsAreAFailedObservation) {
+  testing::ScopedTempDir tmp;
+  fs::create_directories(tmp.path() / "proc/sys/kernel/hostname");  // EISDIR
+
+  Collection collection = Collect({}, tmp.path());
+
+  ASSERT_EQ(collection.observations.size(), 1u);
+  const v1::Observation& failed = collection.observations[0];
+  EXPECT_EQ(failed.check_id(), kHostFactsCheckId);
+  EXPECT_EQ(failed.probe(), kHostFactsCheckId);
+  EXPECT_THAT(failed.error(), ::testing::HasSubstr("hostname"));
+  EXPECT_TRUE(failed.facts_sha256().empty());
+  EXPECT_EQ(collection.bodies[0], "");
+}
+
+TEST(CollectTest, ReadableHostFactsAddNoObservation) {
+  Collection collection = Collect({}, Fixture("debian12"));
+
+  EXPECT_TRUE(collection.observations.empty());
+  EXPECT_FALSE(collection.host.hostname().empty());
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // temp dir): a spooled snapshot is delivered at least once and stored
 // exactly once, and a loss (spool quota during an outage) reaches the
 // collector as a signed gap snapshot, never silently.
+#include <atomic>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -337,16 +338,63 @@ TEST_F(SpoolDeliveryTest,
   EXPECT_THAT(Cli({"events"}), HasSubstr("lost snapshots 2..2"));
 }
 
+// The agent signs a rebased gap at its delivery clock's time, as it dates
+// everything else it does while delivering: a clock a day ahead shows in
+// the gap's claimed time, which the collector records as clock skew.
+TEST_F(SpoolDeliveryTest, RebasedGapIsDatedByTheDeliveryClock) {
+  {
+    auto state = OpenAgent();
+    ASSERT_NE(state, nullptr);
+    MakeSnapshots(*state, 1);
+    ASSERT_TRUE(Deliver(*state).ok());
+    MakeSnapshots(*state, 2);
+  }
+  ASSERT_NO_FATAL_FAILURE(DamageSpooled(2));
+  auto state = OpenAgent();
+  ASSERT_NE(state, nullptr);
+  agent::DeliveryOptions options;
+  const absl::Time ahead = absl::Now() + absl::Hours(24);
+  options.now = [ahead] { return ahead; };
+
+  absl::StatusOr<agent::DeliveryReport> report =
+      agent::DeliverSpool(*state, *Stub(state_dir_), options);
+
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->rebased, 1);
+  const std::string events = Cli({"events"});
+  EXPECT_THAT(events, HasSubstr("clock_skew"));
+  EXPECT_THAT(events, HasSubstr("lost snapshots 2..2"));
+}
+
+TEST_F(SpoolDeliveryTest, UnreadableHostFactsReachTheCollectorAsAFailure) {
+  fs::create_directories(root_ / "proc/sys/kernel/hostname");  // EISDIR
+  auto state = OpenAgent();
+  ASSERT_NE(state, nullptr);
+  MakeSnapshots(*state, 1);
+
+  ASSERT_TRUE(Deliver(*state).ok());
+
+  const std::string evidence = Cli({"evidence", "--agent", agent_id_});
+  EXPECT_THAT(evidence, HasSubstr(agent::kHostFactsCheckId));
+  EXPECT_THAT(evidence, HasSubstr("hostname"));
+}
+
 // --- Pacing: backoff, rate and the collector's retry_after ---
 
 // A collector that lets each agent store 5 snapshots a second, one at a
-// time.
+// time. Its buckets refill by a clock that only the agent's sleeps move, so
+// no slow RPC on a busy machine refills one.
 class ThrottledDeliveryTest : public SpoolDeliveryTest {
  protected:
   void ConfigureServer(collector::ServerOptions& options) override {
     options.agent_submit_rate = 5;
     options.agent_submit_burst = 1;
+    options.rate_limit_clock = [this] {
+      return absl::FromUnixMicros(now_micros_.load());
+    };
   }
+  void Sleep(absl::Duration d) { now_micros_ += absl::ToInt64Microseconds(d); }
+  std::atomic<int64_t> now_micros_{absl::ToUnixMicros(absl::Now())};
 };
 
 TEST_F(ThrottledDeliveryTest,
@@ -358,7 +406,7 @@ TEST_F(ThrottledDeliveryTest,
   absl::Duration slept;
   options.sleep = [&](absl::Duration d) {
     slept += d;
-    absl::SleepFor(d);
+    Sleep(d);
   };
 
   absl::StatusOr<agent::DeliveryReport> report =
@@ -368,8 +416,9 @@ TEST_F(ThrottledDeliveryTest,
   EXPECT_EQ(report->accepted, 6);
   EXPECT_EQ(report->duplicates, 0);
   EXPECT_EQ(report->remaining, 0);
-  EXPECT_GT(report->throttled, 0);
-  EXPECT_GE(slept, absl::Milliseconds(700));  // 5 more tokens at 5/s, ~1 s
+  EXPECT_EQ(report->throttled, 5);     // each after the first waits its token
+  EXPECT_GE(slept, absl::Seconds(1));  // 5 more tokens at 5/s
+  EXPECT_LE(slept, absl::Milliseconds(1010));
   EXPECT_EQ(LastSeq(), "6");
 }
 

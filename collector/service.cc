@@ -281,14 +281,28 @@ grpc::Status CollectorService::SubmitBytes(
   return grpc::Status::OK;
 }
 
-grpc::Status CollectorService::RotateKey(grpc::ServerContext* context,
-                                         const v1::RotateKeyRequest* request,
-                                         v1::RotateKeyResponse* response) {
+grpc::Status CollectorService::StreamedRotateKey(
+    grpc::ServerContext* context,
+    grpc::ServerUnaryStreamer<v1::RotateKeyRequest, v1::RotateKeyResponse>*
+        stream) {
   absl::StatusOr<PeerIdentity> identity =
       RequireRole(*context, ca_pem_, PeerRole::kAgent);
   if (!identity.ok()) return ToGrpc(identity.status());
+  // Counted with the agent's Submit streams, and cancelled like them when
+  // its request does not come.
+  absl::StatusOr<std::unique_ptr<SubmitStreams::Lease>> lease =
+      streams_.Open(identity->agent_id, context);
+  if (!lease.ok()) return ToGrpc(lease.status());
+  v1::RotateKeyRequest request;
+  if (!stream->Read(&request)) {
+    return context->IsCancelled()
+               ? grpc::Status(grpc::StatusCode::CANCELLED,
+                              "no complete key rotation request in time")
+               : grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                              "the key rotation request does not decode");
+  }
   absl::StatusOr<v1::RotateKeyResponse> rotated =
-      ingestor_.RotateKey(*request, identity->agent_id, context->peer());
+      ingestor_.RotateKey(request, identity->agent_id, context->peer());
   if (!rotated.ok()) {
     Log(LogLevel::kWarning,
         absl::StrCat("key rotation from ", context->peer(),
@@ -297,7 +311,7 @@ grpc::Status CollectorService::RotateKey(grpc::ServerContext* context,
   }
   Log(LogLevel::kInfo, absl::StrCat("agent ", identity->agent_id,
                                     " rotated its key to ", rotated->key_id()));
-  *response = *std::move(rotated);
+  stream->Write(*rotated);
   return grpc::Status::OK;
 }
 

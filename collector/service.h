@@ -60,13 +60,11 @@ inline constexpr absl::Duration kEnrolFailureWindow = absl::Minutes(1);
 // Addresses tracked for that; beyond it the oldest is forgotten.
 inline constexpr size_t kMaxTrackedAddresses = 4096;
 
-// Enroll is served as a streamed unary method: the handler runs when the
-// call arrives, before its request is read, so that it can refuse or time
-// out a call from a client without a certificate before that client has
-// sent (and the collector buffered) a large request.
-class CollectorService final
-    : public v1::Collector::WithStreamedUnaryMethod_Enroll<
-          v1::Collector::Service> {
+// Enroll and RotateKey are served as streamed unary methods: the handler
+// runs when the call arrives, before its request is read, so that it can
+// refuse or time out a call before the client has sent (and the collector
+// buffered) a large request.
+class CollectorService final : public v1::Collector::StreamedUnaryService {
  public:
   // `ca_pem` is the CA whose client certificates identify agents.
   // `registry`, `ingestor`, `streams` and `enroll_calls` must outlive the
@@ -85,9 +83,13 @@ class CollectorService final
   grpc::Status SubmitBytes(
       grpc::ServerContext* context,
       grpc::ServerReaderWriter<v1::SubmitResponse, grpc::ByteBuffer>* stream);
-  grpc::Status RotateKey(grpc::ServerContext* context,
-                         const v1::RotateKeyRequest* request,
-                         v1::RotateKeyResponse* response) override;
+  // Streamed for the same reason as Enroll: the agent's certificate is
+  // checked and the call admitted among the agent's streams before its
+  // request is read.
+  grpc::Status StreamedRotateKey(
+      grpc::ServerContext* context,
+      grpc::ServerUnaryStreamer<v1::RotateKeyRequest, v1::RotateKeyResponse>*
+          stream) override;
 
  private:
   // The refusal of `request` on a stream authenticated as `agent_id`, or

@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/full_disk.h"
 #include "tests/support/live_collector.h"
+#include "tests/support/raw_call.h"
 
 namespace evidentia {
 namespace {
@@ -167,6 +168,23 @@ TEST_F(SilentStreamTest, SilentStreamIsCancelled) {
 
   EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED)
       << status.error_message();
+}
+
+// A key rotation whose request never comes is an agent's stream like any
+// other: counted against its limit and cancelled when silent.
+TEST_F(SilentStreamTest, SilentKeyRotationIsCancelled) {
+  const fs::path dir = tmp_ / "agent";
+  ASSERT_NE(AgentWithSnapshot(dir), nullptr);
+  absl::StatusOr<agent::ClientTls> tls = agent::LoadClientTls(dir);
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  testing::RawCall call(agent::MakeChannel(Address(), *tls),
+                        "/evidentia.v1.Collector/RotateKey");
+
+  // 100 times the idle timeout: the server, not the client, ends it.
+  grpc::Status status = call.Finish(absl::Seconds(30));
+
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_NE(status.error_message(), "not ended by the server");
 }
 
 TEST_F(FaultsTest, StreamsBeyondOneAgentsLimitAreRefused) {

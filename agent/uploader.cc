@@ -1,7 +1,9 @@
 #include "agent/uploader.h"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
+#include <random>
 #include <system_error>
 
 #include "absl/strings/cord.h"
@@ -42,6 +44,22 @@ bool IsRefusedGap(const v1::SubmitRequest& request,
          snapshot.has_gap();
 }
 
+// How soon the collector asked to try an Enroll again that it refused
+// while busy (trailing metadata "evidentia-retry-after-ms", named in
+// proto/evidentia/v1/collector.proto); zero when it did not ask.
+absl::Duration BusyRetryAfter(const grpc::ClientContext& context) {
+  const auto& trailers = context.GetServerTrailingMetadata();
+  auto it = trailers.find("evidentia-retry-after-ms");
+  int64_t ms = 0;
+  if (it == trailers.end() ||
+      !absl::SimpleAtoi(absl::string_view(it->second.data(), it->second.size()),
+                        &ms) ||
+      ms <= 0) {
+    return absl::ZeroDuration();
+  }
+  return absl::Milliseconds(std::min<int64_t>(ms, 10'000));
+}
+
 }  // namespace
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
@@ -80,12 +98,25 @@ absl::StatusOr<std::string> Enroll(const EnrollOptions& options) {
 
   auto stub = v1::Collector::NewStub(
       MakeChannel(options.collector, ClientTls{options.ca_pem, "", ""}));
-  grpc::ClientContext context;
-  context.set_deadline(Deadline());
   v1::EnrollResponse response;
-  grpc::Status status = stub->Enroll(&context, request, &response);
-  if (!status.ok()) {
-    return FromGrpc(status, absl::StrCat("enrolment at ", options.collector));
+  std::mt19937_64 random{std::random_device{}()};
+  for (absl::Duration waited;;) {
+    grpc::ClientContext context;
+    context.set_deadline(Deadline());
+    grpc::Status status = stub->Enroll(&context, request, &response);
+    if (status.ok()) break;
+    // Busy with other enrolments (a fleet enrolling behind one address):
+    // the collector says when to come back.
+    const absl::Duration busy = BusyRetryAfter(context);
+    if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED ||
+        busy <= absl::ZeroDuration() || waited + busy > options.max_busy_wait) {
+      return FromGrpc(status, absl::StrCat("enrolment at ", options.collector));
+    }
+    // Up to twice as long, so that agents refused together spread out.
+    const absl::Duration wait =
+        busy * (1.0 + std::uniform_real_distribution<double>(0, 1)(random));
+    options.sleep(wait);
+    waited += wait;
   }
   if (response.key_id() != key.public_key().KeyId()) {
     return absl::InternalError(

@@ -34,6 +34,12 @@ struct EnrollOptions {
   std::string token;
   std::filesystem::path root = "/";           // for host facts
   std::map<std::string, std::string> labels;  // e.g. {"dept": "finance"}
+  // While the collector is busy enrolling others (it says when to try
+  // again), wait and retry for at most this long in all.
+  absl::Duration max_busy_wait = absl::Seconds(60);
+  std::function<void(absl::Duration)> sleep = [](absl::Duration d) {
+    absl::SleepFor(d);
+  };
 };
 
 // Creates the device key and the TLS key (neither leaves the state
@@ -42,7 +48,8 @@ struct EnrollOptions {
 // client certificate. Returns the agent id. FAILED_PRECONDITION if already
 // enrolled (checked before contacting the collector); the collector's
 // UNAUTHENTICATED for a bad token or RESOURCE_EXHAUSTED after too many
-// failures; UNAVAILABLE if the collector cannot be reached.
+// failures (or when it stayed busy for max_busy_wait); UNAVAILABLE if the
+// collector cannot be reached.
 absl::StatusOr<std::string> Enroll(const EnrollOptions& options);
 
 // How one delivery paces itself.

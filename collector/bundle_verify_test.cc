@@ -61,6 +61,7 @@ using ::testing::StartsWith;
 
 const fs::path kSource = EVIDENTIA_SOURCE_DIR;
 using ::evidentia::testing::Read;
+using ::evidentia::testing::ResealSums;
 using ::evidentia::testing::RunVerifySh;
 using ::evidentia::testing::Shell;
 using ::evidentia::testing::Write;
@@ -101,26 +102,6 @@ class FakeLog {
  private:
   std::vector<std::vector<std::string>> levels_;
 };
-
-// Rewrites SHA256SUMS over every file and signs it with `key`: what an
-// insider holding the collector key (and no agent key) can do.
-void ResignSums(const fs::path& dir, const PrivateKey& key) {
-  std::vector<std::string> paths;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    const std::string rel =
-        entry.path().lexically_relative(dir).generic_string();
-    if (rel == "SHA256SUMS" || rel == "SHA256SUMS.sig") continue;
-    paths.push_back(rel);
-  }
-  std::sort(paths.begin(), paths.end());
-  std::string sums;
-  for (const std::string& rel : paths) {
-    absl::StrAppend(&sums, Sha256Hex(Read(dir / rel)), "  ", rel, "\n");
-  }
-  Write(dir / "SHA256SUMS", sums);
-  Write(dir / "SHA256SUMS.sig", *key.Sign(sums));
-}
 
 std::string Json(const google::protobuf::Message& message) {
   std::string out;
@@ -365,7 +346,7 @@ class FakeBundle {
                       "\n");
     }
     Write(dir / "keys/FINGERPRINTS.txt", fingerprints);
-    ResignSums(dir, collector_);
+    ResealSums(dir, collector_);
   }
 
  private:
@@ -712,7 +693,7 @@ class VerifyBundleTest : public ::testing::Test {
     return dir_ / "snapshots" / Agent(agent).id / absl::StrCat(seq, ".", ext);
   }
   absl::Status Verify() { return VerifyBundle(dir_, 2).status(); }
-  void Resign() { ResignSums(dir_, bundle_->collector_key()); }
+  void Resign() { ResealSums(dir_, bundle_->collector_key()); }
 
   v1::BundleManifest Manifest() {
     v1::BundleManifest manifest;
@@ -805,7 +786,7 @@ TEST_F(VerifyBundleTest, SymlinkInTheBundleIsRefused) {
 }
 
 TEST_F(VerifyBundleTest, SumsSignedByAnotherKeyAreRefused) {
-  ResignSums(dir_, *PrivateKey::Generate());
+  ResealSums(dir_, *PrivateKey::Generate());
   EXPECT_THAT(Msg(Verify()), StartsWith("SHA256SUMS.sig: not a valid"));
   auto [code, output] = RunVerifySh(dir_);
   EXPECT_EQ(code, 1);

@@ -85,6 +85,7 @@ grpc::Status CollectorService::StreamedEnroll(
       enroll_calls_.Open(address, context);
   if (!lease.ok()) {
     enrol_failures_.Forgive(address, started);  // busy, not a failure
+    context->AddTrailingMetadata(kRetryAfterMsMetadata, "100");
     Log(LogLevel::kWarning,
         absl::StrCat("enrolment from ", context->peer(),
                      " refused: ", lease.status().message()));

@@ -53,6 +53,9 @@ inline constexpr size_t kMaxEnrollRequestBytes = 64 << 10;
 // admitted calls hold request bytes: at most max_streams times the gRPC
 // message limit in all, however many connections a client opens.
 StreamLimits EnrollCallLimits();
+// Trailing metadata of an Enroll refused because as many calls as it takes
+// are in progress: milliseconds after which to try again.
+inline constexpr char kRetryAfterMsMetadata[] = "evidentia-retry-after-ms";
 
 // Failed enrolments allowed per client IP address and window.
 inline constexpr int kMaxEnrolFailures = 5;

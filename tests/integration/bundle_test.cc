@@ -50,29 +50,12 @@ using ::testing::StartsWith;
 
 const fs::path kSource = EVIDENTIA_SOURCE_DIR;
 using ::evidentia::testing::Read;
+using ::evidentia::testing::ResealSums;
 using ::evidentia::testing::RunVerifySh;
 using ::evidentia::testing::Write;
 
 std::string Msg(const absl::Status& status) {
   return std::string(status.message());
-}
-
-// Rewrites SHA256SUMS over every file and signs it with `key`.
-void ResignSums(const fs::path& dir, const PrivateKey& key) {
-  std::vector<std::string> paths;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    const std::string rel =
-        entry.path().lexically_relative(dir).generic_string();
-    if (rel != "SHA256SUMS" && rel != "SHA256SUMS.sig") paths.push_back(rel);
-  }
-  std::sort(paths.begin(), paths.end());
-  std::string sums;
-  for (const std::string& rel : paths) {
-    absl::StrAppend(&sums, Sha256Hex(Read(dir / rel)), "  ", rel, "\n");
-  }
-  Write(dir / "SHA256SUMS", sums);
-  Write(dir / "SHA256SUMS.sig", *key.Sign(sums));
 }
 
 // Reads manifest.json of a bundle directory.
@@ -236,7 +219,7 @@ class BundleTest : public testing::LiveCollectorTest {
   // Re-signs SHA256SUMS of `dir` with the collector's own key: what an
   // insider holding its data dir (and no agent key) can do.
   void ResealAsInsider(const fs::path& dir) {
-    ResignSums(dir, *PrivateKey::LoadPemFile(
+    ResealSums(dir, *PrivateKey::LoadPemFile(
                         collector::DataDirPaths(data_dir_).signing_key()));
   }
 
@@ -384,7 +367,7 @@ TEST_F(BundleTest, BundleResignedWithAnotherKeyShowsAnotherFingerprint) {
   const fs::path dir = Copy("other-key");
   Write(dir / "keys/collector.pub.pem", other.public_key().ToPem());
   Write(dir / "log/checkpoint.sig", *other.Sign(Read(dir / "log/checkpoint")));
-  ResignSums(dir, other);
+  ResealSums(dir, other);
   auto [code, output] = RunVerifySh(dir);
   EXPECT_EQ(code, 0) << output;
   EXPECT_THAT(output, HasSubstr(other.public_key().KeyId()));

@@ -600,6 +600,39 @@ TEST_F(EnrollCallLimitsTest, CallsBeyondTheLimitPerAddressAreRefused) {
   EXPECT_THAT(status.error_message(), HasSubstr("Enroll call"));
 }
 
+// A fleet enrolling from behind one address: an agent refused because the
+// collector is busy with others from there waits as told and gets in.
+TEST_F(EnrollCallLimitsTest, AgentRefusedWhileBusyRetriesAndEnrols) {
+  std::vector<std::unique_ptr<testing::RawCall>> held;
+  for (int i = 0; i < collector::EnrollCallLimits().max_streams_per_source;
+       ++i) {
+    held.push_back(SilentEnroll());
+    ASSERT_TRUE(held.back()->AwaitHeaders(absl::Seconds(30))) << i;
+  }
+  agent::EnrollOptions options;
+  options.state_dir = tmp_ / "a";
+  options.collector = Address();
+  options.ca_pem = CaPem();
+  options.token = CreateToken();
+  options.root = root_;
+  std::vector<absl::Duration> waits;
+  options.sleep = [&](absl::Duration d) {
+    waits.push_back(d);
+    held.clear();  // the others finish (cancelled by their clients)
+  };
+
+  absl::StatusOr<std::string> enrolled = agent::Enroll(options);
+
+  EXPECT_TRUE(enrolled.ok()) << enrolled.status();
+  // At least once (again if it came back before the collector saw the
+  // others go), each time as long as asked, spread out by up to 2x.
+  ASSERT_GE(waits.size(), 1u);
+  for (absl::Duration wait : waits) {
+    EXPECT_GE(wait, absl::Milliseconds(100));
+    EXPECT_LE(wait, absl::Milliseconds(200));
+  }
+}
+
 class EnrollDeadlineTest : public EnrollCallLimitsTest {
  protected:
   EnrollDeadlineTest() { enroll_timeout_ = absl::Milliseconds(300); }

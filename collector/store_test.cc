@@ -196,6 +196,119 @@ TEST(StoreTest, ScanStopsWhenCallbackReturnsFalse) {
   EXPECT_THAT(seen, ::testing::ElementsAre("p1", "p2"));
 }
 
+// "a/9", "b/1", "b/2", "b/3", "c/0" in kLatest: a prefix "b/" with
+// neighbours on both sides.
+std::unique_ptr<Store> StoreWithNeighbours(const fs::path& dir) {
+  std::unique_ptr<Store> store = OpenOrDie(dir);
+  if (store == nullptr) return nullptr;
+  Batch batch;
+  for (const char* key : {"b/3", "a/9", "b/1", "c/0", "b/2"}) {
+    batch.Put(Table::kLatest, key, std::string("v") + key);
+  }
+  EXPECT_TRUE(store->Commit(batch).ok());
+  return store;
+}
+
+std::vector<std::string> ScanKeys(const Store& store, absl::string_view prefix,
+                                  absl::string_view start) {
+  std::vector<std::string> keys;
+  EXPECT_TRUE(store
+                  .Scan(
+                      Table::kLatest, prefix,
+                      [&](absl::string_view k, absl::string_view) {
+                        keys.emplace_back(k);
+                        return true;
+                      },
+                      start)
+                  .ok());
+  return keys;
+}
+
+std::vector<std::string> ScanBackwardKeys(const Store& store,
+                                          absl::string_view prefix,
+                                          absl::string_view bound) {
+  std::vector<std::string> keys;
+  EXPECT_TRUE(store
+                  .ScanBackward(Table::kLatest, prefix, bound,
+                                [&](absl::string_view k, absl::string_view) {
+                                  keys.emplace_back(k);
+                                  return true;
+                                })
+                  .ok());
+  return keys;
+}
+
+TEST(StoreTest, ScanFromAStartKeySkipsTheKeysBelowIt) {
+  ScopedTempDir dir;
+  std::unique_ptr<Store> store = StoreWithNeighbours(dir.path() / "db");
+  ASSERT_NE(store, nullptr);
+
+  EXPECT_THAT(ScanKeys(*store, "b/", "b/2"),
+              ::testing::ElementsAre("b/2", "b/3"));
+  EXPECT_THAT(ScanKeys(*store, "b/", "b/15"),  // between keys: the next
+              ::testing::ElementsAre("b/2", "b/3"));
+  EXPECT_THAT(ScanKeys(*store, "b/", "a/"),  // below the prefix: all of it
+              ::testing::ElementsAre("b/1", "b/2", "b/3"));
+  EXPECT_THAT(ScanKeys(*store, "b/", "b/4"), ::testing::IsEmpty());
+}
+
+TEST(StoreTest, ScanBackwardGoesFromTheBoundDownWithinThePrefix) {
+  ScopedTempDir dir;
+  std::unique_ptr<Store> store = StoreWithNeighbours(dir.path() / "db");
+  ASSERT_NE(store, nullptr);
+
+  EXPECT_THAT(ScanBackwardKeys(*store, "b/", "b/2"),
+              ::testing::ElementsAre("b/2", "b/1"));
+  EXPECT_THAT(ScanBackwardKeys(*store, "b/", "b/25"),  // between keys
+              ::testing::ElementsAre("b/2", "b/1"));
+  EXPECT_THAT(ScanBackwardKeys(*store, "b/", "b/\xff"),  // past the last
+              ::testing::ElementsAre("b/3", "b/2", "b/1"));
+  EXPECT_THAT(ScanBackwardKeys(*store, "b/", "b/0"), ::testing::IsEmpty());
+}
+
+TEST(StoreTest, ScanBackwardStopsWhenCallbackReturnsFalse) {
+  ScopedTempDir dir;
+  std::unique_ptr<Store> store = StoreWithNeighbours(dir.path() / "db");
+  ASSERT_NE(store, nullptr);
+  std::vector<std::string> seen;
+
+  absl::Status status = store->ScanBackward(
+      Table::kLatest, "b/", "b/3", [&](absl::string_view k, absl::string_view) {
+        seen.emplace_back(k);
+        return false;
+      });
+
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_THAT(seen, ::testing::ElementsAre("b/3"));
+}
+
+TEST(StoreTest, LastAtOrBeforeFindsTheBoundOrTheKeyBelowIt) {
+  ScopedTempDir dir;
+  std::unique_ptr<Store> store = StoreWithNeighbours(dir.path() / "db");
+  ASSERT_NE(store, nullptr);
+  using Entry = std::optional<std::pair<std::string, std::string>>;
+
+  EXPECT_EQ(*store->LastAtOrBefore(Table::kLatest, "b/", "b/2"),
+            Entry({"b/2", "vb/2"}));
+  EXPECT_EQ(*store->LastAtOrBefore(Table::kLatest, "b/", "b/29"),
+            Entry({"b/2", "vb/2"}));
+  EXPECT_EQ(*store->LastAtOrBefore(Table::kLatest, "b/", "b/\xff"),
+            Entry({"b/3", "vb/3"}));
+}
+
+TEST(StoreTest, LastAtOrBeforeNeverLeavesThePrefix) {
+  ScopedTempDir dir;
+  std::unique_ptr<Store> store = StoreWithNeighbours(dir.path() / "db");
+  ASSERT_NE(store, nullptr);
+
+  // "a/9" is below the bound but outside the prefix.
+  absl::StatusOr<std::optional<std::pair<std::string, std::string>>> below =
+      store->LastAtOrBefore(Table::kLatest, "b/", "b/0");
+
+  ASSERT_TRUE(below.ok()) << below.status();
+  EXPECT_EQ(*below, std::nullopt);
+}
+
 TEST(StoreTest, ScanOfEmptyTableCallsNothing) {
   ScopedTempDir dir;
   std::unique_ptr<Store> store = OpenOrDie(dir.path() / "db");

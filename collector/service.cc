@@ -96,10 +96,8 @@ grpc::Status CollectorService::StreamedEnroll(
   v1::EnrollRequest request;
   if (!stream->Read(&request)) {
     if (context->IsCancelled()) {
-      return grpc::Status(
-          grpc::StatusCode::DEADLINE_EXCEEDED,
-          absl::StrCat("no complete enrolment request within ",
-                       absl::FormatDuration(EnrollCallLimits().idle_timeout)));
+      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                          "no complete enrolment request in time");
     }
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "the enrolment request does not decode");

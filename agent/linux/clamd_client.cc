@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -17,6 +16,7 @@
 #include "absl/status/status.h"
 #include "agent/linux/rooted_fs.h"
 #include "agent/linux/text.h"
+#include "common/files.h"
 
 namespace evidentia::agent {
 namespace {
@@ -27,21 +27,6 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kMaxEngineVersionChars = 64;
 constexpr size_t kMaxDateChars = 64;
 constexpr size_t kMaxTimezoneFileBytes = 4096;
-
-// Owns a file descriptor.
-class ScopedFd {
- public:
-  explicit ScopedFd(int fd) : fd_(fd) {}
-  ~ScopedFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  ScopedFd(const ScopedFd&) = delete;
-  ScopedFd& operator=(const ScopedFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // Milliseconds until `deadline`, rounded up; 0 once it has passed.
 int MillisLeft(Clock::time_point deadline) {

@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "collector/data_dir.h"
+#include "common/files.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/process.h"
@@ -49,11 +50,6 @@ int64_t RssKib(pid_t pid) {
     if (words.size() >= 2 && absl::SimpleAtoi(words[1], &kib)) return kib;
   }
   return 0;
-}
-
-std::string ReadText(const fs::path& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 TEST(HostileClientTest, HalfSentEnrollStreamsPinNoMemory) {
@@ -115,7 +111,8 @@ TEST(HostileClientTest, HalfSentEnrollStreamsPinNoMemory) {
     peak_kib = std::max(peak_kib, RssKib(collector.child->pid()));
     absl::SleepFor(absl::Milliseconds(200));
   }
-  const std::string report_text = ReadText(tmp.path() / "attacker.out");
+  const std::string report_text =
+      ReadFile(tmp.path() / "attacker.out").value_or("");
   const nlohmann::json report =
       nlohmann::json::parse(report_text, nullptr, /*allow_exceptions=*/false);
   ASSERT_TRUE(report.is_object()) << report_text;
@@ -136,7 +133,7 @@ TEST(HostileClientTest, HalfSentEnrollStreamsPinNoMemory) {
   // admitted within its 10 s deadline.
   EXPECT_EQ(report.value("calls_still_open", -1), 0) << report.dump();
   EXPECT_TRUE(collector.child->Running())
-      << ReadText(tmp.path() / "collector.log");
+      << ReadFile(tmp.path() / "collector.log").value_or("");
 }
 
 }  // namespace

@@ -581,16 +581,22 @@ class EnrollCallLimitsTest : public IdentityTest {
         agent::MakeChannel(Address(), agent::ClientTls{CaPem(), "", ""}),
         "/evidentia.v1.Collector/Enroll");
   }
+  // Silent Enroll calls from this address, each admitted, up to its limit.
+  std::vector<std::unique_ptr<testing::RawCall>> FillEnrollSlots() {
+    std::vector<std::unique_ptr<testing::RawCall>> held;
+    for (int i = 0; i < collector::EnrollCallLimits().max_streams_per_source;
+         ++i) {
+      held.push_back(SilentEnroll());
+      EXPECT_TRUE(held.back()->AwaitHeaders(absl::Seconds(30))) << i;
+    }
+    return held;
+  }
   absl::Duration enroll_timeout_ = absl::Minutes(5);
 };
 
 TEST_F(EnrollCallLimitsTest, CallsBeyondTheLimitPerAddressAreRefused) {
-  std::vector<std::unique_ptr<testing::RawCall>> held;
-  for (int i = 0; i < collector::EnrollCallLimits().max_streams_per_source;
-       ++i) {
-    held.push_back(SilentEnroll());
-    ASSERT_TRUE(held.back()->AwaitHeaders(absl::Seconds(30))) << i;
-  }
+  std::vector<std::unique_ptr<testing::RawCall>> held = FillEnrollSlots();
+  ASSERT_FALSE(HasFailure());
 
   std::unique_ptr<testing::RawCall> one_more = SilentEnroll();
   grpc::Status status = one_more->Finish(absl::Seconds(30));
@@ -603,12 +609,8 @@ TEST_F(EnrollCallLimitsTest, CallsBeyondTheLimitPerAddressAreRefused) {
 // A fleet enrolling from behind one address: an agent refused because the
 // collector is busy with others from there waits as told and gets in.
 TEST_F(EnrollCallLimitsTest, AgentRefusedWhileBusyRetriesAndEnrols) {
-  std::vector<std::unique_ptr<testing::RawCall>> held;
-  for (int i = 0; i < collector::EnrollCallLimits().max_streams_per_source;
-       ++i) {
-    held.push_back(SilentEnroll());
-    ASSERT_TRUE(held.back()->AwaitHeaders(absl::Seconds(30))) << i;
-  }
+  std::vector<std::unique_ptr<testing::RawCall>> held = FillEnrollSlots();
+  ASSERT_FALSE(HasFailure());
   agent::EnrollOptions options;
   options.state_dir = tmp_ / "a";
   options.collector = Address();

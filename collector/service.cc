@@ -41,7 +41,7 @@ StreamLimits EnrollCallLimits() {
   StreamLimits limits;
   limits.what = "Enroll call";
   limits.max_streams = 8;
-  limits.max_streams_per_source = 2;
+  limits.max_streams_per_source = kMaxEnrollCallsPerAddress;
   limits.idle_timeout = absl::Seconds(10);
   return limits;
 }
@@ -71,26 +71,29 @@ grpc::Status CollectorService::StreamedEnroll(
     grpc::ServerContext* context,
     grpc::ServerUnaryStreamer<v1::EnrollRequest, v1::EnrollResponse>* stream) {
   const std::string address = PeerAddress(context->peer());
-  // Counted as a failure from here until it succeeds, in one step with the
-  // check: concurrent attempts cannot all slip under the limit.
   const absl::Time started = clock_();
-  if (!enrol_failures_.TryAttempt(address, started)) {
+  const auto refuse_blocked = [&] {
     Log(LogLevel::kWarning, absl::StrCat("enrolment from ", context->peer(),
                                          " refused: too many failed attempts"));
     return ToGrpc(absl::ResourceExhaustedError(absl::StrCat(
         "too many failed or unfinished enrolments from ", address, "; wait ",
         absl::FormatDuration(kEnrolFailureWindow), " and check the token")));
-  }
+  };
+  if (enrol_failures_.Blocked(address, started)) return refuse_blocked();
+  // Admission comes before counting: a call refused as busy is no attempt,
+  // so a burst from behind one address cannot block it.
   absl::StatusOr<std::unique_ptr<SubmitStreams::Lease>> lease =
       enroll_calls_.Open(address, context);
   if (!lease.ok()) {
-    enrol_failures_.Forgive(address, started);  // busy, not a failure
     context->AddTrailingMetadata(kRetryAfterMsMetadata, "100");
     Log(LogLevel::kWarning,
         absl::StrCat("enrolment from ", context->peer(),
                      " refused: ", lease.status().message()));
     return ToGrpc(lease.status());
   }
+  // Counted as a failure from here until it succeeds, in one step with the
+  // check: concurrent attempts cannot all slip under the limit.
+  if (!enrol_failures_.TryAttempt(address, started)) return refuse_blocked();
   // Tells the client it was admitted (and lets tests see it).
   stream->SendInitialMetadata();
   v1::EnrollRequest request;

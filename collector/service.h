@@ -60,6 +60,11 @@ inline constexpr char kRetryAfterMsMetadata[] = "evidentia-retry-after-ms";
 // Failed enrolments allowed per client IP address and window.
 inline constexpr int kMaxEnrolFailures = 5;
 inline constexpr absl::Duration kEnrolFailureWindow = absl::Minutes(1);
+// Enroll calls in progress at once from one address. Admitted calls count
+// as failures until they succeed, so fewer may be in progress than it takes
+// to block the address.
+inline constexpr int kMaxEnrollCallsPerAddress = 2;
+static_assert(kMaxEnrollCallsPerAddress < kMaxEnrolFailures);
 // Addresses tracked for that; beyond it the oldest is forgotten.
 inline constexpr size_t kMaxTrackedAddresses = 4096;
 

@@ -606,6 +606,33 @@ TEST_F(EnrollCallLimitsTest, CallsBeyondTheLimitPerAddressAreRefused) {
   EXPECT_THAT(status.error_message(), HasSubstr("Enroll call"));
 }
 
+// A burst from behind one address: calls refused as busy are not failed
+// attempts, however many arrive at once, so they cannot block the address.
+TEST_F(EnrollCallLimitsTest, CallsRefusedAsBusyDoNotBlockTheAddress) {
+  std::vector<std::unique_ptr<testing::RawCall>> held = FillEnrollSlots();
+  ASSERT_FALSE(HasFailure());
+  // On one connection, so that they arrive together.
+  const std::shared_ptr<grpc::Channel> channel =
+      agent::MakeChannel(Address(), agent::ClientTls{CaPem(), "", ""});
+  constexpr int kAtOnce = 10 * collector::kMaxEnrolFailures;
+  std::vector<std::unique_ptr<testing::RawCall>> burst;
+  for (int i = 0; i < kAtOnce; ++i) {
+    burst.push_back(std::make_unique<testing::RawCall>(
+        channel, "/evidentia.v1.Collector/Enroll"));
+  }
+
+  for (std::unique_ptr<testing::RawCall>& call : burst) {
+    grpc::Status status = call->Finish(absl::Seconds(30));
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_THAT(status.error_message(), HasSubstr("Enroll call"));
+  }
+  held.clear();
+
+  absl::StatusOr<std::string> enrolled =
+      EnrollAgent(tmp_ / "a", CreateToken(), root_);
+  EXPECT_TRUE(enrolled.ok()) << enrolled.status();
+}
+
 // A fleet enrolling from behind one address: an agent refused because the
 // collector is busy with others from there waits as told and gets in.
 TEST_F(EnrollCallLimitsTest, AgentRefusedWhileBusyRetriesAndEnrols) {

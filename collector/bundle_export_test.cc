@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "collector/grading.h"
+#include "collector/rocksdb_store.h"
 #include "collector/store.h"
 #include "collector/transparency_log.h"
 #include "common/ed25519.h"
@@ -31,7 +32,7 @@ const absl::Time kNow = absl::FromUnixSeconds(1795000000);
 class ExportBundleTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = *Store::Open(tmp_.path() / "db");
+    store_ = *OpenRocksDbStore(tmp_.path() / "db");
     policy_ = std::make_unique<policy::PolicySet>(*policy::LoadPolicySet(
         kSource / "policies", kSource / "policies/soa.example.yaml"));
     grader_ = std::make_unique<Grader>(*policy_, *store_);

@@ -17,6 +17,7 @@
 #include "collector/grading.h"
 #include "collector/ingest.h"
 #include "collector/registry.h"
+#include "collector/rocksdb_store.h"
 #include "collector/store.h"
 #include "collector/transparency_log.h"
 #include "common/checkpoint.h"
@@ -84,7 +85,7 @@ class GapExportTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<Store>> store =
-        Store::Open(tmp_.path() / "db", StoreOptions{0});
+        OpenRocksDbStore(tmp_.path() / "db", RocksDbOptions{0});
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     Clock clock = [this] { return now_; };

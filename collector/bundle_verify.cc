@@ -34,6 +34,7 @@
 #include "collector/grading.h"
 #include "collector/ingest.h"
 #include "collector/keys.h"
+#include "collector/memory_store.h"
 #include "collector/report.h"
 #include "collector/store.h"
 #include "common/args.h"
@@ -520,7 +521,6 @@ class Verifier {
   Checkpoint checkpoint_;
 
   // Re-grading.
-  std::unique_ptr<TempDir> temp_;
   std::unique_ptr<Store> store_;
   std::optional<policy::PolicySet> policy_;
   std::unique_ptr<Grader> grader_;
@@ -1143,18 +1143,8 @@ absl::Status Verifier::LoadPolicies() {
                             " is not that of ", manifest_.soa_file(),
                             " and policies/ (", policy_->sha256, ")"));
   }
-  ASSIGN_OR_RETURN(temp_, TempDir::Make("verify"));
-  StoreOptions options;
-  options.min_free_bytes = 0;  // a scratch store; the bundle is small
-  absl::StatusOr<std::unique_ptr<Store>> store =
-      Store::Open(temp_->path(), options);
-  if (!store.ok()) {
-    return absl::Status(
-        store.status().code(),
-        absl::StrCat("cannot open a scratch store in ", temp_->path().string(),
-                     ": ", store.status().message()));
-  }
-  store_ = *std::move(store);
+  // Re-grading reads the bundle's evidence from memory: nothing is written.
+  store_ = std::make_unique<MemoryStore>();
   grader_ = std::make_unique<Grader>(*policy_, *store_);
   observed_ids_ = grader_->ObservedIds();
   return absl::OkStatus();

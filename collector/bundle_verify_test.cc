@@ -32,6 +32,7 @@
 #include "collector/ingest.h"
 #include "collector/keys.h"
 #include "collector/report.h"
+#include "collector/rocksdb_store.h"
 #include "collector/store.h"
 #include "common/checkpoint.h"
 #include "common/ed25519.h"
@@ -159,7 +160,8 @@ class FakeBundle {
     manifest.set_policy_sha256(policy->sha256);
 
     ScopedTempDir db_dir;
-    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(db_dir.path());
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        OpenRocksDbStore(db_dir.path());
     ASSERT_TRUE(store.ok()) << store.status();
     Batch batch;
 

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "collector/fleet.h"
 #include "collector/keys.h"
+#include "collector/rocksdb_store.h"
 #include "collector/store.h"
 #include "common/policy.h"
 #include "common/proto_time.h"
@@ -198,7 +199,7 @@ class GraderTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_FALSE(dir_.path().empty());
     absl::StatusOr<std::unique_ptr<Store>> store =
-        Store::Open(dir_.path() / "db");
+        OpenRocksDbStore(dir_.path() / "db");
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     absl::StatusOr<policy::PolicySet> policy = policy::LoadPolicySet(

@@ -21,6 +21,7 @@
 #include "collector/keys.h"
 #include "collector/records.h"
 #include "collector/registry.h"
+#include "collector/rocksdb_store.h"
 #include "collector/store.h"
 #include "collector/transparency_log.h"
 #include "common/checkpoint.h"
@@ -85,8 +86,9 @@ v1::Observation FailedObservation(const std::string& check_id) {
 class IngestTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(
-        dir_.path() / "db", StoreOptions{0, absl::ZeroDuration(), disk_.env()});
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        OpenRocksDbStore(dir_.path() / "db",
+                         RocksDbOptions{0, absl::ZeroDuration(), disk_.env()});
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     Clock clock = [this] { return now_; };
@@ -964,7 +966,7 @@ TEST_F(IngestTest, ChainStateSurvivesCollectorRestart) {
   registry_.reset();
   store_.reset();
   absl::StatusOr<std::unique_ptr<Store>> store =
-      Store::Open(dir_.path() / "db");
+      OpenRocksDbStore(dir_.path() / "db");
   ASSERT_TRUE(store.ok()) << store.status();
   store_ = *std::move(store);
   Clock clock = [this] { return now_; };

@@ -17,6 +17,7 @@
 #include "collector/keys.h"
 #include "collector/peer_identity.h"
 #include "collector/records.h"
+#include "collector/rocksdb_store.h"
 #include "collector/store.h"
 #include "common/ed25519.h"
 #include "common/proto_time.h"
@@ -47,7 +48,7 @@ class RegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<Store>> store =
-        Store::Open(dir_.path() / "db");
+        OpenRocksDbStore(dir_.path() / "db");
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     registry_ = std::make_unique<Registry>(*store_, [this] { return now_; });

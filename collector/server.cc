@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "collector/data_dir.h"
 #include "collector/peer_identity.h"
+#include "collector/rocksdb_store.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "common/status_macros.h"
@@ -44,7 +45,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
                      server->policy_->checks.size(), " checks, ",
                      server->policy_->soa.size(), " SoA controls"));
   }
-  ASSIGN_OR_RETURN(server->store_, Store::Open(paths.db(), options.store));
+  ASSIGN_OR_RETURN(server->store_, OpenRocksDbStore(paths.db(), options.store));
   ASSIGN_OR_RETURN(server->fleet_, FleetState::Load(*server->store_));
   if (server->policy_ != nullptr) {
     server->grader_ =

@@ -14,6 +14,7 @@
 #include "collector/grading.h"
 #include "collector/ingest.h"
 #include "collector/registry.h"
+#include "collector/rocksdb_store.h"
 #include "collector/service.h"
 #include "collector/store.h"
 #include "collector/submit_streams.h"
@@ -56,7 +57,7 @@ struct ServerOptions {
   int max_threads = 512;
   // The free-space reserve of the store, and its operating system for
   // tests that inject faults.
-  StoreOptions store;
+  RocksDbOptions store;
   Clock clock = SystemClock();
   // Snapshots a second each agent may submit on average, in bursts of
   // agent_submit_burst; over it a submission is refused RESOURCE_EXHAUSTED

@@ -1,14 +1,11 @@
-// The collector's RocksDB store: a handful of tables (column families) of
-// byte keys and values, written only in synced atomic batches. Record
-// layouts and key encodings live with their users (collector/keys.h);
-// this class only knows tables, bytes and durability. Thread-safe.
+// The collector's storage interface: a handful of tables of byte keys and
+// values, written only in atomic batches, optionally conditional. Record
+// layouts and key encodings live with their users (collector/keys.h); a
+// store only knows tables, bytes and durability. Implementations are
+// thread-safe.
 #ifndef EVIDENTIA_COLLECTOR_STORE_H_
 #define EVIDENTIA_COLLECTOR_STORE_H_
 
-#include <array>
-#include <atomic>
-#include <cstdint>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -16,18 +13,9 @@
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
-
-namespace rocksdb {
-class ColumnFamilyHandle;
-class DB;
-class Env;
-}  // namespace rocksdb
 
 namespace evidentia::collector {
 
@@ -49,66 +37,75 @@ enum class Table {
 };
 inline constexpr int kTableCount = 13;
 
-// A set of writes applied atomically by Store::Commit.
+// A set of writes applied atomically by Store::Commit, and the conditions
+// under which it may be.
 class Batch {
  public:
-  void Put(Table table, absl::string_view key, absl::string_view value) {
-    ops_.push_back({table, std::string(key), std::string(value), false});
-  }
-  void Delete(Table table, absl::string_view key) {
-    ops_.push_back({table, std::string(key), {}, true});
-  }
-  bool empty() const { return ops_.empty(); }
-
- private:
-  friend class Store;
   struct Op {
     Table table;
     std::string key;
     std::string value;
     bool is_delete;
   };
+  // `key` of `table` must hold `value` when the batch is applied, or be
+  // absent when `value` is nullopt.
+  struct Precondition {
+    Table table;
+    std::string key;
+    std::optional<std::string> value;
+  };
+
+  void Put(Table table, absl::string_view key, absl::string_view value) {
+    ops_.push_back({table, std::string(key), std::string(value), false});
+  }
+  void Delete(Table table, absl::string_view key) {
+    ops_.push_back({table, std::string(key), {}, true});
+  }
+  // Commit only if `key` still holds `value` (nullopt: is still absent).
+  void Expect(Table table, absl::string_view key,
+              std::optional<absl::string_view> value) {
+    preconditions_.push_back(
+        {table, std::string(key),
+         value ? std::optional<std::string>(*value) : std::nullopt});
+  }
+  bool empty() const { return ops_.empty(); }
+  const std::vector<Op>& ops() const { return ops_; }
+  const std::vector<Precondition>& preconditions() const {
+    return preconditions_;
+  }
+
+ private:
   std::vector<Op> ops_;
+  std::vector<Precondition> preconditions_;
 };
 
-struct StoreOptions {
-  // Commits are refused (UNAVAILABLE) while the file system holding the
-  // store has less free space than this, so RocksDB is stopped before it
-  // runs out of room for its own flushes and compactions.
-  uint64_t min_free_bytes = 64 << 20;
-  // After a failed write, how often a Commit may try to reopen the
-  // database (the others are refused at once).
-  absl::Duration reopen_interval = absl::Seconds(1);
-  // Replaces the operating system for tests that inject faults (not owned;
-  // must outlive the store); null means the real one.
-  rocksdb::Env* env = nullptr;
-};
-
+// Storage: tables of byte keys and values, read by key, prefix and range,
+// written only in atomic batches. Implementations: RocksDbStore (the
+// collector's, durable) and MemoryStore (tests, and re-grading a bundle);
+// collector/store_contract_test.cc holds both to the same contract.
 class Store {
  public:
-  // Opens (creating if missing) the database in `dir`. UNAVAILABLE when
-  // another process holds it; INTERNAL for corruption, with RocksDB's words.
-  static absl::StatusOr<std::unique_ptr<Store>> Open(
-      const std::filesystem::path& dir, StoreOptions options = {});
-  ~Store();
+  using Visitor = std::function<bool(absl::string_view, absl::string_view)>;
+
+  virtual ~Store() = default;
 
   // The value, or nullopt when absent. UNAVAILABLE on a read error.
-  absl::StatusOr<std::optional<std::string>> Get(Table table,
-                                                 absl::string_view key) const;
+  virtual absl::StatusOr<std::optional<std::string>> Get(
+      Table table, absl::string_view key) const = 0;
 
   // Calls `fn(key, value)` for each key starting with `prefix` (and not
-  // below `start`, when given), in key order, until it returns false.
-  absl::Status Scan(
-      Table table, absl::string_view prefix,
-      const std::function<bool(absl::string_view, absl::string_view)>& fn,
-      absl::string_view start = {}) const;
+  // below `start`, when given), in key order, until it returns false. `fn`
+  // may read the store. Whether a scan sees commits made while it runs
+  // depends on the implementation.
+  virtual absl::Status Scan(Table table, absl::string_view prefix,
+                            const Visitor& fn,
+                            absl::string_view start = {}) const = 0;
 
   // Like Scan, backwards: from the last key <= `bound` down to the first
   // key with `prefix`.
-  absl::Status ScanBackward(
-      Table table, absl::string_view prefix, absl::string_view bound,
-      const std::function<bool(absl::string_view, absl::string_view)>& fn)
-      const;
+  virtual absl::Status ScanBackward(Table table, absl::string_view prefix,
+                                    absl::string_view bound,
+                                    const Visitor& fn) const = 0;
 
   // The last entry whose key starts with `prefix` and is <= `bound`, as
   // (key, value); nullopt when there is none.
@@ -116,37 +113,22 @@ class Store {
   LastAtOrBefore(Table table, absl::string_view prefix,
                  absl::string_view bound) const;
 
-  // Applies `batch` atomically and durably (WAL fsync before returning OK).
-  // UNAVAILABLE on any write error, or when free space is below
-  // StoreOptions::min_free_bytes; nothing is applied then. RocksDB refuses
-  // every write after a failed one (and cannot resume from a failed WAL
-  // write), so the next Commit reopens the database first: the store heals
-  // by itself once space returns. Reads go on while writes fail.
-  absl::Status Commit(const Batch& batch);
-
- private:
-  struct Db;  // one open RocksDB instance and its column families
-
-  Store(std::filesystem::path dir, StoreOptions options);
-  // Opens the database for reading and writing or, with `read_only`, for
-  // reading alone (which writes nothing, so works on a full disk).
-  absl::StatusOr<std::shared_ptr<Db>> OpenDb(bool read_only) const;
-  // The open database; UNAVAILABLE while there is none (a reopen failed).
-  absl::StatusOr<std::shared_ptr<Db>> Current() const;
-  absl::Status CheckFreeSpace() const;
-  // Reopens the database after a failed write. OK when writable again.
-  absl::Status RecoverFromFailedWrite();
-
-  const std::filesystem::path dir_;
-  const StoreOptions options_;
-  // Swapped atomically (std::atomic_load/store): readers hold a reference
-  // for the length of one call, so a reopen never waits on a lock that a
-  // reader (even a nested one) holds.
-  std::shared_ptr<Db> db_;
-  absl::Mutex recovery_mu_;  // one reopen at a time
-  absl::Time next_reopen_ ABSL_GUARDED_BY(recovery_mu_) = absl::InfinitePast();
-  std::atomic<bool> write_failed_{false};
+  // Applies `batch` atomically and durably: every write or none. ABORTED,
+  // nothing applied, when one of its preconditions (Batch::Expect) does not
+  // hold; UNAVAILABLE, nothing applied, when the store cannot write now.
+  virtual absl::Status Commit(const Batch& batch) = 0;
 };
+
+// OK when every precondition of `batch` holds, reading through `get`;
+// ABORTED naming the first that does not. For implementations, under
+// their commit lock.
+absl::Status CheckPreconditions(
+    const Batch& batch,
+    const std::function<absl::StatusOr<std::optional<std::string>>(
+        Table, absl::string_view)>& get);
+
+// The table's name: RocksDB's column family, and for messages.
+absl::string_view TableName(Table table);
 
 }  // namespace evidentia::collector
 

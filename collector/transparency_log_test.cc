@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "collector/keys.h"
 #include "collector/records.h"
+#include "collector/rocksdb_store.h"
 #include "collector/store.h"
 #include "common/checkpoint.h"
 #include "common/ed25519.h"
@@ -78,7 +79,7 @@ class TransparencyLogTest : public ::testing::Test {
     log_.reset();
     store_.reset();
     absl::StatusOr<std::unique_ptr<Store>> store =
-        Store::Open(dir_.path() / "db");
+        OpenRocksDbStore(dir_.path() / "db");
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     ReopenLog();

@@ -33,6 +33,7 @@
 #include "collector/operator_cli.h"
 #include "collector/registry.h"
 #include "collector/server.h"
+#include "collector/rocksdb_store.h"
 #include "collector/store.h"
 #include "collector/transparency_log.h"
 #include "common/args.h"
@@ -105,7 +106,7 @@ absl::Status Fill(const fs::path& data_dir, int agents, int snapshots) {
                    collector::PrepareDataDir(collector::DataDirPaths(data_dir),
                                              {"localhost", "127.0.0.1"}));
   ASSIGN_OR_RETURN(std::unique_ptr<collector::Store> store,
-                   collector::Store::Open(data_dir / "db"));
+                   collector::OpenRocksDbStore(data_dir / "db"));
   const absl::Time start =
       absl::Now() - absl::Hours(snapshots + 1) - absl::Minutes(1);
   std::atomic<int64_t> now_micros(absl::ToUnixMicros(start));
@@ -206,7 +207,7 @@ absl::Status InProcessExport(const fs::path& data_dir, const fs::path& source,
                    collector::PrepareDataDir(collector::DataDirPaths(data_dir),
                                              {"localhost", "127.0.0.1"}));
   ASSIGN_OR_RETURN(std::unique_ptr<collector::Store> store,
-                   collector::Store::Open(data_dir / "db"));
+                   collector::OpenRocksDbStore(data_dir / "db"));
   ASSIGN_OR_RETURN(policy::PolicySet policy,
                    policy::LoadPolicySet(source / "policies",
                                          source / "policies/soa.example.yaml"));

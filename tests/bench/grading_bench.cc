@@ -18,6 +18,7 @@
 #include "collector/fleet.h"
 #include "collector/grading.h"
 #include "collector/keys.h"
+#include "collector/rocksdb_store.h"
 #include "collector/store.h"
 #include "common/args.h"
 #include "common/policy.h"
@@ -112,7 +113,7 @@ int Main(int argc, char** argv) {
   int rc = 0;
   {
     absl::StatusOr<std::unique_ptr<collector::Store>> store =
-        collector::Store::Open(dir / "db");
+        collector::OpenRocksDbStore(dir / "db");
     const absl::Time now = absl::FromUnixSeconds(1795000000);
     const auto fill_start = Clock::now();
     absl::Status filled =

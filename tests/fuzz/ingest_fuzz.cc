@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "collector/ingest.h"
 #include "collector/registry.h"
+#include "collector/rocksdb_store.h"
 #include "collector/store.h"
 #include "common/ed25519.h"
 #include "common/envelope.h"
@@ -32,7 +33,7 @@ class Collector {
     char dir[] = "/tmp/evidentia-ingest-fuzz-XXXXXX";
     Require(::mkdtemp(dir) != nullptr, "mkdtemp");
     dir_ = dir;
-    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir_ / "db");
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenRocksDbStore(dir_ / "db");
     Require(store.ok(), "opening the store");
     store_ = *std::move(store);
     Clock clock = [] { return absl::Now(); };

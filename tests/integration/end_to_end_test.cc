@@ -13,6 +13,7 @@
 #include "agent/probe.h"
 #include "agent/uploader.h"
 #include "collector/data_dir.h"
+#include "collector/rocksdb_store.h"
 #include "collector/keys.h"
 #include "collector/operator_cli.h"
 #include "collector/records.h"
@@ -116,7 +117,7 @@ TEST_F(EndToEndTest, EnrolSubmitAndRestartKeepsEveryAcknowledgedSnapshot) {
   {
     // Every acknowledged snapshot is on disk, byte for byte as signed.
     absl::StatusOr<std::unique_ptr<collector::Store>> store =
-        collector::Store::Open(collector::DataDirPaths(data_dir_).db());
+        collector::OpenRocksDbStore(collector::DataDirPaths(data_dir_).db());
     ASSERT_TRUE(store.ok()) << store.status();
     absl::StatusOr<std::vector<v1::StoredSnapshot>> stored =
         collector::ScanRecords<v1::StoredSnapshot>(

@@ -21,6 +21,7 @@
 #include "collector/data_dir.h"
 #include "collector/keys.h"
 #include "collector/records.h"
+#include "collector/rocksdb_store.h"
 #include "collector/store.h"
 #include "common/ed25519.h"
 #include "common/envelope.h"
@@ -169,7 +170,7 @@ TEST_F(KillLoopTest, EveryAcknowledgedSnapshotSurvivesSigkill) {
 
   // Every snapshot made is stored exactly once, verifies and chains.
   absl::StatusOr<std::unique_ptr<collector::Store>> store =
-      collector::Store::Open(collector::DataDirPaths(data_dir_).db());
+      collector::OpenRocksDbStore(collector::DataDirPaths(data_dir_).db());
   ASSERT_TRUE(store.ok()) << store.status();
   absl::StatusOr<std::vector<v1::AgentRecord>> records =
       collector::ScanRecords<v1::AgentRecord>(

@@ -46,9 +46,8 @@ absl::StatusOr<PeerIdentity> IdentityOfCertificate(absl::string_view cert_pem,
                    " is not an agent or the operator"));
 }
 
-absl::StatusOr<PeerIdentity> RequireRole(const grpc::ServerContext& context,
-                                         absl::string_view ca_pem,
-                                         PeerRole role) {
+absl::StatusOr<PeerIdentity> Authenticate(const grpc::ServerContext& context,
+                                          absl::string_view ca_pem) {
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   std::vector<grpc::string_ref> pem =
       auth == nullptr
@@ -56,13 +55,17 @@ absl::StatusOr<PeerIdentity> RequireRole(const grpc::ServerContext& context,
           : auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
   if (pem.empty()) {
     return absl::UnauthenticatedError(
-        role == PeerRole::kAgent
-            ? "this call needs the agent's client certificate (enrol first)"
-            : "this call needs the operator's client certificate "
-              "(operator-client.pem in the collector's data dir)");
+        "this call needs a client certificate: an agent's (enrol first) or "
+        "the operator's (operator-client.pem in the collector's data dir)");
   }
-  absl::StatusOr<PeerIdentity> identity = IdentityOfCertificate(
+  return IdentityOfCertificate(
       absl::string_view(pem.front().data(), pem.front().size()), ca_pem);
+}
+
+absl::StatusOr<PeerIdentity> RequireRole(const grpc::ServerContext& context,
+                                         absl::string_view ca_pem,
+                                         PeerRole role) {
+  absl::StatusOr<PeerIdentity> identity = Authenticate(context, ca_pem);
   if (!identity.ok()) return identity.status();
   if (identity->role != role) {
     return absl::PermissionDeniedError(

@@ -35,10 +35,15 @@ struct PeerIdentity {
 absl::StatusOr<PeerIdentity> IdentityOfCertificate(absl::string_view cert_pem,
                                                    absl::string_view ca_pem);
 
+// The caller's identity, of either role, from its TLS client certificate.
+// UNAUTHENTICATED without a valid one.
+absl::StatusOr<PeerIdentity> Authenticate(const grpc::ServerContext& context,
+                                          absl::string_view ca_pem);
+
 // The caller's identity, from its TLS client certificate, when it has the
 // role `role`. UNAUTHENTICATED without a valid client certificate;
-// PERMISSION_DENIED when the certificate is of the other role. This is the
-// one place the collector authorizes a call.
+// PERMISSION_DENIED when the certificate is of the other role. (Operator
+// calls are authorized on their Caller: collector/api/operator_api.h.)
 absl::StatusOr<PeerIdentity> RequireRole(const grpc::ServerContext& context,
                                          absl::string_view ca_pem,
                                          PeerRole role);

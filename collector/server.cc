@@ -90,10 +90,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   server->collector_service_ = std::make_unique<CollectorService>(
       *server->registry_, *server->ingestor_, *server->streams_,
       *server->enroll_calls_, material.ca.cert_pem, options.clock);
-  server->operator_service_ = std::make_unique<OperatorService>(
+  server->operator_api_ = std::make_unique<OperatorApi>(
       *server->store_, *server->registry_, *server->fleet_,
       server->grader_.get(), *server->log_, material.signing_key,
-      material.operator_key, material.ca.cert_pem, options.clock);
+      material.operator_key, options.clock);
+  server->operator_service_ = std::make_unique<OperatorService>(
+      *server->operator_api_, material.ca.cert_pem);
 
   // A client certificate is optional (Enroll has none yet) but, when
   // presented, must chain to our CA or the handshake fails; which calls need

@@ -98,6 +98,7 @@ class Server {
   std::unique_ptr<SubmitStreams> streams_;
   std::unique_ptr<SubmitStreams> enroll_calls_;
   std::unique_ptr<CollectorService> collector_service_;
+  std::unique_ptr<OperatorApi> operator_api_;
   std::unique_ptr<OperatorService> operator_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;

@@ -317,242 +317,131 @@ grpc::Status CollectorService::StreamedRotateKey(
   return grpc::Status::OK;
 }
 
-absl::Status OperatorService::Authorize(
+absl::StatusOr<Caller> OperatorService::CallerOf(
     const grpc::ServerContext& context) const {
-  return RequireRole(context, ca_pem_, PeerRole::kOperator).status();
+  ASSIGN_OR_RETURN(PeerIdentity identity, Authenticate(context, ca_pem_));
+  Caller caller;
+  caller.role =
+      identity.role == PeerRole::kOperator ? Role::kOperator : Role::kAgent;
+  caller.id =
+      identity.role == PeerRole::kOperator ? "operator" : identity.agent_id;
+  caller.address = context.peer();
+  return caller;
+}
+
+template <typename Response, typename Call>
+grpc::Status OperatorService::Serve(const grpc::ServerContext& context,
+                                    Response* response, Call call) const {
+  absl::StatusOr<Caller> caller = CallerOf(context);
+  if (!caller.ok()) return ToGrpc(caller.status());
+  absl::StatusOr<Response> answer = call(*caller);
+  if (!answer.ok()) return ToGrpc(answer.status());
+  *response = *std::move(answer);
+  return grpc::Status::OK;
 }
 
 grpc::Status OperatorService::RevokeAgent(grpc::ServerContext* context,
                                           const v1::RevokeAgentRequest* request,
                                           v1::RevokeAgentResponse* response) {
-  if (absl::Status auth = Authorize(*context); !auth.ok()) return ToGrpc(auth);
-  absl::StatusOr<v1::AgentRecord> revoked =
-      registry_.Revoke(request->agent_id(), context->peer());
-  if (!revoked.ok()) return ToGrpc(revoked.status());
-  Log(LogLevel::kInfo,
-      absl::StrCat("agent ", request->agent_id(),
-                   " revoked by the operator at ", context->peer()));
-  *response->mutable_agent() = *std::move(revoked);
-  return grpc::Status::OK;
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.RevokeAgent(caller, *request);
+  });
 }
 
 grpc::Status OperatorService::CreateToken(grpc::ServerContext* context,
                                           const v1::CreateTokenRequest* request,
                                           v1::CreateTokenResponse* response) {
-  if (absl::Status auth = Authorize(*context); !auth.ok()) return ToGrpc(auth);
-  absl::StatusOr<v1::CreateTokenResponse> token = registry_.CreateToken(
-      absl::Seconds(request->ttl_seconds()), request->uses());
-  if (!token.ok()) return ToGrpc(token.status());
-  *response = *std::move(token);
-  return grpc::Status::OK;
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.CreateToken(caller, *request);
+  });
 }
 
 grpc::Status OperatorService::ListAgents(grpc::ServerContext* context,
-                                         const v1::ListAgentsRequest*,
+                                         const v1::ListAgentsRequest* request,
                                          v1::ListAgentsResponse* response) {
-  if (absl::Status auth = Authorize(*context); !auth.ok()) return ToGrpc(auth);
-  absl::StatusOr<std::vector<v1::AgentRecord>> agents = registry_.ListAgents();
-  if (!agents.ok()) return ToGrpc(agents.status());
-  for (v1::AgentRecord& agent : *agents) {
-    *response->add_agents() = std::move(agent);
-  }
-  return grpc::Status::OK;
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.ListAgents(caller, *request);
+  });
 }
 
 grpc::Status OperatorService::GetEvidence(grpc::ServerContext* context,
                                           const v1::GetEvidenceRequest* request,
                                           v1::GetEvidenceResponse* response) {
-  if (absl::Status auth = Authorize(*context); !auth.ok()) return ToGrpc(auth);
-  absl::StatusOr<v1::GetEvidenceResponse> evidence =
-      collector::GetEvidence(store_, request->agent_id(), request->check_id());
-  if (!evidence.ok()) return ToGrpc(evidence.status());
-  // Evidence of a revoked device stays valid but must say so.
-  absl::StatusOr<std::optional<absl::Time>> revoked =
-      registry_.RevokedAt(request->agent_id());
-  if (!revoked.ok()) return ToGrpc(revoked.status());
-  if (revoked->has_value()) {
-    *evidence->mutable_agent()->mutable_revoked_at() = ToProto(**revoked);
-  }
-  *response = *std::move(evidence);
-  return grpc::Status::OK;
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.GetEvidence(caller, *request);
+  });
 }
 
 grpc::Status OperatorService::ListEvents(grpc::ServerContext* context,
-                                         const v1::ListEventsRequest*,
+                                         const v1::ListEventsRequest* request,
                                          v1::ListEventsResponse* response) {
-  if (absl::Status auth = Authorize(*context); !auth.ok()) return ToGrpc(auth);
-  absl::StatusOr<std::vector<v1::SecurityEvent>> events =
-      registry_.ListEvents();
-  if (!events.ok()) return ToGrpc(events.status());
-  for (v1::SecurityEvent& event : *events) {
-    *response->add_events() = std::move(event);
-  }
-  return grpc::Status::OK;
-}
-
-absl::StatusOr<std::pair<absl::Time, std::vector<HostPtr>>>
-OperatorService::Fleet(const v1::GradeRequest& request) const {
-  if (grader_ == nullptr) {
-    return absl::FailedPreconditionError(
-        "the collector runs without a policy set; start it with --policies "
-        "DIR --soa FILE to grade");
-  }
-  std::vector<HostPtr> hosts;
-  absl::Time at = clock_();
-  if (request.has_as_of()) {
-    at = FromProto(request.as_of());
-    ASSIGN_OR_RETURN(hosts, FleetAsOf(store_, at, grader_->ObservedIds()));
-  } else {
-    hosts = fleet_.Hosts();
-  }
-  ASSIGN_OR_RETURN(hosts, InScope(std::move(hosts), request.scope()));
-  return std::make_pair(at, std::move(hosts));
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.ListEvents(caller, *request);
+  });
 }
 
 grpc::Status OperatorService::GradeControls(
     grpc::ServerContext* context, const v1::GradeRequest* request,
     v1::GradeControlsResponse* response) {
-  if (absl::Status auth = Authorize(*context); !auth.ok()) return ToGrpc(auth);
-  auto fleet = Fleet(*request);
-  if (!fleet.ok()) return ToGrpc(fleet.status());
-  absl::StatusOr<v1::GradeControlsResponse> graded =
-      grader_->GradeAll(fleet->second, fleet->first);
-  if (!graded.ok()) return ToGrpc(graded.status());
-  *response = *std::move(graded);
-  response->set_scope(request->scope());
-  return grpc::Status::OK;
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.GradeControls(caller, *request);
+  });
 }
 
 grpc::Status OperatorService::GetControl(grpc::ServerContext* context,
                                          const v1::GetControlRequest* request,
                                          v1::ControlGrade* response) {
-  if (absl::Status auth = Authorize(*context); !auth.ok()) return ToGrpc(auth);
-  auto fleet = Fleet(request->at());
-  if (!fleet.ok()) return ToGrpc(fleet.status());
-  absl::StatusOr<v1::ControlGrade> grade = grader_->GradeControl(
-      request->control_id(), fleet->second, fleet->first, true);
-  if (!grade.ok()) return ToGrpc(grade.status());
-  // Revocation is a present fact: the in-memory fleet knows it.
-  std::set<std::string> revoked;
-  for (const HostPtr& host : fleet_.Hosts()) {
-    if (host->agent.has_revoked_at()) revoked.insert(host->agent.agent_id());
-  }
-  for (v1::HostCheck& finding : *grade->mutable_findings()) {
-    finding.set_agent_revoked(revoked.count(finding.agent_id()) > 0);
-  }
-  *response = *std::move(grade);
-  return grpc::Status::OK;
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.GetControl(caller, *request);
+  });
 }
 
 grpc::Status OperatorService::GetHost(grpc::ServerContext* context,
                                       const v1::GetHostRequest* request,
                                       v1::GetHostResponse* response) {
-  if (absl::Status auth = Authorize(*context); !auth.ok()) return ToGrpc(auth);
-  auto fleet = Fleet(request->at());
-  if (!fleet.ok()) return ToGrpc(fleet.status());
-  std::vector<HostPtr> matches;
-  for (const HostPtr& host : fleet->second) {
-    if (host->agent.agent_id() == request->host()) {
-      matches = {host};
-      break;
-    }
-    if (host->agent.host().hostname() == request->host()) {
-      matches.push_back(host);
-    }
-  }
-  if (matches.empty()) {
-    return ToGrpc(absl::NotFoundError(
-        absl::StrCat("no host ", request->host(), " in scope")));
-  }
-  if (matches.size() > 1) {
-    return ToGrpc(absl::FailedPreconditionError(absl::StrCat(
-        matches.size(), " agents report hostname ", request->host(),
-        "; name one by agent id (evidentia agents)")));
-  }
-  const HostEvidence& host = *matches.front();
-  absl::StatusOr<std::vector<v1::HostCheck>> checks =
-      grader_->CheckHost(host, fleet->first);
-  if (!checks.ok()) return ToGrpc(checks.status());
-  *response->mutable_agent() = host.agent;
-  // Also for a moment before the revocation: the device is not trusted now.
-  absl::StatusOr<std::optional<absl::Time>> revoked =
-      registry_.RevokedAt(host.agent.agent_id());
-  if (!revoked.ok()) return ToGrpc(revoked.status());
-  if (revoked->has_value()) {
-    *response->mutable_agent()->mutable_revoked_at() = ToProto(**revoked);
-  }
-  response->set_silent(grader_->IsSilent(host, fleet->first));
-  for (v1::HostCheck& check : *checks) {
-    check.set_agent_revoked(response->agent().has_revoked_at());
-    *response->add_checks() = std::move(check);
-  }
-  response->set_policy_sha256(grader_->policy().sha256);
-  *response->mutable_at() = ToProto(fleet->first);
-  return grpc::Status::OK;
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.GetHost(caller, *request);
+  });
 }
 
 grpc::Status OperatorService::GetHistory(grpc::ServerContext* context,
                                          const v1::GetHistoryRequest* request,
                                          v1::GetHistoryResponse* response) {
-  if (absl::Status auth = Authorize(*context); !auth.ok()) return ToGrpc(auth);
-  if (grader_ == nullptr) return ToGrpc(Fleet(v1::GradeRequest()).status());
-  const absl::Time to = request->has_to() ? FromProto(request->to()) : clock_();
-  const absl::Time from = request->has_from() ? FromProto(request->from())
-                                              : to - absl::Hours(24 * 30);
-  absl::StatusOr<v1::GetHistoryResponse> history = ControlHistory(
-      *grader_, store_, request->control_id(), request->scope(), from, to);
-  if (!history.ok()) return ToGrpc(history.status());
-  *response = *std::move(history);
-  return grpc::Status::OK;
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.GetHistory(caller, *request);
+  });
 }
 
 grpc::Status OperatorService::AddManualEvidence(
     grpc::ServerContext* context, const v1::AddManualEvidenceRequest* request,
     v1::AddManualEvidenceResponse* response) {
-  if (absl::Status auth = Authorize(*context); !auth.ok()) return ToGrpc(auth);
-  if (request->document().size() > kMaxDocumentBytes) {
-    return ToGrpc(absl::InvalidArgumentError(
-        absl::StrCat("document is ", request->document().size(),
-                     " bytes; at most ", kMaxDocumentBytes)));
-  }
-  if (absl::Status signature = operator_key_.Verify(
-          Pae(kManualEvidencePayloadType, request->statement()),
-          request->signature());
-      !signature.ok()) {
-    return ToGrpc(absl::UnauthenticatedError(
-        "manual evidence statement is not signed by the operator key"));
-  }
-  v1::ManualEvidenceStatement statement;
-  if (!statement.ParseFromString(request->statement())) {
-    return ToGrpc(absl::InvalidArgumentError(
-        "statement is not a ManualEvidenceStatement"));
-  }
-  const std::string digest = Sha256(request->document());
-  if (statement.document_sha256() != digest) {
-    return ToGrpc(absl::InvalidArgumentError(
-        "the document's SHA-256 differs from the signed statement's"));
-  }
-  if (grader_ != nullptr &&
-      grader_->policy().FindControl(statement.control_id()) == nullptr) {
-    return ToGrpc(absl::NotFoundError(absl::StrCat(
-        "no control ", statement.control_id(), " in the catalogue")));
-  }
-  const absl::Time now = clock_();
-  v1::StoredManualEvidence stored;
-  stored.set_statement(request->statement());
-  stored.set_signature(request->signature());
-  stored.set_key_id(operator_key_.KeyId());
-  *stored.mutable_received_at() = ToProto(now);
-  Batch batch;
-  batch.Put(Table::kObjects, digest, request->document());
-  batch.Put(Table::kManual,
-            keys::Manual(statement.control_id(), absl::ToUnixMicros(now)),
-            stored.SerializeAsString());
-  if (absl::Status committed = store_.Commit(batch); !committed.ok()) {
-    return ToGrpc(committed);
-  }
-  response->set_document_sha256(ToHex(digest));
-  return grpc::Status::OK;
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.AddManualEvidence(caller, *request);
+  });
+}
+
+grpc::Status OperatorService::GetCheckpoint(
+    grpc::ServerContext* context, const v1::GetCheckpointRequest* request,
+    v1::GetCheckpointResponse* response) {
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.GetCheckpoint(caller, *request);
+  });
+}
+
+grpc::Status OperatorService::ProveInclusion(
+    grpc::ServerContext* context, const v1::ProveInclusionRequest* request,
+    v1::ProveInclusionResponse* response) {
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.ProveInclusion(caller, *request);
+  });
+}
+
+grpc::Status OperatorService::ProveConsistency(
+    grpc::ServerContext* context, const v1::ProveConsistencyRequest* request,
+    v1::ProveConsistencyResponse* response) {
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.ProveConsistency(caller, *request);
+  });
 }
 
 namespace {
@@ -601,126 +490,13 @@ class StreamSink : public BundleSink {
 grpc::Status OperatorService::Export(
     grpc::ServerContext* context, const v1::ExportRequest* request,
     grpc::ServerWriter<v1::ExportChunk>* writer) {
-  if (absl::Status auth = Authorize(*context); !auth.ok()) return ToGrpc(auth);
-  if (!request->has_from() || !request->has_to()) {
-    return ToGrpc(absl::InvalidArgumentError("an export needs from and to"));
-  }
-  ExportSources sources;
-  sources.store = &store_;
-  sources.log = &log_;
-  sources.grader = grader_;
-  sources.collector_key = &collector_key_;
-  sources.operator_key = &operator_key_;
-  sources.clock = clock_;
-  const ExportPeriod period{FromProto(request->from()),
-                            FromProto(request->to()), request->scope()};
+  absl::StatusOr<Caller> caller = CallerOf(*context);
+  if (!caller.ok()) return ToGrpc(caller.status());
   StreamSink sink(*writer);
   absl::StatusOr<v1::ExportSummary> summary =
-      ExportBundle(sources, period, sink);
+      api_.Export(*caller, *request, sink);
   if (!summary.ok()) return ToGrpc(summary.status());
-  Log(LogLevel::kInfo,
-      absl::StrCat("exported a bundle: ", summary->agents(), " agents, ",
-                   summary->snapshots(), " snapshots, ", summary->files(),
-                   " files, ", summary->bytes(), " bytes"));
   return ToGrpc(sink.Flush(&*summary));
-}
-
-grpc::Status OperatorService::GetCheckpoint(
-    grpc::ServerContext* context, const v1::GetCheckpointRequest* request,
-    v1::GetCheckpointResponse* response) {
-  if (absl::Status auth = Authorize(*context); !auth.ok()) return ToGrpc(auth);
-  absl::StatusOr<std::optional<v1::StoredCheckpoint>> latest =
-      log_.LatestCheckpoint();
-  if (!latest.ok()) return ToGrpc(latest.status());
-  if (request->sign_now() || !latest->has_value()) {
-    absl::StatusOr<v1::StoredCheckpoint> signed_now = log_.SignCheckpoint();
-    if (!signed_now.ok()) return ToGrpc(signed_now.status());
-    *latest = *std::move(signed_now);
-  }
-  response->set_checkpoint((*latest)->text());
-  response->set_signature((*latest)->signature());
-  return grpc::Status::OK;
-}
-
-namespace {
-
-// The tree size a proof request means: as asked, or the newest checkpoint's.
-absl::StatusOr<uint64_t> TreeSize(const TransparencyLog& log,
-                                  uint64_t requested) {
-  if (requested != 0) {
-    if (requested > log.size()) {
-      return absl::OutOfRangeError(absl::StrCat("the log has ", log.size(),
-                                                " entries, not ", requested));
-    }
-    return requested;
-  }
-  ASSIGN_OR_RETURN(std::optional<v1::StoredCheckpoint> latest,
-                   log.LatestCheckpoint());
-  if (!latest.has_value()) {
-    return absl::FailedPreconditionError("no checkpoint has been signed yet");
-  }
-  ASSIGN_OR_RETURN(Checkpoint checkpoint, ParseCheckpoint(latest->text()));
-  return checkpoint.size;
-}
-
-}  // namespace
-
-grpc::Status OperatorService::ProveInclusion(
-    grpc::ServerContext* context, const v1::ProveInclusionRequest* request,
-    v1::ProveInclusionResponse* response) {
-  if (absl::Status auth = Authorize(*context); !auth.ok()) return ToGrpc(auth);
-  absl::StatusOr<uint64_t> size = TreeSize(log_, request->tree_size());
-  if (!size.ok()) return ToGrpc(size.status());
-  absl::StatusOr<std::optional<uint64_t>> index =
-      log_.LeafIndex(request->agent_id(), request->seq());
-  if (!index.ok()) return ToGrpc(index.status());
-  if (!index->has_value() || **index >= *size) {
-    return ToGrpc(absl::NotFoundError(absl::StrCat(
-        "snapshot ", request->seq(), " of agent ", request->agent_id(),
-        " is not in the log of size ", *size)));
-  }
-  absl::StatusOr<std::vector<std::string>> proof =
-      log_.InclusionProof(**index, *size);
-  if (!proof.ok()) return ToGrpc(proof.status());
-  absl::StatusOr<std::optional<v1::StoredSnapshot>> stored =
-      GetRecord<v1::StoredSnapshot>(
-          store_, Table::kSnapshots,
-          keys::Snapshot(request->agent_id(), request->seq()), "snapshot");
-  if (!stored.ok()) return ToGrpc(stored.status());
-  if (stored->has_value()) {
-    response->set_leaf_hash(merkle::SnapshotLeafHash(
-        (*stored)->envelope().payload(), (*stored)->envelope().signature()));
-  }
-  response->set_leaf_index(**index);
-  response->set_tree_size(*size);
-  for (std::string& hash : *proof) response->add_hashes(std::move(hash));
-  return grpc::Status::OK;
-}
-
-grpc::Status OperatorService::ProveConsistency(
-    grpc::ServerContext* context, const v1::ProveConsistencyRequest* request,
-    v1::ProveConsistencyResponse* response) {
-  if (absl::Status auth = Authorize(*context); !auth.ok()) return ToGrpc(auth);
-  absl::StatusOr<uint64_t> second = TreeSize(log_, request->second_size());
-  if (!second.ok()) return ToGrpc(second.status());
-  if (request->first_size() > *second) {
-    return ToGrpc(absl::InvalidArgumentError(
-        absl::StrCat("first size ", request->first_size(),
-                     " is larger than second size ", *second)));
-  }
-  absl::StatusOr<std::vector<std::string>> proof =
-      log_.ConsistencyProof(request->first_size(), *second);
-  if (!proof.ok()) return ToGrpc(proof.status());
-  absl::StatusOr<std::string> first_root = log_.Root(request->first_size());
-  if (!first_root.ok()) return ToGrpc(first_root.status());
-  absl::StatusOr<std::string> second_root = log_.Root(*second);
-  if (!second_root.ok()) return ToGrpc(second_root.status());
-  response->set_first_size(request->first_size());
-  response->set_second_size(*second);
-  for (std::string& hash : *proof) response->add_hashes(std::move(hash));
-  response->set_first_root(*std::move(first_root));
-  response->set_second_root(*std::move(second_root));
-  return grpc::Status::OK;
 }
 
 }  // namespace evidentia::collector

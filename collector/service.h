@@ -15,6 +15,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "collector/api/operator_api.h"
 #include "collector/fleet.h"
 #include "collector/grading.h"
 #include "collector/ingest.h"
@@ -29,9 +30,6 @@
 #include "grpcpp/grpcpp.h"
 
 namespace evidentia::collector {
-
-// Largest manual evidence document accepted (one gRPC message carries it).
-inline constexpr size_t kMaxDocumentBytes = 6 << 20;
 
 // The one place an absl::Status becomes a grpc::Status (same codes).
 grpc::Status ToGrpc(const absl::Status& status);
@@ -132,25 +130,13 @@ class CollectorService final : public v1::Collector::StreamedUnaryService {
       ABSL_GUARDED_BY(verified_mu_);
 };
 
-// Every call needs the operator's client certificate.
+// The Operator service: every call needs the operator's client
+// certificate; each becomes the OperatorApi call of the same name.
 class OperatorService final : public v1::Operator::Service {
  public:
-  // `grader` may be null: the collector runs without a policy set, and the
-  // grading calls answer FAILED_PRECONDITION. All must outlive the service.
-  // `ca_pem` is the CA whose client certificates identify the operator.
-  OperatorService(Store& store, Registry& registry, FleetState& fleet,
-                  Grader* grader, TransparencyLog& log,
-                  PrivateKey collector_key, PublicKey operator_key,
-                  std::string ca_pem, Clock clock)
-      : store_(store),
-        registry_(registry),
-        fleet_(fleet),
-        grader_(grader),
-        log_(log),
-        collector_key_(std::move(collector_key)),
-        operator_key_(std::move(operator_key)),
-        ca_pem_(std::move(ca_pem)),
-        clock_(std::move(clock)) {}
+  // `ca_pem` is the CA whose client certificates identify callers.
+  OperatorService(OperatorApi& api, std::string ca_pem)
+      : api_(api), ca_pem_(std::move(ca_pem)) {}
 
   grpc::Status RevokeAgent(grpc::ServerContext* context,
                            const v1::RevokeAgentRequest* request,
@@ -196,20 +182,15 @@ class OperatorService final : public v1::Operator::Service {
       v1::ProveConsistencyResponse* response) override;
 
  private:
-  absl::Status Authorize(const grpc::ServerContext& context) const;
-  // The moment and the in-scope hosts of a grade request.
-  absl::StatusOr<std::pair<absl::Time, std::vector<HostPtr>>> Fleet(
-      const v1::GradeRequest& request) const;
+  // The caller its client certificate proves (UNAUTHENTICATED without).
+  absl::StatusOr<Caller> CallerOf(const grpc::ServerContext& context) const;
+  // Answers `call(caller)` into `response`.
+  template <typename Response, typename Call>
+  grpc::Status Serve(const grpc::ServerContext& context, Response* response,
+                     Call call) const;
 
-  Store& store_;
-  Registry& registry_;
-  FleetState& fleet_;
-  Grader* grader_;
-  TransparencyLog& log_;
-  PrivateKey collector_key_;
-  PublicKey operator_key_;
+  OperatorApi& api_;
   const std::string ca_pem_;
-  Clock clock_;
 };
 
 }  // namespace evidentia::collector

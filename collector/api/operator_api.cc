@@ -1,0 +1,383 @@
+#include "collector/api/operator_api.h"
+
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "collector/history.h"
+#include "collector/keys.h"
+#include "collector/queries.h"
+#include "collector/records.h"
+#include "common/checkpoint.h"
+#include "common/envelope.h"
+#include "common/log.h"
+#include "common/merkle.h"
+#include "common/pae.h"
+#include "common/sha256.h"
+#include "common/status_macros.h"
+#include "evidentia/v1/store.pb.h"
+
+namespace evidentia::collector {
+
+absl::Status Authorize(const Caller& caller, Role role) {
+  if (caller.role == role) return absl::OkStatus();
+  return absl::PermissionDeniedError(role == Role::kOperator
+                                         ? "an agent cannot make operator calls"
+                                         : "only an agent can make this call");
+}
+
+absl::Status OperatorApi::Authorize(const Caller& caller) const {
+  return collector::Authorize(caller, Role::kOperator);
+}
+
+absl::StatusOr<v1::RevokeAgentResponse> OperatorApi::RevokeAgent(
+    const Caller& caller, const v1::RevokeAgentRequest& request) {
+  RETURN_IF_ERROR(Authorize(caller));
+  v1::RevokeAgentResponse response;
+  absl::StatusOr<v1::AgentRecord> revoked =
+      registry_.Revoke(request.agent_id(), caller.address);
+  if (!revoked.ok()) return revoked.status();
+  Log(LogLevel::kInfo,
+      absl::StrCat("agent ", request.agent_id(), " revoked by the operator at ",
+                   caller.address));
+  *response.mutable_agent() = *std::move(revoked);
+  return response;
+}
+
+absl::StatusOr<v1::CreateTokenResponse> OperatorApi::CreateToken(
+    const Caller& caller, const v1::CreateTokenRequest& request) {
+  RETURN_IF_ERROR(Authorize(caller));
+  absl::StatusOr<v1::CreateTokenResponse> token = registry_.CreateToken(
+      absl::Seconds(request.ttl_seconds()), request.uses());
+  if (!token.ok()) return token.status();
+  return token;
+}
+
+absl::StatusOr<v1::ListAgentsResponse> OperatorApi::ListAgents(
+    const Caller& caller, const v1::ListAgentsRequest&) {
+  RETURN_IF_ERROR(Authorize(caller));
+  v1::ListAgentsResponse response;
+  absl::StatusOr<std::vector<v1::AgentRecord>> agents = registry_.ListAgents();
+  if (!agents.ok()) return agents.status();
+  for (v1::AgentRecord& agent : *agents) {
+    *response.add_agents() = std::move(agent);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::GetEvidenceResponse> OperatorApi::GetEvidence(
+    const Caller& caller, const v1::GetEvidenceRequest& request) {
+  RETURN_IF_ERROR(Authorize(caller));
+  absl::StatusOr<v1::GetEvidenceResponse> evidence =
+      collector::GetEvidence(store_, request.agent_id(), request.check_id());
+  if (!evidence.ok()) return evidence.status();
+  // Evidence of a revoked device stays valid but must say so.
+  absl::StatusOr<std::optional<absl::Time>> revoked =
+      registry_.RevokedAt(request.agent_id());
+  if (!revoked.ok()) return revoked.status();
+  if (revoked->has_value()) {
+    *evidence->mutable_agent()->mutable_revoked_at() = ToProto(**revoked);
+  }
+  return evidence;
+}
+
+absl::StatusOr<v1::ListEventsResponse> OperatorApi::ListEvents(
+    const Caller& caller, const v1::ListEventsRequest&) {
+  RETURN_IF_ERROR(Authorize(caller));
+  v1::ListEventsResponse response;
+  absl::StatusOr<std::vector<v1::SecurityEvent>> events =
+      registry_.ListEvents();
+  if (!events.ok()) return events.status();
+  for (v1::SecurityEvent& event : *events) {
+    *response.add_events() = std::move(event);
+  }
+  return response;
+}
+
+absl::StatusOr<std::pair<absl::Time, std::vector<HostPtr>>> OperatorApi::Fleet(
+    const v1::GradeRequest& request) const {
+  if (grader_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "the collector runs without a policy set; start it with --policies "
+        "DIR --soa FILE to grade");
+  }
+  std::vector<HostPtr> hosts;
+  absl::Time at = clock_();
+  if (request.has_as_of()) {
+    at = FromProto(request.as_of());
+    ASSIGN_OR_RETURN(hosts, FleetAsOf(store_, at, grader_->ObservedIds()));
+  } else {
+    hosts = fleet_.Hosts();
+  }
+  ASSIGN_OR_RETURN(hosts, InScope(std::move(hosts), request.scope()));
+  return std::make_pair(at, std::move(hosts));
+}
+
+absl::StatusOr<v1::GradeControlsResponse> OperatorApi::GradeControls(
+    const Caller& caller, const v1::GradeRequest& request) {
+  RETURN_IF_ERROR(Authorize(caller));
+  auto fleet = Fleet(request);
+  if (!fleet.ok()) return fleet.status();
+  absl::StatusOr<v1::GradeControlsResponse> graded =
+      grader_->GradeAll(fleet->second, fleet->first);
+  if (!graded.ok()) return graded.status();
+  graded->set_scope(request.scope());
+  return graded;
+}
+
+absl::StatusOr<v1::ControlGrade> OperatorApi::GetControl(
+    const Caller& caller, const v1::GetControlRequest& request) {
+  RETURN_IF_ERROR(Authorize(caller));
+  auto fleet = Fleet(request.at());
+  if (!fleet.ok()) return fleet.status();
+  absl::StatusOr<v1::ControlGrade> grade = grader_->GradeControl(
+      request.control_id(), fleet->second, fleet->first, true);
+  if (!grade.ok()) return grade.status();
+  // Revocation is a present fact: the in-memory fleet knows it.
+  std::set<std::string> revoked;
+  for (const HostPtr& host : fleet_.Hosts()) {
+    if (host->agent.has_revoked_at()) revoked.insert(host->agent.agent_id());
+  }
+  for (v1::HostCheck& finding : *grade->mutable_findings()) {
+    finding.set_agent_revoked(revoked.count(finding.agent_id()) > 0);
+  }
+  return grade;
+}
+
+absl::StatusOr<v1::GetHostResponse> OperatorApi::GetHost(
+    const Caller& caller, const v1::GetHostRequest& request) {
+  RETURN_IF_ERROR(Authorize(caller));
+  v1::GetHostResponse response;
+  auto fleet = Fleet(request.at());
+  if (!fleet.ok()) return fleet.status();
+  std::vector<HostPtr> matches;
+  for (const HostPtr& host : fleet->second) {
+    if (host->agent.agent_id() == request.host()) {
+      matches = {host};
+      break;
+    }
+    if (host->agent.host().hostname() == request.host()) {
+      matches.push_back(host);
+    }
+  }
+  if (matches.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("no host ", request.host(), " in scope"));
+  }
+  if (matches.size() > 1) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(matches.size(), " agents report hostname ", request.host(),
+                     "; name one by agent id (evidentia agents)"));
+  }
+  const HostEvidence& host = *matches.front();
+  absl::StatusOr<std::vector<v1::HostCheck>> checks =
+      grader_->CheckHost(host, fleet->first);
+  if (!checks.ok()) return checks.status();
+  *response.mutable_agent() = host.agent;
+  // Also for a moment before the revocation: the device is not trusted now.
+  absl::StatusOr<std::optional<absl::Time>> revoked =
+      registry_.RevokedAt(host.agent.agent_id());
+  if (!revoked.ok()) return revoked.status();
+  if (revoked->has_value()) {
+    *response.mutable_agent()->mutable_revoked_at() = ToProto(**revoked);
+  }
+  response.set_silent(grader_->IsSilent(host, fleet->first));
+  for (v1::HostCheck& check : *checks) {
+    check.set_agent_revoked(response.agent().has_revoked_at());
+    *response.add_checks() = std::move(check);
+  }
+  response.set_policy_sha256(grader_->policy().sha256);
+  *response.mutable_at() = ToProto(fleet->first);
+  return response;
+}
+
+absl::StatusOr<v1::GetHistoryResponse> OperatorApi::GetHistory(
+    const Caller& caller, const v1::GetHistoryRequest& request) {
+  RETURN_IF_ERROR(Authorize(caller));
+  if (grader_ == nullptr) return Fleet(v1::GradeRequest()).status();
+  const absl::Time to = request.has_to() ? FromProto(request.to()) : clock_();
+  const absl::Time from = request.has_from() ? FromProto(request.from())
+                                             : to - absl::Hours(24 * 30);
+  absl::StatusOr<v1::GetHistoryResponse> history = ControlHistory(
+      *grader_, store_, request.control_id(), request.scope(), from, to);
+  if (!history.ok()) return history.status();
+  return history;
+}
+
+absl::StatusOr<v1::AddManualEvidenceResponse> OperatorApi::AddManualEvidence(
+    const Caller& caller, const v1::AddManualEvidenceRequest& request) {
+  RETURN_IF_ERROR(Authorize(caller));
+  v1::AddManualEvidenceResponse response;
+  if (request.document().size() > kMaxDocumentBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("document is ", request.document().size(),
+                     " bytes; at most ", kMaxDocumentBytes));
+  }
+  if (absl::Status signature = operator_key_.Verify(
+          Pae(kManualEvidencePayloadType, request.statement()),
+          request.signature());
+      !signature.ok()) {
+    return absl::UnauthenticatedError(
+        "manual evidence statement is not signed by the operator key");
+  }
+  v1::ManualEvidenceStatement statement;
+  if (!statement.ParseFromString(request.statement())) {
+    return absl::InvalidArgumentError(
+        "statement is not a ManualEvidenceStatement");
+  }
+  const std::string digest = Sha256(request.document());
+  if (statement.document_sha256() != digest) {
+    return absl::InvalidArgumentError(
+        "the document's SHA-256 differs from the signed statement's");
+  }
+  if (grader_ != nullptr &&
+      grader_->policy().FindControl(statement.control_id()) == nullptr) {
+    return absl::NotFoundError(absl::StrCat(
+        "no control ", statement.control_id(), " in the catalogue"));
+  }
+  const absl::Time now = clock_();
+  v1::StoredManualEvidence stored;
+  stored.set_statement(request.statement());
+  stored.set_signature(request.signature());
+  stored.set_key_id(operator_key_.KeyId());
+  *stored.mutable_received_at() = ToProto(now);
+  Batch batch;
+  batch.Put(Table::kObjects, digest, request.document());
+  batch.Put(Table::kManual,
+            keys::Manual(statement.control_id(), absl::ToUnixMicros(now)),
+            stored.SerializeAsString());
+  if (absl::Status committed = store_.Commit(batch); !committed.ok()) {
+    return committed;
+  }
+  response.set_document_sha256(ToHex(digest));
+  return response;
+}
+
+absl::StatusOr<v1::ExportSummary> OperatorApi::Export(
+    const Caller& caller, const v1::ExportRequest& request, BundleSink& sink) {
+  RETURN_IF_ERROR(Authorize(caller));
+  if (!request.has_from() || !request.has_to()) {
+    return absl::InvalidArgumentError("an export needs from and to");
+  }
+  ExportSources sources;
+  sources.store = &store_;
+  sources.log = &log_;
+  sources.grader = grader_;
+  sources.collector_key = &collector_key_;
+  sources.operator_key = &operator_key_;
+  sources.clock = clock_;
+  const ExportPeriod period{FromProto(request.from()), FromProto(request.to()),
+                            request.scope()};
+  ASSIGN_OR_RETURN(v1::ExportSummary summary,
+                   ExportBundle(sources, period, sink));
+  Log(LogLevel::kInfo,
+      absl::StrCat("exported a bundle for ", caller.address, ": ",
+                   summary.agents(), " agents, ", summary.snapshots(),
+                   " snapshots, ", summary.files(), " files, ", summary.bytes(),
+                   " bytes"));
+  return summary;
+}
+
+absl::StatusOr<v1::GetCheckpointResponse> OperatorApi::GetCheckpoint(
+    const Caller& caller, const v1::GetCheckpointRequest& request) {
+  RETURN_IF_ERROR(Authorize(caller));
+  v1::GetCheckpointResponse response;
+  absl::StatusOr<std::optional<v1::StoredCheckpoint>> latest =
+      log_.LatestCheckpoint();
+  if (!latest.ok()) return latest.status();
+  if (request.sign_now() || !latest->has_value()) {
+    absl::StatusOr<v1::StoredCheckpoint> signed_now = log_.SignCheckpoint();
+    if (!signed_now.ok()) return signed_now.status();
+    *latest = *std::move(signed_now);
+  }
+  response.set_checkpoint((*latest)->text());
+  response.set_signature((*latest)->signature());
+  return response;
+}
+
+namespace {
+
+// The tree size a proof request means: as asked, or the newest checkpoint's.
+absl::StatusOr<uint64_t> TreeSize(const TransparencyLog& log,
+                                  uint64_t requested) {
+  if (requested != 0) {
+    if (requested > log.size()) {
+      return absl::OutOfRangeError(absl::StrCat("the log has ", log.size(),
+                                                " entries, not ", requested));
+    }
+    return requested;
+  }
+  ASSIGN_OR_RETURN(std::optional<v1::StoredCheckpoint> latest,
+                   log.LatestCheckpoint());
+  if (!latest.has_value()) {
+    return absl::FailedPreconditionError("no checkpoint has been signed yet");
+  }
+  ASSIGN_OR_RETURN(Checkpoint checkpoint, ParseCheckpoint(latest->text()));
+  return checkpoint.size;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::ProveInclusionResponse> OperatorApi::ProveInclusion(
+    const Caller& caller, const v1::ProveInclusionRequest& request) {
+  RETURN_IF_ERROR(Authorize(caller));
+  v1::ProveInclusionResponse response;
+  absl::StatusOr<uint64_t> size = TreeSize(log_, request.tree_size());
+  if (!size.ok()) return size.status();
+  absl::StatusOr<std::optional<uint64_t>> index =
+      log_.LeafIndex(request.agent_id(), request.seq());
+  if (!index.ok()) return index.status();
+  if (!index->has_value() || **index >= *size) {
+    return absl::NotFoundError(
+        absl::StrCat("snapshot ", request.seq(), " of agent ",
+                     request.agent_id(), " is not in the log of size ", *size));
+  }
+  absl::StatusOr<std::vector<std::string>> proof =
+      log_.InclusionProof(**index, *size);
+  if (!proof.ok()) return proof.status();
+  absl::StatusOr<std::optional<v1::StoredSnapshot>> stored =
+      GetRecord<v1::StoredSnapshot>(
+          store_, Table::kSnapshots,
+          keys::Snapshot(request.agent_id(), request.seq()), "snapshot");
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value()) {
+    response.set_leaf_hash(merkle::SnapshotLeafHash(
+        (*stored)->envelope().payload(), (*stored)->envelope().signature()));
+  }
+  response.set_leaf_index(**index);
+  response.set_tree_size(*size);
+  for (std::string& hash : *proof) response.add_hashes(std::move(hash));
+  return response;
+}
+
+absl::StatusOr<v1::ProveConsistencyResponse> OperatorApi::ProveConsistency(
+    const Caller& caller, const v1::ProveConsistencyRequest& request) {
+  RETURN_IF_ERROR(Authorize(caller));
+  v1::ProveConsistencyResponse response;
+  absl::StatusOr<uint64_t> second = TreeSize(log_, request.second_size());
+  if (!second.ok()) return second.status();
+  if (request.first_size() > *second) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("first size ", request.first_size(),
+                     " is larger than second size ", *second));
+  }
+  absl::StatusOr<std::vector<std::string>> proof =
+      log_.ConsistencyProof(request.first_size(), *second);
+  if (!proof.ok()) return proof.status();
+  absl::StatusOr<std::string> first_root = log_.Root(request.first_size());
+  if (!first_root.ok()) return first_root.status();
+  absl::StatusOr<std::string> second_root = log_.Root(*second);
+  if (!second_root.ok()) return second_root.status();
+  response.set_first_size(request.first_size());
+  response.set_second_size(*second);
+  for (std::string& hash : *proof) response.add_hashes(std::move(hash));
+  response.set_first_root(*std::move(first_root));
+  response.set_second_root(*std::move(second_root));
+  return response;
+}
+
+}  // namespace evidentia::collector

@@ -1,0 +1,108 @@
+// The operator's calls, free of any transport: one function per call,
+// taking who calls (a Caller, authenticated by the transport) and the
+// request, answering the response or a status. Authorisation happens here,
+// on the Caller; the gRPC Operator service (collector/service.h) only turns
+// a TLS client certificate into a Caller and statuses into gRPC's, and a
+// web dashboard can call the same functions.
+#ifndef EVIDENTIA_COLLECTOR_API_OPERATOR_API_H_
+#define EVIDENTIA_COLLECTOR_API_OPERATOR_API_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "collector/bundle_export.h"
+#include "collector/fleet.h"
+#include "collector/grading.h"
+#include "collector/registry.h"
+#include "collector/store.h"
+#include "collector/transparency_log.h"
+#include "common/ed25519.h"
+#include "common/proto_time.h"
+#include "evidentia/v1/collector.pb.h"
+
+namespace evidentia::collector {
+
+// Largest manual evidence document accepted (one gRPC message carries it).
+inline constexpr size_t kMaxDocumentBytes = 6 << 20;
+
+enum class Role { kAgent, kOperator };
+
+// Who makes a call, as its transport authenticated it.
+struct Caller {
+  Role role = Role::kAgent;
+  std::string id;       // the agent id, or "operator"
+  std::string address;  // where the call came from, for the log
+};
+
+// OK when `caller` has `role`; PERMISSION_DENIED otherwise.
+absl::Status Authorize(const Caller& caller, Role role);
+
+class OperatorApi {
+ public:
+  // `grader` may be null: the collector runs without a policy set, and the
+  // grading calls answer FAILED_PRECONDITION. All must outlive the API.
+  OperatorApi(Store& store, Registry& registry, FleetState& fleet,
+              Grader* grader, TransparencyLog& log, PrivateKey collector_key,
+              PublicKey operator_key, Clock clock)
+      : store_(store),
+        registry_(registry),
+        fleet_(fleet),
+        grader_(grader),
+        log_(log),
+        collector_key_(std::move(collector_key)),
+        operator_key_(std::move(operator_key)),
+        clock_(std::move(clock)) {}
+
+  absl::StatusOr<v1::RevokeAgentResponse> RevokeAgent(
+      const Caller& caller, const v1::RevokeAgentRequest& request);
+  absl::StatusOr<v1::CreateTokenResponse> CreateToken(
+      const Caller& caller, const v1::CreateTokenRequest& request);
+  absl::StatusOr<v1::ListAgentsResponse> ListAgents(
+      const Caller& caller, const v1::ListAgentsRequest& request);
+  absl::StatusOr<v1::GetEvidenceResponse> GetEvidence(
+      const Caller& caller, const v1::GetEvidenceRequest& request);
+  absl::StatusOr<v1::ListEventsResponse> ListEvents(
+      const Caller& caller, const v1::ListEventsRequest& request);
+  absl::StatusOr<v1::GradeControlsResponse> GradeControls(
+      const Caller& caller, const v1::GradeRequest& request);
+  absl::StatusOr<v1::ControlGrade> GetControl(
+      const Caller& caller, const v1::GetControlRequest& request);
+  absl::StatusOr<v1::GetHostResponse> GetHost(
+      const Caller& caller, const v1::GetHostRequest& request);
+  absl::StatusOr<v1::GetHistoryResponse> GetHistory(
+      const Caller& caller, const v1::GetHistoryRequest& request);
+  absl::StatusOr<v1::AddManualEvidenceResponse> AddManualEvidence(
+      const Caller& caller, const v1::AddManualEvidenceRequest& request);
+  // Writes the bundle of the request's period into `sink`.
+  absl::StatusOr<v1::ExportSummary> Export(const Caller& caller,
+                                           const v1::ExportRequest& request,
+                                           BundleSink& sink);
+  absl::StatusOr<v1::GetCheckpointResponse> GetCheckpoint(
+      const Caller& caller, const v1::GetCheckpointRequest& request);
+  absl::StatusOr<v1::ProveInclusionResponse> ProveInclusion(
+      const Caller& caller, const v1::ProveInclusionRequest& request);
+  absl::StatusOr<v1::ProveConsistencyResponse> ProveConsistency(
+      const Caller& caller, const v1::ProveConsistencyRequest& request);
+
+ private:
+  absl::Status Authorize(const Caller& caller) const;
+  // The moment and the in-scope hosts of a grade request.
+  absl::StatusOr<std::pair<absl::Time, std::vector<HostPtr>>> Fleet(
+      const v1::GradeRequest& request) const;
+
+  Store& store_;
+  Registry& registry_;
+  FleetState& fleet_;
+  Grader* grader_;
+  TransparencyLog& log_;
+  PrivateKey collector_key_;
+  PublicKey operator_key_;
+  Clock clock_;
+};
+
+}  // namespace evidentia::collector
+
+#endif  // EVIDENTIA_COLLECTOR_API_OPERATOR_API_H_

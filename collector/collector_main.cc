@@ -3,11 +3,14 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -25,13 +28,19 @@ constexpr char kHead[] =
     "usage:\n";
 
 constexpr char kServeUsage[] =
-    R"(  evidentia-collector serve --data-dir DIR [--listen HOST:PORT] [--tls-name NAME]...
+    R"(  evidentia-collector serve [--data-dir DIR] [--listen HOST:PORT] [--tls-name NAME]...
                             [--policies DIR --soa FILE] [--checkpoint-interval DURATION]
                             [--agent-rate N] [--min-free-mb N]
       Serve agents and operators over TLS (default listen 127.0.0.1:7443).
       With --policies (checks and catalogue, see policies/README.md) and
       --soa (your Statement of Applicability) it grades controls; the whole
       set is validated at start and a mistake stops the start with FILE:LINE.
+      Without --data-dir it uses the installed layout (the Debian package):
+      data dir $EVIDENTIA_DATA_DIR, else /var/lib/evidentia, and unless
+      --policies and --soa are given, policies /usr/share/evidentia/policies
+      and the SoA $EVIDENTIA_CONFIG_DIR/soa.yaml, else /etc/evidentia/soa.yaml,
+      which must exist; it logs the paths it used. With --data-dir and
+      without --policies and --soa it serves without grading.
       The first start creates DIR (0700) with the collector's signing key,
       a private CA (DIR/ca.pem: give it to agents), a TLS server certificate
       for localhost, 127.0.0.1, ::1, this host's name and every --tls-name,
@@ -62,8 +71,8 @@ constexpr char kExitCodes[] =
 const std::vector<FlagSpec>& ServeFlags() {
   static const auto* const kFlags = new std::vector<FlagSpec>{
       {"data-dir", "DIR",
-       "keys, CA, certificates and store (required; made 0700 at the first "
-       "start)"},
+       "keys, CA, certificates and store, made 0700 at the first start "
+       "(default $EVIDENTIA_DATA_DIR, else /var/lib/evidentia)"},
       {"listen", "HOST:PORT", "address to serve on (default 127.0.0.1:7443)"},
       {"tls-name", "NAME", "a name for the TLS server certificate; repeatable"},
       {"policies", "DIR", "checks and catalogue (with --soa)"},
@@ -76,6 +85,54 @@ const std::vector<FlagSpec>& ServeFlags() {
       {"help", "", "this help"},
   };
   return *kFlags;
+}
+
+// The installed layout (packaging/CMakeLists.txt, the evidentia-collector
+// package): what `serve` uses without --data-dir.
+constexpr char kInstalledDataDir[] = "/var/lib/evidentia";
+constexpr char kInstalledConfigDir[] = "/etc/evidentia";
+constexpr char kInstalledPoliciesDir[] = "/usr/share/evidentia/policies";
+constexpr char kInstalledSoaTemplate[] =
+    "/usr/share/evidentia/soa.example.yaml";
+
+// Where `serve` keeps its state and finds its policies and SoA.
+struct ServePaths {
+  std::string data_dir;
+  std::string policies_dir;  // empty with soa_file: no grading
+  std::string soa_file;
+  bool installed_layout = false;  // defaults were used: log them
+};
+
+// The value of environment variable `name`, or `fallback` when it is unset
+// or empty.
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+
+// The flags given; without --data-dir, the installed layout for what they
+// leave out. NOT_FOUND, naming the path and the template, when the SoA of
+// the installed layout is missing.
+absl::StatusOr<ServePaths> ServePathsFrom(const Args& args) {
+  ServePaths paths{args.Get("data-dir"), args.Get("policies"), args.Get("soa")};
+  if (args.Has("data-dir")) return paths;  // as given, grading or not
+  paths.installed_layout = true;
+  paths.data_dir = EnvOr("EVIDENTIA_DATA_DIR", kInstalledDataDir);
+  if (args.Has("policies")) return paths;
+  paths.policies_dir = kInstalledPoliciesDir;
+  paths.soa_file =
+      EnvOr("EVIDENTIA_CONFIG_DIR", kInstalledConfigDir) + "/soa.yaml";
+  std::error_code error;
+  if (std::filesystem::status(paths.soa_file, error).type() ==
+      std::filesystem::file_type::not_found) {
+    return absl::NotFoundError(absl::StrCat(
+        "no Statement of Applicability at ", paths.soa_file,
+        " (serve without --data-dir grades with the SoA there); start from "
+        "the template: cp ",
+        kInstalledSoaTemplate, " ", paths.soa_file,
+        ", then edit it (or give --data-dir, or --policies DIR --soa FILE)"));
+  }
+  return paths;
 }
 
 std::string Overview() {
@@ -101,10 +158,8 @@ int Serve(int argc, char** argv) {
               << args->positional()[0] << "'\n";
     return 2;
   }
-  if (!args->Has("data-dir")) {
-    std::cerr << "evidentia-collector serve: --data-dir is required\n\n"
-              << "usage:\n"
-              << kServeUsage;
+  if (args->Has("policies") != args->Has("soa")) {
+    std::cerr << "--policies and --soa go together\n";
     return 2;
   }
   // Block the stop signals in every thread; this one waits for them.
@@ -115,15 +170,8 @@ int Serve(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   ServerOptions options;
-  options.data_dir = args->Get("data-dir");
   options.listen = args->Get("listen", kDefaultListen);
   options.tls_names = args->GetAll("tls-name");
-  if (args->Has("policies") != args->Has("soa")) {
-    std::cerr << "--policies and --soa go together\n";
-    return 2;
-  }
-  options.policies_dir = args->Get("policies");
-  options.soa_file = args->Get("soa");
   if (args->Has("checkpoint-interval")) {
     absl::Duration interval;
     if (!absl::ParseDuration(args->Get("checkpoint-interval"), &interval) ||
@@ -148,6 +196,20 @@ int Serve(int argc, char** argv) {
     }
     options.store.min_free_bytes = mib << 20;
   }
+  absl::StatusOr<ServePaths> paths = ServePathsFrom(*args);
+  if (!paths.ok()) {
+    Log(LogLevel::kError, std::string(paths.status().ToString()));
+    return 1;
+  }
+  if (paths->installed_layout) {
+    Log(LogLevel::kInfo,
+        absl::StrCat("serve without --data-dir: data dir ", paths->data_dir,
+                     ", policies ", paths->policies_dir, ", SoA ",
+                     paths->soa_file));
+  }
+  options.data_dir = paths->data_dir;
+  options.policies_dir = paths->policies_dir;
+  options.soa_file = paths->soa_file;
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
   if (!server.ok()) {
     Log(LogLevel::kError, std::string(server.status().ToString()));

@@ -13,6 +13,8 @@ packages=(
   libarchive-dev nlohmann-json3-dev libsodium-dev
   python3 python3-jsonschema python3-regex
   python3-h2  # the hostile HTTP/2 client of tests/hostile/
+  dpkg-dev     # dpkg-shlibdeps: the .deb packages' Depends (packaging/)
+  debootstrap  # the clean Debian 12 root of tests/package/install_test.sh
 )
 
 missing=()

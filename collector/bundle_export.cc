@@ -518,7 +518,7 @@ absl::StatusOr<v1::ExportSummary> ExportBundle(const ExportSources& sources,
   // queued: sign again).
   ASSIGN_OR_RETURN(
       std::vector<HostPtr> all,
-      FleetAsOf(*sources.store, to, sources.grader->ObservedIds()));
+      FleetAsOf(sources.grader->evidence(), to, sources.grader->ObservedIds()));
   ASSIGN_OR_RETURN(std::vector<HostPtr> hosts, InScope(all, period.scope));
   v1::StoredCheckpoint stored_checkpoint;
   Checkpoint checkpoint;

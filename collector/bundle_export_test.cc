@@ -9,6 +9,7 @@
 #include "collector/grading.h"
 #include "collector/rocksdb_store.h"
 #include "collector/store.h"
+#include "collector/store_evidence.h"
 #include "collector/transparency_log.h"
 #include "common/ed25519.h"
 #include "common/policy.h"
@@ -35,7 +36,8 @@ class ExportBundleTest : public ::testing::Test {
     store_ = *OpenRocksDbStore(tmp_.path() / "db");
     policy_ = std::make_unique<policy::PolicySet>(*policy::LoadPolicySet(
         kSource / "policies", kSource / "policies/soa.example.yaml"));
-    grader_ = std::make_unique<Grader>(*policy_, *store_);
+    evidence_ = std::make_unique<StoreEvidence>(*store_);
+    grader_ = std::make_unique<Grader>(*policy_, *evidence_);
     log_ = *TransparencyLog::Open(*store_, collector_key_, [] { return kNow; });
   }
 
@@ -69,6 +71,7 @@ class ExportBundleTest : public ::testing::Test {
   PrivateKey operator_key_ = *PrivateKey::Generate();
   std::unique_ptr<Store> store_;
   std::unique_ptr<policy::PolicySet> policy_;
+  std::unique_ptr<StoreEvidence> evidence_;
   std::unique_ptr<Grader> grader_;
   std::unique_ptr<TransparencyLog> log_;
 };

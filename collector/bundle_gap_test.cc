@@ -19,6 +19,7 @@
 #include "collector/registry.h"
 #include "collector/rocksdb_store.h"
 #include "collector/store.h"
+#include "collector/store_evidence.h"
 #include "collector/transparency_log.h"
 #include "common/checkpoint.h"
 #include "common/ed25519.h"
@@ -100,7 +101,8 @@ class GapExportTest : public ::testing::Test {
         kSource / "policies", kSource / "policies/soa.example.yaml");
     ASSERT_TRUE(policy.ok()) << policy.status();
     policy_ = std::make_unique<policy::PolicySet>(*std::move(policy));
-    grader_ = std::make_unique<Grader>(*policy_, *store_);
+    evidence_ = std::make_unique<StoreEvidence>(*store_);
+    grader_ = std::make_unique<Grader>(*policy_, *evidence_);
 
     keys_.push_back(NewKey());
     absl::StatusOr<v1::CreateTokenResponse> token =
@@ -264,6 +266,7 @@ class GapExportTest : public ::testing::Test {
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<TransparencyLog> log_;
   std::unique_ptr<policy::PolicySet> policy_;
+  std::unique_ptr<StoreEvidence> evidence_;
   std::unique_ptr<Grader> grader_;
   std::string agent_id_;
   std::vector<PrivateKey> keys_;  // enrolled first, current last

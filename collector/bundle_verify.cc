@@ -30,18 +30,16 @@
 #include "absl/synchronization/mutex.h"
 #include "collector/bundle_archive.h"
 #include "collector/bundle_paths.h"
+#include "collector/evidence.h"
 #include "collector/fleet.h"
 #include "collector/grading.h"
-#include "collector/ingest.h"
-#include "collector/keys.h"
-#include "collector/memory_store.h"
 #include "collector/report.h"
-#include "collector/store.h"
 #include "common/args.h"
 #include "common/checkpoint.h"
 #include "common/ed25519.h"
 #include "common/envelope.h"
 #include "common/files.h"
+#include "common/limits.h"
 #include "common/merkle.h"
 #include "common/pae.h"
 #include "common/policy.h"
@@ -521,7 +519,7 @@ class Verifier {
   Checkpoint checkpoint_;
 
   // Re-grading.
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<MemoryEvidence> evidence_;
   std::optional<policy::PolicySet> policy_;
   std::unique_ptr<Grader> grader_;
   // Grading reads the latest observation of each of these ids.
@@ -1144,8 +1142,8 @@ absl::Status Verifier::LoadPolicies() {
                             " and policies/ (", policy_->sha256, ")"));
   }
   // Re-grading reads the bundle's evidence from memory: nothing is written.
-  store_ = std::make_unique<MemoryStore>();
-  grader_ = std::make_unique<Grader>(*policy_, *store_);
+  evidence_ = std::make_unique<MemoryEvidence>();
+  grader_ = std::make_unique<Grader>(*policy_, *evidence_);
   observed_ids_ = grader_->ObservedIds();
   return absl::OkStatus();
 }
@@ -1437,7 +1435,6 @@ absl::Status Verifier::Regrade() {
       if (it != interned_.end()) bit_of[it->second] = static_cast<int>(b);
     }
   }
-  Batch batch;
   absl::flat_hash_set<std::string> objects_written;
   size_t task = 0;
   for (const AgentInfo& agent : agents_) {
@@ -1527,15 +1524,21 @@ absl::Status Verifier::Regrade() {
         // keeping every object in memory.
         ASSIGN_OR_RETURN(const std::string bytes,
                          ReadListed(path, kMaxFactsBytes, "a snapshot"));
-        batch.Put(Table::kObjects, o.facts_sha256(), bytes);
+        v1::Facts facts;
+        if (!facts.ParseFromString(bytes)) {
+          return Bad(path, "not a Facts message");
+        }
+        evidence_->AddFacts(o.facts_sha256(), std::move(facts));
       }
-      AddSnapshotWrites(snapshot, stored, record, batch);
+      for (v1::LatestObservation& o : IndexSnapshot(snapshot, stored, record)) {
+        evidence_->AddObservation(record.agent_id(), std::move(o));
+      }
     }
     // The name the exporter graded under.
     if (!entry.hostname().empty()) {
       record.mutable_host()->set_hostname(entry.hostname());
     }
-    batch.Put(Table::kAgents, record.agent_id(), record.SerializeAsString());
+    evidence_->AddAgent(std::move(record));
   }
   for (const v1::BundleManual& m : manifest_.manual()) {
     ASSIGN_OR_RETURN(
@@ -1550,15 +1553,11 @@ absl::Status Verifier::Regrade() {
     stored.set_signature(*signature);
     stored.set_key_id(operator_key_->KeyId());
     *stored.mutable_received_at() = m.received_at();
-    batch.Put(Table::kManual,
-              keys::Manual(m.control_id(),
-                           absl::ToUnixMicros(FromProto(m.received_at()))),
-              stored.SerializeAsString());
+    evidence_->AddManual(m.control_id(), std::move(stored));
   }
-  RETURN_IF_ERROR(store_->Commit(batch));
 
   absl::StatusOr<std::vector<HostPtr>> hosts =
-      FleetAsOf(*store_, to_, grader_->ObservedIds());
+      FleetAsOf(*evidence_, to_, grader_->ObservedIds());
   if (hosts.ok()) hosts = InScope(*std::move(hosts), manifest_.scope());
   if (!hosts.ok()) {
     return Bad(bundle::kManifest, absl::StrCat("cannot rebuild the fleet: ",

@@ -34,6 +34,7 @@
 #include "collector/report.h"
 #include "collector/rocksdb_store.h"
 #include "collector/store.h"
+#include "collector/store_evidence.h"
 #include "common/checkpoint.h"
 #include "common/ed25519.h"
 #include "common/envelope.h"
@@ -315,9 +316,10 @@ class FakeBundle {
 
     // Grades: everything ingested, graded as of `to`.
     ASSERT_TRUE((*store)->Commit(batch).ok());
-    Grader grader(*policy, **store);
+    StoreEvidence evidence(**store);
+    Grader grader(*policy, evidence);
     absl::StatusOr<std::vector<HostPtr>> hosts =
-        FleetAsOf(**store, to_, grader.ObservedIds());
+        FleetAsOf(evidence, to_, grader.ObservedIds());
     ASSERT_TRUE(hosts.ok()) << hosts.status();
     absl::StatusOr<v1::GradeControlsResponse> grades =
         grader.GradeAll(*hosts, to_);

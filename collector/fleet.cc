@@ -4,29 +4,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "collector/keys.h"
-#include "collector/records.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
 
 namespace evidentia::collector {
-
-absl::StatusOr<std::unique_ptr<FleetState>> FleetState::Load(
-    const Store& store) {
-  ASSIGN_OR_RETURN(
-      std::vector<v1::AgentRecord> agents,
-      ScanRecords<v1::AgentRecord>(store, Table::kAgents, "", "agent record"));
-  auto fleet = std::make_unique<FleetState>();
-  for (v1::AgentRecord& agent : agents) {
-    ASSIGN_OR_RETURN(
-        std::vector<v1::LatestObservation> latest,
-        ScanRecords<v1::LatestObservation>(store, Table::kLatest,
-                                           keys::AgentPrefix(agent.agent_id()),
-                                           "latest observation"));
-    fleet->Update(agent, latest);
-  }
-  return fleet;
-}
 
 void FleetState::Update(
     const v1::AgentRecord& agent,
@@ -71,12 +52,9 @@ HostPtr FleetState::Find(absl::string_view agent_id) const {
 }
 
 absl::StatusOr<std::vector<HostPtr>> FleetAsOf(
-    const Store& store, absl::Time at,
+    const Evidence& evidence, absl::Time at,
     const std::vector<std::string>& check_ids) {
-  ASSIGN_OR_RETURN(
-      std::vector<v1::AgentRecord> agents,
-      ScanRecords<v1::AgentRecord>(store, Table::kAgents, "", "agent record"));
-  const int64_t at_micros = absl::ToUnixMicros(at);
+  ASSIGN_OR_RETURN(std::vector<v1::AgentRecord> agents, evidence.Agents());
   std::vector<HostPtr> out;
   for (v1::AgentRecord& agent : agents) {
     if (FromProto(agent.enrolled_at()) > at) continue;
@@ -84,15 +62,14 @@ absl::StatusOr<std::vector<HostPtr>> FleetAsOf(
     std::optional<absl::Time> last_seen;
     uint64_t last_seq = 0;
     for (const std::string& check_id : check_ids) {
-      ASSIGN_OR_RETURN(
-          auto entry,
-          store.LastAtOrBefore(
-              Table::kHistory, keys::HistoryPrefix(agent.agent_id(), check_id),
-              keys::History(agent.agent_id(), check_id, at_micros)));
-      if (!entry.has_value()) continue;
-      ASSIGN_OR_RETURN(
-          v1::LatestObservation o,
-          DecodeRecord<v1::LatestObservation>(entry->second, "history entry"));
+      std::optional<v1::LatestObservation> latest;
+      RETURN_IF_ERROR(evidence.History(agent.agent_id(), check_id, at,
+                                       [&](const v1::LatestObservation& o) {
+                                         latest = o;
+                                         return false;
+                                       }));
+      if (!latest.has_value()) continue;
+      v1::LatestObservation& o = *latest;
       const absl::Time received = FromProto(o.received_at());
       if (!last_seen.has_value() || received > *last_seen) last_seen = received;
       last_seq = std::max(last_seq, o.seq());

@@ -1,8 +1,8 @@
 // The fleet as grading sees it: every enrolled host with its latest
 // observation of each check. `FleetState` keeps the present in memory
-// (loaded once from the store, updated by enrolment and ingest), so grading
-// "now" never scans the store; `FleetAsOf` rebuilds a past moment from the
-// history index. Hosts are immutable snapshots shared by pointer.
+// (loaded once, LoadFleetState, and updated by enrolment and ingest), so
+// grading "now" never reads the evidence; `FleetAsOf` rebuilds a past
+// moment from the history. Hosts are immutable snapshots shared by pointer.
 #ifndef EVIDENTIA_COLLECTOR_FLEET_H_
 #define EVIDENTIA_COLLECTOR_FLEET_H_
 
@@ -16,7 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "collector/store.h"
+#include "collector/evidence.h"
 #include "evidentia/v1/collector.pb.h"
 #include "evidentia/v1/store.pb.h"
 
@@ -31,9 +31,6 @@ using HostPtr = std::shared_ptr<const HostEvidence>;
 
 class FleetState {
  public:
-  // Reads every agent and its latest observations.
-  static absl::StatusOr<std::unique_ptr<FleetState>> Load(const Store& store);
-
   // Replaces the host's record and merges its new observations. A
   // revocation already known is kept even if `agent` lacks it.
   void Update(const v1::AgentRecord& agent,
@@ -56,7 +53,7 @@ class FleetState {
 // with its latest observation received by then of every check in
 // `check_ids`; first/last seen and last seq as of then.
 absl::StatusOr<std::vector<HostPtr>> FleetAsOf(
-    const Store& store, absl::Time at,
+    const Evidence& evidence, absl::Time at,
     const std::vector<std::string>& check_ids);
 
 // Only the hosts in `scope`: "" for all, "KEY=VALUE" for a label.

@@ -6,8 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "collector/keys.h"
-#include "collector/records.h"
 #include "common/proto_time.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
@@ -124,8 +122,8 @@ bool Grader::IsSilent(const HostEvidence& host, absl::Time at) const {
   return at - FromProto(host.agent.last_seen()) > policy_.grading.max_silence;
 }
 
-Grader::Grader(const policy::PolicySet& policy, const Store& store)
-    : policy_(policy), store_(store), cache_(policy.checks.size()) {
+Grader::Grader(const policy::PolicySet& policy, const Evidence& evidence)
+    : policy_(policy), evidence_(evidence), cache_(policy.checks.size()) {
   for (const policy::Check& check : policy.checks) {
     bool age = false;
     for (const policy::Rule& rule : check.rules) {
@@ -149,9 +147,7 @@ absl::StatusOr<std::shared_ptr<const policy::CheckResult>> Grader::Verdict(
       return it->second.result;
     }
   }
-  ASSIGN_OR_RETURN(
-      std::optional<v1::Facts> facts,
-      GetRecord<v1::Facts>(store_, Table::kObjects, digest, "facts body"));
+  ASSIGN_OR_RETURN(std::optional<v1::Facts> facts, evidence_.FactsBody(digest));
   if (!facts.has_value()) {
     return absl::DataLossError(
         absl::StrCat("facts ", ToHex(digest), " are missing from the store"));
@@ -260,25 +256,17 @@ absl::Status Grader::FillSince(size_t check_index, const HostEvidence& host,
   std::optional<absl::Time> since;
   absl::Status status;
   int steps = 0;
-  RETURN_IF_ERROR(store_.ScanBackward(
-      Table::kHistory, keys::HistoryPrefix(agent_id, probe),
-      keys::History(agent_id, probe, absl::ToUnixMicros(at)),
-      [&](absl::string_view, absl::string_view value) {
-        absl::StatusOr<v1::LatestObservation> o =
-            DecodeRecord<v1::LatestObservation>(value, "history entry");
-        if (!o.ok()) {
-          status = o.status();
-          return false;
-        }
-        if (o->facts_sha256().empty()) return false;
+  RETURN_IF_ERROR(evidence_.History(
+      agent_id, probe, at, [&](const v1::LatestObservation& o) {
+        if (o.facts_sha256().empty()) return false;
         absl::StatusOr<std::shared_ptr<const policy::CheckResult>> result =
-            Verdict(check_index, o->facts_sha256(), at, false);
+            Verdict(check_index, o.facts_sha256(), at, false);
         if (!result.ok()) {
           status = result.status();
           return false;
         }
         if (StateOf((*result)->verdict) != finding.state()) return false;
-        since = EvidenceTime(*o);
+        since = EvidenceTime(o);
         return ++steps < kMaxSinceSteps;
       }));
   RETURN_IF_ERROR(status);
@@ -291,14 +279,10 @@ absl::StatusOr<v1::ManualEvidenceSummary> Grader::Manual(
   v1::ManualEvidenceSummary summary;
   std::optional<v1::ManualEvidenceStatement> best;
   absl::Status status;
-  RETURN_IF_ERROR(store_.ScanBackward(
-      Table::kManual, keys::ManualPrefix(control),
-      keys::Manual(control, absl::ToUnixMicros(at)),
-      [&](absl::string_view, absl::string_view value) {
-        absl::StatusOr<v1::StoredManualEvidence> stored =
-            DecodeRecord<v1::StoredManualEvidence>(value, "manual evidence");
+  RETURN_IF_ERROR(evidence_.Manual(
+      control, at, [&](const v1::StoredManualEvidence& stored) {
         v1::ManualEvidenceStatement statement;
-        if (!stored.ok() || !statement.ParseFromString(stored->statement())) {
+        if (!statement.ParseFromString(stored.statement())) {
           status = absl::DataLossError(
               absl::StrCat("manual evidence of ", control, " is corrupt"));
           return false;

@@ -18,8 +18,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "collector/evidence.h"
 #include "collector/fleet.h"
-#include "collector/store.h"
 #include "common/policy.h"
 #include "evidentia/v1/collector.pb.h"
 
@@ -27,10 +27,11 @@ namespace evidentia::collector {
 
 class Grader {
  public:
-  // `policy` and `store` must outlive the grader.
-  Grader(const policy::PolicySet& policy, const Store& store);
+  // `policy` and `evidence` must outlive the grader.
+  Grader(const policy::PolicySet& policy, const Evidence& evidence);
 
   const policy::PolicySet& policy() const { return policy_; }
+  const Evidence& evidence() const { return evidence_; }
 
   // Every SoA row for `hosts` (already scoped) at `at`.
   absl::StatusOr<v1::GradeControlsResponse> GradeAll(
@@ -96,7 +97,7 @@ class Grader {
   Memo NewMemo(size_t hosts) const;
 
   const policy::PolicySet& policy_;
-  const Store& store_;
+  const Evidence& evidence_;
   // Per check (policy order): whether its reasons quote an age ("{x|age}"),
   // so a cached verdict's wording goes out of date while the verdict holds.
   std::vector<bool> reasons_age_;

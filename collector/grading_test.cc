@@ -15,6 +15,7 @@
 #include "collector/keys.h"
 #include "collector/rocksdb_store.h"
 #include "collector/store.h"
+#include "collector/store_evidence.h"
 #include "common/policy.h"
 #include "common/proto_time.h"
 #include "common/sha256.h"
@@ -207,7 +208,8 @@ class GraderTest : public ::testing::Test {
         EVIDENTIA_SOURCE_DIR "/policies/soa.example.yaml");
     ASSERT_TRUE(policy.ok()) << policy.status();
     policy_ = std::make_unique<policy::PolicySet>(*std::move(policy));
-    grader_ = std::make_unique<Grader>(*policy_, *store_);
+    evidence_ = std::make_unique<StoreEvidence>(*store_);
+    grader_ = std::make_unique<Grader>(*policy_, *evidence_);
   }
 
   // Stores a facts body the way ingest does; returns its raw SHA-256.
@@ -279,6 +281,7 @@ class GraderTest : public ::testing::Test {
   ScopedTempDir dir_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<policy::PolicySet> policy_;
+  std::unique_ptr<StoreEvidence> evidence_;
   std::unique_ptr<Grader> grader_;
 };
 

@@ -35,7 +35,8 @@ absl::StatusOr<v1::GetHistoryResponse> ControlHistory(
   const std::vector<std::string> observed = grader.ObservedIds();
 
   // Moments: every receive time in the period, plus a grid.
-  ASSIGN_OR_RETURN(std::vector<HostPtr> hosts, FleetAsOf(store, to, observed));
+  ASSIGN_OR_RETURN(std::vector<HostPtr> hosts,
+                   FleetAsOf(grader.evidence(), to, observed));
   ASSIGN_OR_RETURN(hosts, InScope(std::move(hosts), scope));
   std::set<absl::Time> moments = {from};
   for (const HostPtr& host : hosts) {
@@ -77,7 +78,8 @@ absl::StatusOr<v1::GetHistoryResponse> ControlHistory(
   std::optional<v1::Grade> previous;
   absl::Time previous_at = from;
   for (absl::Time t : points) {
-    ASSIGN_OR_RETURN(std::vector<HostPtr> then, FleetAsOf(store, t, observed));
+    ASSIGN_OR_RETURN(std::vector<HostPtr> then,
+                     FleetAsOf(grader.evidence(), t, observed));
     ASSIGN_OR_RETURN(then, InScope(std::move(then), scope));
     ASSIGN_OR_RETURN(v1::ControlGrade grade,
                      grader.GradeControl(control_id, then, t, false));

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "collector/agent_keys.h"
+#include "collector/evidence.h"
 #include "collector/keys.h"
 #include "collector/records.h"
 #include "collector/transparency_log.h"
@@ -67,35 +68,22 @@ absl::Status CheckShape(const v1::Snapshot& snapshot) {
 std::vector<v1::LatestObservation> AddSnapshotWrites(
     const v1::Snapshot& snapshot, const v1::StoredSnapshot& stored,
     v1::AgentRecord& agent, Batch& batch) {
-  const uint64_t seq = snapshot.seq();
-  batch.Put(Table::kSnapshots, keys::Snapshot(snapshot.agent_id(), seq),
+  batch.Put(Table::kSnapshots,
+            keys::Snapshot(snapshot.agent_id(), snapshot.seq()),
             stored.SerializeAsString());
   const int64_t received_micros =
       absl::ToUnixMicros(FromProto(stored.received_at()));
-  std::vector<v1::LatestObservation> observed;
-  for (const v1::Observation& o : snapshot.observations()) {
-    v1::LatestObservation& latest = observed.emplace_back();
-    latest.set_check_id(o.check_id());
-    latest.set_probe(o.probe());
-    latest.set_seq(seq);
-    latest.set_facts_sha256(o.facts_sha256());
-    latest.set_error(o.error());
-    *latest.mutable_collected_at() = snapshot.collected_at();
-    *latest.mutable_received_at() = stored.received_at();
+  std::vector<v1::LatestObservation> observed =
+      IndexSnapshot(snapshot, stored, agent);
+  for (const v1::LatestObservation& latest : observed) {
     const std::string record = latest.SerializeAsString();
-    batch.Put(Table::kLatest, keys::Latest(snapshot.agent_id(), o.check_id()),
-              record);
-    batch.Put(Table::kHistory,
-              keys::History(snapshot.agent_id(), o.check_id(), received_micros),
-              record);
+    batch.Put(Table::kLatest,
+              keys::Latest(snapshot.agent_id(), latest.check_id()), record);
+    batch.Put(
+        Table::kHistory,
+        keys::History(snapshot.agent_id(), latest.check_id(), received_micros),
+        record);
   }
-  agent.set_last_seq(seq);
-  agent.set_last_payload_sha256(
-      HeadAfterSnapshot(snapshot, stored.envelope().payload()).payload_sha256);
-  if (snapshot.has_host()) *agent.mutable_host() = snapshot.host();
-  if (!agent.has_first_seen())
-    *agent.mutable_first_seen() = stored.received_at();
-  *agent.mutable_last_seen() = stored.received_at();
   batch.Put(Table::kAgents, agent.agent_id(), agent.SerializeAsString());
   return observed;
 }

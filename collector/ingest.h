@@ -22,6 +22,7 @@
 #include "collector/fleet.h"
 #include "collector/registry.h"
 #include "collector/store.h"
+#include "common/limits.h"
 #include "common/policy.h"
 #include "common/proto_time.h"
 #include "evidentia/v1/collector.pb.h"
@@ -31,15 +32,11 @@ namespace evidentia::collector {
 
 class TransparencyLog;
 
-inline constexpr size_t kMaxPayloadBytes = 1 << 20;
-inline constexpr size_t kMaxFactsBytes = 4 << 20;
-inline constexpr int kMaxObservations = 256;
-
 // The writes that record an accepted `snapshot` (stored as `stored`): the
 // snapshot, the latest and history index of each observation, and the
 // agent's new chain head, host facts and first/last seen, which it updates
-// in `agent`. Returns the observations as indexed. Used by ingest and by
-// re-grading an auditor bundle.
+// in `agent` (IndexSnapshot, collector/evidence.h). Returns the
+// observations as indexed.
 std::vector<v1::LatestObservation> AddSnapshotWrites(
     const v1::Snapshot& snapshot, const v1::StoredSnapshot& stored,
     v1::AgentRecord& agent, Batch& batch);

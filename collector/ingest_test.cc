@@ -23,6 +23,7 @@
 #include "collector/registry.h"
 #include "collector/rocksdb_store.h"
 #include "collector/store.h"
+#include "collector/store_evidence.h"
 #include "collector/transparency_log.h"
 #include "common/checkpoint.h"
 #include "common/ed25519.h"
@@ -450,7 +451,7 @@ TEST_F(IngestTest, HeldDigestNeedsNoBody) {
 }
 
 TEST_F(IngestTest, WithAFleetHeldDigestsStillNeedNoBodyAndNewOnesDo) {
-  absl::StatusOr<std::unique_ptr<FleetState>> fleet = FleetState::Load(*store_);
+  absl::StatusOr<std::unique_ptr<FleetState>> fleet = LoadFleetState(*store_);
   ASSERT_TRUE(fleet.ok()) << fleet.status();
   ingestor_->set_fleet(fleet->get());
   const v1::SubmitRequest first = First(FactsBody("ext4"));

@@ -10,6 +10,7 @@
 #include "collector/data_dir.h"
 #include "collector/peer_identity.h"
 #include "collector/rocksdb_store.h"
+#include "collector/store_evidence.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "common/status_macros.h"
@@ -46,10 +47,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
                      server->policy_->soa.size(), " SoA controls"));
   }
   ASSIGN_OR_RETURN(server->store_, OpenRocksDbStore(paths.db(), options.store));
-  ASSIGN_OR_RETURN(server->fleet_, FleetState::Load(*server->store_));
+  ASSIGN_OR_RETURN(server->fleet_, LoadFleetState(*server->store_));
+  server->evidence_ = std::make_unique<StoreEvidence>(*server->store_);
   if (server->policy_ != nullptr) {
     server->grader_ =
-        std::make_unique<Grader>(*server->policy_, *server->store_);
+        std::make_unique<Grader>(*server->policy_, *server->evidence_);
   }
   server->registry_ =
       std::make_unique<Registry>(*server->store_, options.clock);

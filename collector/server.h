@@ -17,6 +17,7 @@
 #include "collector/rocksdb_store.h"
 #include "collector/service.h"
 #include "collector/store.h"
+#include "collector/store_evidence.h"
 #include "collector/submit_streams.h"
 #include "collector/transparency_log.h"
 #include "common/policy.h"
@@ -90,6 +91,7 @@ class Server {
   std::unique_ptr<Store> store_;
   std::unique_ptr<policy::PolicySet> policy_;
   std::unique_ptr<FleetState> fleet_;
+  std::unique_ptr<StoreEvidence> evidence_;
   std::unique_ptr<Grader> grader_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<AgentRateLimiter> rate_limiter_;  // outlives ingestor_

@@ -109,7 +109,8 @@ absl::StatusOr<std::pair<absl::Time, std::vector<HostPtr>>> OperatorApi::Fleet(
   absl::Time at = clock_();
   if (request.has_as_of()) {
     at = FromProto(request.as_of());
-    ASSIGN_OR_RETURN(hosts, FleetAsOf(store_, at, grader_->ObservedIds()));
+    ASSIGN_OR_RETURN(
+        hosts, FleetAsOf(grader_->evidence(), at, grader_->ObservedIds()));
   } else {
     hosts = fleet_.Hosts();
   }

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "collector/memory_store.h"
+#include "collector/store_evidence.h"
 #include "common/envelope.h"
 #include "common/pae.h"
 #include "common/sha256.h"
@@ -37,8 +38,7 @@ class OperatorApiTest : public ::testing::Test {
     absl::StatusOr<PrivateKey> operator_key = PrivateKey::Generate();
     ASSERT_TRUE(collector_key.ok() && operator_key.ok());
     operator_key_ = *operator_key;
-    absl::StatusOr<std::unique_ptr<FleetState>> fleet =
-        FleetState::Load(store_);
+    absl::StatusOr<std::unique_ptr<FleetState>> fleet = LoadFleetState(store_);
     ASSERT_TRUE(fleet.ok()) << fleet.status();
     fleet_ = *std::move(fleet);
     absl::StatusOr<std::unique_ptr<TransparencyLog>> log =

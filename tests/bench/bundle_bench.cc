@@ -32,9 +32,10 @@
 #include "collector/ingest.h"
 #include "collector/operator_cli.h"
 #include "collector/registry.h"
-#include "collector/server.h"
 #include "collector/rocksdb_store.h"
+#include "collector/server.h"
 #include "collector/store.h"
+#include "collector/store_evidence.h"
 #include "collector/transparency_log.h"
 #include "common/args.h"
 #include "common/ed25519.h"
@@ -214,7 +215,8 @@ absl::Status InProcessExport(const fs::path& data_dir, const fs::path& source,
   ASSIGN_OR_RETURN(std::unique_ptr<collector::TransparencyLog> log,
                    collector::TransparencyLog::Open(
                        *store, material.signing_key, SystemClock()));
-  collector::Grader grader(policy, *store);
+  collector::StoreEvidence evidence(*store);
+  collector::Grader grader(policy, evidence);
   collector::ExportSources sources;
   sources.store = store.get();
   sources.log = log.get();

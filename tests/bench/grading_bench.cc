@@ -20,6 +20,7 @@
 #include "collector/keys.h"
 #include "collector/rocksdb_store.h"
 #include "collector/store.h"
+#include "collector/store_evidence.h"
 #include "common/args.h"
 #include "common/policy.h"
 #include "common/proto_time.h"
@@ -126,11 +127,12 @@ int Main(int argc, char** argv) {
           std::chrono::duration<double>(Clock::now() - fill_start).count();
       const auto load_start = Clock::now();
       absl::StatusOr<std::unique_ptr<collector::FleetState>> fleet =
-          collector::FleetState::Load(**store);
+          collector::LoadFleetState(**store);
       const double load_ms =
           std::chrono::duration<double, std::milli>(Clock::now() - load_start)
               .count();
-      collector::Grader grader(*policy, **store);
+      collector::StoreEvidence evidence(**store);
+      collector::Grader grader(*policy, evidence);
       const std::vector<collector::HostPtr> all = (*fleet)->Hosts();
       std::printf(
           "grading bench: %d hosts, 3 probes each, %zu checks, %zu SoA "

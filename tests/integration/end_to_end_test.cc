@@ -292,7 +292,7 @@ TEST_F(EndToEndTest, OversizedPayloadIsRefusedAsInvalidArgument) {
   v1::Snapshot snapshot;
   snapshot.set_agent_id(state->identity().agent_id());
   LinkAfter(ChainHead{}, snapshot);
-  snapshot.set_agent_version(std::string(collector::kMaxPayloadBytes, 'x'));
+  snapshot.set_agent_version(std::string(kMaxPayloadBytes, 'x'));
   absl::StatusOr<PrivateKey> key =
       PrivateKey::LoadPemFile(state_dir_ / "agent.key");
   ASSERT_TRUE(key.ok());

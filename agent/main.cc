@@ -5,13 +5,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
+#include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -20,7 +19,7 @@
 #include "agent/collect.h"
 #include "agent/probe.h"
 #include "agent/uploader.h"
-#include "common/args.h"
+#include "common/cli_flags.h"
 #include "common/files.h"
 #include "common/log.h"
 
@@ -29,13 +28,12 @@ namespace {
 
 // Exit codes scripts can rely on.
 constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;   // the operation failed (see stderr)
-constexpr int kExitUsage = 2;    // bad command line
+constexpr int kExitFailed = 1;              // the operation failed (see stderr)
+constexpr int kExitUsage = kUsageExitCode;  // bad command line
 constexpr int kExitNotSent = 3;  // snapshot made and kept, not delivered
 
-constexpr char kHead[] =
-    "evidentia-agent: collects signed ISO/IEC 27001 control evidence\n\n"
-    "usage:\n";
+constexpr char kDescription[] =
+    "evidentia-agent: collects signed ISO/IEC 27001 control evidence";
 constexpr char kExitCodes[] =
     "exit codes: 0 ok, 1 failed, 2 usage, 3 not delivered (kept for later)\n";
 
@@ -52,7 +50,7 @@ constexpr char kEnrollUsage[] =
 )";
 constexpr char kRunUsage[] =
     R"(  evidentia-agent run --state-dir DIR [--once] [--interval DURATION] [--root DIR]
-                      [--spool-max-bytes N] [--max-send-rate N]
+                      [--spool-max-bytes SIZE] [--max-send-rate N]
       Collect, sign, spool and deliver; every --interval (default: the
       heartbeat the collector names from its policies, else 1h), or
       once with --once (exit 3 if the snapshot could not be delivered; it
@@ -72,6 +70,32 @@ constexpr char kRotateKeyUsage[] =
       no snapshot is signed until rotate-key, or run, gets the answer.
 )";
 
+// What each command's flags say; defaults are what an absent flag means.
+struct CollectFlags {
+  std::string root = "/";
+};
+struct EnrollFlags {
+  std::string collector;
+  std::string ca;
+  std::string token;
+  std::string state_dir;
+  std::string root = "/";
+  std::vector<std::string> labels;  // KEY=VALUE each (checked when parsed)
+};
+struct RunFlags {
+  std::string state_dir;
+  bool once = false;
+  // Without --interval, the heartbeat the collector names in its answers
+  // (SubmitResponse) sets the pace, 1h until it names one.
+  std::optional<absl::Duration> interval;
+  std::string root = "/";
+  uint64_t spool_max_bytes = kDefaultSpoolMaxBytes;
+  double max_send_rate = 10;  // snapshots a second; 0: no limit
+};
+struct RotateKeyFlags {
+  std::string state_dir;
+};
+
 volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
 
@@ -80,38 +104,32 @@ int Fail(const absl::Status& status, int code = kExitFailed) {
   return code;
 }
 
-int CollectCommand(const Args& args) {
-  if (!args.Has("once") || !args.Has("json")) {
-    std::fputs("collect needs --once --json\n", stderr);
-    return kExitUsage;
-  }
+int CollectCommand(const CollectFlags& flags) {
   absl::StatusOr<std::string> json =
-      CollectionToJson(Collect(BuildProbes(), args.Get("root", "/")));
+      CollectionToJson(Collect(BuildProbes(), flags.root));
   if (!json.ok()) return Fail(json.status());
   std::cout << *json;
   return kExitOk;
 }
 
-int EnrollCommand(const Args& args) {
-  if (absl::Status s = args.Require({"collector", "ca", "token", "state-dir"});
-      !s.ok()) {
-    return Fail(s, kExitUsage);
-  }
-  absl::StatusOr<std::string> ca_pem = ReadFile(args.Get("ca"), 1 << 20);
+// Where a label's KEY ends, or npos when `label` is not KEY=VALUE with a
+// KEY.
+size_t LabelKeyEnd(const std::string& label) {
+  const size_t eq = label.find('=');
+  return eq == 0 ? std::string::npos : eq;
+}
+
+int EnrollCommand(const EnrollFlags& flags) {
+  absl::StatusOr<std::string> ca_pem = ReadFile(flags.ca, 1 << 20);
   if (!ca_pem.ok()) return Fail(ca_pem.status());
   EnrollOptions options;
-  options.state_dir = args.Get("state-dir");
-  options.collector = args.Get("collector");
+  options.state_dir = flags.state_dir;
+  options.collector = flags.collector;
   options.ca_pem = *ca_pem;
-  options.token = args.Get("token");
-  options.root = args.Get("root", "/");
-  for (const std::string& label : args.GetAll("label")) {
-    const size_t eq = label.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return Fail(absl::InvalidArgumentError(
-                      absl::StrCat("--label ", label, " must be KEY=VALUE")),
-                  kExitUsage);
-    }
+  options.token = flags.token;
+  options.root = flags.root;
+  for (const std::string& label : flags.labels) {
+    const size_t eq = LabelKeyEnd(label);  // checked by the command line
     options.labels[label.substr(0, eq)] = label.substr(eq + 1);
   }
   absl::StatusOr<std::string> agent_id = Enroll(options);
@@ -144,28 +162,6 @@ absl::StatusOr<DeliveryReport> Deliver(AgentState& state,
   return report;
 }
 
-// "65536", "512KiB", "64MiB", "1GiB" as bytes; false if malformed or 0.
-bool ParseByteSize(std::string text, uint64_t* bytes) {
-  uint64_t unit = 1;
-  for (const auto& [suffix, size] :
-       {std::pair<const char*, uint64_t>{"KiB", 1ull << 10},
-        {"MiB", 1ull << 20},
-        {"GiB", 1ull << 30}}) {
-    if (absl::EndsWith(text, suffix)) {
-      text.resize(text.size() - 3);
-      unit = size;
-      break;
-    }
-  }
-  uint64_t number = 0;
-  if (!absl::SimpleAtoi(text, &number) || number == 0 ||
-      number > UINT64_MAX / unit) {
-    return false;
-  }
-  *bytes = number * unit;
-  return true;
-}
-
 // A rotation whose answer was lost is asked for again before anything is
 // signed (AgentState::MakeSnapshot refuses until then).
 absl::Status FinishPendingRotation(AgentState& state,
@@ -181,14 +177,11 @@ absl::Status FinishPendingRotation(AgentState& state,
   return absl::OkStatus();
 }
 
-int RotateKeyCommand(const Args& args) {
-  if (absl::Status s = args.Require({"state-dir"}); !s.ok()) {
-    return Fail(s, kExitUsage);
-  }
+int RotateKeyCommand(const RotateKeyFlags& flags) {
   absl::StatusOr<std::unique_ptr<AgentState>> state =
-      AgentState::Open(args.Get("state-dir"));
+      AgentState::Open(flags.state_dir);
   if (!state.ok()) return Fail(state.status());
-  absl::StatusOr<ClientTls> tls = LoadClientTls(args.Get("state-dir"));
+  absl::StatusOr<ClientTls> tls = LoadClientTls(flags.state_dir);
   if (!tls.ok()) return Fail(tls.status());
   auto stub = v1::Collector::NewStub(
       MakeChannel((*state)->identity().collector(), *tls));
@@ -202,51 +195,23 @@ int RotateKeyCommand(const Args& args) {
   return kExitOk;
 }
 
-int RunCommand(const Args& args) {
-  if (absl::Status s = args.Require({"state-dir"}); !s.ok()) {
-    return Fail(s, kExitUsage);
-  }
-  uint64_t spool_max_bytes = kDefaultSpoolMaxBytes;
-  if (args.Has("spool-max-bytes") &&
-      !ParseByteSize(args.Get("spool-max-bytes"), &spool_max_bytes)) {
-    std::fputs("--spool-max-bytes needs a size like 67108864 or 64MiB\n",
-               stderr);
-    return kExitUsage;
-  }
-  // Until the collector names its heartbeat (SubmitResponse).
-  absl::Duration interval = absl::Hours(1);
-  const bool interval_given = args.Has("interval");
-  if (interval_given &&
-      (!absl::ParseDuration(args.Get("interval"), &interval) ||
-       interval < absl::Seconds(1))) {
-    std::fputs("--interval needs a duration like 15m or 1h\n", stderr);
-    return kExitUsage;
-  }
-  double max_send_rate = 10;
-  if (args.Has("max-send-rate") &&
-      (!absl::SimpleAtod(args.Get("max-send-rate"), &max_send_rate) ||
-       max_send_rate < 0 || (max_send_rate > 0 && max_send_rate < 0.1))) {
-    // Slower, the collector would close the stream as idle between sends.
-    std::fputs(
-        "--max-send-rate needs snapshots a second, at least 0.1, e.g. 10 "
-        "(0: no limit)\n",
-        stderr);
-    return kExitUsage;
-  }
+int RunCommand(const RunFlags& flags) {
+  absl::Duration interval = flags.interval.value_or(absl::Hours(1));
+  const bool interval_given = flags.interval.has_value();
   absl::StatusOr<std::unique_ptr<AgentState>> state =
-      AgentState::Open(args.Get("state-dir"));
+      AgentState::Open(flags.state_dir);
   if (!state.ok()) return Fail(state.status());
-  absl::StatusOr<ClientTls> tls = LoadClientTls(args.Get("state-dir"));
+  absl::StatusOr<ClientTls> tls = LoadClientTls(flags.state_dir);
   if (!tls.ok()) return Fail(tls.status());
-  (*state)->set_spool_max_bytes(spool_max_bytes);
+  (*state)->set_spool_max_bytes(flags.spool_max_bytes);
   auto stub = v1::Collector::NewStub(
       MakeChannel((*state)->identity().collector(), *tls));
-  const std::string root = args.Get("root", "/");
+  const std::string& root = flags.root;
 
   DeliveryOptions delivery;
-  delivery.max_per_second = max_send_rate;
+  delivery.max_per_second = flags.max_send_rate;
 
-  if (args.Has("once")) {
+  if (flags.once) {
     if (absl::Status s = FinishPendingRotation(**state, *stub, delivery);
         !s.ok()) {
       return Fail(s, IsTransient(s) ? kExitNotSent : kExitFailed);
@@ -320,97 +285,137 @@ int RunCommand(const Args& args) {
   return kExitOk;
 }
 
-// One command and the flags it takes; any other flag is a usage error.
-struct Command {
-  std::string name;
-  const char* usage;  // its part of the overview
-  std::vector<FlagSpec> flags;
-  int (*run)(const Args&);
+// The command line: each command and the flags it takes (any other flag
+// is a usage error), their help, and where their values go.
+struct CommandLine {
+  CollectFlags collect;
+  EnrollFlags enroll;
+  RunFlags run;
+  RotateKeyFlags rotate_key;
+  // The commands, owned by the CLI::App; set by Define.
+  CLI::App* collect_command = nullptr;
+  CLI::App* enroll_command = nullptr;
+  CLI::App* run_command = nullptr;
+  CLI::App* rotate_key_command = nullptr;
+
+  void Define(CLI::App& app);
 };
 
-const std::vector<Command>& Commands() {
-  const FlagSpec root = {"root", "DIR",
-                         "observe the tree below DIR (default /; fixtures)"};
-  const FlagSpec state_dir = {"state-dir", "DIR",
-                              "the agent's keys, identity and spool (0700)"};
-  static const auto* const kCommands = new std::vector<Command>{
-      {"collect",
-       kCollectUsage,
-       {{"once", "", "one collection (required)"},
-        {"json", "", "print it as JSON (required)"},
-        root},
-       CollectCommand},
-      {"enroll",
-       kEnrollUsage,
-       {{"collector", "HOST:PORT", "the collector (required)"},
-        {"ca", "FILE", "the collector's CA certificate (required)"},
-        {"token", "TOKEN", "one-time enrolment token (required)"},
-        state_dir,
-        root,
-        {"label", "KEY=VALUE", "a label to scope grades by; repeatable"}},
-       EnrollCommand},
-      {"run",
-       kRunUsage,
-       {state_dir,
-        {"once", "", "one cycle, then exit (3: kept, not delivered)"},
-        {"interval", "DURATION", "time between snapshots (15m, 1h)"},
-        root,
-        {"spool-max-bytes", "N", "spool quota (default 64MiB)"},
-        {"max-send-rate", "N", "snapshots a second (default 10; 0: no limit)"}},
-       RunCommand},
-      {"rotate-key", kRotateKeyUsage, {state_dir}, RotateKeyCommand},
-  };
-  return *kCommands;
+// --max-send-rate: 0, or at least 0.1 snapshots a second (slower, the
+// collector would close the stream as idle between sends).
+absl::StatusOr<double> ParseSendRate(absl::string_view text) {
+  absl::StatusOr<double> rate = ParseNumberFlag(text, 0);
+  if (!rate.ok() || (*rate > 0 && *rate < 0.1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text,
+                     "' is not a rate: snapshots a second, at least 0.1 "
+                     "(e.g. 10), or 0 for no limit"));
+  }
+  return rate;
 }
 
-std::string Overview() {
-  std::string text = kHead;
-  for (const Command& command : Commands()) {
-    absl::StrAppend(&text, command.usage, "\n");
-  }
-  absl::StrAppend(&text, kExitCodes);
-  return text;
+void CommandLine::Define(CLI::App& app) {
+  UseEvidentiaConventions(app);
+  app.require_subcommand(1);
+  app.footer(absl::StrCat("usage:\n", kCollectUsage, "\n", kEnrollUsage, "\n",
+                          kRunUsage, "\n", kRotateKeyUsage, "\n", kExitCodes));
+  const auto footer = [](const char* usage) {
+    return absl::StrCat("usage:\n", usage, "\n", kExitCodes);
+  };
+  const auto add_root = [](CLI::App& command, std::string* root) {
+    command
+        .add_option("--root", *root,
+                    "observe the tree below DIR (default /; fixtures)")
+        ->type_name("DIR");
+  };
+  const auto add_state_dir = [](CLI::App& command, std::string* state_dir) {
+    command
+        .add_option("--state-dir", *state_dir,
+                    "the agent's keys, identity and spool (0700)")
+        ->type_name("DIR")
+        ->required();
+  };
+
+  collect_command =
+      app.add_subcommand("collect", "print this host's facts as JSON");
+  collect_command->footer(footer(kCollectUsage));
+  collect_command->add_flag("--once", "one collection")
+      ->required()
+      ->disable_flag_override();
+  collect_command->add_flag("--json", "print it as JSON")
+      ->required()
+      ->disable_flag_override();
+  add_root(*collect_command, &collect.root);
+
+  enroll_command = app.add_subcommand(
+      "enroll", "register this device with a collector (one-time token)");
+  enroll_command->footer(footer(kEnrollUsage));
+  enroll_command->add_option("--collector", enroll.collector, "the collector")
+      ->type_name("HOST:PORT")
+      ->required();
+  enroll_command
+      ->add_option("--ca", enroll.ca, "the collector's CA certificate")
+      ->type_name("FILE")
+      ->required();
+  enroll_command
+      ->add_option("--token", enroll.token, "one-time enrolment token")
+      ->type_name("TOKEN")
+      ->required();
+  add_state_dir(*enroll_command, &enroll.state_dir);
+  add_root(*enroll_command, &enroll.root);
+  enroll_command
+      ->add_option("--label", enroll.labels,
+                   "a label to scope grades by; repeatable")
+      ->type_name("KEY=VALUE")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)
+      ->check(CLI::Validator(
+          [](std::string& label) {
+            return LabelKeyEnd(label) == std::string::npos
+                       ? absl::StrCat("'", label, "' is not KEY=VALUE")
+                       : std::string();
+          },
+          ""));
+
+  run_command =
+      app.add_subcommand("run", "collect, sign, spool and deliver snapshots");
+  run_command->footer(footer(kRunUsage));
+  add_state_dir(*run_command, &run.state_dir);
+  run_command
+      ->add_flag("--once", run.once,
+                 "one cycle, then exit (3: kept, not delivered)")
+      ->disable_flag_override();
+  AddDurationOption(*run_command, "--interval", &run.interval,
+                    "time between snapshots (15m, 1h)", absl::Seconds(1));
+  add_root(*run_command, &run.root);
+  AddByteSizeOption(*run_command, "--spool-max-bytes", &run.spool_max_bytes,
+                    "spool quota (default 64MiB)");
+  AddParsedOption<double>(*run_command, "--max-send-rate", &run.max_send_rate,
+                          ParseSendRate,
+                          "snapshots a second (default 10; 0: no limit)")
+      ->type_name("N");
+
+  rotate_key_command = app.add_subcommand(
+      "rotate-key", "replace the device key, registered on the old key's word");
+  rotate_key_command->footer(footer(kRotateKeyUsage));
+  add_state_dir(*rotate_key_command, &rotate_key.state_dir);
 }
 
 int Main(int argc, char** argv) {
-  if (argc < 2 || std::string(argv[1]) == "--help" ||
-      std::string(argv[1]) == "help") {
-    std::fputs(Overview().c_str(), argc < 2 ? stderr : stdout);
-    return argc < 2 ? kExitUsage : kExitOk;
+  CommandLine line;
+  CLI::App app{kDescription, "evidentia-agent"};
+  if (std::optional<int> code = ParseCommandLine(
+          app, [&](CLI::App& app) { line.Define(app); }, argc, argv, std::cout,
+          std::cerr)) {
+    return *code;
   }
-  const std::string name = argv[1];
-  const auto command =
-      std::find_if(Commands().begin(), Commands().end(),
-                   [&](const Command& c) { return c.name == name; });
-  if (command == Commands().end()) {
-    std::fprintf(stderr, "unknown command %s\n\n%s", name.c_str(),
-                 Overview().c_str());
-    return kExitUsage;
+  if (line.collect_command->parsed()) return CollectCommand(line.collect);
+  if (line.enroll_command->parsed()) return EnrollCommand(line.enroll);
+  if (line.run_command->parsed()) return RunCommand(line.run);
+  if (line.rotate_key_command->parsed()) {
+    return RotateKeyCommand(line.rotate_key);
   }
-  const std::vector<FlagSpec> flags =
-      Flags({command->flags, {{"help", "", "this help"}}});
-  absl::StatusOr<Args> args = Args::Parse(argc, argv, 2, flags);
-  if (!args.ok()) {
-    std::fprintf(stderr,
-                 "evidentia-agent %s: %s (evidentia-agent %s --help lists its "
-                 "flags)\n",
-                 name.c_str(), std::string(args.status().message()).c_str(),
-                 name.c_str());
-    return kExitUsage;
-  }
-  if (args->Has("help")) {
-    std::fputs(absl::StrCat("usage:\n", command->usage, "\nflags:\n",
-                            FlagHelp(flags), "\n", kExitCodes)
-                   .c_str(),
-               stdout);
-    return kExitOk;
-  }
-  if (!args->positional().empty()) {
-    std::fprintf(stderr, "evidentia-agent %s: unexpected argument '%s'\n",
-                 name.c_str(), args->positional()[0].c_str());
-    return kExitUsage;
-  }
-  return command->run(*args);
+  return kExitUsage;  // unreachable: exactly one command is required
 }
 
 }  // namespace

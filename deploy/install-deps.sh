@@ -9,6 +9,7 @@ packages=(
   clang libclang-rt-14-dev  # the sanitizer build and libFuzzer (tests/run.sh)
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libssl-dev libabsl-dev libyaml-cpp-dev
+  libcli11-dev  # command lines (common/cli_flags.h), header-only
   libgtest-dev libgmock-dev
   libarchive-dev nlohmann-json3-dev libsodium-dev
   python3 python3-jsonschema python3-regex

@@ -14,7 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "collector/bundle_export.h"
+#include "collector/bundle_sink.h"
 
 struct archive;
 struct archive_entry;

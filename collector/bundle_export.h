@@ -1,8 +1,9 @@
 // Export of an auditor bundle (docs/bundle.md): the collector gathers every
 // file for a period and scope from its store and log, grades as of the
 // period's end, and hands each file to a sink; SHA256SUMS and its signature
-// come last. The sink is a directory (tests, benchmarks) or the Export RPC
-// stream to the operator CLI, which writes the directory and the .tar.gz.
+// come last. The sink (collector/bundle_sink.h) is a directory (tests,
+// benchmarks) or the Export RPC stream to the operator CLI, which writes
+// the directory and the .tar.gz.
 #ifndef EVIDENTIA_COLLECTOR_BUNDLE_EXPORT_H_
 #define EVIDENTIA_COLLECTOR_BUNDLE_EXPORT_H_
 
@@ -13,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "collector/bundle_sink.h"
 #include "collector/grading.h"
 #include "collector/store.h"
 #include "collector/transparency_log.h"
@@ -22,35 +24,6 @@
 #include "evidentia/v1/collector.pb.h"
 
 namespace evidentia::collector {
-
-// Receives the bundle's files, each once, under paths that passed
-// bundle::IsSafePath.
-class BundleSink {
- public:
-  virtual ~BundleSink() = default;
-  virtual absl::Status Add(absl::string_view path, absl::string_view bytes) = 0;
-};
-
-// Writes files below a directory that must not exist yet (it is created
-// 0755; files 0644, VERIFY.sh 0755). Not synced file by file: Finish()
-// syncs the file system once.
-class DirectorySink : public BundleSink {
- public:
-  // FAILED_PRECONDITION when `dir` exists; an error when it cannot be made.
-  static absl::StatusOr<std::unique_ptr<DirectorySink>> Create(
-      const std::filesystem::path& dir);
-  absl::Status Add(absl::string_view path, absl::string_view bytes) override;
-  // Flushes everything written to disk.
-  absl::Status Finish();
-  uint64_t bytes() const { return bytes_; }
-  uint64_t files() const { return files_; }
-
- private:
-  explicit DirectorySink(std::filesystem::path dir) : dir_(std::move(dir)) {}
-  std::filesystem::path dir_;
-  uint64_t bytes_ = 0;
-  uint64_t files_ = 0;
-};
 
 // What the collector exports with; all must outlive the call.
 struct ExportSources {

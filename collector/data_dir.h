@@ -23,35 +23,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/data_dir_paths.h"
 #include "common/ed25519.h"
 #include "common/x509.h"
 
 namespace evidentia::collector {
 
-struct DataDirPaths {
-  explicit DataDirPaths(std::filesystem::path dir) : root(std::move(dir)) {}
-  std::filesystem::path root;
-  std::filesystem::path signing_key() const { return root / "collector.key"; }
-  std::filesystem::path signing_pub() const {
-    return root / "collector.pub.pem";
-  }
-  std::filesystem::path ca_key() const { return root / "ca.key"; }
-  std::filesystem::path ca_cert() const { return root / "ca.pem"; }
-  std::filesystem::path server_key() const { return root / "server.key"; }
-  std::filesystem::path server_cert() const { return root / "server.pem"; }
-  std::filesystem::path operator_client_key() const {
-    return root / "operator-client.key";
-  }
-  std::filesystem::path operator_client_cert() const {
-    return root / "operator-client.pem";
-  }
-  std::filesystem::path operator_key() const { return root / "operator.key"; }
-  std::filesystem::path operator_pub() const {
-    return root / "operator.pub.pem";
-  }
-  std::filesystem::path address() const { return root / "collector.addr"; }
-  std::filesystem::path db() const { return root / "db"; }
-};
+using ::evidentia::DataDirPaths;
 
 // What a running collector needs from its data directory.
 struct CollectorMaterial {

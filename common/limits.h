@@ -1,5 +1,5 @@
-// Sizes every part agrees on: what the collector accepts from an agent,
-// and so what an auditor's verifier may find in a bundle.
+// Sizes every part agrees on: what the collector accepts from an agent or
+// the operator, and so what an auditor's verifier may find in a bundle.
 #ifndef EVIDENTIA_COMMON_LIMITS_H_
 #define EVIDENTIA_COMMON_LIMITS_H_
 
@@ -13,6 +13,8 @@ inline constexpr size_t kMaxPayloadBytes = 1 << 20;
 inline constexpr size_t kMaxFactsBytes = 4 << 20;
 // Observations in one snapshot.
 inline constexpr int kMaxObservations = 256;
+// A manual evidence document (one gRPC message carries it).
+inline constexpr size_t kMaxDocumentBytes = 6 << 20;
 
 }  // namespace evidentia
 

@@ -20,13 +20,11 @@
 #include "collector/store.h"
 #include "collector/transparency_log.h"
 #include "common/ed25519.h"
+#include "common/limits.h"
 #include "common/proto_time.h"
 #include "evidentia/v1/collector.pb.h"
 
 namespace evidentia::collector {
-
-// Largest manual evidence document accepted (one gRPC message carries it).
-inline constexpr size_t kMaxDocumentBytes = 6 << 20;
 
 enum class Role { kAgent, kOperator };
 

@@ -1,0 +1,151 @@
+#!/usr/bin/python3
+"""Checks the rules between Evidentia's parts (docs/architecture.md).
+
+Every source file belongs to one part; a file may include headers of its own
+part and of the parts it is allowed to use, never others. Test files
+(*_test.cc) and the test support tree may use anything. With --binaries, the
+operator CLI `evidentia` and the agent must not link RocksDB, and the CLI
+must hold no server code.
+
+  check_parts.py SOURCE_DIR [--binaries BUILD_DIR]
+
+Exit 0 when every rule holds; 1, naming each broken one, otherwise.
+"""
+import fnmatch
+import os
+import re
+import subprocess
+import sys
+
+# Part of a file: the first pattern (relative path) that matches.
+PARTS = [
+    ("proto", "proto/*"),
+    ("grading", "common/policy*"),
+    ("common", "common/*"),
+    ("grading", "collector/evidence.*"),
+    ("grading", "collector/fleet.*"),
+    ("grading", "collector/grading.*"),
+    ("bundle", "collector/bundle_archive.*"),
+    ("bundle", "collector/bundle_paths.*"),
+    ("bundle", "collector/bundle_sink.*"),
+    ("bundle", "collector/bundle_verify.*"),
+    ("bundle", "collector/oscal.*"),
+    ("bundle", "collector/report.*"),
+    ("cli", "collector/operator_cli.*"),
+    ("cli", "collector/facts_summary.*"),
+    ("cli", "collector/cli_main.cc"),
+    ("collector", "collector/*"),
+    ("agent", "agent/*"),
+]
+
+# What each part may include besides itself. proto <- common <- grading <-
+# bundle <- cli; the agent uses common only; the collector uses grading and
+# bundle (and the CLI, for `evidentia-collector token create`), never the
+# reverse.
+ALLOWED = {
+    "proto": set(),
+    "common": {"proto"},
+    "grading": {"proto", "common"},
+    "bundle": {"proto", "common", "grading"},
+    "cli": {"proto", "common", "grading", "bundle"},
+    "collector": {"proto", "common", "grading", "bundle", "cli"},
+    "agent": {"proto", "common"},
+}
+
+# Generated headers: whose part they are.
+GENERATED = {
+    "evidentia/v1/": "proto",
+    "collector/bundle_assets.h": "collector",
+}
+
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+
+def part_of(path):
+    for part, pattern in PARTS:
+        if fnmatch.fnmatch(path, pattern):
+            return part
+    return None
+
+
+def part_of_include(header):
+    for prefix, part in GENERATED.items():
+        if header.startswith(prefix):
+            return part
+    return part_of(header)
+
+
+def check_sources(root):
+    errors = []
+    for top in ("proto", "common", "collector", "agent"):
+        for dirpath, _, files in os.walk(os.path.join(root, top)):
+            for name in files:
+                if not name.endswith((".h", ".cc")) or name.endswith("_test.cc"):
+                    continue
+                path = os.path.relpath(os.path.join(dirpath, name), root)
+                part = part_of(path)
+                with open(os.path.join(root, path), encoding="utf-8") as f:
+                    text = f.read()
+                for header in INCLUDE.findall(text):
+                    used = part_of_include(header)
+                    if used is None or used == part:
+                        continue
+                    if used not in ALLOWED[part]:
+                        errors.append(
+                            f"{path}: the {part} part includes {header} "
+                            f"of the {used} part, which it may not use")
+    return errors
+
+
+def needed_libraries(binary):
+    out = subprocess.run(["readelf", "-d", binary], capture_output=True,
+                         text=True, check=True).stdout
+    return re.findall(r"\(NEEDED\).*\[(.+)\]", out)
+
+
+def symbols(binary):
+    out = subprocess.run(["nm", "-C", binary], capture_output=True,
+                         text=True, check=True).stdout
+    return out
+
+
+def check_binaries(build):
+    errors = []
+    cli = os.path.join(build, "collector", "evidentia")
+    agent = os.path.join(build, "agent", "evidentia-agent")
+    for binary in (cli, agent):
+        if not os.path.exists(binary):
+            errors.append(f"{binary}: not built")
+            continue
+        for lib in needed_libraries(binary):
+            if lib.startswith("librocksdb"):
+                errors.append(f"{binary} links {lib}")
+    if os.path.exists(cli):
+        table = symbols(cli)
+        for server in ("evidentia::collector::CollectorService::",
+                       "evidentia::collector::Ingestor::",
+                       "evidentia::collector::RocksDbStore::",
+                       "evidentia::collector::TransparencyLog::"):
+            if server in table:
+                errors.append(f"{cli} holds server code ({server})")
+    return errors
+
+
+def main(argv):
+    if len(argv) not in (2, 4) or (len(argv) == 4 and argv[2] != "--binaries"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    errors = check_sources(argv[1])
+    if len(argv) == 4:
+        errors += check_binaries(argv[3])
+    for error in errors:
+        print(error)
+    if errors:
+        print(f"{len(errors)} broken rules between parts (docs/architecture.md)")
+        return 1
+    print("every rule between parts holds")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

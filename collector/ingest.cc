@@ -94,7 +94,7 @@ void Ingestor::RecordClockSkew(const v1::Snapshot& snapshot,
   // arrives is the normal backlog after an outage (and is dated by its
   // claim, which only makes its evidence look older, never fresher).
   const absl::Duration skew = FromProto(snapshot.collected_at()) - received;
-  if (skew <= max_clock_skew_) return;
+  if (skew <= options_.max_clock_skew) return;
   registry_
       .RecordEvent(
           "clock_skew", snapshot.agent_id(), snapshot.seq(),
@@ -102,7 +102,7 @@ void Ingestor::RecordClockSkew(const v1::Snapshot& snapshot,
                        snapshot.agent_id(), " claims a collection time ",
                        absl::FormatDuration(skew),
                        " after the collector received it (limit ",
-                       absl::FormatDuration(max_clock_skew_),
+                       absl::FormatDuration(options_.max_clock_skew),
                        "); its evidence is dated no later than its receipt"),
           peer)
       .IgnoreError();  // accepted either way; the event is best effort
@@ -121,66 +121,132 @@ absl::Mutex& Ingestor::AgentMutex(absl::string_view agent_id) {
                         agent_mutexes_.size()];
 }
 
+// One submission on its way through the stages of Submit.
+struct Ingestor::Submission {
+  Submission(const v1::SubmitRequest& request, absl::string_view peer)
+      : request(request), envelope(request.envelope()), peer(peer) {}
+
+  // REJECTED with `status` (after Decode: naming the snapshot's seq).
+  v1::SubmitResponse Reject(const absl::Status& status) const {
+    return Rejected(status, snapshot.seq(), payload_sha256);
+  }
+  // REJECTED with `status`, its message prefixed with `context`.
+  v1::SubmitResponse RejectIn(const absl::Status& status) const {
+    return Reject(absl::Status(status.code(),
+                               absl::StrCat(context, ": ", status.message())));
+  }
+  // An answer other than REJECTED, for this snapshot.
+  v1::SubmitResponse Answer(v1::SubmitResponse::Result result) const {
+    v1::SubmitResponse response;
+    response.set_result(result);
+    response.set_seq(snapshot.seq());
+    response.set_payload_sha256(payload_sha256);
+    return response;
+  }
+
+  const v1::SubmitRequest& request;
+  const v1::SignedSnapshot& envelope;
+  const absl::string_view peer;
+  // Decode:
+  std::string payload_sha256;
+  v1::Snapshot snapshot;
+  std::string context;  // "snapshot 7 from agent ...", for messages
+  // CheckFacts: the facts digests the payload names, and the bodies sent.
+  std::set<std::string> digests;
+  std::map<std::string, const std::string*> bodies;
+  // DecideChain, under the agent's lock: the agent as stored.
+  v1::AgentRecord agent;
+  ChainHead head;
+  // BuildBatch:
+  Batch batch;
+  v1::StoredSnapshot stored;
+  std::vector<v1::LatestObservation> observed;
+};
+
 v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
                                     absl::string_view peer) {
-  const v1::SignedSnapshot& envelope = request.envelope();
-  if (envelope.payload().size() > kMaxPayloadBytes) {
+  Submission s(request, peer);
+  if (Refusal refused = CheckLimits(s)) return *refused;
+  if (Refusal refused = Decode(s)) return *refused;
+  if (Refusal refused = Authenticate(s)) return *refused;
+  if (Refusal refused = CheckFacts(s)) return *refused;
+  absl::MutexLock lock(&AgentMutex(s.snapshot.agent_id()));
+  if (Refusal answered = DecideChain(s)) return *answered;
+  if (Refusal answered = BuildBatch(s)) return *answered;
+  if (Refusal refused = Commit(s)) return *refused;
+  Notify(s);
+  v1::SubmitResponse accepted = s.Answer(v1::SubmitResponse::ACCEPTED);
+  accepted.set_heartbeat_seconds(absl::ToInt64Seconds(options_.heartbeat));
+  return accepted;
+}
+
+// 1. Sizes, before anything is parsed.
+Ingestor::Refusal Ingestor::CheckLimits(const Submission& s) const {
+  if (s.envelope.payload().size() > kMaxPayloadBytes) {
     return Rejected(absl::InvalidArgumentError(
-                        absl::StrCat("payload is ", envelope.payload().size(),
+                        absl::StrCat("payload is ", s.envelope.payload().size(),
                                      " bytes; at most ", kMaxPayloadBytes)),
                     0, "");
   }
   size_t facts_bytes = 0;
-  for (const std::string& body : request.facts()) facts_bytes += body.size();
+  for (const std::string& body : s.request.facts()) facts_bytes += body.size();
   if (facts_bytes > kMaxFactsBytes) {
     return Rejected(absl::InvalidArgumentError(
                         absl::StrCat("facts bodies total ", facts_bytes,
                                      " bytes; at most ", kMaxFactsBytes)),
                     0, "");
   }
-  std::string payload_sha256 = Sha256(envelope.payload());
+  return std::nullopt;
+}
 
-  v1::Snapshot snapshot;
-  if (!snapshot.ParseFromString(envelope.payload())) {
+// 2. The payload as a Snapshot (not yet trusted).
+Ingestor::Refusal Ingestor::Decode(Submission& s) const {
+  s.payload_sha256 = Sha256(s.envelope.payload());
+  if (!s.snapshot.ParseFromString(s.envelope.payload())) {
     return Rejected(
         absl::InvalidArgumentError("payload is not a Snapshot message"), 0,
-        std::move(payload_sha256));
+        s.payload_sha256);
   }
-  const uint64_t seq = snapshot.seq();
-  auto reject = [&](const absl::Status& status) {
-    return Rejected(status, seq, payload_sha256);
-  };
-  const std::string context =
-      absl::StrCat("snapshot ", seq, " from agent ", snapshot.agent_id());
+  s.context = absl::StrCat("snapshot ", s.snapshot.seq(), " from agent ",
+                           s.snapshot.agent_id());
+  return std::nullopt;
+}
 
+// 3. Signed by a key of an enrolled agent; then, as the agent's own words,
+// within its rate and of a valid shape.
+Ingestor::Refusal Ingestor::Authenticate(const Submission& s) {
+  const v1::Snapshot& snapshot = s.snapshot;
   absl::StatusOr<std::optional<v1::AgentRecord>> found =
       registry_.GetAgent(snapshot.agent_id());
-  if (!found.ok()) return reject(found.status());
+  if (!found.ok()) return s.Reject(found.status());
   if (!found->has_value()) {
-    return reject(absl::UnauthenticatedError(
-        absl::StrCat(context, ": agent is not enrolled")));
+    return s.Reject(absl::UnauthenticatedError(
+        absl::StrCat(s.context, ": agent is not enrolled")));
   }
   // The key the envelope names, if it is one of the agent's (which seqs it
   // may sign is checked under the lock); else the current one, which then
   // refuses the envelope.
-  const std::string* pem = AgentKeyPem(**found, envelope.key_id());
+  const std::string* pem = AgentKeyPem(**found, s.envelope.key_id());
   absl::StatusOr<PublicKey> key =
       PublicKey::FromPem(pem != nullptr ? *pem : (*found)->public_key_pem());
-  if (!key.ok()) return reject(key.status());
-  if (absl::Status verified = VerifyEnvelope(*key, envelope); !verified.ok()) {
-    const std::string detail = absl::StrCat(context, ": ", verified.message());
+  if (!key.ok()) return s.Reject(key.status());
+  if (absl::Status verified = VerifyEnvelope(*key, s.envelope);
+      !verified.ok()) {
+    const std::string detail =
+        absl::StrCat(s.context, ": ", verified.message());
     registry_
-        .RecordEvent("bad_signature", snapshot.agent_id(), seq, detail,
-                     peer)
+        .RecordEvent("bad_signature", snapshot.agent_id(), snapshot.seq(),
+                     detail, s.peer)
         .IgnoreError();  // the refusal below stands either way
-    return reject(absl::Status(verified.code(), detail));
+    return s.Reject(absl::Status(verified.code(), detail));
   }
   // From here on the payload is the agent's own words.
-  if (limiter_ != nullptr) {
-    if (const absl::Duration wait = limiter_->Admit(snapshot.agent_id());
+  if (options_.rate_limiter != nullptr) {
+    if (const absl::Duration wait =
+            options_.rate_limiter->Admit(snapshot.agent_id());
         wait > absl::ZeroDuration()) {
-      v1::SubmitResponse response = reject(absl::ResourceExhaustedError(
-          absl::StrCat(context, ": over this agent's rate; retry in ",
+      v1::SubmitResponse response = s.Reject(absl::ResourceExhaustedError(
+          absl::StrCat(s.context, ": over this agent's rate; retry in ",
                        absl::FormatDuration(wait))));
       response.set_retry_after_ms(
           absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
@@ -188,165 +254,168 @@ v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
     }
   }
   if (absl::Status shape = CheckShape(snapshot); !shape.ok()) {
-    return reject(absl::Status(shape.code(),
-                               absl::StrCat(context, ": ", shape.message())));
+    return s.RejectIn(shape);
   }
+  return std::nullopt;
+}
 
-  // Facts bodies: each must be named by the signed payload and parse.
-  std::set<std::string> digests;
-  for (const v1::Observation& o : snapshot.observations()) {
-    if (!o.facts_sha256().empty()) digests.insert(o.facts_sha256());
+// 4. Facts bodies: each must be named by the signed payload and parse.
+Ingestor::Refusal Ingestor::CheckFacts(Submission& s) const {
+  for (const v1::Observation& o : s.snapshot.observations()) {
+    if (!o.facts_sha256().empty()) s.digests.insert(o.facts_sha256());
   }
-  std::map<std::string, const std::string*> bodies;
-  for (const std::string& body : request.facts()) {
+  for (const std::string& body : s.request.facts()) {
     std::string digest = Sha256(body);
-    if (digests.count(digest) == 0) {
-      return reject(absl::InvalidArgumentError(
-          absl::StrCat(context, ": facts body ", ToHex(digest),
+    if (s.digests.count(digest) == 0) {
+      return s.Reject(absl::InvalidArgumentError(
+          absl::StrCat(s.context, ": facts body ", ToHex(digest),
                        " is not named by the snapshot")));
     }
     v1::Facts facts;
     if (!facts.ParseFromString(body)) {
-      return reject(absl::InvalidArgumentError(absl::StrCat(
-          context, ": facts body ", ToHex(digest), " is not a Facts message")));
+      return s.Reject(absl::InvalidArgumentError(
+          absl::StrCat(s.context, ": facts body ", ToHex(digest),
+                       " is not a Facts message")));
     }
-    bodies.emplace(std::move(digest), &body);
+    s.bodies.emplace(std::move(digest), &body);
   }
+  return std::nullopt;
+}
 
-  absl::MutexLock lock(&AgentMutex(snapshot.agent_id()));
+// 5. Under the agent's lock: the next link of its chain, a duplicate
+// (answered DUPLICATE), or a refusal (revoked, retired key, gap, fork).
+Ingestor::Refusal Ingestor::DecideChain(Submission& s) {
+  const v1::Snapshot& snapshot = s.snapshot;
+  const uint64_t seq = snapshot.seq();
   // Re-read under the lock: another stream of this agent may have advanced.
   absl::StatusOr<std::optional<v1::AgentRecord>> current =
       registry_.GetAgent(snapshot.agent_id());
-  if (!current.ok()) return reject(current.status());
-  v1::AgentRecord agent = **current;
+  if (!current.ok()) return s.Reject(current.status());
+  s.agent = **current;
   // Under the lock, so nothing is accepted after a revocation is stored.
-  if (agent.has_revoked_at()) {
-    return reject(absl::PermissionDeniedError(
-        absl::StrCat(context, ": the agent was revoked")));
+  if (s.agent.has_revoked_at()) {
+    return s.Reject(absl::PermissionDeniedError(
+        absl::StrCat(s.context, ": the agent was revoked")));
   }
-  if (absl::Status signer = CheckKeyForSeq(agent, envelope.key_id(), seq);
+  if (absl::Status signer = CheckKeyForSeq(s.agent, s.envelope.key_id(), seq);
       !signer.ok()) {
     registry_
         .RecordEvent("retired_key", snapshot.agent_id(), seq, signer.message(),
-                     peer)
+                     s.peer)
         .IgnoreError();  // the refusal below stands either way
-    return reject(signer);
+    return s.Reject(signer);
   }
-  const ChainHead head{agent.last_seq(), agent.last_payload_sha256()};
+  s.head = ChainHead{s.agent.last_seq(), s.agent.last_payload_sha256()};
 
   // A chain refusal names the collector's head so that an agent can rebase
   // a refused gap snapshot on what is actually held (proto/README.md, Gaps).
   auto reject_chain = [&](const absl::Status& status) {
-    v1::SubmitResponse response = reject(absl::Status(
-        status.code(), absl::StrCat(context, ": ", status.message())));
+    v1::SubmitResponse response = s.RejectIn(status);
     if (status.code() == absl::StatusCode::kFailedPrecondition) {
-      response.set_head_seq(head.seq);
-      response.set_head_payload_sha256(head.payload_sha256);
+      response.set_head_seq(s.head.seq);
+      response.set_head_payload_sha256(s.head.payload_sha256);
     }
     return response;
   };
-  if (absl::Status chain = CheckNext(head, snapshot); !chain.ok()) {
-    if (chain.code() != absl::StatusCode::kAlreadyExists) {
-      return reject_chain(chain);
-    }
-    absl::StatusOr<std::optional<v1::StoredSnapshot>> stored =
-        GetRecord<v1::StoredSnapshot>(store_, Table::kSnapshots,
-                                      keys::Snapshot(snapshot.agent_id(), seq),
-                                      "snapshot");
-    if (!stored.ok()) return reject(stored.status());
-    if (stored->has_value() &&
-        Sha256((*stored)->envelope().payload()) == payload_sha256) {
-      v1::SubmitResponse response;
-      response.set_result(v1::SubmitResponse::DUPLICATE);
-      response.set_seq(seq);
-      response.set_payload_sha256(payload_sha256);
-      response.set_heartbeat_seconds(absl::ToInt64Seconds(heartbeat_));
-      return response;
-    }
-    if (snapshot.has_gap()) {
-      // The agent dropped snapshots the collector had in fact received (an
-      // acknowledgement was lost): nothing is lost, and the gap is refused so
-      // that it cannot hide them. Not an equivocation: the agent rebases.
-      return reject_chain(absl::FailedPreconditionError(
-          absl::StrCat("gap ", snapshot.gap().first_seq(), "..", seq,
-                       " overlaps snapshots held up to ", head.seq)));
-    }
-    const std::string detail =
-        absl::StrCat(context,
-                     ": equivocation: a different snapshot with this seq was "
-                     "already accepted");
-    registry_
-        .RecordEvent("equivocation", snapshot.agent_id(), seq, detail,
-                     peer)
-        .IgnoreError();  // the refusal below stands either way
-    return reject(absl::AlreadyExistsError(detail));
+  absl::Status chain = CheckNext(s.head, snapshot);
+  if (chain.ok()) return std::nullopt;
+  if (chain.code() != absl::StatusCode::kAlreadyExists) {
+    return reject_chain(chain);
   }
+  absl::StatusOr<std::optional<v1::StoredSnapshot>> stored =
+      GetRecord<v1::StoredSnapshot>(store_, Table::kSnapshots,
+                                    keys::Snapshot(snapshot.agent_id(), seq),
+                                    "snapshot");
+  if (!stored.ok()) return s.Reject(stored.status());
+  if (stored->has_value() &&
+      Sha256((*stored)->envelope().payload()) == s.payload_sha256) {
+    v1::SubmitResponse response = s.Answer(v1::SubmitResponse::DUPLICATE);
+    response.set_heartbeat_seconds(absl::ToInt64Seconds(options_.heartbeat));
+    return response;
+  }
+  if (snapshot.has_gap()) {
+    // The agent dropped snapshots the collector had in fact received (an
+    // acknowledgement was lost): nothing is lost, and the gap is refused so
+    // that it cannot hide them. Not an equivocation: the agent rebases.
+    return reject_chain(absl::FailedPreconditionError(
+        absl::StrCat("gap ", snapshot.gap().first_seq(), "..", seq,
+                     " overlaps snapshots held up to ", s.head.seq)));
+  }
+  const std::string detail =
+      absl::StrCat(s.context,
+                   ": equivocation: a different snapshot with this seq was "
+                   "already accepted");
+  registry_
+      .RecordEvent("equivocation", snapshot.agent_id(), seq, detail, s.peer)
+      .IgnoreError();  // the refusal below stands either way
+  return s.Reject(absl::AlreadyExistsError(detail));
+}
 
-  // Every digest must be held already or arrive now. Those the agent's
-  // latest observations name are held (objects are never deleted): a
-  // heartbeat repeats them, and asking the store for each cost more than
-  // verifying the signature.
+// 6. The writes: facts bodies not yet held (NEED_FACTS when one is neither
+// held nor sent), the snapshot, its index entries, the agent, the log queue.
+Ingestor::Refusal Ingestor::BuildBatch(Submission& s) const {
+  // Those the agent's latest observations name are held (objects are never
+  // deleted): a heartbeat repeats them, and asking the store for each cost
+  // more than verifying the signature.
   absl::flat_hash_set<std::string> latest_digests;
-  if (const HostPtr host =
-          fleet_ != nullptr ? fleet_->Find(snapshot.agent_id()) : nullptr) {
+  if (const HostPtr host = options_.fleet != nullptr
+                               ? options_.fleet->Find(s.snapshot.agent_id())
+                               : nullptr) {
     for (const auto& [check_id, o] : host->latest) {
       if (!o.facts_sha256().empty()) latest_digests.insert(o.facts_sha256());
     }
   }
-  Batch batch;
-  v1::SubmitResponse need;
-  for (const std::string& digest : digests) {
+  v1::SubmitResponse need = s.Answer(v1::SubmitResponse::NEED_FACTS);
+  for (const std::string& digest : s.digests) {
     if (latest_digests.contains(digest)) continue;
     absl::StatusOr<std::optional<std::string>> held =
         store_.Get(Table::kObjects, digest);
-    if (!held.ok()) return reject(held.status());
+    if (!held.ok()) return s.Reject(held.status());
     if (held->has_value()) continue;
-    auto body = bodies.find(digest);
-    if (body == bodies.end()) {
+    auto body = s.bodies.find(digest);
+    if (body == s.bodies.end()) {
       need.add_missing_facts(digest);
     } else {
-      batch.Put(Table::kObjects, digest, *body->second);
+      s.batch.Put(Table::kObjects, digest, *body->second);
     }
   }
-  if (need.missing_facts_size() > 0) {
-    need.set_result(v1::SubmitResponse::NEED_FACTS);
-    need.set_seq(seq);
-    need.set_payload_sha256(payload_sha256);
-    return need;
-  }
+  if (need.missing_facts_size() > 0) return need;
 
-  v1::StoredSnapshot stored;
-  *stored.mutable_envelope() = envelope;
-  *stored.mutable_received_at() = ToProto(clock_());
-  std::vector<v1::LatestObservation> observed =
-      AddSnapshotWrites(snapshot, stored, agent, batch);
-  TransparencyLog::Enqueue(batch, snapshot.agent_id(), seq, envelope.payload(),
-                           envelope.signature());
+  *s.stored.mutable_envelope() = s.envelope;
+  *s.stored.mutable_received_at() = ToProto(clock_());
+  s.observed = AddSnapshotWrites(s.snapshot, s.stored, s.agent, s.batch);
+  TransparencyLog::Enqueue(s.batch, s.snapshot.agent_id(), s.snapshot.seq(),
+                           s.envelope.payload(), s.envelope.signature());
+  return std::nullopt;
+}
 
-  if (absl::Status committed = store_.Commit(batch); !committed.ok()) {
-    return reject(absl::UnavailableError(
-        absl::StrCat(context, ": not stored: ", committed.message())));
+// 7. Durably, before the answer.
+Ingestor::Refusal Ingestor::Commit(const Submission& s) {
+  if (absl::Status committed = store_.Commit(s.batch); !committed.ok()) {
+    return s.Reject(absl::UnavailableError(
+        absl::StrCat(s.context, ": not stored: ", committed.message())));
   }
+  return std::nullopt;
+}
+
+// 8. What follows an accepted snapshot: its gap as an event, the fleet, the
+// log, a clock claimed in the future.
+void Ingestor::Notify(const Submission& s) {
+  const v1::Snapshot& snapshot = s.snapshot;
   if (snapshot.has_gap()) {
     registry_
         .RecordEvent(
-            "snapshots_lost", snapshot.agent_id(), seq,
+            "snapshots_lost", snapshot.agent_id(), snapshot.seq(),
             absl::StrCat("agent ", snapshot.agent_id(), " lost snapshots ",
-                         snapshot.gap().first_seq(), "..", seq,
-                         " before delivering them (signed gap snapshot ", seq,
-                         ")"),
-            peer)
+                         snapshot.gap().first_seq(), "..", snapshot.seq(),
+                         " before delivering them (signed gap snapshot ",
+                         snapshot.seq(), ")"),
+            s.peer)
         .IgnoreError();  // the gap snapshot itself is stored either way
   }
-  if (fleet_ != nullptr) fleet_->Update(agent, observed);
-  if (log_ != nullptr) log_->Notify();
-  RecordClockSkew(snapshot, FromProto(stored.received_at()), peer);
-  v1::SubmitResponse response;
-  response.set_result(v1::SubmitResponse::ACCEPTED);
-  response.set_seq(seq);
-  response.set_payload_sha256(payload_sha256);
-  response.set_heartbeat_seconds(absl::ToInt64Seconds(heartbeat_));
-  return response;
+  if (options_.fleet != nullptr) options_.fleet->Update(s.agent, s.observed);
+  if (options_.log != nullptr) options_.log->Notify();
+  RecordClockSkew(snapshot, FromProto(s.stored.received_at()), s.peer);
 }
 
 }  // namespace evidentia::collector

@@ -53,28 +53,36 @@ absl::Duration HeartbeatInterval(const policy::PolicySet& policy);
 v1::SubmitResponse Rejected(const absl::Status& status, uint64_t seq,
                             std::string payload_sha256);
 
+// What an Ingestor works with besides its store and registry; all optional.
+struct IngestOptions {
+  // Told of every accepted snapshot; its latest digests count as held.
+  FleetState* fleet = nullptr;
+  // Woken after every accepted snapshot (queued for the log either way).
+  TransparencyLog* log = nullptr;
+  // Refuses an agent's snapshots over its rate with RESOURCE_EXHAUSTED and
+  // retry_after_ms.
+  AgentRateLimiter* rate_limiter = nullptr;
+  // An accepted snapshot whose collection time is more than this after its
+  // receive time is recorded as a "clock_skew" security event (it is still
+  // accepted: evidence is dated by the earlier of the two). An earlier
+  // collection time is not: that is a backlog after an outage.
+  absl::Duration max_clock_skew = absl::Minutes(5);
+  // Told to agents in every acknowledgement (0: not told).
+  absl::Duration heartbeat;
+};
+
+// Ingest of a signed snapshot, in stages (ingest.cc): limits, decode,
+// authenticate the agent and its key, facts bodies, the chain decision
+// (under the agent's lock), the batch, the commit, and notifications.
 class Ingestor {
  public:
-  // `store` and `registry` must outlive the ingestor.
-  Ingestor(Store& store, Registry& registry, Clock clock)
-      : store_(store), registry_(registry), clock_(std::move(clock)) {}
-
-  // Tells `fleet` (which must outlive the ingestor) of every accepted
-  // snapshot.
-  void set_fleet(FleetState* fleet) { fleet_ = fleet; }
-  // An accepted snapshot whose collection time is more than `limit` after
-  // its receive time is recorded as a "clock_skew" security event (it is
-  // still accepted: evidence is dated by the earlier of the two). An
-  // earlier collection time is not: that is a backlog after an outage.
-  void set_max_clock_skew(absl::Duration limit) { max_clock_skew_ = limit; }
-  // Wakes `log` (which must outlive the ingestor) after every accepted
-  // snapshot. Snapshots are queued for the log whether or not one is set.
-  void set_log(TransparencyLog* log) { log_ = log; }
-  // Refuses an agent's snapshots over `limiter`'s rate (which must outlive
-  // the ingestor) with RESOURCE_EXHAUSTED and retry_after_ms.
-  void set_rate_limiter(AgentRateLimiter* limiter) { limiter_ = limiter; }
-  // Told to agents in every acknowledgement (0: not told).
-  void set_heartbeat(absl::Duration heartbeat) { heartbeat_ = heartbeat; }
+  // Everything must outlive the ingestor.
+  Ingestor(Store& store, Registry& registry, Clock clock,
+           IngestOptions options = {})
+      : store_(store),
+        registry_(registry),
+        clock_(std::move(clock)),
+        options_(options) {}
 
   // The answer to one SubmitRequest from `peer` (for security events).
   // Never fails as a call: refusals are REJECTED responses with a code.
@@ -90,6 +98,19 @@ class Ingestor {
       absl::string_view peer);
 
  private:
+  struct Submission;
+  // A stage's answer when it ends the submission; nullopt to go on.
+  using Refusal = std::optional<v1::SubmitResponse>;
+
+  Refusal CheckLimits(const Submission& s) const;
+  Refusal Decode(Submission& s) const;
+  Refusal Authenticate(const Submission& s);
+  Refusal CheckFacts(Submission& s) const;
+  Refusal DecideChain(Submission& s);
+  Refusal BuildBatch(Submission& s) const;
+  Refusal Commit(const Submission& s);
+  void Notify(const Submission& s);
+
   absl::Mutex& AgentMutex(absl::string_view agent_id);
   void RecordClockSkew(const v1::Snapshot& snapshot, absl::Time received,
                        absl::string_view peer);
@@ -97,11 +118,7 @@ class Ingestor {
   Store& store_;
   Registry& registry_;
   Clock clock_;
-  FleetState* fleet_ = nullptr;
-  TransparencyLog* log_ = nullptr;
-  absl::Duration max_clock_skew_ = absl::Minutes(5);
-  AgentRateLimiter* limiter_ = nullptr;
-  absl::Duration heartbeat_;
+  const IngestOptions options_;
   std::array<absl::Mutex, 64> agent_mutexes_;
 };
 

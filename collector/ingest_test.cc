@@ -453,7 +453,10 @@ TEST_F(IngestTest, HeldDigestNeedsNoBody) {
 TEST_F(IngestTest, WithAFleetHeldDigestsStillNeedNoBodyAndNewOnesDo) {
   absl::StatusOr<std::unique_ptr<FleetState>> fleet = LoadFleetState(*store_);
   ASSERT_TRUE(fleet.ok()) << fleet.status();
-  ingestor_->set_fleet(fleet->get());
+  IngestOptions with_fleet;
+  with_fleet.fleet = fleet->get();
+  ingestor_ = std::make_unique<Ingestor>(
+      *store_, *registry_, [this] { return now_; }, with_fleet);
   const v1::SubmitRequest first = First(FactsBody("ext4"));
   Accept(first);
   const std::string fresh = FactsBody("xfs");
@@ -469,7 +472,6 @@ TEST_F(IngestTest, WithAFleetHeldDigestsStillNeedNoBodyAndNewOnesDo) {
   EXPECT_EQ(response.result(), v1::SubmitResponse::NEED_FACTS)
       << response.DebugString();
   EXPECT_THAT(response.missing_facts(), ElementsAre(Sha256(fresh)));
-  ingestor_->set_fleet(nullptr);
 }
 
 TEST_F(IngestTest, TwoChecksWithTheSameFactsStoreOneBody) {
@@ -1034,7 +1036,10 @@ TEST_F(IngestTest, AcceptedSnapshotWakesTheLog) {
       TransparencyLog::Open(*store_, *collector_key, [this] { return now_; });
   ASSERT_TRUE(opened.ok()) << opened.status();
   std::unique_ptr<TransparencyLog> log = *std::move(opened);
-  ingestor_->set_log(log.get());
+  IngestOptions with_log;
+  with_log.log = log.get();
+  ingestor_ = std::make_unique<Ingestor>(
+      *store_, *registry_, [this] { return now_; }, with_log);
   log->StartBackground(absl::Milliseconds(1), absl::InfiniteDuration());
   auto eventually_size = [&](uint64_t size) {
     const absl::Time deadline = absl::Now() + absl::Seconds(30);
@@ -1051,7 +1056,8 @@ TEST_F(IngestTest, AcceptedSnapshotWakesTheLog) {
   Accept(Signed(SnapshotAfter(2, first.envelope().payload(), {}), {}));
 
   EXPECT_TRUE(eventually_size(2));
-  ingestor_->set_log(nullptr);
+  ingestor_ =
+      std::make_unique<Ingestor>(*store_, *registry_, [this] { return now_; });
 }
 
 // --- Faults and clocks ---
@@ -1096,7 +1102,6 @@ TEST_F(IngestTest, ChainContinuesAfterFullDisk) {
 }
 
 TEST_F(IngestTest, ClockAheadBeyondLimitIsAcceptedAndRecorded) {
-  ingestor_->set_max_clock_skew(absl::Minutes(5));
   v1::Snapshot snapshot = SnapshotAfter(1, "", {});
   *snapshot.mutable_collected_at() = ToProto(now_ + absl::Minutes(6));
 
@@ -1106,7 +1111,6 @@ TEST_F(IngestTest, ClockAheadBeyondLimitIsAcceptedAndRecorded) {
 }
 
 TEST_F(IngestTest, SnapshotDeliveredLateAfterAnOutageIsNotSkew) {
-  ingestor_->set_max_clock_skew(absl::Minutes(5));
   v1::Snapshot snapshot = SnapshotAfter(1, "", {});
   *snapshot.mutable_collected_at() = ToProto(now_ - absl::Hours(2));
 
@@ -1116,7 +1120,6 @@ TEST_F(IngestTest, SnapshotDeliveredLateAfterAnOutageIsNotSkew) {
 }
 
 TEST_F(IngestTest, ClockWithinLimitRecordsNothing) {
-  ingestor_->set_max_clock_skew(absl::Minutes(5));
   v1::Snapshot snapshot = SnapshotAfter(1, "", {});
   *snapshot.mutable_collected_at() = ToProto(now_ + absl::Minutes(4));
 

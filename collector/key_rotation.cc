@@ -126,7 +126,7 @@ absl::StatusOr<v1::RotateKeyResponse> Ingestor::RotateKey(
     return absl::UnavailableError(
         absl::StrCat(context, ": not stored: ", committed.message()));
   }
-  if (fleet_ != nullptr) fleet_->Update(agent, {});
+  if (options_.fleet != nullptr) options_.fleet->Update(agent, {});
   registry_
       .RecordEvent(
           "key_rotated", agent_id, statement->seq,

@@ -64,24 +64,24 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
       server->fleet_->MarkRevoked(agent.agent_id(), agent.revoked_at());
     }
   }
-  server->ingestor_ = std::make_unique<Ingestor>(
-      *server->store_, *server->registry_, options.clock);
-  server->ingestor_->set_fleet(server->fleet_.get());
+  IngestOptions ingest;
+  ingest.fleet = server->fleet_.get();
   if (server->policy_ != nullptr) {
-    server->ingestor_->set_heartbeat(HeartbeatInterval(*server->policy_));
-    server->ingestor_->set_max_clock_skew(
-        server->policy_->grading.max_clock_skew);
+    ingest.heartbeat = HeartbeatInterval(*server->policy_);
+    ingest.max_clock_skew = server->policy_->grading.max_clock_skew;
   }
   if (options.agent_submit_rate > 0) {
     server->rate_limiter_ = std::make_unique<AgentRateLimiter>(
         options.agent_submit_rate, options.agent_submit_burst,
         options.rate_limit_clock);
-    server->ingestor_->set_rate_limiter(server->rate_limiter_.get());
+    ingest.rate_limiter = server->rate_limiter_.get();
   }
   ASSIGN_OR_RETURN(server->log_,
                    TransparencyLog::Open(*server->store_, material.signing_key,
                                          options.clock));
-  server->ingestor_->set_log(server->log_.get());
+  ingest.log = server->log_.get();
+  server->ingestor_ = std::make_unique<Ingestor>(
+      *server->store_, *server->registry_, options.clock, ingest);
   // Snapshots acknowledged before a crash may still be queued.
   ASSIGN_OR_RETURN(uint64_t log_size, server->log_->Integrate());
   server->log_->StartBackground(options.integrate_interval,

@@ -119,8 +119,9 @@ absl::Status Fill(const fs::path& data_dir, int agents, int snapshots) {
   ASSIGN_OR_RETURN(
       std::unique_ptr<collector::TransparencyLog> log,
       collector::TransparencyLog::Open(*store, material.signing_key, clock));
-  collector::Ingestor ingestor(*store, registry, clock);
-  ingestor.set_log(log.get());
+  collector::IngestOptions ingest;
+  ingest.log = log.get();
+  collector::Ingestor ingestor(*store, registry, clock, ingest);
 
   ASSIGN_OR_RETURN(v1::CreateTokenResponse token,
                    registry.CreateToken(absl::Hours(1), agents));

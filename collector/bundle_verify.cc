@@ -1694,8 +1694,12 @@ int RunVerifyCommand(const std::vector<std::string>& args, std::ostream& out,
     err << "evidentia verify: --threads takes a number from 0 (every core)\n";
     return 2;
   }
-  const std::string& path = parsed->positional()[0];
-  const bool json = parsed->Has("json");
+  return RunVerify(parsed->positional()[0], threads, parsed->Has("json"), out,
+                   err);
+}
+
+int RunVerify(const std::string& path, int threads, bool json,
+              std::ostream& out, std::ostream& err) {
   absl::StatusOr<BundleVerification> verified = VerifyBundlePath(path, threads);
   if (!verified.ok()) {
     if (json) {

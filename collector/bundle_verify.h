@@ -69,6 +69,13 @@ absl::StatusOr<std::vector<Sha256SumsEntry>> ParseSha256Sums(
 int RunVerifyCommand(const std::vector<std::string>& args, std::ostream& out,
                      std::ostream& err);
 
+// RunVerifyCommand once its command line is read: verifies the bundle at
+// `path` (a directory or a .tar.gz) with `threads` threads (0: one per
+// core), printing as RunVerifyCommand does. Returns 0 when the bundle
+// verifies, 1 when it does not (or cannot be read).
+int RunVerify(const std::string& path, int threads, bool json,
+              std::ostream& out, std::ostream& err);
+
 }  // namespace evidentia::collector
 
 #endif  // EVIDENTIA_COLLECTOR_BUNDLE_VERIFY_H_

@@ -2,22 +2,23 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "collector/operator_cli.h"
 #include "collector/server.h"
-#include "common/args.h"
+#include "common/cli_flags.h"
 #include "common/log.h"
 
 namespace evidentia::collector {
@@ -67,24 +68,73 @@ constexpr char kExitCodes[] =
     "exit codes: 0 ok, 1 failed, 2 usage; token create as evidentia's "
     "(3: collector unreachable)\n";
 
-// The flags `serve` takes; any other is a usage error.
-const std::vector<FlagSpec>& ServeFlags() {
-  static const auto* const kFlags = new std::vector<FlagSpec>{
-      {"data-dir", "DIR",
-       "keys, CA, certificates and store, made 0700 at the first start "
-       "(default $EVIDENTIA_DATA_DIR, else /var/lib/evidentia)"},
-      {"listen", "HOST:PORT", "address to serve on (default 127.0.0.1:7443)"},
-      {"tls-name", "NAME", "a name for the TLS server certificate; repeatable"},
-      {"policies", "DIR", "checks and catalogue (with --soa)"},
-      {"soa", "FILE", "your Statement of Applicability (with --policies)"},
-      {"checkpoint-interval", "DURATION",
-       "sign a checkpoint this often when the log grew (default 5m)"},
-      {"agent-rate", "N", "snapshots a second per agent (default: no limit)"},
-      {"min-free-mb", "N",
-       "MiB to keep free on the store's file system (default 64)"},
-      {"help", "", "this help"},
-  };
-  return *kFlags;
+// What `serve` was given; unset optionals were not given.
+struct ServeFlags {
+  std::optional<std::string> data_dir;
+  std::string listen = kDefaultListen;
+  std::vector<std::string> tls_names;
+  std::optional<std::string> policies;
+  std::optional<std::string> soa;
+  std::optional<absl::Duration> checkpoint_interval;
+  std::optional<double> agent_rate;
+  std::optional<int64_t> min_free_mb;
+};
+
+// `serve` and its flags, read into *flags; any other flag is a usage error.
+void DefineServe(CLI::App& app, ServeFlags* flags) {
+  app.require_subcommand(1);
+  CLI::App* serve = app.add_subcommand("serve", kServeUsage);
+  serve->footer(kExitCodes);
+  serve
+      ->add_option("--data-dir", flags->data_dir,
+                   "keys, CA, certificates and store, made 0700 at the first "
+                   "start (default $EVIDENTIA_DATA_DIR, else "
+                   "/var/lib/evidentia)")
+      ->type_name("DIR");
+  serve
+      ->add_option("--listen", flags->listen,
+                   "address to serve on (default 127.0.0.1:7443)")
+      ->type_name("HOST:PORT");
+  serve
+      ->add_option("--tls-name", flags->tls_names,
+                   "a name for the TLS server certificate; repeatable")
+      ->type_name("NAME")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  serve
+      ->add_option("--policies", flags->policies,
+                   "checks and catalogue (with --soa)")
+      ->type_name("DIR");
+  serve
+      ->add_option("--soa", flags->soa,
+                   "your Statement of Applicability (with --policies)")
+      ->type_name("FILE");
+  AddDurationOption(
+      *serve, "--checkpoint-interval", &flags->checkpoint_interval,
+      "sign a checkpoint this often when the log grew (default 5m)",
+      absl::Seconds(1));
+  AddParsedOption<std::optional<double>>(
+      *serve, "--agent-rate", &flags->agent_rate,
+      [](absl::string_view text) -> absl::StatusOr<std::optional<double>> {
+        absl::StatusOr<double> rate = ParseNumberFlag(text, 0);
+        if (!rate.ok()) return rate.status();
+        if (*rate <= 0) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("'", text, "' is not above 0"));
+        }
+        return *rate;
+      },
+      "snapshots a second per agent (default: no limit)")
+      ->type_name("N");
+  AddParsedOption<std::optional<int64_t>>(
+      *serve, "--min-free-mb", &flags->min_free_mb,
+      [](absl::string_view text) -> absl::StatusOr<std::optional<int64_t>> {
+        absl::StatusOr<int64_t> mib = ParseIntegerFlag(text, 0, 1 << 30);
+        if (!mib.ok()) return mib.status();
+        return *mib;
+      },
+      "MiB to keep free on the store's file system (default 64; 0 turns it "
+      "off)")
+      ->type_name("N");
 }
 
 // The installed layout (packaging/CMakeLists.txt, the evidentia-collector
@@ -113,12 +163,13 @@ std::string EnvOr(const char* name, const std::string& fallback) {
 // The flags given; without --data-dir, the installed layout for what they
 // leave out. NOT_FOUND, naming the path and the template, when the SoA of
 // the installed layout is missing.
-absl::StatusOr<ServePaths> ServePathsFrom(const Args& args) {
-  ServePaths paths{args.Get("data-dir"), args.Get("policies"), args.Get("soa")};
-  if (args.Has("data-dir")) return paths;  // as given, grading or not
+absl::StatusOr<ServePaths> ServePathsFrom(const ServeFlags& flags) {
+  ServePaths paths{flags.data_dir.value_or(""), flags.policies.value_or(""),
+                   flags.soa.value_or("")};
+  if (flags.data_dir.has_value()) return paths;  // as given, grading or not
   paths.installed_layout = true;
   paths.data_dir = EnvOr("EVIDENTIA_DATA_DIR", kInstalledDataDir);
-  if (args.Has("policies")) return paths;
+  if (flags.policies.has_value()) return paths;
   paths.policies_dir = kInstalledPoliciesDir;
   paths.soa_file =
       EnvOr("EVIDENTIA_CONFIG_DIR", kInstalledConfigDir) + "/soa.yaml";
@@ -140,27 +191,19 @@ std::string Overview() {
 }
 
 int Serve(int argc, char** argv) {
-  absl::StatusOr<Args> args = Args::Parse(argc, argv, 2, ServeFlags());
-  if (!args.ok()) {
-    std::cerr << "evidentia-collector serve: " << args.status().message()
-              << " (evidentia-collector serve --help lists its flags)\n";
-    return 2;
+  CLI::App app{"receives, verifies and stores signed evidence",
+               "evidentia-collector"};
+  UseEvidentiaConventions(app);
+  ServeFlags flags;
+  if (std::optional<int> exit = ParseCommandLine(
+          app, [&](CLI::App& cli) { DefineServe(cli, &flags); }, argc, argv,
+          std::cout, std::cerr);
+      exit.has_value()) {
+    return *exit;
   }
-  if (args->Has("help")) {
-    std::cout << "usage:\n"
-              << kServeUsage << "\nflags:\n"
-              << FlagHelp(ServeFlags()) << "\n"
-              << kExitCodes;
-    return 0;
-  }
-  if (!args->positional().empty()) {
-    std::cerr << "evidentia-collector serve: unexpected argument '"
-              << args->positional()[0] << "'\n";
-    return 2;
-  }
-  if (args->Has("policies") != args->Has("soa")) {
+  if (flags.policies.has_value() != flags.soa.has_value()) {
     std::cerr << "--policies and --soa go together\n";
-    return 2;
+    return kUsageExitCode;
   }
   // Block the stop signals in every thread; this one waits for them.
   sigset_t stop_signals;
@@ -170,33 +213,19 @@ int Serve(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   ServerOptions options;
-  options.listen = args->Get("listen", kDefaultListen);
-  options.tls_names = args->GetAll("tls-name");
-  if (args->Has("checkpoint-interval")) {
-    absl::Duration interval;
-    if (!absl::ParseDuration(args->Get("checkpoint-interval"), &interval) ||
-        interval < absl::Seconds(1)) {
-      std::cerr << "--checkpoint-interval takes a duration of 1s or more "
-                   "(30s, 5m, 1h)\n";
-      return 2;
-    }
-    options.checkpoint_interval = interval;
+  options.listen = flags.listen;
+  options.tls_names = flags.tls_names;
+  if (flags.checkpoint_interval.has_value()) {
+    options.checkpoint_interval = *flags.checkpoint_interval;
   }
-  if (args->Has("agent-rate") &&
-      (!absl::SimpleAtod(args->Get("agent-rate"), &options.agent_submit_rate) ||
-       options.agent_submit_rate <= 0)) {
-    std::cerr << "--agent-rate takes snapshots a second per agent, above 0\n";
-    return 2;
+  if (flags.agent_rate.has_value()) {
+    options.agent_submit_rate = *flags.agent_rate;
   }
-  if (args->Has("min-free-mb")) {
-    uint64_t mib = 0;
-    if (!absl::SimpleAtoi(args->Get("min-free-mb"), &mib) || mib > (1 << 30)) {
-      std::cerr << "--min-free-mb takes a number of MiB (0 to turn it off)\n";
-      return 2;
-    }
-    options.store.min_free_bytes = mib << 20;
+  if (flags.min_free_mb.has_value()) {
+    options.store.min_free_bytes = static_cast<uint64_t>(*flags.min_free_mb)
+                                   << 20;
   }
-  absl::StatusOr<ServePaths> paths = ServePathsFrom(*args);
+  absl::StatusOr<ServePaths> paths = ServePathsFrom(flags);
   if (!paths.ok()) {
     Log(LogLevel::kError, std::string(paths.status().ToString()));
     return 1;

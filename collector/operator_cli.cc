@@ -23,8 +23,8 @@
 #include "collector/bundle_verify.h"
 #include "collector/facts_summary.h"
 #include "collector/grading.h"
-#include "common/args.h"
 #include "common/checkpoint.h"
+#include "common/cli_flags.h"
 #include "common/data_dir_paths.h"
 #include "common/ed25519.h"
 #include "common/envelope.h"
@@ -60,11 +60,43 @@ constexpr char kGradesNote[] =
 nonconformity, not applicable (the rules: policies/README.md).
 )";
 
+constexpr char kVerifyExitCodes[] =
+    "exit codes: 0 verified; 1 verification failed (or the bundle cannot be "
+    "read); 2 usage\n";
+
 constexpr char kExitCodes[] =
     R"(exit codes: 0 ok; 1 refused or failed, by the collector or here (a CA,
 certificate, key or collector.addr that cannot be read, a key other users
 can read, a --file that cannot be read); 2 usage; 3 collector unreachable
 )";
+
+// One flag a command takes: `--name VALUE` when `value` names its argument
+// in help ("DIR", "TIME"), boolean `--name` when `value` is empty.
+struct FlagSpec {
+  std::string name;
+  std::string value;
+  std::string help;
+  bool required = false;
+};
+
+// The flags given on one command line, by name without "--"; a boolean
+// flag given holds "true". Filled by CLI11 while parsing.
+class FlagValues {
+ public:
+  bool Has(const std::string& name) const { return values_.count(name) != 0; }
+  // The value given, or `fallback`.
+  std::string Get(const std::string& name,
+                  const std::string& fallback = "") const {
+    auto it = values_.find(name);
+    return it == values_.end() ? fallback : it->second;
+  }
+  void Set(const std::string& name, std::string value) {
+    values_[name] = std::move(value);
+  }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
 
 // The flags of every command that talks to the collector.
 const std::vector<FlagSpec>& ConnectionFlags() {
@@ -94,13 +126,15 @@ struct Connection {
 
 // One command line, parsed and connected.
 struct Invocation {
-  const Args& args;
+  const FlagValues& args;
   const Connection& connection;
   std::vector<std::string> operands;
+  std::optional<absl::Duration> ttl;  // token create --ttl
+  std::optional<int64_t> uses;        // token create --uses
 };
 
 // --data-dir, else $EVIDENTIA_DATA_DIR, else /var/lib/evidentia.
-DataDirPaths DataDirFrom(const Args& args) {
+DataDirPaths DataDirFrom(const FlagValues& args) {
   const char* env = std::getenv("EVIDENTIA_DATA_DIR");
   return DataDirPaths(
       args.Get("data-dir", env != nullptr ? env : "/var/lib/evidentia"));
@@ -110,7 +144,7 @@ DataDirPaths DataDirFrom(const Args& args) {
 // only, as the channel connects at the first call. NOT_FOUND,
 // PERMISSION_DENIED or OUT_OF_RANGE naming the file that cannot be read;
 // FAILED_PRECONDITION when other users can read the key.
-absl::StatusOr<Connection> Connect(const Args& args) {
+absl::StatusOr<Connection> Connect(const FlagValues& args) {
   const DataDirPaths paths = DataDirFrom(args);
   std::string address = args.Get("collector");
   if (address.empty()) {
@@ -201,25 +235,14 @@ int PrintJson(const google::protobuf::Message& message, std::ostream& out,
 }
 
 int TokenCreate(const Invocation& call, std::ostream& out, std::ostream& err) {
-  const Args& args = call.args;
+  const FlagValues& args = call.args;
   const Connection& connection = call.connection;
   v1::CreateTokenRequest request;
-  if (args.Has("ttl")) {
-    absl::Duration ttl;
-    if (!absl::ParseDuration(args.Get("ttl"), &ttl) ||
-        ttl <= absl::ZeroDuration()) {
-      err << "--ttl needs a duration like 30m or 24h\n";
-      return kCliUsage;
-    }
-    request.set_ttl_seconds(absl::ToInt64Seconds(ttl));
+  if (call.ttl.has_value()) {
+    request.set_ttl_seconds(absl::ToInt64Seconds(*call.ttl));
   }
-  if (args.Has("uses")) {
-    int uses = std::atoi(args.Get("uses").c_str());
-    if (uses < 1 || uses > 100000) {
-      err << "--uses needs a number from 1 to 100000\n";
-      return kCliUsage;
-    }
-    request.set_uses(static_cast<uint32_t>(uses));
+  if (call.uses.has_value()) {
+    request.set_uses(static_cast<uint32_t>(*call.uses));
   }
   grpc::ClientContext context;
   Prepare(context, connection);
@@ -235,7 +258,7 @@ int TokenCreate(const Invocation& call, std::ostream& out, std::ostream& err) {
 }
 
 int Agents(const Invocation& call, std::ostream& out, std::ostream& err) {
-  const Args& args = call.args;
+  const FlagValues& args = call.args;
   const Connection& connection = call.connection;
   grpc::ClientContext context;
   Prepare(context, connection);
@@ -284,12 +307,8 @@ std::string RevokedNote(const v1::AgentRecord& agent) {
 }
 
 int Evidence(const Invocation& call, std::ostream& out, std::ostream& err) {
-  const Args& args = call.args;
+  const FlagValues& args = call.args;
   const Connection& connection = call.connection;
-  if (absl::Status s = args.Require({"agent"}); !s.ok()) {
-    err << s.message() << "\n";
-    return kCliUsage;
-  }
   v1::GetEvidenceRequest request;
   request.set_agent_id(args.Get("agent"));
   request.set_check_id(args.Get("check"));
@@ -324,7 +343,7 @@ int Evidence(const Invocation& call, std::ostream& out, std::ostream& err) {
 }
 
 int Events(const Invocation& call, std::ostream& out, std::ostream& err) {
-  const Args& args = call.args;
+  const FlagValues& args = call.args;
   const Connection& connection = call.connection;
   grpc::ClientContext context;
   Prepare(context, connection);
@@ -360,7 +379,7 @@ absl::StatusOr<absl::Time> ParseMoment(const std::string& text) {
 }
 
 // --scope and --as-of as a GradeRequest.
-absl::StatusOr<v1::GradeRequest> GradeRequestFrom(const Args& args) {
+absl::StatusOr<v1::GradeRequest> GradeRequestFrom(const FlagValues& args) {
   v1::GradeRequest request;
   request.set_scope(args.Get("scope"));
   if (args.Has("as-of")) {
@@ -509,9 +528,6 @@ int Host(const Invocation& call, std::ostream& out, std::ostream& err) {
 }
 
 int History(const Invocation& call, std::ostream& out, std::ostream& err) {
-  if (absl::Status s = call.args.Require({"control"}); !s.ok()) {
-    return Usage(s, err);
-  }
   v1::GetHistoryRequest request;
   request.set_control_id(call.args.Get("control"));
   request.set_scope(call.args.Get("scope"));
@@ -544,11 +560,7 @@ int History(const Invocation& call, std::ostream& out, std::ostream& err) {
 }
 
 int EvidenceAdd(const Invocation& call, std::ostream& out, std::ostream& err) {
-  const Args& args = call.args;
-  if (absl::Status s = args.Require({"control", "file", "valid-until"});
-      !s.ok()) {
-    return Usage(s, err);
-  }
+  const FlagValues& args = call.args;
   absl::StatusOr<absl::Time> valid_until = ParseMoment(args.Get("valid-until"));
   if (!valid_until.ok()) return Usage(valid_until.status(), err);
   absl::StatusOr<std::string> document =
@@ -597,7 +609,7 @@ int EvidenceAdd(const Invocation& call, std::ostream& out, std::ostream& err) {
 }
 
 // The collector's key from its data dir, to check checkpoints with.
-absl::StatusOr<PublicKey> CollectorKey(const Args& args) {
+absl::StatusOr<PublicKey> CollectorKey(const FlagValues& args) {
   return PublicKey::LoadPemFile(DataDirFrom(args).signing_pub());
 }
 
@@ -655,12 +667,7 @@ absl::StatusOr<v1::ExportSummary> ReceiveBundle(
 }
 
 int Export(const Invocation& call, std::ostream& out, std::ostream& err) {
-  const Args& args = call.args;
-  if (!args.Has("from") || !args.Has("to") || !args.Has("out")) {
-    return Usage(absl::InvalidArgumentError(
-                     "export needs --from DATE --to DATE --out DIR"),
-                 err);
-  }
+  const FlagValues& args = call.args;
   absl::StatusOr<absl::Time> from = ParseMoment(args.Get("from"));
   if (!from.ok()) return Usage(from.status(), err);
   absl::StatusOr<absl::Time> to = ParseMoment(args.Get("to"));
@@ -896,9 +903,6 @@ int LogConsistency(const Invocation& call, std::ostream& out,
 }
 
 using Handler = int (*)(const Invocation&, std::ostream&, std::ostream&);
-// A command that needs no collector parses the words after its own.
-using OfflineHandler = int (*)(const std::vector<std::string>&, std::ostream&,
-                               std::ostream&);
 
 // One command: its words, the operands after them, and the flags it takes
 // besides --json, --help and the connection flags, which all take.
@@ -908,8 +912,7 @@ struct Command {
   std::string synopsis;               // after "evidentia "
   std::string summary;
   std::vector<FlagSpec> flags;
-  Handler handler = nullptr;
-  OfflineHandler offline = nullptr;  // instead of `handler`
+  Handler handler = nullptr;  // null: verify, which needs no collector
 };
 
 const std::vector<Command>& Commands() {
@@ -941,7 +944,7 @@ const std::vector<Command>& Commands() {
        {},
        "evidence --agent ID [--check ID]",
        "what the collector holds for one host",
-       {{"agent", "ID", "the agent (required)"},
+       {{"agent", "ID", "the agent (required)", true},
         {"check", "ID", "only this check"}},
        Evidence},
       {{"evidence", "add"},
@@ -950,9 +953,9 @@ const std::vector<Command>& Commands() {
        "[--note TEXT] [--operator-key FILE]",
        "record a document as manual evidence, signed by the operator key "
        "(DIR/operator.key)",
-       {{"control", "ID", "the control it is evidence for (required)"},
-        {"file", "FILE", "the document (required)"},
-        {"valid-until", "DATE", "when it stops counting (required)"},
+       {{"control", "ID", "the control it is evidence for (required)", true},
+        {"file", "FILE", "the document (required)", true},
+        {"valid-until", "DATE", "when it stops counting (required)", true},
         {"note", "TEXT", "a note kept with it"},
         {"operator-key", "FILE",
          "the key that signs it (default DIR/operator.key)"}},
@@ -985,7 +988,7 @@ const std::vector<Command>& Commands() {
        {},
        "history --control ID [--from TIME] [--to TIME] [--scope ...]",
        "grade changes and compliant share (default: last 30 days)",
-       {{"control", "ID", "the control (required)"},
+       {{"control", "ID", "the control (required)", true},
         {"from", "TIME", "start of the period"},
         {"to", "TIME", "end of the period"},
         scope},
@@ -996,10 +999,11 @@ const std::vector<Command>& Commands() {
        "[--tar]",
        "the auditor bundle of a period (docs/bundle.md); --to DATE means "
        "the end of that day",
-       {{"from", "DATE", "start of the period (required)"},
-        {"to", "DATE", "end of the period; a date means its end (required)"},
+       {{"from", "DATE", "start of the period (required)", true},
+        {"to", "DATE", "end of the period; a date means its end (required)",
+         true},
         {"out", "DIR|FILE.tar.gz",
-         "a new directory, or one .tar.gz file (required)"},
+         "a new directory, or one .tar.gz file (required)", true},
         scope,
         {"tar", "", "with --out DIR, also write DIR.tar.gz"}},
        Export},
@@ -1008,9 +1012,8 @@ const std::vector<Command>& Commands() {
        "verify DIR|FILE.tar.gz [--threads N]",
        "check a bundle completely, offline (no collector; "
        "evidentia verify --help)",
-       {},
-       nullptr,
-       RunVerifyCommand},
+       {{"threads", "N", "threads to verify with (default 0: one per core)"}},
+       nullptr},
       {{"log", "checkpoint"},
        {},
        "log checkpoint [--new]",
@@ -1033,9 +1036,29 @@ const std::vector<Command>& Commands() {
   return *kCommands;
 }
 
-// What a connected command takes: its own flags, then the shared ones.
-std::vector<FlagSpec> FlagsOf(const Command& command) {
-  return Flags({command.flags, OutputFlags(), ConnectionFlags()});
+// `flags` as help lines, "  --name VALUE  help", the help aligned.
+std::string FlagHelp(const std::vector<FlagSpec>& flags) {
+  size_t width = 0;
+  for (const FlagSpec& flag : flags) {
+    width =
+        std::max(width, flag.name.size() + 2 +
+                            (flag.value.empty() ? 0 : flag.value.size() + 1));
+  }
+  std::string out;
+  for (const FlagSpec& flag : flags) {
+    std::string left = absl::StrCat("--", flag.name);
+    if (!flag.value.empty()) absl::StrAppend(&left, " ", flag.value);
+    left.resize(width, ' ');
+    absl::StrAppend(&out, "  ", left, "  ", flag.help, "\n");
+  }
+  return out;
+}
+
+std::vector<FlagSpec> Concat(const std::vector<FlagSpec>& a,
+                             const std::vector<FlagSpec>& b) {
+  std::vector<FlagSpec> all = a;
+  all.insert(all.end(), b.begin(), b.end());
+  return all;
 }
 
 std::string Overview() {
@@ -1047,39 +1070,135 @@ std::string Overview() {
   absl::StrAppend(&text, kTimeNote, kGradesNote,
                   "\nevery command but verify (the connection from the "
                   "collector's data dir unless given):\n",
-                  FlagHelp(Flags({OutputFlags(), ConnectionFlags()})), "\n",
+                  FlagHelp(Concat(OutputFlags(), ConnectionFlags())), "\n",
                   kExitCodes);
   return text;
 }
 
-// Usage, the flags and, when they take a moment, how to write it.
-std::string CommandHelp(const Command& command) {
-  std::string text = absl::StrCat(
-      "usage: evidentia ", command.synopsis, " [flags]\n", command.summary,
-      "\n\nflags:\n", FlagHelp(Flags({command.flags, OutputFlags()})),
-      "connection (from the collector's data dir unless given):\n",
-      FlagHelp(ConnectionFlags()));
-  if (std::any_of(command.flags.begin(), command.flags.end(),
-                  [](const FlagSpec& flag) {
-                    return flag.value == "TIME" || flag.value == "DATE";
-                  })) {
-    absl::StrAppend(&text, kTimeNote);
+// What one command line asked for, filled while CLI11 parses it.
+struct Parsed {
+  const Command* command = nullptr;  // the innermost command named
+  FlagValues flags;
+  std::map<const Command*, std::vector<std::string>> operands;  // in order
+  std::optional<absl::Duration> ttl;
+  int64_t uses = 0;
+  bool uses_given = false;
+  int64_t threads = 0;  // verify --threads
+};
+
+// The CLI11 command of `words` under `app`, made on first use.
+CLI::App* CommandApp(CLI::App& app, const std::vector<std::string>& words) {
+  CLI::App* at = &app;
+  for (const std::string& word : words) {
+    CLI::App* next = nullptr;
+    for (CLI::App* sub :
+         at->get_subcommands(std::function<bool(CLI::App*)>())) {
+      if (sub->get_name() == word) next = sub;
+    }
+    if (next == nullptr) {
+      // A word that only groups commands (token, log) needs one of them.
+      next = at->add_subcommand(word);
+      next->require_subcommand(1);
+    }
+    at = next;
   }
-  absl::StrAppend(&text, "\n", kExitCodes);
-  return text;
+  return at;
 }
 
-// The command named by the longest run of `words` a command starts with.
-const Command* FindCommand(const std::vector<std::string>& words) {
-  const Command* found = nullptr;
-  for (const Command& c : Commands()) {
-    if (words.size() >= c.words.size() &&
-        std::equal(c.words.begin(), c.words.end(), words.begin()) &&
-        (found == nullptr || c.words.size() > found->words.size())) {
-      found = &c;
-    }
+// Adds `flag` to `command`; its value lands in parsed->flags, except for
+// the typed --ttl and --uses of token create.
+void AddFlag(CLI::App& command, const FlagSpec& flag, Parsed* parsed,
+             const std::string& group) {
+  const std::string name = absl::StrCat("--", flag.name);
+  CLI::Option* option = nullptr;
+  if (flag.name == "ttl") {
+    option = AddDurationOption(command, name, &parsed->ttl, flag.help,
+                               absl::Seconds(1));
+  } else if (flag.name == "uses") {
+    option =
+        AddIntegerOption(command, name, &parsed->uses, flag.help, 1, 100000);
+    option->each([parsed](const std::string&) { parsed->uses_given = true; });
+  } else if (flag.name == "threads") {
+    option =
+        AddIntegerOption(command, name, &parsed->threads, flag.help, 0, 1024);
+  } else if (flag.value.empty()) {
+    option = command
+                 .add_flag_function(
+                     name,
+                     [parsed, key = flag.name](int64_t) {
+                       parsed->flags.Set(key, "true");
+                     },
+                     flag.help)
+                 ->disable_flag_override();
+  } else {
+    option = command
+                 .add_option_function<std::string>(
+                     name,
+                     [parsed, key = flag.name](const std::string& value) {
+                       parsed->flags.Set(key, value);
+                     },
+                     flag.help)
+                 ->type_name(flag.value);
   }
-  return found;
+  // flag.required is checked once the command is known: CLI11 would
+  // require `evidence --agent` of `evidence add` too.
+  option->group(group);
+}
+
+// Every command of Commands() as a CLI11 command of `app`, recording what
+// was given in *parsed.
+void DefineCommands(CLI::App& app, Parsed* parsed) {
+  app.require_subcommand(1);
+  for (const Command& command : Commands()) {
+    CLI::App* sub = CommandApp(app, command.words);
+    sub->require_subcommand(0, 1);
+    sub->description(
+        absl::StrCat("evidentia ", command.synopsis, "\n", command.summary));
+    sub->final_callback([parsed, &command] {
+      if (parsed->command == nullptr ||
+          command.words.size() > parsed->command->words.size()) {
+        parsed->command = &command;
+      }
+    });
+    std::vector<std::string>& operands = parsed->operands[&command];
+    operands.resize(command.operands.size());
+    for (size_t i = 0; i < command.operands.size(); ++i) {
+      const std::string& operand = command.operands[i];
+      // SEQ and SIZE count log entries: whole numbers, checked here.
+      const bool count = operand == "SEQ" || operand == "SIZE";
+      AddParsedOption<std::string>(
+          *sub, operand, &operands[i],
+          [count](absl::string_view text) -> absl::StatusOr<std::string> {
+            if (count) RETURN_IF_ERROR(ParseIntegerFlag(text, 0).status());
+            return std::string(text);
+          },
+          "")
+          ->required()
+          ->type_name("");
+    }
+    bool takes_time = false;
+    for (const FlagSpec& flag : command.flags) {
+      AddFlag(*sub, flag, parsed, "Flags");
+      takes_time |= flag.value == "TIME" || flag.value == "DATE";
+    }
+    if (command.handler == nullptr) {
+      // verify reads the bundle only; --data-dir is accepted and ignored.
+      AddFlag(*sub, {"json", "", "what was verified as one JSON document"},
+              parsed, "Flags");
+      AddFlag(*sub, {"data-dir", "DIR", "ignored: verify needs no collector"},
+              parsed, "Flags");
+      sub->footer(kVerifyExitCodes);
+      continue;
+    }
+    for (const FlagSpec& flag : OutputFlags()) {
+      if (flag.name != "help") AddFlag(*sub, flag, parsed, "Flags");
+    }
+    for (const FlagSpec& flag : ConnectionFlags()) {
+      AddFlag(*sub, flag, parsed,
+              "Connection (from the collector's data dir unless given)");
+    }
+    sub->footer(absl::StrCat(takes_time ? kTimeNote : "", "\n", kExitCodes));
+  }
 }
 
 }  // namespace
@@ -1091,63 +1210,36 @@ int RunOperatorCli(int argc, const char* const* argv, std::ostream& out,
     (argc < 2 ? err : out) << Overview();
     return argc < 2 ? kCliUsage : kCliOk;
   }
-  // The command's words come first; operands may follow them or the flags.
-  std::vector<std::string> words;
-  int first_flag = 1;
-  while (first_flag < argc && !absl::StartsWith(argv[first_flag], "--")) {
-    words.emplace_back(argv[first_flag++]);
-  }
-  const Command* command = FindCommand(words);
-  if (command == nullptr) {
-    // `evidentia log --help`: the overview, as for `evidentia --help`.
-    if (std::find(argv + first_flag, argv + argc, std::string("--help")) !=
-        argv + argc) {
-      out << Overview();
-      return kCliOk;
+  // `evidentia-collector token create` is this command line too.
+  CLI::App app{"the operator's view of an Evidentia collector", "evidentia"};
+  UseEvidentiaConventions(app);
+  Parsed parsed;
+  std::optional<int> exit = ParseCommandLine(
+      app, [&](CLI::App& cli) { DefineCommands(cli, &parsed); }, argc, argv,
+      out, err);
+  if (exit.has_value()) return *exit;
+  if (parsed.command == nullptr) return kCliUsage;  // not reached
+  const Command& command = *parsed.command;
+  for (const FlagSpec& flag : command.flags) {
+    if (flag.required && !parsed.flags.Has(flag.name)) {
+      const std::string path =
+          absl::StrCat("evidentia ", absl::StrJoin(command.words, " "));
+      err << path << ": --" << flag.name << " is required (" << path
+          << " --help lists its flags)\n";
+      return kCliUsage;
     }
-    err << "evidentia: unknown command '" << absl::StrJoin(words, " ")
-        << "'\n\n"
-        << Overview();
-    return kCliUsage;
   }
-  const int after_words = 1 + static_cast<int>(command->words.size());
-  if (command->offline != nullptr) {
-    return command->offline(
-        std::vector<std::string>(argv + after_words, argv + argc), out, err);
+  if (command.handler == nullptr) {
+    return RunVerify(parsed.operands[&command].at(0),
+                     static_cast<int>(parsed.threads), parsed.flags.Has("json"),
+                     out, err);
   }
-  const std::string name =
-      absl::StrCat("evidentia ", absl::StrJoin(command->words, " "));
-  absl::StatusOr<Args> args =
-      Args::Parse(argc, argv, first_flag, FlagsOf(*command));
-  if (!args.ok()) {
-    err << name << ": " << args.status().message() << " (" << name
-        << " --help lists its flags)\n";
-    return kCliUsage;
-  }
-  if (args->Has("help")) {
-    out << CommandHelp(*command);
-    return kCliOk;
-  }
-  std::vector<std::string> operands(argv + after_words, argv + first_flag);
-  operands.insert(operands.end(), args->positional().begin(),
-                  args->positional().end());
-  if (operands.size() != command->operands.size()) {
-    if (operands.size() > command->operands.size()) {
-      err << name << ": unexpected argument '"
-          << operands[command->operands.size()] << "'\n";
-    } else {
-      err << name << ": needs "
-          << absl::StrJoin(command->operands.begin() + operands.size(),
-                           command->operands.end(), " ")
-          << "\n";
-    }
-    err << "usage: evidentia " << command->synopsis << " [flags]\n";
-    return kCliUsage;
-  }
-  absl::StatusOr<Connection> connection = Connect(*args);
+  absl::StatusOr<Connection> connection = Connect(parsed.flags);
   if (!connection.ok()) return LocalError(connection.status(), err);
-  const Invocation invocation{*args, *connection, std::move(operands)};
-  return command->handler(invocation, out, err);
+  Invocation invocation{parsed.flags, *connection, parsed.operands[&command],
+                        parsed.ttl, std::nullopt};
+  if (parsed.uses_given) invocation.uses = parsed.uses;
+  return command.handler(invocation, out, err);
 }
 
 }  // namespace evidentia::collector

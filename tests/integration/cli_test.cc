@@ -129,6 +129,85 @@ TEST_F(BinaryTest, CollectorServeHelpListsOnlyItsFlags) {
                             Not(HasSubstr("--uses"))));
 }
 
+TEST_F(BinaryTest, CliEveryCommandHasHelp) {
+  const std::vector<std::vector<std::string>> commands = {
+      {"token", "create"},   {"agents"},          {"agents", "revoke"},
+      {"evidence"},          {"evidence", "add"}, {"events"},
+      {"controls"},          {"control"},         {"host"},
+      {"history"},           {"export"},          {"verify"},
+      {"log", "checkpoint"}, {"log", "prove"},    {"log", "consistency"}};
+  for (const std::vector<std::string>& words : commands) {
+    std::vector<std::string> argv = {EVIDENTIA_CLI_BIN};
+    argv.insert(argv.end(), words.begin(), words.end());
+    argv.push_back("--help");
+    auto [code, output] = Run(argv);
+    EXPECT_EQ(code, 0) << words[0] << ": " << output;
+    EXPECT_THAT(output, HasSubstr("--help")) << words[0];
+  }
+}
+
+TEST_F(BinaryTest, CliTokenCreateRefusesAZeroTtlBeforeConnecting) {
+  auto [code, output] = Run({EVIDENTIA_CLI_BIN, "token", "create", "--ttl",
+                             "0s", "--data-dir", Missing()});
+  EXPECT_EQ(code, kUsage) << output;
+  EXPECT_THAT(output, HasSubstr("--ttl"));
+}
+
+TEST_F(BinaryTest, CliTokenCreateRefusesUsesOutOfRange) {
+  auto [code, output] = Run({EVIDENTIA_CLI_BIN, "token", "create", "--uses",
+                             "100001", "--data-dir", Missing()});
+  EXPECT_EQ(code, kUsage) << output;
+  EXPECT_THAT(output, HasSubstr("--uses"));
+}
+
+TEST_F(BinaryTest, CliLogProveRefusesASeqThatIsNotANumber) {
+  auto [code, output] = Run({EVIDENTIA_CLI_BIN, "log", "prove", "agent", "x",
+                             "--data-dir", Missing()});
+  EXPECT_EQ(code, kUsage) << output;
+  EXPECT_THAT(output, HasSubstr("SEQ"));
+}
+
+TEST_F(BinaryTest, CliEvidenceWithoutAgentIsAUsageError) {
+  auto [code, output] =
+      Run({EVIDENTIA_CLI_BIN, "evidence", "--data-dir", Missing()});
+  EXPECT_EQ(code, kUsage) << output;
+  EXPECT_THAT(output, HasSubstr("--agent"));
+}
+
+TEST_F(BinaryTest, CliVerifyRefusesThreadsThatAreNotANumber) {
+  auto [code, output] =
+      Run({EVIDENTIA_CLI_BIN, "verify", Missing(), "--threads", "x"});
+  EXPECT_EQ(code, kUsage) << output;
+  EXPECT_THAT(output, HasSubstr("--threads"));
+}
+
+TEST_F(BinaryTest, CliUnknownCommandIsAUsageError) {
+  auto [code, output] = Run({EVIDENTIA_CLI_BIN, "bogus"});
+  EXPECT_EQ(code, kUsage) << output;
+  EXPECT_THAT(output, HasSubstr("bogus"));
+}
+
+TEST_F(BinaryTest, CollectorServeRefusesACheckpointIntervalBelowOneSecond) {
+  auto [code, output] = Run({EVIDENTIA_COLLECTOR_BIN, "serve", "--data-dir",
+                             Missing(), "--checkpoint-interval", "500ms"});
+  EXPECT_EQ(code, kUsage) << output;
+  EXPECT_THAT(output, HasSubstr("--checkpoint-interval"));
+}
+
+TEST_F(BinaryTest, CollectorServeRefusesAZeroAgentRate) {
+  auto [code, output] = Run({EVIDENTIA_COLLECTOR_BIN, "serve", "--data-dir",
+                             Missing(), "--agent-rate", "0"});
+  EXPECT_EQ(code, kUsage) << output;
+  EXPECT_THAT(output, HasSubstr("--agent-rate"));
+}
+
+TEST_F(BinaryTest, CollectorServeRefusesNegativeMinFreeMb) {
+  auto [code, output] = Run({EVIDENTIA_COLLECTOR_BIN, "serve", "--data-dir",
+                             Missing(), "--min-free-mb", "-1"});
+  EXPECT_EQ(code, kUsage) << output;
+  EXPECT_THAT(output, HasSubstr("--min-free-mb"));
+}
+
 // The invocations of README.md, deploy/ (quickstart.sh, systemd units) and
 // the tests, each with state that makes it fail after parsing (exit 1), so
 // that none waits for a collector or serves: a usage error (2) would mean

@@ -18,6 +18,7 @@
 #include "agent/backoff.h"
 #include "agent/collect.h"
 #include "agent/probe.h"
+#include "agent/runner.h"
 #include "agent/uploader.h"
 #include "common/cli_flags.h"
 #include "common/files.h"
@@ -139,44 +140,6 @@ int EnrollCommand(const EnrollFlags& flags) {
   return kExitOk;
 }
 
-// Collects and durably spools one snapshot.
-absl::StatusOr<uint64_t> MakeSnapshot(AgentState& state,
-                                      const std::string& root) {
-  return state.MakeSnapshot(Collect(BuildProbes(), root), absl::Now());
-}
-
-// Delivers everything spooled; logs what happened.
-absl::StatusOr<DeliveryReport> Deliver(AgentState& state,
-                                       v1::Collector::StubInterface& stub,
-                                       const DeliveryOptions& options) {
-  absl::StatusOr<DeliveryReport> report = DeliverSpool(state, stub, options);
-  if (!report.ok()) return report.status();
-  Log(LogLevel::kInfo,
-      absl::StrCat("delivered ", report->accepted, " (", report->duplicates,
-                   " already held",
-                   report->throttled > 0
-                       ? absl::StrCat(", slowed down ", report->throttled,
-                                      " times by the collector")
-                       : "",
-                   ")"));
-  return report;
-}
-
-// A rotation whose answer was lost is asked for again before anything is
-// signed (AgentState::MakeSnapshot refuses until then).
-absl::Status FinishPendingRotation(AgentState& state,
-                                   v1::Collector::StubInterface& stub,
-                                   const DeliveryOptions& delivery) {
-  if (!state.pending_rotation().has_value()) return absl::OkStatus();
-  absl::StatusOr<std::string> key_id = RotateDeviceKey(state, stub, delivery);
-  if (!key_id.ok()) {
-    Log(LogLevel::kWarning, key_id.status().ToString());
-    return key_id.status();
-  }
-  Log(LogLevel::kInfo, absl::StrCat("device key rotated to ", *key_id));
-  return absl::OkStatus();
-}
-
 int RotateKeyCommand(const RotateKeyFlags& flags) {
   absl::StatusOr<std::unique_ptr<AgentState>> state =
       AgentState::Open(flags.state_dir);
@@ -196,8 +159,6 @@ int RotateKeyCommand(const RotateKeyFlags& flags) {
 }
 
 int RunCommand(const RunFlags& flags) {
-  absl::Duration interval = flags.interval.value_or(absl::Hours(1));
-  const bool interval_given = flags.interval.has_value();
   absl::StatusOr<std::unique_ptr<AgentState>> state =
       AgentState::Open(flags.state_dir);
   if (!state.ok()) return Fail(state.status());
@@ -216,9 +177,10 @@ int RunCommand(const RunFlags& flags) {
         !s.ok()) {
       return Fail(s, IsTransient(s) ? kExitNotSent : kExitFailed);
     }
-    absl::StatusOr<uint64_t> seq = MakeSnapshot(**state, root);
+    absl::StatusOr<uint64_t> seq =
+        (*state)->MakeSnapshot(Collect(BuildProbes(), root), absl::Now());
     if (!seq.ok()) return Fail(seq.status());
-    absl::Status status = Deliver(**state, *stub, delivery).status();
+    absl::Status status = DeliverAndLog(**state, *stub, delivery).status();
     if (!status.ok()) {
       return Fail(
           absl::Status(status.code(),
@@ -230,58 +192,22 @@ int RunCommand(const RunFlags& flags) {
   }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  Log(LogLevel::kInfo,
-      absl::StrCat("agent ", (*state)->identity().agent_id(), " reporting to ",
-                   (*state)->identity().collector(), " every ",
-                   absl::FormatDuration(interval)));
-  // A snapshot every interval; between them, a failed delivery is retried
-  // after an exponential backoff with full jitter (agent/backoff.h), or
-  // after the collector's retry_after when that is longer.
   std::mt19937_64 rng{std::random_device{}()};
   std::uniform_real_distribution<double> unit(0.0, 1.0);
-  Backoff backoff(kBackoffBase, kBackoffCap, [&] { return unit(rng); });
-  absl::Time next_snapshot = absl::Now();
+  RunnerOptions options;
+  options.interval = flags.interval;
+  options.collect = [&root] { return Collect(BuildProbes(), root); };
+  options.delivery = delivery;
+  options.jitter = [&] { return unit(rng); };
+  options.stopped = [] { return g_stop != 0; };
   // Stops sleeping early on a signal.
-  delivery.sleep = [](absl::Duration d) {
+  options.sleep = [](absl::Duration d) {
     const absl::Time until = absl::Now() + d;
     while (g_stop == 0 && absl::Now() < until) {
       absl::SleepFor(std::min(absl::Seconds(1), until - absl::Now()));
     }
   };
-  while (g_stop == 0) {
-    FinishPendingRotation(**state, *stub, delivery).IgnoreError();  // logged
-    if (absl::Now() >= next_snapshot) {
-      next_snapshot = absl::Now() + interval;
-      absl::StatusOr<uint64_t> seq = MakeSnapshot(**state, root);
-      if (!seq.ok()) Log(LogLevel::kError, seq.status().ToString());
-    }
-    absl::StatusOr<DeliveryReport> report = Deliver(**state, *stub, delivery);
-    if (report.ok()) {
-      backoff.Reset();
-      // Without --interval, the collector's heartbeat sets the pace.
-      if (!interval_given && report->heartbeat > absl::ZeroDuration() &&
-          report->heartbeat != interval) {
-        next_snapshot += report->heartbeat - interval;
-        interval = report->heartbeat;
-        Log(LogLevel::kInfo,
-            absl::StrCat("collector asks for a snapshot every ",
-                         absl::FormatDuration(interval)));
-      }
-    }
-    absl::Time wake = next_snapshot;
-    if (!report.ok()) {
-      const absl::Status& status = report.status();
-      const absl::Duration delay =
-          std::max(backoff.NextDelay(), RetryAfter(status));
-      wake = std::min(wake, absl::Now() + delay);
-      Log(LogLevel::kWarning,
-          absl::StrCat(status.ToString(), "; kept in the spool, next try in ",
-                       absl::FormatDuration(absl::Trunc(
-                           std::max(wake - absl::Now(), absl::ZeroDuration()),
-                           absl::Milliseconds(1)))));
-    }
-    delivery.sleep(wake - absl::Now());
-  }
+  RunAgent(**state, *stub, std::move(options));
   return kExitOk;
 }
 

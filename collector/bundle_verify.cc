@@ -34,7 +34,6 @@
 #include "collector/fleet.h"
 #include "collector/grading.h"
 #include "collector/report.h"
-#include "common/args.h"
 #include "common/checkpoint.h"
 #include "common/ed25519.h"
 #include "common/envelope.h"
@@ -1657,45 +1656,6 @@ absl::StatusOr<BundleVerification> VerifyBundlePath(const fs::path& path,
   ASSIGN_OR_RETURN(const fs::path root,
                    UnpackTarGz(path, temp->path() / "unpacked"));
   return VerifyBundle(root, threads);
-}
-
-int RunVerifyCommand(const std::vector<std::string>& args, std::ostream& out,
-                     std::ostream& err) {
-  static constexpr char kVerifyUsage[] =
-      "usage: evidentia verify DIR|FILE.tar.gz [--threads N] [--json]\n"
-      "Verifies an auditor bundle offline: every signature, digest, chain\n"
-      "and inclusion proof, and re-grades its snapshots against its own SoA.\n"
-      "Exit status: 0 verified, 1 verification failed, 2 usage.\n";
-  std::vector<const char*> argv = {"verify"};
-  for (const std::string& arg : args) argv.push_back(arg.c_str());
-  absl::StatusOr<Args> parsed =
-      Args::Parse(static_cast<int>(argv.size()), argv.data(), 1,
-                  // --data-dir is accepted and ignored: verify needs no
-                  // collector.
-                  {"threads", "data-dir"}, {"json", "help"});
-  if (!parsed.ok()) {
-    err << "evidentia verify: " << parsed.status().message() << "\n"
-        << kVerifyUsage;
-    return 2;
-  }
-  if (parsed->Has("help")) {
-    out << kVerifyUsage;
-    return 0;
-  }
-  if (parsed->positional().size() != 1) {
-    err << "evidentia verify: give one bundle directory or .tar.gz\n"
-        << kVerifyUsage;
-    return 2;
-  }
-  int threads = 0;
-  if (parsed->Has("threads") &&
-      (!absl::SimpleAtoi(parsed->Get("threads"), &threads) || threads < 0 ||
-       threads > 1024)) {
-    err << "evidentia verify: --threads takes a number from 0 (every core)\n";
-    return 2;
-  }
-  return RunVerify(parsed->positional()[0], threads, parsed->Has("json"), out,
-                   err);
 }
 
 int RunVerify(const std::string& path, int threads, bool json,

@@ -60,18 +60,12 @@ struct Sha256SumsEntry {
 absl::StatusOr<std::vector<Sha256SumsEntry>> ParseSha256Sums(
     absl::string_view text);
 
-// `evidentia verify DIR|FILE.tar.gz [--threads N] [--json]`; `args` are the
-// words after "verify". Writes what was verified, in numbers, and the
-// collector key's fingerprint to `out`; a failure names the file and what is
-// wrong (on `err`, or as {"ok":false,...} on `out` with --json). Returns 0
-// when the bundle verifies, 1 when it does not (or cannot be read), 2 for a
-// bad command line.
-int RunVerifyCommand(const std::vector<std::string>& args, std::ostream& out,
-                     std::ostream& err);
-
-// RunVerifyCommand once its command line is read: verifies the bundle at
-// `path` (a directory or a .tar.gz) with `threads` threads (0: one per
-// core), printing as RunVerifyCommand does. Returns 0 when the bundle
+// `evidentia verify DIR|FILE.tar.gz [--threads N] [--json]` once its command
+// line is read (collector/operator_cli.cc): verifies the bundle at `path` (a
+// directory or a .tar.gz) with `threads` threads (0: one per core). Writes
+// what was verified, in numbers, and the collector key's fingerprint to
+// `out`; a failure names the file and what is wrong (on `err`, or as
+// {"ok":false,...} on `out` with `json`). Returns 0 when the bundle
 // verifies, 1 when it does not (or cannot be read).
 int RunVerify(const std::string& path, int threads, bool json,
               std::ostream& out, std::ostream& err);

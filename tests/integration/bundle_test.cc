@@ -272,9 +272,7 @@ TEST_F(BundleTest, TarGzPassesEvidentiaVerifyAndUnpacksForVerifySh) {
   const fs::path tar = clean_.string() + ".tar.gz";
   ASSERT_TRUE(fs::exists(tar));
   std::ostringstream out, err;
-  EXPECT_EQ(
-      collector::RunVerifyCommand({tar.string(), "--threads", "2"}, out, err),
-      0)
+  EXPECT_EQ(collector::RunVerify(tar.string(), 2, false, out, err), 0)
       << err.str();
   EXPECT_THAT(out.str(), HasSubstr("12 snapshot signatures from 3 agents"));
   EXPECT_THAT(out.str(), HasSubstr(collector_key_id_));
@@ -434,7 +432,7 @@ TEST_F(BundleTest, ExportStreamedIntoOneTarGzVerifies) {
   ASSERT_EQ(code, collector::kCliOk) << last_err_;
   EXPECT_FALSE(fs::exists(tmp_ / "streamed"));
   std::ostringstream out, err;
-  EXPECT_EQ(collector::RunVerifyCommand({archive.string()}, out, err), 0)
+  EXPECT_EQ(collector::RunVerify(archive.string(), 0, false, out, err), 0)
       << err.str();
   EXPECT_THAT(out.str(), HasSubstr("12 snapshot signatures from 3 agents"));
   absl::StatusOr<fs::path> root =
@@ -544,7 +542,7 @@ TEST_F(GapBundleTest, GapSnapshotVerifiesAndIsReported) {
 TEST_F(GapBundleTest, VerifyCommandNamesTheGap) {
   ASSERT_NO_FATAL_FAILURE(ExportWithGap());
   std::ostringstream out, err;
-  ASSERT_EQ(collector::RunVerifyCommand({gap_.string()}, out, err), 0)
+  ASSERT_EQ(collector::RunVerify(gap_.string(), 0, false, out, err), 0)
       << err.str();
   EXPECT_THAT(out.str(), HasSubstr("1 signed gap snapshots"));
   EXPECT_THAT(out.str(), HasSubstr("lost snapshots 2..3"));

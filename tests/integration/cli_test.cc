@@ -181,6 +181,18 @@ TEST_F(BinaryTest, CliVerifyRefusesThreadsThatAreNotANumber) {
   EXPECT_THAT(output, HasSubstr("--threads"));
 }
 
+// From bundle_verify_test when verify's own parser went (CLI11 parses it).
+TEST_F(BinaryTest, CliVerifyRefusesBadCommandLines) {
+  const std::vector<std::vector<std::string>> lines = {
+      {"verify"}, {"verify", "a", "b"}, {"verify", "a", "--bogus"}};
+  for (const std::vector<std::string>& words : lines) {
+    std::vector<std::string> argv = {EVIDENTIA_CLI_BIN};
+    argv.insert(argv.end(), words.begin(), words.end());
+    auto [code, output] = Run(argv);
+    EXPECT_EQ(code, kUsage) << words.size() << ": " << output;
+  }
+}
+
 TEST_F(BinaryTest, CliUnknownCommandIsAUsageError) {
   auto [code, output] = Run({EVIDENTIA_CLI_BIN, "bogus"});
   EXPECT_EQ(code, kUsage) << output;

@@ -30,13 +30,13 @@ class Probe {
 };
 
 // The probes of the OS this agent was built for, in a fixed order. Defined
-// once per OS folder (agent/linux/probes.cc).
+// once per OS folder (agent/linux/probes/probes.cc).
 std::vector<std::unique_ptr<Probe>> BuildProbes();
 
 // Facts about the host itself (name, OS, kernel, architecture, machine id)
 // below `root`, sent with every snapshot. A missing file leaves its fields
 // empty; other read errors (e.g. PERMISSION_DENIED) are returned. Defined
-// once per OS folder (agent/linux/host_facts.cc).
+// once per OS folder (agent/linux/probes/host_facts.cc).
 absl::StatusOr<v1::HostFacts> CollectHostFacts(
     const std::filesystem::path& root);
 

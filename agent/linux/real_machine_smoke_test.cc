@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "agent/linux/host_facts.h"
+#include "agent/linux/probes/host_facts.h"
 #include "agent/probe.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -1,5 +1,5 @@
 // ParseClamavConfig on any clamd.conf / freshclam.conf.
-#include "agent/linux/anti_malware_probe.h"
+#include "agent/linux/probes/anti_malware_probe.h"
 #include "tests/fuzz/fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,6 +1,6 @@
 // ParseClamdVersionReply on any reply a socket could send to VERSION.
 #include "absl/time/time.h"
-#include "agent/linux/clamd_client.h"
+#include "agent/linux/probes/clamd_client.h"
 #include "tests/fuzz/fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

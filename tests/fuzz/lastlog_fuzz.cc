@@ -1,5 +1,5 @@
 // ParseLastlogRecord on any record of /var/log/lastlog, whole or short.
-#include "agent/linux/local_accounts_probe.h"
+#include "agent/linux/probes/local_accounts_probe.h"
 #include "tests/fuzz/fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,6 +1,6 @@
 // ParsePasswd on any /etc/passwd, and the password and shell classifiers on
 // every field it yields.
-#include "agent/linux/local_accounts_probe.h"
+#include "agent/linux/probes/local_accounts_probe.h"
 #include "tests/fuzz/fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,6 +1,6 @@
 // ToValidUtf8 on any bytes: the same length ('?' per bad byte), valid UTF-8
 // (so a second pass changes nothing), and valid input unchanged.
-#include "agent/linux/utf8.h"
+#include "agent/linux/sys/utf8.h"
 #include "google/protobuf/stubs/common.h"
 #include "tests/fuzz/fuzz_input.h"
 

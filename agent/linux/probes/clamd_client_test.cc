@@ -1,4 +1,4 @@
-#include "agent/linux/clamd_client.h"
+#include "agent/linux/probes/clamd_client.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>

@@ -1,8 +1,8 @@
 // Facts are proto3 messages, whose string fields must hold valid UTF-8 or
 // the collector cannot parse them. Host files may hold anything, so every
 // probe passes its facts through MakeStringsValidUtf8 before returning them.
-#ifndef EVIDENTIA_AGENT_LINUX_UTF8_H_
-#define EVIDENTIA_AGENT_LINUX_UTF8_H_
+#ifndef EVIDENTIA_AGENT_LINUX_SYS_UTF8_H_
+#define EVIDENTIA_AGENT_LINUX_SYS_UTF8_H_
 
 #include <string>
 #include <string_view>
@@ -21,4 +21,4 @@ void MakeStringsValidUtf8(google::protobuf::Message* message);
 
 }  // namespace evidentia::agent
 
-#endif  // EVIDENTIA_AGENT_LINUX_UTF8_H_
+#endif  // EVIDENTIA_AGENT_LINUX_SYS_UTF8_H_

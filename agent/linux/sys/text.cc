@@ -1,4 +1,4 @@
-#include "agent/linux/text.h"
+#include "agent/linux/sys/text.h"
 
 namespace evidentia::agent {
 

@@ -1,7 +1,7 @@
 // The Linux probes, in the fixed order the agent runs and reports them.
-#include "agent/linux/anti_malware_probe.h"
-#include "agent/linux/disk_encryption_probe.h"
-#include "agent/linux/local_accounts_probe.h"
+#include "agent/linux/probes/anti_malware_probe.h"
+#include "agent/linux/probes/disk_encryption_probe.h"
+#include "agent/linux/probes/local_accounts_probe.h"
 #include "agent/probe.h"
 
 namespace evidentia::agent {

@@ -1,4 +1,4 @@
-#include "agent/linux/utf8.h"
+#include "agent/linux/sys/utf8.h"
 
 #include <string>
 

@@ -1,4 +1,4 @@
-#include "agent/linux/disk_encryption_probe.h"
+#include "agent/linux/probes/disk_encryption_probe.h"
 
 #include <filesystem>
 #include <fstream>

@@ -1,4 +1,4 @@
-#include "agent/linux/disk_encryption_probe.h"
+#include "agent/linux/probes/disk_encryption_probe.h"
 
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -11,9 +11,9 @@
 #include <utility>
 
 #include "absl/status/status.h"
-#include "agent/linux/rooted_fs.h"
-#include "agent/linux/text.h"
-#include "agent/linux/utf8.h"
+#include "agent/linux/sys/rooted_fs.h"
+#include "agent/linux/sys/text.h"
+#include "agent/linux/sys/utf8.h"
 
 namespace evidentia::agent {
 namespace {

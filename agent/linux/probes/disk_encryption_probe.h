@@ -2,8 +2,8 @@
 // block device, and swap) the stack of block devices beneath it, walked
 // through sysfs (device-mapper, LVM, md, partitions), and whether a dm-crypt
 // layer protects every path down to the disk. Facts: DiskEncryptionFacts.
-#ifndef EVIDENTIA_AGENT_LINUX_DISK_ENCRYPTION_PROBE_H_
-#define EVIDENTIA_AGENT_LINUX_DISK_ENCRYPTION_PROBE_H_
+#ifndef EVIDENTIA_AGENT_LINUX_PROBES_DISK_ENCRYPTION_PROBE_H_
+#define EVIDENTIA_AGENT_LINUX_PROBES_DISK_ENCRYPTION_PROBE_H_
 
 #include <filesystem>
 #include <string>
@@ -90,4 +90,4 @@ class DiskEncryptionProbe : public Probe {
 
 }  // namespace evidentia::agent
 
-#endif  // EVIDENTIA_AGENT_LINUX_DISK_ENCRYPTION_PROBE_H_
+#endif  // EVIDENTIA_AGENT_LINUX_PROBES_DISK_ENCRYPTION_PROBE_H_

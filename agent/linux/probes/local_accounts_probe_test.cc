@@ -1,4 +1,4 @@
-#include "agent/linux/local_accounts_probe.h"
+#include "agent/linux/probes/local_accounts_probe.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "agent/linux/rooted_fs.h"
+#include "agent/linux/sys/rooted_fs.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include <system_error>
 
 #include "absl/status/status.h"
-#include "agent/linux/text.h"
+#include "agent/linux/sys/text.h"
 #include "common/files.h"
 
 namespace evidentia::agent {

@@ -1,4 +1,4 @@
-#include "agent/linux/clamd_client.h"
+#include "agent/linux/probes/clamd_client.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "agent/linux/rooted_fs.h"
-#include "agent/linux/text.h"
+#include "agent/linux/sys/rooted_fs.h"
+#include "agent/linux/sys/text.h"
 #include "common/files.h"
 
 namespace evidentia::agent {

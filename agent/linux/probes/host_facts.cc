@@ -1,11 +1,11 @@
-#include "agent/linux/host_facts.h"
+#include "agent/linux/probes/host_facts.h"
 
 #include <sys/utsname.h>
 
 #include "absl/status/status.h"
-#include "agent/linux/rooted_fs.h"
-#include "agent/linux/text.h"
-#include "agent/linux/utf8.h"
+#include "agent/linux/sys/rooted_fs.h"
+#include "agent/linux/sys/text.h"
+#include "agent/linux/sys/utf8.h"
 
 namespace evidentia::agent {
 namespace {

@@ -1,8 +1,8 @@
 // Small std::string_view text helpers for the Linux parsers. Debian's Abseil
 // has its own absl::string_view (not std::string_view), so the parsers use
 // these instead of absl/strings to keep one string_view type throughout.
-#ifndef EVIDENTIA_AGENT_LINUX_TEXT_H_
-#define EVIDENTIA_AGENT_LINUX_TEXT_H_
+#ifndef EVIDENTIA_AGENT_LINUX_SYS_TEXT_H_
+#define EVIDENTIA_AGENT_LINUX_SYS_TEXT_H_
 
 #include <charconv>
 #include <optional>
@@ -91,4 +91,4 @@ std::string Cat(const Args&... args) {
 
 }  // namespace evidentia::agent
 
-#endif  // EVIDENTIA_AGENT_LINUX_TEXT_H_
+#endif  // EVIDENTIA_AGENT_LINUX_SYS_TEXT_H_

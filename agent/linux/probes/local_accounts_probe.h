@@ -3,8 +3,8 @@
 // each account last logged in (/var/log/lastlog). Password hashes never
 // leave this file: only their state and algorithm become facts.
 // Facts: LocalAccountsFacts.
-#ifndef EVIDENTIA_AGENT_LINUX_LOCAL_ACCOUNTS_PROBE_H_
-#define EVIDENTIA_AGENT_LINUX_LOCAL_ACCOUNTS_PROBE_H_
+#ifndef EVIDENTIA_AGENT_LINUX_PROBES_LOCAL_ACCOUNTS_PROBE_H_
+#define EVIDENTIA_AGENT_LINUX_PROBES_LOCAL_ACCOUNTS_PROBE_H_
 
 #include <cstdint>
 #include <filesystem>
@@ -102,4 +102,4 @@ class LocalAccountsProbe : public Probe {
 
 }  // namespace evidentia::agent
 
-#endif  // EVIDENTIA_AGENT_LINUX_LOCAL_ACCOUNTS_PROBE_H_
+#endif  // EVIDENTIA_AGENT_LINUX_PROBES_LOCAL_ACCOUNTS_PROBE_H_

@@ -1,4 +1,4 @@
-#include "agent/linux/local_accounts_probe.h"
+#include "agent/linux/probes/local_accounts_probe.h"
 
 #include <algorithm>
 #include <cstring>
@@ -8,9 +8,9 @@
 #include <utility>
 
 #include "absl/status/status.h"
-#include "agent/linux/rooted_fs.h"
-#include "agent/linux/text.h"
-#include "agent/linux/utf8.h"
+#include "agent/linux/sys/rooted_fs.h"
+#include "agent/linux/sys/text.h"
+#include "agent/linux/sys/utf8.h"
 
 namespace evidentia::agent {
 namespace {

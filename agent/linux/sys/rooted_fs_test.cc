@@ -1,4 +1,4 @@
-#include "agent/linux/rooted_fs.h"
+#include "agent/linux/sys/rooted_fs.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -1,8 +1,8 @@
 // Asking a running clamd what it has loaded: one command on its local
 // (AF_UNIX) socket within a deadline, and the pure parser of its reply to
 // VERSION. Used by linux.anti_malware; thread-compatible, no shared state.
-#ifndef EVIDENTIA_AGENT_LINUX_CLAMD_CLIENT_H_
-#define EVIDENTIA_AGENT_LINUX_CLAMD_CLIENT_H_
+#ifndef EVIDENTIA_AGENT_LINUX_PROBES_CLAMD_CLIENT_H_
+#define EVIDENTIA_AGENT_LINUX_PROBES_CLAMD_CLIENT_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -61,4 +61,4 @@ absl::TimeZone HostTimeZone(const std::filesystem::path& root);
 
 }  // namespace evidentia::agent
 
-#endif  // EVIDENTIA_AGENT_LINUX_CLAMD_CLIENT_H_
+#endif  // EVIDENTIA_AGENT_LINUX_PROBES_CLAMD_CLIENT_H_

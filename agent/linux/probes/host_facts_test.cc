@@ -1,4 +1,4 @@
-#include "agent/linux/host_facts.h"
+#include "agent/linux/probes/host_facts.h"
 
 #include <sys/utsname.h>
 #include <unistd.h>

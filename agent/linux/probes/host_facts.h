@@ -1,7 +1,7 @@
 // Facts about the host itself (name, OS, kernel, architecture, machine id)
 // sent with every snapshot; see HostFacts in proto/evidentia/v1/snapshot.proto.
-#ifndef EVIDENTIA_AGENT_LINUX_HOST_FACTS_H_
-#define EVIDENTIA_AGENT_LINUX_HOST_FACTS_H_
+#ifndef EVIDENTIA_AGENT_LINUX_PROBES_HOST_FACTS_H_
+#define EVIDENTIA_AGENT_LINUX_PROBES_HOST_FACTS_H_
 
 #include <map>
 #include <string>
@@ -23,4 +23,4 @@ std::map<std::string, std::string> ParseOsRelease(std::string_view text);
 
 }  // namespace evidentia::agent
 
-#endif  // EVIDENTIA_AGENT_LINUX_HOST_FACTS_H_
+#endif  // EVIDENTIA_AGENT_LINUX_PROBES_HOST_FACTS_H_

@@ -2,8 +2,8 @@
 // relative to an injectable root ("/" in production, a fixture tree in
 // tests); symlinks are followed as if `root` were "/", so an absolute link
 // target such as "/dev/dm-0" stays inside the fixture tree.
-#ifndef EVIDENTIA_AGENT_LINUX_ROOTED_FS_H_
-#define EVIDENTIA_AGENT_LINUX_ROOTED_FS_H_
+#ifndef EVIDENTIA_AGENT_LINUX_SYS_ROOTED_FS_H_
+#define EVIDENTIA_AGENT_LINUX_SYS_ROOTED_FS_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -54,4 +54,4 @@ bool RootedExists(const std::filesystem::path& root, std::string_view path);
 
 }  // namespace evidentia::agent
 
-#endif  // EVIDENTIA_AGENT_LINUX_ROOTED_FS_H_
+#endif  // EVIDENTIA_AGENT_LINUX_SYS_ROOTED_FS_H_

@@ -33,7 +33,8 @@ class Collector {
     char dir[] = "/tmp/evidentia-ingest-fuzz-XXXXXX";
     Require(::mkdtemp(dir) != nullptr, "mkdtemp");
     dir_ = dir;
-    absl::StatusOr<std::unique_ptr<Store>> store = OpenRocksDbStore(dir_ / "db");
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        OpenRocksDbStore(dir_ / "db");
     Require(store.ok(), "opening the store");
     store_ = *std::move(store);
     Clock clock = [] { return absl::Now(); };

@@ -21,12 +21,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/full_disk.h"
+#include "tests/support/store_rows.h"
 #include "tests/support/temp_dir.h"
 
 namespace evidentia::collector {
 namespace {
 
 namespace fs = std::filesystem;
+using ::evidentia::testing::ScanAll;
 
 using ::evidentia::testing::FullDisk;
 using ::evidentia::testing::ScopedTempDir;
@@ -35,19 +37,6 @@ std::unique_ptr<Store> OpenOrDie(const fs::path& dir) {
   absl::StatusOr<std::unique_ptr<Store>> store = OpenRocksDbStore(dir);
   EXPECT_TRUE(store.ok()) << store.status();
   return store.ok() ? *std::move(store) : nullptr;
-}
-
-// Every (key, value) of `table` under `prefix`, in scan order.
-std::vector<std::pair<std::string, std::string>> ScanAll(
-    const Store& store, Table table, absl::string_view prefix) {
-  std::vector<std::pair<std::string, std::string>> out;
-  absl::Status status =
-      store.Scan(table, prefix, [&](absl::string_view k, absl::string_view v) {
-        out.emplace_back(std::string(k), std::string(v));
-        return true;
-      });
-  EXPECT_TRUE(status.ok()) << status;
-  return out;
 }
 
 TEST(RocksDbStoreTest, DataSurvivesCloseAndReopen) {

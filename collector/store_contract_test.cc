@@ -23,12 +23,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/full_disk.h"
+#include "tests/support/store_rows.h"
 #include "tests/support/temp_dir.h"
 
 namespace evidentia::collector {
 namespace {
 
 namespace fs = std::filesystem;
+using ::evidentia::testing::ScanAll;
 
 using ::testing::ElementsAre;
 using ::testing::Pair;
@@ -93,19 +95,6 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<StoreMaker> maker_;
   std::unique_ptr<Store> store_;  // after maker_: closed before it goes
 };
-
-// Every (key, value) of `table` under `prefix`, in scan order.
-std::vector<std::pair<std::string, std::string>> ScanAll(
-    const Store& store, Table table, absl::string_view prefix) {
-  std::vector<std::pair<std::string, std::string>> out;
-  absl::Status status =
-      store.Scan(table, prefix, [&](absl::string_view k, absl::string_view v) {
-        out.emplace_back(std::string(k), std::string(v));
-        return true;
-      });
-  EXPECT_TRUE(status.ok()) << status;
-  return out;
-}
 
 TEST_P(StoreContractTest, CommittedPutIsReadBack) {
   Store* store = store_.get();

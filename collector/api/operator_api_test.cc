@@ -16,6 +16,7 @@
 #include "common/sha256.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/store_rows.h"
 
 namespace evidentia::collector {
 namespace {
@@ -173,15 +174,7 @@ TEST_F(OperatorApiTest, ManualEvidenceIsStoredOnlyUnderTheOperatorKey) {
   EXPECT_EQ(forged.status().code(), absl::StatusCode::kUnauthenticated);
   ASSERT_TRUE(signed_.ok()) << signed_.status();
   EXPECT_EQ(signed_->document_sha256(), ToHex(Sha256("restore test")));
-  int stored = 0;
-  ASSERT_TRUE(store_
-                  .Scan(Table::kManual, "",
-                        [&](absl::string_view, absl::string_view) {
-                          ++stored;
-                          return true;
-                        })
-                  .ok());
-  EXPECT_EQ(stored, 1);
+  EXPECT_EQ(testing::ScanAll(store_, Table::kManual, "").size(), 1u);
 }
 
 TEST_F(OperatorApiTest, CheckpointOfTheEmptyLogIsSignedOnRequest) {

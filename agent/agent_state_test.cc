@@ -24,6 +24,7 @@
 #include "common/proto_time.h"
 #include "common/sha256.h"
 #include "evidentia/v1/collector.pb.h"
+#include "evidentia/v1/facts.pb.h"
 #include "evidentia/v1/snapshot.pb.h"
 #include "evidentia/v1/store.pb.h"
 #include "gmock/gmock.h"

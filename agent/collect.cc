@@ -5,7 +5,10 @@
 
 #include "common/json.h"
 #include "common/sha256.h"
-#include "evidentia/v1/collector.pb.h"
+#include "evidentia/v1/facts.pb.h"
+#include "evidentia/v1/operator.pb.h"
+#include "evidentia/v1/reports.pb.h"
+#include "evidentia/v1/snapshot.pb.h"
 
 namespace evidentia::agent {
 Collection Collect(const std::vector<std::unique_ptr<Probe>>& probes,

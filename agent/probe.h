@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "evidentia/v1/facts.pb.h"
 #include "evidentia/v1/snapshot.pb.h"
 
 namespace evidentia::agent {

@@ -1,6 +1,7 @@
 // The names of the files in a collector's data directory, which the
-// collector (collector/data_dir.h: what they hold, and their modes) and the
-// operator CLI (where it finds the collector and its credentials) agree on.
+// collector (collector/identity/data_dir.h: what they hold, and their modes)
+// and the operator CLI (where it finds the collector and its credentials) agree
+// on.
 #ifndef EVIDENTIA_COMMON_DATA_DIR_PATHS_H_
 #define EVIDENTIA_COMMON_DATA_DIR_PATHS_H_
 

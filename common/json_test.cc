@@ -3,7 +3,7 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "evidentia/v1/collector.pb.h"
+#include "evidentia/v1/reports.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "gtest/gtest.h"

@@ -1,6 +1,6 @@
 // RFC 6962 Merkle trees (as restated in RFC 9162 section 2.1): the hashes,
 // and verification of inclusion and consistency proofs. Pure functions; the
-// collector's stored log is collector/transparency_log.h. Hashes are raw
+// collector's stored log is collector/log/transparency_log.h. Hashes are raw
 // 32-byte strings.
 #ifndef EVIDENTIA_COMMON_MERKLE_H_
 #define EVIDENTIA_COMMON_MERKLE_H_

@@ -37,7 +37,7 @@ cmake -S "$repo" -B "$repo/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$repo/build" -j "$(nproc)" --target evidentia-collector evidentia evidentia-agent
 bin="$repo/build"
 collector_bin="$bin/collector/evidentia-collector"
-cli="$bin/collector/evidentia"
+cli="$bin/cli/evidentia"
 agent_bin="$bin/agent/evidentia-agent"
 col_dir="$data/collector"
 agent_dir="$data/agent"

@@ -8,10 +8,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "collector/history.h"
-#include "collector/keys.h"
-#include "collector/queries.h"
-#include "collector/records.h"
+#include "collector/query/history.h"
+#include "collector/query/queries.h"
+#include "collector/store/keys.h"
+#include "collector/store/records.h"
 #include "common/checkpoint.h"
 #include "common/envelope.h"
 #include "common/log.h"
@@ -19,6 +19,9 @@
 #include "common/pae.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
+#include "evidentia/v1/bundle.pb.h"
+#include "evidentia/v1/operator.pb.h"
+#include "evidentia/v1/reports.pb.h"
 #include "evidentia/v1/store.pb.h"
 
 namespace evidentia::collector {

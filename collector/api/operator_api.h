@@ -1,8 +1,8 @@
 // The operator's calls, free of any transport: one function per call,
 // taking who calls (a Caller, authenticated by the transport) and the
 // request, answering the response or a status. Authorisation happens here,
-// on the Caller; the gRPC Operator service (collector/service.h) only turns
-// a TLS client certificate into a Caller and statuses into gRPC's, and a
+// on the Caller; the gRPC Operator service (collector/server/service.h) only
+// turns a TLS client certificate into a Caller and statuses into gRPC's, and a
 // web dashboard can call the same functions.
 #ifndef EVIDENTIA_COLLECTOR_API_OPERATOR_API_H_
 #define EVIDENTIA_COLLECTOR_API_OPERATOR_API_H_
@@ -13,16 +13,17 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "collector/bundle_export.h"
-#include "collector/fleet.h"
-#include "collector/grading.h"
-#include "collector/registry.h"
-#include "collector/store.h"
-#include "collector/transparency_log.h"
+#include "collector/export/bundle_export.h"
+#include "collector/identity/registry.h"
+#include "collector/log/transparency_log.h"
+#include "collector/store/store.h"
 #include "common/ed25519.h"
 #include "common/limits.h"
 #include "common/proto_time.h"
-#include "evidentia/v1/collector.pb.h"
+#include "evidentia/v1/operator.pb.h"
+#include "evidentia/v1/reports.pb.h"
+#include "grading/fleet.h"
+#include "grading/grading.h"
 
 namespace evidentia::collector {
 

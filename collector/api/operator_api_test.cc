@@ -9,8 +9,8 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "collector/memory_store.h"
-#include "collector/store_evidence.h"
+#include "collector/query/store_evidence.h"
+#include "collector/store/memory_store.h"
 #include "common/envelope.h"
 #include "common/pae.h"
 #include "common/sha256.h"

@@ -35,11 +35,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -55,9 +59,10 @@
 #include "agent/collect.h"
 #include "agent/probe.h"
 #include "agent/uploader.h"
-#include "collector/keys.h"
-#include "common/args.h"
+#include "collector/store/keys.h"
+#include "common/cli_flags.h"
 #include "common/status_macros.h"
+#include "evidentia/v1/collector.grpc.pb.h"
 #include "evidentia/v1/snapshot.pb.h"
 #include "evidentia/v1/store.pb.h"
 #include "rocksdb/db.h"
@@ -219,25 +224,66 @@ absl::StatusOr<StoreSize> CompactAndMeasure(const fs::path& db_dir,
   return size;
 }
 
+// The command line, with its defaults.
+struct Flags {
+  std::string root = "/";
+  absl::Duration interval = absl::Seconds(1);
+  int64_t warmup = 3;
+  int64_t cycles = 10;
+  int64_t heartbeats = 200;
+  std::string collector = EVIDENTIA_COLLECTOR_BIN;
+  std::string agent = EVIDENTIA_AGENT_BIN;
+  std::string cli = EVIDENTIA_CLI_BIN;
+  std::string idle = EVIDENTIA_IDLE_BIN;
+  bool keep = false;
+};
+
+void DefineFlags(CLI::App& app, Flags* flags) {
+  app.add_option("--root", flags->root,
+                 "the tree the agent observes (default /; fixtures)")
+      ->type_name("DIR");
+  // evidentia-agent run refuses an interval under 1s.
+  AddDurationOption(app, "--interval", &flags->interval,
+                    "the agent's time between cycles (default 1s)",
+                    absl::Seconds(1));
+  AddIntegerOption(app, "--warmup", &flags->warmup,
+                   "cycles before measuring (default 3)", 0, INT_MAX);
+  AddIntegerOption(app, "--cycles", &flags->cycles,
+                   "cycles measured (default 10)", 1, INT_MAX);
+  AddIntegerOption(app, "--heartbeats", &flags->heartbeats,
+                   "unchanged heartbeats stored (default 200)", 1, INT_MAX);
+  app.add_option("--collector", flags->collector,
+                 "evidentia-collector (default: the build's)")
+      ->type_name("BIN");
+  app.add_option("--agent", flags->agent,
+                 "evidentia-agent (default: the build's)")
+      ->type_name("BIN");
+  app.add_option("--cli", flags->cli, "evidentia (default: the build's)")
+      ->type_name("BIN");
+  app.add_option("--idle", flags->idle,
+                 "agent_bench_idle (default: the build's)")
+      ->type_name("BIN");
+  app.add_flag("--keep", flags->keep, "leave the temp dir in /tmp (printed)")
+      ->disable_flag_override();
+}
+
 class Bench {
  public:
-  Bench(const Args& args, fs::path dir) : args_(args), dir_(std::move(dir)) {
-    root_ = args.Get("root", "/");
-    collector_bin_ = args.Get("collector", EVIDENTIA_COLLECTOR_BIN);
-    agent_bin_ = args.Get("agent", EVIDENTIA_AGENT_BIN);
-    cli_bin_ = args.Get("cli", EVIDENTIA_CLI_BIN);
-    idle_bin_ = args.Get("idle", EVIDENTIA_IDLE_BIN);
+  Bench(const Flags& flags, fs::path dir)
+      : flags_(flags), dir_(std::move(dir)) {
+    root_ = flags.root;
+    collector_bin_ = flags.collector;
+    agent_bin_ = flags.agent;
+    cli_bin_ = flags.cli;
+    idle_bin_ = flags.idle;
     data_dir_ = dir_ / "collector";
   }
 
   absl::Status Run() {
-    const int warmup = std::stoi(args_.Get("warmup", "3"));
-    const int cycles = std::stoi(args_.Get("cycles", "10"));
-    const int heartbeats = std::stoi(args_.Get("heartbeats", "200"));
-    absl::Duration interval;
-    if (!absl::ParseDuration(args_.Get("interval", "1s"), &interval)) {
-      return absl::InvalidArgumentError("--interval needs a duration");
-    }
+    const int warmup = static_cast<int>(flags_.warmup);
+    const int cycles = static_cast<int>(flags_.cycles);
+    const int heartbeats = static_cast<int>(flags_.heartbeats);
+    const absl::Duration interval = flags_.interval;
     std::printf(
         "agent bench: root %s, %d warm-up + %d measured cycles every %s, %d "
         "heartbeats\n",
@@ -529,7 +575,7 @@ class Bench {
     return absl::OkStatus();
   }
 
-  const Args& args_;
+  const Flags& flags_;
   const fs::path dir_;
   std::string root_, collector_bin_, agent_bin_, cli_bin_, idle_bin_;
   fs::path data_dir_;
@@ -539,14 +585,13 @@ class Bench {
 };
 
 int Main(int argc, char** argv) {
-  absl::StatusOr<Args> args =
-      Args::Parse(argc, argv, 1,
-                  {"root", "interval", "warmup", "cycles", "heartbeats",
-                   "collector", "agent", "cli", "idle"},
-                  {"keep"});
-  if (!args.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(args.status().message()).c_str());
-    return 2;
+  Flags flags;
+  CLI::App app{"the agent's footprint against a real collector", "agent_bench"};
+  UseEvidentiaConventions(app);
+  if (std::optional<int> exit = ParseCommandLine(
+          app, [&](CLI::App& cli) { DefineFlags(cli, &flags); }, argc, argv,
+          std::cout, std::cerr)) {
+    return *exit;
   }
   char dir_template[] = "/tmp/evidentia-agent-bench.XXXXXX";
   const char* made = mkdtemp(dir_template);
@@ -557,11 +602,11 @@ int Main(int argc, char** argv) {
   const fs::path dir = made;
   absl::Status status;
   {
-    Bench bench(*args, dir);
+    Bench bench(flags, dir);
     status = bench.Run();
   }
   if (!status.ok()) std::fprintf(stderr, "%s\n", status.ToString().c_str());
-  if (args->Has("keep")) {
+  if (flags.keep) {
     std::printf("  kept: %s\n", dir.c_str());
   } else {
     std::error_code ec;

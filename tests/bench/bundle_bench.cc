@@ -14,10 +14,15 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -25,27 +30,27 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "collector/bundle_export.h"
-#include "collector/bundle_verify.h"
-#include "collector/data_dir.h"
-#include "collector/grading.h"
-#include "collector/ingest.h"
-#include "collector/operator_cli.h"
-#include "collector/registry.h"
-#include "collector/rocksdb_store.h"
-#include "collector/server.h"
-#include "collector/store.h"
-#include "collector/store_evidence.h"
-#include "collector/transparency_log.h"
-#include "common/args.h"
+#include "bundle/verify.h"
+#include "cli/operator_cli.h"
+#include "collector/export/bundle_export.h"
+#include "collector/identity/data_dir.h"
+#include "collector/identity/registry.h"
+#include "collector/ingest/ingest.h"
+#include "collector/log/transparency_log.h"
+#include "collector/query/store_evidence.h"
+#include "collector/server/server.h"
+#include "collector/store/rocksdb_store.h"
+#include "collector/store/store.h"
+#include "common/cli_flags.h"
 #include "common/ed25519.h"
 #include "common/envelope.h"
 #include "common/pae.h"
-#include "common/policy.h"
 #include "common/proto_time.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
 #include "common/x509.h"
+#include "grading/grading.h"
+#include "grading/policy.h"
 #include "tests/bench/synthetic.h"
 #include "tests/bench/verify_rate.h"
 
@@ -252,18 +257,39 @@ uint64_t DirectoryBytes(const fs::path& dir) {
   return bytes;
 }
 
+// The command line, with its defaults.
+struct Flags {
+  int64_t agents = 200;
+  int64_t snapshots = 48;
+  int64_t threads = std::max(1u, std::thread::hardware_concurrency());
+  bool keep = false;
+};
+
+void DefineFlags(CLI::App& app, Flags* flags) {
+  AddIntegerOption(app, "--agents", &flags->agents, "agents (default 200)", 1,
+                   INT_MAX);
+  AddIntegerOption(app, "--snapshots", &flags->snapshots,
+                   "hourly snapshots per agent (default 48)", 1, INT_MAX);
+  AddIntegerOption(app, "--threads", &flags->threads,
+                   "threads to verify with (default: one per core)", 1,
+                   INT_MAX);
+  app.add_flag("--keep", flags->keep,
+               "leave the data dir and the bundle in /tmp (printed)")
+      ->disable_flag_override();
+}
+
 int Main(int argc, char** argv) {
-  absl::StatusOr<Args> args =
-      Args::Parse(argc, argv, 1, {"agents", "snapshots", "threads"}, {"keep"});
-  if (!args.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(args.status().message()).c_str());
-    return 2;
+  Flags flags;
+  CLI::App app{"bundle export and verify speed", "bundle_bench"};
+  UseEvidentiaConventions(app);
+  if (std::optional<int> exit = ParseCommandLine(
+          app, [&](CLI::App& cli) { DefineFlags(cli, &flags); }, argc, argv,
+          std::cout, std::cerr)) {
+    return *exit;
   }
-  const int agents = std::stoi(args->Get("agents", "200"));
-  const int snapshots = std::stoi(args->Get("snapshots", "48"));
-  const int threads = std::stoi(args->Get(
-      "threads",
-      absl::StrCat(std::max(1u, std::thread::hardware_concurrency()))));
+  const int agents = static_cast<int>(flags.agents);
+  const int snapshots = static_cast<int>(flags.snapshots);
+  const int threads = static_cast<int>(flags.threads);
   const fs::path source = EVIDENTIA_SOURCE_DIR;
 
   char dir_template[] = "/tmp/evidentia-bundle-bench.XXXXXX";
@@ -385,7 +411,7 @@ int Main(int argc, char** argv) {
     (*server)->Shutdown();
     rc = 0;
   }();
-  if (args->Has("keep")) {
+  if (flags.keep) {
     std::printf("  kept: %s (bundle in %s/bundle)\n", dir.c_str(), dir.c_str());
   } else {
     std::error_code ec;

@@ -8,25 +8,29 @@
 //   grading_bench [--hosts N] [--runs N] [--policies DIR] [--soa FILE]
 #include <algorithm>
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "collector/fleet.h"
-#include "collector/grading.h"
-#include "collector/keys.h"
-#include "collector/rocksdb_store.h"
-#include "collector/store.h"
-#include "collector/store_evidence.h"
-#include "common/args.h"
-#include "common/policy.h"
+#include "collector/query/store_evidence.h"
+#include "collector/store/keys.h"
+#include "collector/store/rocksdb_store.h"
+#include "collector/store/store.h"
+#include "common/cli_flags.h"
 #include "common/proto_time.h"
 #include "common/sha256.h"
-#include "evidentia/v1/collector.pb.h"
+#include "evidentia/v1/reports.pb.h"
 #include "evidentia/v1/store.pb.h"
+#include "grading/fleet.h"
+#include "grading/grading.h"
+#include "grading/policy.h"
 #include "tests/bench/synthetic.h"
 
 namespace evidentia {
@@ -88,20 +92,41 @@ Percentiles Time(int runs, F&& f) {
   return {at(0.5), at(0.99), ms.back()};
 }
 
+// The command line, with its defaults.
+struct Flags {
+  int64_t hosts = 10000;
+  int64_t runs = 200;
+  std::string policies = (fs::path(EVIDENTIA_SOURCE_DIR) / "policies").string();
+  std::string soa =
+      (fs::path(EVIDENTIA_SOURCE_DIR) / "policies/soa.example.yaml").string();
+};
+
+void DefineFlags(CLI::App& app, Flags* flags) {
+  AddIntegerOption(app, "--hosts", &flags->hosts,
+                   "synthetic hosts in the fleet (default 10000)", 1, INT_MAX);
+  AddIntegerOption(app, "--runs", &flags->runs,
+                   "warm runs timed per control (default 200)", 1, INT_MAX);
+  app.add_option("--policies", flags->policies,
+                 "policies to grade with (default: the source tree's)")
+      ->type_name("DIR");
+  app.add_option("--soa", flags->soa,
+                 "the SoA (default: policies/soa.example.yaml)")
+      ->type_name("FILE");
+}
+
 int Main(int argc, char** argv) {
-  absl::StatusOr<Args> args =
-      Args::Parse(argc, argv, 1, {"hosts", "runs", "policies", "soa"}, {});
-  if (!args.ok()) {
-    std::fprintf(stderr, "%s\n", std::string(args.status().message()).c_str());
-    return 2;
+  Flags flags;
+  CLI::App app{"grading speed over a large fleet", "grading_bench"};
+  UseEvidentiaConventions(app);
+  if (std::optional<int> exit = ParseCommandLine(
+          app, [&](CLI::App& cli) { DefineFlags(cli, &flags); }, argc, argv,
+          std::cout, std::cerr)) {
+    return *exit;
   }
-  const int hosts = std::stoi(args->Get("hosts", "10000"));
-  const int runs = std::stoi(args->Get("runs", "200"));
-  const fs::path source = EVIDENTIA_SOURCE_DIR;
-  const fs::path policies =
-      args->Get("policies", (source / "policies").string());
-  const fs::path soa =
-      args->Get("soa", (source / "policies/soa.example.yaml").string());
+  const int hosts = static_cast<int>(flags.hosts);
+  const int runs = static_cast<int>(flags.runs);
+  const fs::path policies = flags.policies;
+  const fs::path soa = flags.soa;
 
   absl::StatusOr<policy::PolicySet> policy =
       policy::LoadPolicySet(policies, soa);

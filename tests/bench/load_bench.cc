@@ -30,11 +30,15 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -46,10 +50,10 @@
 #include "absl/time/clock.h"
 #include "agent/agent_state.h"
 #include "agent/uploader.h"
-#include "collector/data_dir.h"
-#include "collector/operator_cli.h"
-#include "collector/service.h"
-#include "common/args.h"
+#include "cli/operator_cli.h"
+#include "collector/identity/data_dir.h"
+#include "collector/server/service.h"
+#include "common/cli_flags.h"
 #include "common/ed25519.h"
 #include "common/envelope.h"
 #include "common/files.h"
@@ -58,6 +62,8 @@
 #include "common/snapshot_chain.h"
 #include "common/x509.h"
 #include "evidentia/v1/collector.grpc.pb.h"
+#include "evidentia/v1/facts.pb.h"
+#include "evidentia/v1/snapshot.pb.h"
 #include "rocksdb/db.h"
 #include "tests/bench/offline_store.h"
 #include "tests/bench/synthetic.h"
@@ -378,33 +384,64 @@ absl::Status CompactStore(const fs::path& db_dir) {
   return (*store)->CompactFully();
 }
 
+// The command line, with its defaults.
+struct Flags {
+  std::string collector;
+  int64_t agents = 1000;
+  int64_t snapshots = 20;
+  double seconds = 30;
+  double rate = 0;
+  int64_t concurrency = 128;
+  int64_t hold_streams = 0;
+  int64_t verify_threads = std::max(1u, std::thread::hardware_concurrency());
+  bool compact = false;
+  bool keep = false;
+};
+
+void DefineFlags(CLI::App& app, Flags* flags) {
+  app.add_option("--collector", flags->collector, "evidentia-collector to run")
+      ->type_name("BIN")
+      ->required();
+  AddIntegerOption(app, "--agents", &flags->agents,
+                   "agents enrolled (default 1000)", 1, INT_MAX);
+  AddIntegerOption(app, "--snapshots", &flags->snapshots,
+                   "snapshots per agent, at most (default 20)", 1, INT_MAX);
+  AddNumberOption(app, "--seconds", &flags->seconds,
+                  "stop after this long, at most (default 30)", 0);
+  AddNumberOption(app, "--rate", &flags->rate,
+                  "deliveries due a second in all (default 0: peak)", 0);
+  AddIntegerOption(app, "--concurrency", &flags->concurrency,
+                   "deliveries in flight (default 128)", 1, INT_MAX);
+  AddIntegerOption(app, "--hold-streams", &flags->hold_streams,
+                   "streams held open afterwards (default 0)", 0, INT_MAX);
+  AddIntegerOption(app, "--verify-threads", &flags->verify_threads,
+                   "threads for the Ed25519 rate (default: one per core)", 1,
+                   INT_MAX);
+  app.add_flag("--compact", flags->compact,
+               "stop the collector, compact its RocksDB and measure it")
+      ->disable_flag_override();
+  app.add_flag("--keep", flags->keep, "leave the data dir in /tmp (printed)")
+      ->disable_flag_override();
+}
+
 int Main(int argc, char** argv) {
-  absl::StatusOr<Args> args =
-      Args::Parse(argc, argv, 1,
-                  {"collector", "agents", "snapshots", "seconds", "rate",
-                   "concurrency", "hold-streams", "verify-threads"},
-                  {"keep", "compact"});
-  if (!args.ok() || args->Get("collector").empty()) {
-    std::fprintf(stderr,
-                 "%s\nusage: load_bench --collector BIN [--agents N] "
-                 "[--snapshots M] [--seconds S] [--rate R] "
-                 "[--concurrency C] [--hold-streams H] [--keep] "
-                 "[--compact]\n",
-                 args.ok() ? "--collector is required"
-                           : std::string(args.status().message()).c_str());
-    return 2;
+  Flags flags;
+  CLI::App app{"collector ingest under load", "load_bench"};
+  UseEvidentiaConventions(app);
+  if (std::optional<int> exit = ParseCommandLine(
+          app, [&](CLI::App& cli) { DefineFlags(cli, &flags); }, argc, argv,
+          std::cout, std::cerr)) {
+    return *exit;
   }
-  const int n = std::stoi(args->Get("agents", "1000"));
-  const int snapshots = std::stoi(args->Get("snapshots", "20"));
-  const double seconds = std::stod(args->Get("seconds", "30"));
-  const double rate = std::stod(args->Get("rate", "0"));
-  const int concurrency =
-      std::min(n, std::stoi(args->Get("concurrency", "128")));
-  const int hold = std::min(n, std::stoi(args->Get("hold-streams", "0")));
+  const int n = static_cast<int>(flags.agents);
+  const int snapshots = static_cast<int>(flags.snapshots);
+  const double seconds = flags.seconds;
+  const double rate = flags.rate;
+  const int concurrency = std::min(n, static_cast<int>(flags.concurrency));
+  const int hold = std::min(n, static_cast<int>(flags.hold_streams));
   const int cores =
       static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int verify_threads =
-      std::stoi(args->Get("verify-threads", absl::StrCat(cores)));
+  const int verify_threads = static_cast<int>(flags.verify_threads);
 
   // Every agent holds a connection, at both ends: the collector inherits
   // this limit.
@@ -428,8 +465,7 @@ int Main(int argc, char** argv) {
   int rc = 1;
   [&] {
     testing::CollectorProcess started = testing::StartCollectorProcess(
-        args->Get("collector"), data_dir, "127.0.0.1:0", {},
-        dir / "collector.log");
+        flags.collector, data_dir, "127.0.0.1:0", {}, dir / "collector.log");
     if (started.child == nullptr) {
       std::fprintf(stderr, "%s\n", started.address.c_str());
       return;
@@ -616,7 +652,7 @@ int Main(int argc, char** argv) {
     anonymous.reset();
     collector->Signal(SIGTERM);
     collector->Wait();
-    if (args->Has("compact")) {
+    if (flags.compact) {
       const uint64_t raw = DirBytes(data_dir / "db");
       if (absl::Status compacted = CompactStore(data_dir / "db");
           !compacted.ok()) {
@@ -635,7 +671,7 @@ int Main(int argc, char** argv) {
     }
     rc = tally.failed == 0 && tally.accepted > 0 ? 0 : 1;
   }();
-  if (args->Has("keep")) {
+  if (flags.keep) {
     std::printf("  kept %s\n", dir.c_str());
   } else {
     std::error_code ec;

@@ -8,7 +8,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "evidentia/v1/snapshot.pb.h"
+#include "evidentia/v1/facts.pb.h"
+#include "evidentia/v1/facts/anti_malware.pb.h"
+#include "evidentia/v1/facts/disk_encryption.pb.h"
+#include "evidentia/v1/facts/local_accounts.pb.h"
 
 namespace evidentia::bench {
 

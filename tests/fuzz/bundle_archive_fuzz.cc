@@ -8,8 +8,8 @@
 #include <fstream>
 #include <string>
 
-#include "collector/bundle_archive.h"
-#include "collector/bundle_verify.h"
+#include "bundle/archive.h"
+#include "bundle/verify.h"
 #include "tests/fuzz/fuzz_input.h"
 
 namespace fs = std::filesystem;

@@ -22,8 +22,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "collector/bundle_paths.h"
-#include "collector/bundle_verify.h"
+#include "bundle/paths.h"
+#include "bundle/verify.h"
 #include "common/ed25519.h"
 #include "common/sha256.h"
 #include "tests/fuzz/fuzz_input.h"

@@ -11,6 +11,8 @@
 #include "common/sha256.h"
 #include "common/snapshot_chain.h"
 #include "evidentia/v1/collector.pb.h"
+#include "evidentia/v1/facts.pb.h"
+#include "evidentia/v1/snapshot.pb.h"
 #include "tests/fuzz/fuzz_input.h"
 
 namespace evidentia {

@@ -12,14 +12,16 @@
 #include <string>
 
 #include "absl/time/clock.h"
-#include "collector/ingest.h"
-#include "collector/registry.h"
-#include "collector/rocksdb_store.h"
-#include "collector/store.h"
+#include "collector/identity/registry.h"
+#include "collector/ingest/ingest.h"
+#include "collector/store/rocksdb_store.h"
+#include "collector/store/store.h"
 #include "common/ed25519.h"
 #include "common/envelope.h"
 #include "common/x509.h"
 #include "evidentia/v1/collector.pb.h"
+#include "evidentia/v1/operator.pb.h"
+#include "evidentia/v1/snapshot.pb.h"
 #include "tests/fuzz/fuzz_input.h"
 
 namespace evidentia::collector {

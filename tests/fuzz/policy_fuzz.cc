@@ -2,12 +2,12 @@
 // files it reads) with one file replaced by the input: its first byte picks
 // the catalogue (0), checks/linux.yaml (1), checks/accounts.yaml (2) or the
 // SoA (3), the rest is the file. The other files are
-// common/testdata/policy/minimal's. A set that loads must be complete and
+// grading/testdata/policy/minimal's. A set that loads must be complete and
 // consistent.
 #include <string>
 
 #include "common/files.h"
-#include "common/policy.h"
+#include "grading/policy.h"
 #include "tests/fuzz/fuzz_input.h"
 
 namespace evidentia::policy {
@@ -17,10 +17,10 @@ const PolicyTexts& Minimal() {
   static const PolicyTexts* texts = [] {
     const std::filesystem::path dir =
         std::filesystem::path(EVIDENTIA_SOURCE_DIR) /
-        "common/testdata/policy/minimal";
+        "grading/testdata/policy/minimal";
     auto read = [&](const char* name) {
       absl::StatusOr<std::string> text = ReadFile(dir / name);
-      fuzz::Require(text.ok(), "reading common/testdata/policy/minimal");
+      fuzz::Require(text.ok(), "reading grading/testdata/policy/minimal");
       return *std::move(text);
     };
     auto* t = new PolicyTexts;

@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "collector/bundle_paths.h"
-#include "collector/bundle_verify.h"
+#include "bundle/paths.h"
+#include "bundle/verify.h"
 #include "tests/fuzz/fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "collector/data_dir.h"
-#include "collector/operator_cli.h"
+#include "cli/operator_cli.h"
+#include "collector/identity/data_dir.h"
 #include "common/files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "collector/data_dir.h"
+#include "collector/identity/data_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/bundle_files.h"

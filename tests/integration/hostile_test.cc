@@ -17,7 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "collector/data_dir.h"
+#include "collector/identity/data_dir.h"
 #include "common/files.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"

@@ -17,13 +17,14 @@
 #include "agent/collect.h"
 #include "agent/probe.h"
 #include "agent/uploader.h"
-#include "collector/server.h"
+#include "collector/server/server.h"
 #include "common/ed25519.h"
 #include "common/envelope.h"
 #include "common/files.h"
 #include "common/proto_time.h"
 #include "common/sha256.h"
-#include "evidentia/v1/collector.grpc.pb.h"
+#include "evidentia/v1/collector.pb.h"
+#include "evidentia/v1/snapshot.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/live_collector.h"
@@ -491,7 +492,7 @@ TEST_F(SpoolDeliveryTest, CollectorWithoutPoliciesNamesNoHeartbeat) {
 }
 
 // Whether a host silent past max_silence, or evidence past stale_after,
-// grades as stale is the grader's, tested in collector/grading_test.cc:
+// grades as stale is the grader's, tested in collector/query/grading_test.cc:
 //   GraderTest.HostSilentOneSecondPastMaxSilenceIsStaleAndMinor
 //   GraderTest.EvidenceOneSecondPastStaleAfterIsStaleAndMinor
 // Here: the heartbeat of an unchanged host costs a few hundred bytes.

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "collector/store.h"
+#include "collector/store/store.h"
 #include "gtest/gtest.h"
 
 namespace evidentia::testing {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "collector/registry.h"
+#include "collector/identity/registry.h"
 #include "common/x509.h"
 #include "gtest/gtest.h"
 

@@ -29,12 +29,12 @@ collector() {
   collector=$!
   i=0
   until [ -s "$work/collector/collector.addr" ] &&
-    "$bin/collector/evidentia" agents --data-dir "$work/collector" >/dev/null 2>&1; do
+    "$bin/cli/evidentia" agents --data-dir "$work/collector" >/dev/null 2>&1; do
     i=$((i + 1)); [ $i -lt 300 ] || { cat "$work/collector.log"; exit 1; }
     sleep 0.1
   done
 }
-cli() { "$bin/collector/evidentia" "$@" --data-dir "$work/collector"; }
+cli() { "$bin/cli/evidentia" "$@" --data-dir "$work/collector"; }
 agent() { "$bin/agent/evidentia-agent" "$@"; }
 
 collector 127.0.0.1:0

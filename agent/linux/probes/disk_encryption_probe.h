@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "agent/probe.h"
 #include "evidentia/v1/facts.pb.h"
+#include "evidentia/v1/facts/disk_encryption.pb.h"
 
 namespace evidentia::agent {
 

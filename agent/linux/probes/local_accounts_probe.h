@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "agent/probe.h"
 #include "evidentia/v1/facts.pb.h"
+#include "evidentia/v1/facts/local_accounts.pb.h"
 
 namespace evidentia::agent {
 

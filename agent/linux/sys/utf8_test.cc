@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "evidentia/v1/facts.pb.h"
+#include "evidentia/v1/facts/local_accounts.pb.h"
 #include "gtest/gtest.h"
 
 namespace evidentia::agent {

@@ -1,0 +1,199 @@
+// The policy set: the Annex A catalogue, the checks (conditions on probe
+// facts, as data), and the organisation's Statement of Applicability with
+// its settings and grading thresholds. Loaded once, validated completely,
+// immutable afterwards (safe to share between threads). The file formats
+// are written down in policies/README.md.
+#ifndef EVIDENTIA_GRADING_POLICY_H_
+#define EVIDENTIA_GRADING_POLICY_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "evidentia/v1/facts.pb.h"
+
+namespace evidentia::policy {
+
+// Where a definition came from, for messages ("checks/linux.yaml:42").
+struct SourceLocation {
+  std::string file;  // relative to the policies directory, or the SoA path
+  int line = 0;      // 1-based
+};
+
+// One Annex A control of the catalogue.
+struct Control {
+  std::string id;     // "a.5.1" ... "a.8.34"
+  std::string theme;  // organizational | people | physical | technological
+  std::string title;
+};
+
+// The outcome of one check on one host's facts. Order matters: worse is
+// greater.
+enum class Verdict { kPass = 0, kWarn = 1, kFail = 2 };
+
+// One test on one field of the subject (the whole facts message, or one
+// element of a for_each/none_of list). See policies/README.md, "Conditions".
+struct FieldTest {
+  enum class Op {
+    kEquals,        // field == values[0]
+    kNotEquals,     // field != values[0]
+    kIn,            // field is one of values
+    kNotIn,         // field is none of values
+    kInSetting,     // field is one of settings[setting]
+    kNotInSetting,  // field is none of settings[setting]
+    kOlderThan,     // unix-seconds field is older than `age` (0/absent: older)
+    kYoungerThan,   // unix-seconds field is younger than `age`
+    kLessThan,      // number (or count of a repeated field) < number
+    kGreaterThan,   // number (or count of a repeated field) > number
+    kEmpty,         // string or repeated field is empty (values[0] "true")
+  };
+  std::string field;  // dotted path below the subject, or "value" for the
+                      // element itself when iterating a repeated scalar
+  Op op = Op::kEquals;
+  // Literals as written; compared with the field rendered as text (bools
+  // "true"/"false", enums by value name, integers in decimal).
+  std::vector<std::string> values;
+  std::string setting;  // for k*Setting
+  absl::Duration age;   // for kOlderThan / kYoungerThan
+  double number = 0;    // for kLessThan / kGreaterThan
+};
+
+struct Rule {
+  Verdict outcome = Verdict::kFail;  // kWarn or kFail
+  // Reason template: "{mount_point} on {device} is not encrypted";
+  // "{field|age}" renders a unix-seconds field as an age ("12 days").
+  std::string reason;
+  // Empty: one subject, the whole facts. Otherwise a dotted path to a
+  // repeated field; each element is a subject (nested repeated fields are
+  // flattened, and placeholders fall back to the enclosing elements).
+  std::string for_each;
+  // When true, the rule fires once if *no* element of `for_each` passes all
+  // `when` tests (e.g. "no product installed and running").
+  bool none_of = false;
+  std::vector<FieldTest> when;  // all must hold; empty holds
+  SourceLocation location;
+};
+
+struct Check {
+  std::string id;  // "linux.disk_encryption.fixed_volumes"
+  std::string title;
+  std::string probe;                   // "linux.disk_encryption"
+  std::vector<std::string> platforms;  // "linux", ...
+  std::vector<std::string> controls;   // "a.8.24", ...
+  std::string severity;                // low | medium | high | critical
+  absl::Duration stale_after;          // evidence older than this is stale
+  std::vector<Rule> rules;
+  SourceLocation location;
+};
+
+// One row of the Statement of Applicability.
+struct SoaEntry {
+  std::string control_id;
+  bool applicable = true;
+  std::string justification;
+  std::string owner;
+  std::string
+      implementation;  // implemented | partial | planned | not_implemented
+  // Check ids, and/or "manual" for documents uploaded by the operator.
+  std::vector<std::string> evidence;
+  SourceLocation location;
+};
+
+// Thresholds of the grade rules (policies/README.md, "Grades").
+struct GradingThresholds {
+  // A host not heard from for longer is silent: a finding against a.5.9 and
+  // all its evidence is stale.
+  absl::Duration max_silence = absl::Hours(26);
+  // Share (0..1] of in-scope hosts failing a control at which the grade is
+  // a major nonconformity rather than minor.
+  double major_failure_share = 0.5;
+  // Manual evidence expiring within this is an opportunity for improvement.
+  absl::Duration manual_expiry_warning = absl::Hours(24 * 30);
+  // A snapshot claiming a collection time further than this after the
+  // collector received it (an agent clock running ahead) is a security
+  // event. Evidence is dated by the earlier of the agent's claim and the
+  // collector's receive time either way, so it never looks fresher.
+  absl::Duration max_clock_skew = absl::Minutes(5);
+};
+
+struct PolicySet {
+  std::vector<Control> catalogue;  // all 93, in catalogue order
+  std::vector<Check> checks;       // in file order
+  std::vector<SoaEntry> soa;       // one per catalogue control, same order
+  std::string organisation;
+  // Organisation settings: named lists (e.g. sudo_allowed: [alice, bob]).
+  std::map<std::string, std::vector<std::string>> settings;
+  GradingThresholds grading;
+  // SHA-256 (hex) over every file loaded: for each, in path order, its
+  // relative path, NUL, its length in decimal, NUL, its bytes.
+  std::string sha256;
+  // Every file loaded, exactly as read, in path order: checks and the
+  // catalogue by their path below the policies directory
+  // ("checks/linux.yaml"), the SoA by its file name with `soa` set. What an
+  // auditor bundle ships, so the grades can be recomputed from it.
+  struct SourceFile {
+    std::string path;
+    std::string bytes;
+    bool soa = false;
+  };
+  std::vector<SourceFile> sources;
+
+  const Check* FindCheck(const std::string& id) const;
+  const Control* FindControl(const std::string& id) const;
+  const SoaEntry* FindSoaEntry(const std::string& control_id) const;
+};
+
+// The files of a policy set as read, before parsing.
+struct PolicyTexts {
+  std::string catalogue;  // iso27001-2022.yaml
+  // checks/*.yaml: each file's name below checks/ ("linux.yaml") and bytes;
+  // any order (they are parsed in name order).
+  std::vector<std::pair<std::string, std::string>> checks;
+  std::string soa_path;  // in messages; its file name in `sources`
+  std::string soa;
+};
+
+// Parses and validates `texts` exactly as LoadPolicySet does the files it
+// reads, with the same errors but NOT_FOUND: LoadPolicySet without the file
+// system (for tests and fuzzing).
+absl::StatusOr<PolicySet> ParsePolicySet(PolicyTexts texts);
+
+// Loads `policies_dir`/iso27001-2022.yaml, every `policies_dir`/checks/*.yaml
+// and the SoA at `soa_file`, and validates all of it. INVALID_ARGUMENT with
+// "FILE:LINE: what is wrong" for the first mistake: malformed YAML, an
+// unknown key, probe, facts field, control or check id, a malformed
+// duration or number, a duplicate id, a catalogue control missing from the
+// SoA. NOT_FOUND when a file is missing.
+absl::StatusOr<PolicySet> LoadPolicySet(
+    const std::filesystem::path& policies_dir,
+    const std::filesystem::path& soa_file);
+
+// What a check concluded about one host's facts at one moment.
+struct CheckResult {
+  Verdict verdict = Verdict::kPass;
+  // One sentence per fired rule, worst first, each a person can act on.
+  std::vector<std::string> reasons;
+  // The verdict can only change after this moment for the same facts (an
+  // age condition flips then); InfiniteFuture when no rule depends on time.
+  absl::Time valid_until = absl::InfiniteFuture();
+};
+
+// Evaluates `check` on `facts` as of `now` with `settings`. Facts of
+// another probe's kind yield kFail with a reason saying so; never crashes.
+CheckResult Evaluate(
+    const Check& check, const v1::Facts& facts, absl::Time now,
+    const std::map<std::string, std::vector<std::string>>& settings);
+
+// The Facts field (oneof member) that carries `probe`'s facts, or null for
+// an unknown probe. E.g. "linux.disk_encryption" -> Facts.disk_encryption.
+const google::protobuf::FieldDescriptor* FactsFieldForProbe(
+    const std::string& probe);
+
+}  // namespace evidentia::policy
+
+#endif  // EVIDENTIA_GRADING_POLICY_H_

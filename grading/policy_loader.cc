@@ -1,0 +1,184 @@
+// LoadPolicySet: reads the catalogue, the checks and the SoA
+// (grading/policy_parse.h) and validates everything policies/README.md
+// lists. yaml-cpp throws; every exception is caught here and becomes
+// INVALID_ARGUMENT "FILE:LINE: ...".
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "common/files.h"
+#include "common/sha256.h"
+#include "common/status_macros.h"
+#include "google/protobuf/descriptor.h"
+#include "grading/policy.h"
+#include "grading/policy_internal.h"
+#include "grading/policy_parse.h"
+#include "yaml-cpp/anchor.h"
+#include "yaml-cpp/eventhandler.h"
+#include "yaml-cpp/yaml.h"
+
+namespace evidentia::policy {
+namespace {
+
+using internal::Guarded;
+using internal::kCatalogueFile;
+using internal::kChecksDir;
+using internal::ParseCatalogue;
+using internal::ParseChecks;
+using internal::ParseSoa;
+using internal::ParseYaml;
+using internal::SettingUse;
+using internal::YamlFile;
+
+// A file as loaded: the name used in messages and in the digest, and bytes.
+struct LoadedFile {
+  std::string digest_name;
+  std::string bytes;
+};
+
+}  // namespace
+
+const Check* PolicySet::FindCheck(const std::string& id) const {
+  for (const Check& check : checks) {
+    if (check.id == id) return &check;
+  }
+  return nullptr;
+}
+
+const Control* PolicySet::FindControl(const std::string& id) const {
+  for (const Control& control : catalogue) {
+    if (control.id == id) return &control;
+  }
+  return nullptr;
+}
+
+const SoaEntry* PolicySet::FindSoaEntry(const std::string& control_id) const {
+  for (const SoaEntry& entry : soa) {
+    if (entry.control_id == control_id) return &entry;
+  }
+  return nullptr;
+}
+
+absl::StatusOr<PolicySet> ParsePolicySet(PolicyTexts texts) {
+  PolicySet set;
+  std::vector<LoadedFile> loaded;
+
+  // The catalogue.
+  {
+    const YamlFile file(kCatalogueFile);
+    ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, texts.catalogue));
+    RETURN_IF_ERROR(Guarded(
+        file, [&] { return ParseCatalogue(file, root, &set.catalogue); }));
+    loaded.push_back(LoadedFile{kCatalogueFile, std::move(texts.catalogue)});
+  }
+  std::set<std::string> control_ids;
+  for (const Control& control : set.catalogue) control_ids.insert(control.id);
+
+  // The checks, file by file in name order.
+  std::sort(texts.checks.begin(), texts.checks.end());
+  std::map<std::string, SourceLocation> check_ids;
+  std::vector<SettingUse> setting_uses;
+  for (auto& [name, text] : texts.checks) {
+    const std::string relative = absl::StrCat(kChecksDir, "/", name);
+    const YamlFile file(relative);
+    ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, text));
+    RETURN_IF_ERROR(Guarded(file, [&] {
+      return ParseChecks(file, root, control_ids, &set.checks, &check_ids,
+                         &setting_uses);
+    }));
+    loaded.push_back(LoadedFile{relative, std::move(text)});
+  }
+
+  // The SoA.
+  const std::filesystem::path soa_file = texts.soa_path;
+  {
+    const YamlFile file(soa_file.string());
+    ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, texts.soa));
+    RETURN_IF_ERROR(Guarded(file, [&] {
+      return ParseSoa(file, root, set.catalogue, check_ids, &set);
+    }));
+    loaded.push_back(
+        LoadedFile{soa_file.filename().string(), std::move(texts.soa)});
+  }
+
+  for (const SettingUse& use : setting_uses) {
+    if (set.settings.count(use.name) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          use.file, ":", use.line, ": unknown setting \"", use.name,
+          "\" (not among the settings of ", soa_file.string(), ")"));
+    }
+  }
+
+  std::sort(loaded.begin(), loaded.end(),
+            [](const LoadedFile& a, const LoadedFile& b) {
+              return a.digest_name < b.digest_name;
+            });
+  std::string digest_input;
+  for (const LoadedFile& file : loaded) {
+    absl::StrAppend(&digest_input, file.digest_name, std::string(1, '\0'),
+                    file.bytes.size(), std::string(1, '\0'), file.bytes);
+  }
+  set.sha256 = Sha256Hex(digest_input);
+  const std::string soa_name = soa_file.filename().string();
+  for (LoadedFile& file : loaded) {
+    const bool soa = file.digest_name == soa_name;
+    set.sources.push_back(
+        {std::move(file.digest_name), std::move(file.bytes), soa});
+  }
+  return set;
+}
+
+absl::StatusOr<PolicySet> LoadPolicySet(
+    const std::filesystem::path& policies_dir,
+    const std::filesystem::path& soa_file) {
+  PolicyTexts texts;
+  ASSIGN_OR_RETURN(texts.catalogue, ReadFile(policies_dir / kCatalogueFile));
+  {
+    const std::filesystem::path dir = policies_dir / kChecksDir;
+    std::error_code ec;
+    std::vector<std::string> check_files;
+    if (std::filesystem::is_directory(dir, ec)) {
+      std::filesystem::directory_iterator it(dir, ec);
+      for (; !ec && it != std::filesystem::directory_iterator();
+           it.increment(ec)) {
+        const std::filesystem::path& path = it->path();
+        if (path.extension() == ".yaml" && it->is_regular_file(ec)) {
+          check_files.push_back(path.filename().string());
+        }
+      }
+      if (ec) {
+        return absl::ErrnoToStatus(ec.value(),
+                                   absl::StrCat("listing ", dir.string()));
+      }
+    }
+    std::sort(check_files.begin(), check_files.end());
+    for (std::string& name : check_files) {
+      ASSIGN_OR_RETURN(std::string text, ReadFile(dir / name));
+      texts.checks.emplace_back(std::move(name), std::move(text));
+    }
+  }
+  texts.soa_path = soa_file.string();
+  ASSIGN_OR_RETURN(texts.soa, ReadFile(soa_file));
+  return ParsePolicySet(std::move(texts));
+}
+
+}  // namespace evidentia::policy

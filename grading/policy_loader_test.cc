@@ -1,0 +1,730 @@
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <system_error>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "common/files.h"
+#include "common/sha256.h"
+#include "gmock/gmock.h"
+#include "grading/policy.h"
+#include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
+
+namespace evidentia::policy {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::filesystem::path kMinimal =
+    std::filesystem::path(EVIDENTIA_SOURCE_DIR) /
+    "grading/testdata/policy/minimal";
+const std::filesystem::path kShipped =
+    std::filesystem::path(EVIDENTIA_SOURCE_DIR) / "policies";
+
+// A copy of the minimal policy set in a temp dir, to break one file at a time.
+class PolicyCopy {
+ public:
+  PolicyCopy() {
+    std::error_code ec;
+    std::filesystem::copy(kMinimal, dir_.path(),
+                          std::filesystem::copy_options::recursive, ec);
+    EXPECT_FALSE(ec) << ec.message();
+  }
+
+  const std::filesystem::path& dir() const { return dir_.path(); }
+  std::filesystem::path soa() const { return dir_.path() / "soa.yaml"; }
+
+  void Write(const std::string& relative, const std::string& text) {
+    std::ofstream out(dir_.path() / relative, std::ios::binary);
+    out << text;
+  }
+  void Remove(const std::string& relative) {
+    std::filesystem::remove(dir_.path() / relative);
+  }
+
+  absl::StatusOr<PolicySet> Load() const { return LoadPolicySet(dir(), soa()); }
+
+ private:
+  testing::ScopedTempDir dir_;
+};
+
+// One check (id test.extra) whose rules start at line 9.
+std::string OneCheck(absl::string_view probe, absl::string_view rules) {
+  return absl::StrCat(
+      "checks:\n"             // 1
+      "  - id: test.extra\n"  // 2
+      "    title: Extra\n"    // 3
+      "    probe: ",
+      probe,
+      "\n"                        // 4
+      "    controls: [a.8.24]\n"  // 5
+      "    severity: high\n"      // 6
+      "    stale_after: 48h\n"    // 7
+      "    rules:\n",             // 8
+      rules);
+}
+
+// A full SoA over the minimal catalogue; `a51` is the a.5.1 row from line 5.
+std::string Soa(absl::string_view a51) {
+  return absl::StrCat(
+      "organisation: Test Ltd\n"  // 1
+      "settings:\n"               // 2
+      "  sudo_allowed: [root]\n"  // 3
+      "controls:\n",              // 4
+      a51,                        // 5...
+      "  - control: a.8.7\n"
+      "    applicable: true\n"
+      "    evidence: [manual]\n"
+      "  - control: a.8.24\n"
+      "    applicable: true\n"
+      "    evidence: [manual]\n");
+}
+
+void ExpectInvalid(const absl::StatusOr<PolicySet>& set,
+                   const std::string& where, const std::string& what) {
+  ASSERT_FALSE(set.ok()) << "loaded although broken";
+  EXPECT_EQ(set.status().code(), absl::StatusCode::kInvalidArgument)
+      << set.status();
+  EXPECT_THAT(std::string(set.status().message()), HasSubstr(where));
+  EXPECT_THAT(std::string(set.status().message()), HasSubstr(what));
+}
+
+// ---------------------------------------------------------------------------
+// A good set
+// ---------------------------------------------------------------------------
+
+TEST(PolicyLoaderTest, LoadsCatalogueAndChecksInFileOrder) {
+  absl::StatusOr<PolicySet> set =
+      LoadPolicySet(kMinimal, kMinimal / "soa.yaml");
+  ASSERT_TRUE(set.ok()) << set.status();
+  ASSERT_EQ(set->catalogue.size(), 3u);
+  EXPECT_EQ(set->catalogue[2].id, "a.8.24");
+  EXPECT_EQ(set->catalogue[2].theme, "technological");
+  EXPECT_EQ(set->catalogue[2].title, "Use of cryptography");
+  ASSERT_EQ(set->checks.size(), 3u);
+  // checks/accounts.yaml sorts before checks/linux.yaml.
+  EXPECT_EQ(set->checks[0].id, "test.accounts.sudo");
+  EXPECT_EQ(set->checks[1].id, "test.disk.encrypted");
+  EXPECT_EQ(set->checks[2].id, "test.malware.running");
+}
+
+TEST(PolicyLoaderTest, ReadsEveryFieldOfACheck) {
+  absl::StatusOr<PolicySet> set =
+      LoadPolicySet(kMinimal, kMinimal / "soa.yaml");
+  ASSERT_TRUE(set.ok()) << set.status();
+  const Check* check = set->FindCheck("test.malware.running");
+  ASSERT_NE(check, nullptr);
+  EXPECT_EQ(check->title, "An anti-malware product runs");
+  EXPECT_EQ(check->probe, "linux.anti_malware");
+  EXPECT_THAT(check->platforms, ::testing::ElementsAre("linux"));
+  EXPECT_THAT(check->controls, ::testing::ElementsAre("a.8.7", "a.8.24"));
+  EXPECT_EQ(check->severity, "medium");
+  EXPECT_EQ(check->stale_after, absl::Minutes(90));
+  EXPECT_EQ(check->location.file, "checks/linux.yaml");
+  EXPECT_EQ(check->location.line, 15);
+  ASSERT_EQ(check->rules.size(), 2u);
+  const Rule& none_of = check->rules[0];
+  EXPECT_EQ(none_of.outcome, Verdict::kFail);
+  EXPECT_EQ(none_of.for_each, "products");
+  EXPECT_TRUE(none_of.none_of);
+  ASSERT_EQ(none_of.when.size(), 2u);
+  EXPECT_EQ(none_of.when[0].field, "installed");
+  EXPECT_EQ(none_of.when[0].op, FieldTest::Op::kEquals);
+  EXPECT_THAT(none_of.when[0].values, ::testing::ElementsAre("true"));
+  EXPECT_EQ(none_of.location.line, 23);
+  const Rule& age = check->rules[1];
+  EXPECT_EQ(age.outcome, Verdict::kWarn);
+  EXPECT_FALSE(age.none_of);
+  ASSERT_EQ(age.when.size(), 1u);
+  EXPECT_EQ(age.when[0].op, FieldTest::Op::kOlderThan);
+  EXPECT_EQ(age.when[0].age, absl::Hours(72));
+}
+
+TEST(PolicyLoaderTest, StoresSoaInCatalogueOrder) {
+  absl::StatusOr<PolicySet> set =
+      LoadPolicySet(kMinimal, kMinimal / "soa.yaml");
+  ASSERT_TRUE(set.ok()) << set.status();
+  ASSERT_EQ(set->soa.size(), 3u);
+  EXPECT_EQ(set->soa[0].control_id, "a.5.1");
+  EXPECT_EQ(set->soa[1].control_id, "a.8.7");
+  EXPECT_EQ(set->soa[2].control_id, "a.8.24");
+  EXPECT_EQ(set->soa[0].owner, "CISO");
+  EXPECT_EQ(set->soa[0].implementation, "partial");
+  EXPECT_THAT(set->soa[0].evidence,
+              ::testing::ElementsAre("manual", "test.accounts.sudo"));
+  EXPECT_FALSE(set->soa[1].applicable);
+  EXPECT_EQ(set->soa[1].justification, "No endpoints in scope");
+  EXPECT_EQ(set->soa[2].location.line, 11);
+}
+
+TEST(PolicyLoaderTest, ReadsOrganisationSettingsAndGrading) {
+  absl::StatusOr<PolicySet> set =
+      LoadPolicySet(kMinimal, kMinimal / "soa.yaml");
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->organisation, "Test Ltd");
+  EXPECT_THAT(set->settings["sudo_allowed"],
+              ::testing::ElementsAre("root", "alice"));
+  EXPECT_TRUE(set->settings.count("empty_list"));
+  EXPECT_TRUE(set->settings["empty_list"].empty());
+  EXPECT_EQ(set->grading.max_silence, absl::Hours(12));
+  EXPECT_EQ(set->grading.major_failure_share, 0.25);
+  EXPECT_EQ(set->grading.manual_expiry_warning, absl::Hours(24 * 14));
+}
+
+TEST(PolicyLoaderTest, GradingDefaultsWhenAbsent) {
+  PolicyCopy copy;
+  copy.Write("soa.yaml", Soa("  - control: a.5.1\n"
+                             "    applicable: true\n"
+                             "    evidence: [manual]\n"));
+  absl::StatusOr<PolicySet> set = copy.Load();
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->grading.max_silence, absl::Hours(26));
+  EXPECT_EQ(set->grading.major_failure_share, 0.5);
+  EXPECT_EQ(set->grading.manual_expiry_warning, absl::Hours(24 * 30));
+}
+
+TEST(PolicyLoaderTest, FindersReturnNullForUnknownIds) {
+  absl::StatusOr<PolicySet> set =
+      LoadPolicySet(kMinimal, kMinimal / "soa.yaml");
+  ASSERT_TRUE(set.ok()) << set.status();
+  ASSERT_NE(set->FindControl("a.8.7"), nullptr);
+  EXPECT_EQ(set->FindControl("a.8.7")->title, "Protection against malware");
+  ASSERT_NE(set->FindSoaEntry("a.8.24"), nullptr);
+  EXPECT_EQ(set->FindSoaEntry("a.8.24")->owner, "IT");
+  EXPECT_EQ(set->FindCheck("no.such.check"), nullptr);
+  EXPECT_EQ(set->FindControl("a.9.1"), nullptr);
+  EXPECT_EQ(set->FindSoaEntry("a.5.2"), nullptr);
+}
+
+TEST(PolicyLoaderTest, Sha256CoversEveryFileInPathOrder) {
+  absl::StatusOr<PolicySet> set =
+      LoadPolicySet(kMinimal, kMinimal / "soa.yaml");
+  ASSERT_TRUE(set.ok()) << set.status();
+  std::string input;
+  // Path order: checks/accounts.yaml, checks/linux.yaml,
+  // iso27001-2022.yaml, soa.yaml (the SoA by its file name).
+  for (const char* name : {"checks/accounts.yaml", "checks/linux.yaml",
+                           "iso27001-2022.yaml", "soa.yaml"}) {
+    absl::StatusOr<std::string> bytes = ReadFile(kMinimal / name);
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    absl::StrAppend(&input, name, std::string(1, '\0'), bytes->size(),
+                    std::string(1, '\0'), *bytes);
+  }
+  EXPECT_EQ(set->sha256, Sha256Hex(input));
+}
+
+TEST(PolicyLoaderTest, Sha256ChangesWithACommentInTheSoa) {
+  PolicyCopy copy;
+  absl::StatusOr<PolicySet> before = copy.Load();
+  ASSERT_TRUE(before.ok()) << before.status();
+  absl::StatusOr<std::string> soa = ReadFile(copy.soa());
+  ASSERT_TRUE(soa.ok());
+  copy.Write("soa.yaml", *soa + "# reviewed\n");
+  absl::StatusOr<PolicySet> after = copy.Load();
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_NE(before->sha256, after->sha256);
+}
+
+// The minimal set's files as read, the checks in reverse name order.
+PolicyTexts MinimalTexts() {
+  PolicyTexts texts;
+  texts.catalogue = ReadFile(kMinimal / "iso27001-2022.yaml").value_or("");
+  for (const char* name : {"linux.yaml", "accounts.yaml"}) {
+    texts.checks.emplace_back(
+        name, ReadFile(kMinimal / "checks" / name).value_or(""));
+  }
+  texts.soa_path = (kMinimal / "soa.yaml").string();
+  texts.soa = ReadFile(kMinimal / "soa.yaml").value_or("");
+  return texts;
+}
+
+TEST(PolicyLoaderTest, ParsingTheTextsGivesWhatLoadingTheFilesGives) {
+  absl::StatusOr<PolicySet> loaded =
+      LoadPolicySet(kMinimal, kMinimal / "soa.yaml");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  absl::StatusOr<PolicySet> parsed = ParsePolicySet(MinimalTexts());
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->sha256, loaded->sha256);
+  ASSERT_EQ(parsed->checks.size(), loaded->checks.size());
+  for (size_t i = 0; i < parsed->checks.size(); ++i) {
+    EXPECT_EQ(parsed->checks[i].id, loaded->checks[i].id);
+  }
+  ASSERT_EQ(parsed->sources.size(), loaded->sources.size());
+  for (size_t i = 0; i < parsed->sources.size(); ++i) {
+    EXPECT_EQ(parsed->sources[i].path, loaded->sources[i].path);
+    EXPECT_EQ(parsed->sources[i].bytes, loaded->sources[i].bytes);
+  }
+}
+
+TEST(PolicyLoaderTest, ParsedSoaIsNamedByItsPathInMessages) {
+  PolicyTexts texts = MinimalTexts();
+  texts.soa_path = "site/our-soa.yaml";
+  texts.soa = "controls: [\n";
+  absl::StatusOr<PolicySet> set = ParsePolicySet(std::move(texts));
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(set.status().message()),
+              HasSubstr("site/our-soa.yaml:"));
+}
+
+TEST(PolicyLoaderTest, ShippedPolicySetLoadsCleanly) {
+  if (!std::filesystem::exists(kShipped / "iso27001-2022.yaml") ||
+      !std::filesystem::exists(kShipped / "soa.example.yaml")) {
+    GTEST_SKIP() << "policies/ not present yet";
+  }
+  absl::StatusOr<PolicySet> set =
+      LoadPolicySet(kShipped, kShipped / "soa.example.yaml");
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->catalogue.size(), 93u);
+  EXPECT_EQ(set->soa.size(), 93u);
+  EXPECT_FALSE(set->checks.empty());
+}
+
+// ---------------------------------------------------------------------------
+// Missing files
+// ---------------------------------------------------------------------------
+
+TEST(PolicyLoaderTest, MissingCatalogueIsNotFound) {
+  PolicyCopy copy;
+  copy.Remove("iso27001-2022.yaml");
+  absl::StatusOr<PolicySet> set = copy.Load();
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(set.status().message()),
+              HasSubstr("iso27001-2022.yaml"));
+}
+
+TEST(PolicyLoaderTest, MissingSoaIsNotFound) {
+  PolicyCopy copy;
+  absl::StatusOr<PolicySet> set =
+      LoadPolicySet(copy.dir(), copy.dir() / "no-soa.yaml");
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(set.status().message()), HasSubstr("no-soa.yaml"));
+}
+
+// ---------------------------------------------------------------------------
+// YAML and keys
+// ---------------------------------------------------------------------------
+
+TEST(PolicyLoaderTest, RefusesMalformedYamlWithFileAndLine) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             "checks:\n"
+             "  - id: test.extra\n"
+             "    title: a: b\n"  // 3: a plain scalar cannot hold ": "
+             "    probe: linux.disk_encryption\n");
+  ExpectInvalid(copy.Load(), "checks/zz_bad.yaml:3:", "malformed YAML");
+}
+
+TEST(PolicyLoaderTest, RefusesSecondYamlDocumentWithFileAndLine) {
+  PolicyCopy copy;
+  absl::StatusOr<std::string> soa = ReadFile(copy.soa());
+  ASSERT_TRUE(soa.ok());
+  const int lines =
+      static_cast<int>(std::count(soa->begin(), soa->end(), '\n'));
+  copy.Write("soa.yaml", *soa + "---\norganisation: Other Ltd\n");
+  absl::StatusOr<PolicySet> set = copy.Load();
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(set.status().message()),
+              HasSubstr(absl::StrCat("soa.yaml:", lines + 1,
+                                     ": more than one YAML document")));
+}
+
+// yaml-cpp 0.7's LoadAll never returns on this (jbeder/yaml-cpp#1319): it
+// appends null documents until memory runs out. Found by policy_fuzz.
+TEST(PolicyLoaderTest, RefusesYamlThatNeverEndsInYamlCppLoadAll) {
+  PolicyTexts texts = MinimalTexts();
+  texts.catalogue = std::string(" ,#[cl\x01oume -");
+  absl::StatusOr<PolicySet> set = ParsePolicySet(std::move(texts));
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(set.status().message()),
+              HasSubstr("iso27001-2022.yaml:1:"));
+}
+
+TEST(PolicyLoaderTest, RefusesUnknownTopLevelKeyWithFileAndLine) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml", "# extra\nchecks: []\nversion: 2\n");
+  ExpectInvalid(copy.Load(),
+                "checks/zz_bad.yaml:3:", "unknown key \"version\"");
+}
+
+TEST(PolicyLoaderTest, RefusesUnknownCheckKeyWithFileAndLine) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             "checks:\n"
+             "  - id: test.extra\n"
+             "    titel: Extra\n");
+  ExpectInvalid(copy.Load(), "checks/zz_bad.yaml:3:", "unknown key \"titel\"");
+}
+
+TEST(PolicyLoaderTest, RefusesUnknownRuleKeyWithFileAndLine) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml", OneCheck("linux.disk_encryption",
+                                            "      - fail: x\n"            // 9
+                                            "        for_eech: volumes\n"  // 10
+                                            ));
+  ExpectInvalid(copy.Load(),
+                "checks/zz_bad.yaml:10:", "unknown key \"for_eech\"");
+}
+
+TEST(PolicyLoaderTest, RefusesDuplicateYamlKeyWithFileAndLine) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             OneCheck("linux.disk_encryption",
+                      "      - fail: x\n"               // 9
+                      "        when:\n"                 // 10
+                      "          encrypted: false\n"    // 11
+                      "          encrypted: true\n"));  // 12
+  ExpectInvalid(copy.Load(),
+                "checks/zz_bad.yaml:12:", "duplicate key \"encrypted\"");
+}
+
+TEST(PolicyLoaderTest, RefusesMissingRequiredKeyWithFileAndLine) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             "checks:\n"
+             "  - id: test.extra\n"
+             "    title: Extra\n"
+             "    probe: linux.disk_encryption\n"
+             "    controls: [a.8.24]\n"
+             "    stale_after: 48h\n"
+             "    rules: [{fail: x}]\n");
+  ExpectInvalid(copy.Load(), "checks/zz_bad.yaml:2:", "\"severity\"");
+}
+
+TEST(PolicyLoaderTest, RefusesRuleWithBothFailAndWarn) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml", OneCheck("linux.disk_encryption",
+                                            "      - fail: x\n"  // 9
+                                            "        warn: y\n"));
+  ExpectInvalid(copy.Load(), "checks/zz_bad.yaml:9:", "exactly one of");
+}
+
+// ---------------------------------------------------------------------------
+// Probes, fields and tests
+// ---------------------------------------------------------------------------
+
+TEST(PolicyLoaderTest, RefusesUnknownProbeWithFileAndLine) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             OneCheck("linux.disk_encrypton", "      - fail: x\n"));
+  ExpectInvalid(copy.Load(), "checks/zz_bad.yaml:4:",
+                "unknown probe \"linux.disk_encrypton\"");
+}
+
+TEST(PolicyLoaderTest, RefusesUnknownFactsFieldNamingFieldAndType) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             OneCheck("linux.disk_encryption",
+                      "      - fail: x\n"                     // 9
+                      "        for_each: volumes\n"           // 10
+                      "        when: {encrypted: false,\n"    // 11
+                      "               encryptd: false}\n"));  // 12
+  const absl::StatusOr<PolicySet> set = copy.Load();
+  ExpectInvalid(set, "checks/zz_bad.yaml:12:", "unknown field \"encryptd\"");
+  ExpectInvalid(set, "evidentia.v1.Volume",
+                "facts of linux.disk_encryption: "
+                "evidentia.v1.DiskEncryptionFacts");
+}
+
+TEST(PolicyLoaderTest, RefusesUnknownNestedFieldNamingItsMessage) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             OneCheck("linux.local_accounts",
+                      "      - fail: x\n"                                 // 9
+                      "        for_each: privileged_groups.membres\n"));  // 10
+  ExpectInvalid(copy.Load(), "checks/zz_bad.yaml:10:",
+                "unknown field \"membres\" (of \"privileged_groups.membres\") "
+                "in evidentia.v1.PrivilegedGroup");
+}
+
+TEST(PolicyLoaderTest, RefusesForEachOnNonRepeatedField) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             OneCheck("linux.disk_encryption",
+                      "      - fail: x\n"                    // 9
+                      "        for_each: root_fs_type\n"));  // 10
+  ExpectInvalid(copy.Load(), "checks/zz_bad.yaml:10:",
+                "\"root_fs_type\" is not a repeated field");
+}
+
+TEST(PolicyLoaderTest, RefusesNoneOfOnNonRepeatedField) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             OneCheck("linux.anti_malware",
+                      "      - fail: x\n"                            // 9
+                      "        none_of: package_database_read\n"));  // 10
+  ExpectInvalid(copy.Load(),
+                "checks/zz_bad.yaml:10:", "is not a repeated field");
+}
+
+TEST(PolicyLoaderTest, RefusesFieldOtherThanValueOnRepeatedScalar) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             OneCheck("linux.local_accounts",
+                      "      - fail: x\n"                  // 9
+                      "        for_each: uid0_non_root\n"  // 10
+                      "        when: {name: root}\n"));    // 11
+  ExpectInvalid(copy.Load(), "checks/zz_bad.yaml:11:", "\"value\"");
+}
+
+TEST(PolicyLoaderTest, RefusesBadEnumLiteralListingTheValues) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             OneCheck("linux.local_accounts",
+                      "      - fail: x\n"                           // 9
+                      "        for_each: accounts\n"                // 10
+                      "        when: {password_state: EMPTY}\n"));  // 11
+  ExpectInvalid(copy.Load(), "checks/zz_bad.yaml:11:",
+                "\"EMPTY\" is not one of its values (PASSWORD_STATE_UNKNOWN");
+}
+
+TEST(PolicyLoaderTest, RefusesNonBoolLiteralForBoolField) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             OneCheck("linux.local_accounts",
+                      "      - fail: x\n"                         // 9
+                      "        when: {shadow_readable: no}\n"));  // 10
+  ExpectInvalid(copy.Load(),
+                "checks/zz_bad.yaml:10:", "\"no\" is not true or false");
+}
+
+TEST(PolicyLoaderTest, RefusesMalformedDurationWithFileAndLine) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             "checks:\n"
+             "  - id: test.extra\n"
+             "    title: Extra\n"
+             "    probe: linux.disk_encryption\n"
+             "    controls: [a.8.24]\n"
+             "    severity: high\n"
+             "    stale_after: 2w\n"  // 7
+             "    rules: [{fail: x}]\n");
+  ExpectInvalid(copy.Load(),
+                "checks/zz_bad.yaml:7:", "malformed duration \"2w\"");
+}
+
+TEST(PolicyLoaderTest, RefusesZeroDuration) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             OneCheck("linux.anti_malware",
+                      "      - fail: x\n"             // 9
+                      "        for_each: products\n"  // 10
+                      "        when: {newest_signature_build_time_unix: "
+                      "{older_than: 0d}}\n"));  // 11
+  ExpectInvalid(copy.Load(),
+                "checks/zz_bad.yaml:11:", "malformed duration \"0d\"");
+}
+
+TEST(PolicyLoaderTest, RefusesMalformedNumberWithFileAndLine) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             OneCheck("linux.disk_encryption",
+                      "      - fail: x\n"                               // 9
+                      "        when: {volumes: {less_than: ten}}\n"));  // 10
+  ExpectInvalid(copy.Load(),
+                "checks/zz_bad.yaml:10:", "malformed number \"ten\"");
+}
+
+TEST(PolicyLoaderTest, RefusesMalformedIntegerLiteral) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             OneCheck("linux.local_accounts",
+                      "      - fail: x\n"              // 9
+                      "        for_each: accounts\n"   // 10
+                      "        when: {uid: 1e3}\n"));  // 11
+  ExpectInvalid(copy.Load(), "checks/zz_bad.yaml:11:", "\"1e3\" is not");
+}
+
+TEST(PolicyLoaderTest, RefusesOlderThanOnStringField) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             OneCheck("linux.anti_malware",
+                      "      - fail: x\n"                            // 9
+                      "        for_each: products\n"                 // 10
+                      "        when: {name: {older_than: 7d}}\n"));  // 11
+  ExpectInvalid(copy.Load(), "checks/zz_bad.yaml:11:",
+                "\"older_than\" does not apply to \"name\", a string");
+}
+
+TEST(PolicyLoaderTest, RefusesUnknownPlaceholderInReason) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             OneCheck("linux.disk_encryption",
+                      "      - fail: \"{mount_piont} is bare\"\n"  // 9
+                      "        for_each: volumes\n"));
+  ExpectInvalid(copy.Load(), "checks/zz_bad.yaml:9:",
+                "{mount_piont} names no field of evidentia.v1.Volume");
+}
+
+TEST(PolicyLoaderTest, RefusesAgeOfNonIntegerPlaceholder) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             OneCheck("linux.anti_malware",
+                      "      - warn: \"{name|age} old\"\n"  // 9
+                      "        for_each: products\n"));
+  ExpectInvalid(copy.Load(), "checks/zz_bad.yaml:9:", "{name|age}");
+}
+
+TEST(PolicyLoaderTest, RefusesUnclosedPlaceholder) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             OneCheck("linux.disk_encryption",
+                      "      - fail: \"{device is bare\"\n"));  // 9
+  ExpectInvalid(copy.Load(), "checks/zz_bad.yaml:9:", "without \"}\"");
+}
+
+// ---------------------------------------------------------------------------
+// Ids across files
+// ---------------------------------------------------------------------------
+
+TEST(PolicyLoaderTest, RefusesUnknownControlInCheckWithFileAndLine) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             "checks:\n"
+             "  - id: test.extra\n"
+             "    title: Extra\n"
+             "    probe: linux.disk_encryption\n"
+             "    controls:\n"
+             "      - a.8.24\n"
+             "      - a.8.99\n"  // 7
+             "    severity: high\n"
+             "    stale_after: 48h\n"
+             "    rules: [{fail: x}]\n");
+  ExpectInvalid(copy.Load(),
+                "checks/zz_bad.yaml:7:", "unknown control \"a.8.99\"");
+}
+
+TEST(PolicyLoaderTest, RefusesDuplicateCheckIdAcrossFiles) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             "checks:\n"
+             "  - id: test.disk.encrypted\n"  // 2
+             "    title: Again\n"
+             "    probe: linux.disk_encryption\n"
+             "    controls: [a.8.24]\n"
+             "    severity: high\n"
+             "    stale_after: 48h\n"
+             "    rules: [{fail: x}]\n");
+  ExpectInvalid(copy.Load(), "checks/zz_bad.yaml:2:",
+                "duplicate check id \"test.disk.encrypted\" (first defined "
+                "at checks/linux.yaml:3)");
+}
+
+TEST(PolicyLoaderTest, RefusesDuplicateControlInCatalogue) {
+  PolicyCopy copy;
+  copy.Write("iso27001-2022.yaml",
+             "controls:\n"
+             "  - {id: a.5.1, theme: organizational, title: A}\n"
+             "  - {id: a.5.1, theme: organizational, title: B}\n");  // 3
+  ExpectInvalid(copy.Load(),
+                "iso27001-2022.yaml:3:", "duplicate control id \"a.5.1\"");
+}
+
+TEST(PolicyLoaderTest, RefusesThemeThatDoesNotMatchTheSection) {
+  PolicyCopy copy;
+  copy.Write("iso27001-2022.yaml",
+             "controls:\n"
+             "  - id: a.5.1\n"
+             "    theme: people\n"  // 3
+             "    title: Policies\n");
+  ExpectInvalid(copy.Load(),
+                "iso27001-2022.yaml:3:", "a.5.1 is organizational, not people");
+}
+
+// ---------------------------------------------------------------------------
+// The SoA
+// ---------------------------------------------------------------------------
+
+TEST(PolicyLoaderTest, RefusesUnknownCheckInSoaWithFileAndLine) {
+  PolicyCopy copy;
+  copy.Write("soa.yaml", Soa("  - control: a.5.1\n"             // 5
+                             "    applicable: true\n"           // 6
+                             "    evidence:\n"                  // 7
+                             "      - manual\n"                 // 8
+                             "      - test.no.such.check\n"));  // 9
+  ExpectInvalid(copy.Load(),
+                "soa.yaml:9:", "unknown check \"test.no.such.check\"");
+}
+
+TEST(PolicyLoaderTest, RefusesDuplicateControlInSoa) {
+  PolicyCopy copy;
+  copy.Write("soa.yaml", Soa("  - control: a.5.1\n"    // 5
+                             "    applicable: true\n"  // 6
+                             "    evidence: [manual]\n"
+                             "  - control: a.5.1\n"  // 8
+                             "    applicable: true\n"
+                             "    evidence: [manual]\n"));
+  ExpectInvalid(copy.Load(),
+                "soa.yaml:8:", "control a.5.1 appears twice (first at line 5)");
+}
+
+TEST(PolicyLoaderTest, RefusesUnknownControlInSoa) {
+  PolicyCopy copy;
+  copy.Write("soa.yaml", Soa("  - control: a.5.1\n"
+                             "    applicable: true\n"
+                             "    evidence: [manual]\n"
+                             "  - control: a.5.99\n"  // 8
+                             "    applicable: true\n"
+                             "    evidence: [manual]\n"));
+  ExpectInvalid(copy.Load(), "soa.yaml:8:", "unknown control \"a.5.99\"");
+}
+
+TEST(PolicyLoaderTest, RefusesCatalogueControlMissingFromSoa) {
+  PolicyCopy copy;
+  copy.Write("soa.yaml", Soa(""));  // no a.5.1 row; "controls:" on line 4
+  const absl::StatusOr<PolicySet> set = copy.Load();
+  ExpectInvalid(set, "soa.yaml:4:", "control a.5.1");
+  ExpectInvalid(set, copy.soa().string(), "missing from the SoA");
+}
+
+TEST(PolicyLoaderTest, RefusesUnknownSettingWithCheckFileAndLine) {
+  PolicyCopy copy;
+  copy.Write("checks/zz_bad.yaml",
+             OneCheck("linux.local_accounts",
+                      "      - fail: x\n"                         // 9
+                      "        for_each: sudo_rules\n"            // 10
+                      "        when:\n"                           // 11
+                      "          principal:\n"                    // 12
+                      "            in_setting: sudo_alowed\n"));  // 13
+  ExpectInvalid(copy.Load(),
+                "checks/zz_bad.yaml:13:", "unknown setting \"sudo_alowed\"");
+}
+
+TEST(PolicyLoaderTest, RefusesApplicableControlWithoutEvidence) {
+  PolicyCopy copy;
+  copy.Write("soa.yaml", Soa("  - control: a.5.1\n"  // 5
+                             "    applicable: true\n"
+                             "    owner: CISO\n"));
+  ExpectInvalid(copy.Load(), "soa.yaml:5:",
+                "applicable control a.5.1 needs at least one evidence");
+}
+
+TEST(PolicyLoaderTest, RefusesNotApplicableControlWithoutJustification) {
+  PolicyCopy copy;
+  copy.Write("soa.yaml", Soa("  - control: a.5.1\n"  // 5
+                             "    applicable: false\n"));
+  ExpectInvalid(copy.Load(), "soa.yaml:5:",
+                "a.5.1 is not applicable and needs a justification");
+}
+
+TEST(PolicyLoaderTest, RefusesMajorFailureShareOutOfRange) {
+  PolicyCopy copy;
+  copy.Write("soa.yaml", absl::StrCat("grading:\n"
+                                      "  major_failure_share: 1.5\n",  // 2
+                                      Soa("  - control: a.5.1\n"
+                                          "    applicable: true\n"
+                                          "    evidence: [manual]\n")));
+  ExpectInvalid(copy.Load(), "soa.yaml:2:", "major_failure_share");
+}
+
+}  // namespace
+}  // namespace evidentia::policy

@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -203,6 +204,23 @@ absl::StatusOr<std::string> RandomBytes(size_t n) {
     return absl::InternalError(absl::StrCat("RAND_bytes failed: ", buf));
   }
   return out;
+}
+
+absl::Status ErrnoStatus(int err, std::string_view what,
+                         absl::StatusCode otherwise) {
+  std::string message(what);
+  message += ": ";
+  message += std::strerror(err);
+  switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+      return absl::NotFoundError(message);
+    case EACCES:
+    case EPERM:
+      return absl::PermissionDeniedError(message);
+    default:
+      return absl::Status(otherwise, message);
+  }
 }
 
 ScopedFd::~ScopedFd() {

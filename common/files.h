@@ -36,6 +36,12 @@ absl::Status EnsurePrivateDir(const std::filesystem::path& dir);
 // and the chmod that fixes it; NOT_FOUND when it cannot be stat'ed.
 absl::Status CheckOwnerOnly(const std::filesystem::path& path);
 
+// "`what`: strerror(err)" with a code for errno `err`: NOT_FOUND for ENOENT
+// and ENOTDIR, PERMISSION_DENIED for EACCES and EPERM, `otherwise` for any
+// other.
+absl::Status ErrnoStatus(int err, std::string_view what,
+                         absl::StatusCode otherwise);
+
 // Owns a file descriptor: closes it when it goes.
 class ScopedFd {
  public:

@@ -5,6 +5,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -40,6 +42,22 @@ size_t EntriesIn(const fs::path& dir) {
   size_t n = 0;
   for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir)) ++n;
   return n;
+}
+
+TEST(ErrnoStatusTest, MissingAndForbiddenHaveTheirCodesTheRestTheGivenOne) {
+  EXPECT_EQ(ErrnoStatus(ENOENT, "open x", absl::StatusCode::kInternal).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(ErrnoStatus(ENOTDIR, "open x", absl::StatusCode::kInternal).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(ErrnoStatus(EACCES, "open x", absl::StatusCode::kInternal).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ErrnoStatus(EPERM, "open x", absl::StatusCode::kInternal).code(),
+            absl::StatusCode::kPermissionDenied);
+  absl::Status refused =
+      ErrnoStatus(ECONNREFUSED, "connect", absl::StatusCode::kUnavailable);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(refused.message(),
+            std::string("connect: ") + std::strerror(ECONNREFUSED));
 }
 
 TEST(FilesTest, WriteFileAtomicWritesContent) {

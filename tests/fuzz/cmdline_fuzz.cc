@@ -1,5 +1,5 @@
 // ProcessNameFromCmdline on any /proc/PID/cmdline.
-#include "agent/linux/probes/anti_malware_probe.h"
+#include "agent/linux/sys/processes.h"
 #include "tests/fuzz/fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,5 +1,5 @@
 // ParseDpkgStatus on any /var/lib/dpkg/status.
-#include "agent/linux/probes/anti_malware_probe.h"
+#include "agent/linux/sys/dpkg.h"
 #include "tests/fuzz/fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

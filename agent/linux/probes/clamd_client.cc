@@ -52,17 +52,7 @@ bool WaitFor(int fd, short events, Clock::time_point deadline) {
 }
 
 absl::Status ConnectError(int err) {
-  std::string message = Cat("connect: ", std::strerror(err));
-  switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-      return absl::NotFoundError(message);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(message);
-    default:
-      return absl::UnavailableError(message);
-  }
+  return ErrnoStatus(err, "connect", absl::StatusCode::kUnavailable);
 }
 
 // Connects the non-blocking socket `fd` to `address` by `deadline`.

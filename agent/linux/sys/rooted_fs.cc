@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <deque>
 #include <system_error>
 
@@ -21,34 +20,10 @@ namespace fs = std::filesystem;
 
 constexpr int kMaxSymlinkHops = 40;
 
-absl::Status ErrnoStatus(int err, const fs::path& path, std::string_view what) {
-  std::string message = Cat(what, " ", path.string(), ": ", std::strerror(err));
-  switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-      return absl::NotFoundError(message);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(message);
-    default:
-      return absl::InternalError(message);
-  }
+absl::Status FileError(int err, const fs::path& path, std::string_view what) {
+  return evidentia::ErrnoStatus(err, Cat(what, " ", path.string()),
+                                absl::StatusCode::kInternal);
 }
-
-// Owns a file descriptor for the duration of one read.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // Resolves `path` inside root and insists on a regular file, so that a FIFO
 // or device node planted in a tree cannot block or flood a read.
@@ -58,7 +33,7 @@ absl::StatusOr<fs::path> RegularFile(const fs::path& root,
   if (!rel.ok()) return rel.status();
   fs::path full = root / *rel;
   struct stat st;
-  if (stat(full.c_str(), &st) != 0) return ErrnoStatus(errno, full, "stat");
+  if (stat(full.c_str(), &st) != 0) return FileError(errno, full, "stat");
   if (!S_ISREG(st.st_mode)) {
     return absl::FailedPreconditionError(
         Cat(full.string(), " is not a regular file"));
@@ -91,8 +66,8 @@ absl::StatusOr<std::string> ReadRootedPrefix(const fs::path& root,
   absl::StatusOr<fs::path> full = RegularFile(root, path);
   if (!full.ok()) return full.status();
   int raw = open(full->c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (raw < 0) return ErrnoStatus(errno, *full, "opening");
-  Fd fd(raw);
+  if (raw < 0) return FileError(errno, *full, "opening");
+  ScopedFd fd(raw);
   std::string out;
   char buf[16384];
   while (out.size() < max_bytes) {
@@ -101,7 +76,7 @@ absl::StatusOr<std::string> ReadRootedPrefix(const fs::path& root,
         pread(fd.get(), buf, want, static_cast<off_t>(offset + out.size()));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus(errno, *full, "reading");
+      return FileError(errno, *full, "reading");
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));

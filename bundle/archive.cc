@@ -64,20 +64,6 @@ absl::Status ArchiveError(struct archive* a, const fs::path& path,
                                           detail != nullptr ? detail : "?"));
 }
 
-// Writes all of `bytes` to `fd`.
-bool WriteAll(int fd, const char* bytes, size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, bytes, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    bytes += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
 struct Item {
   std::string rel;  // relative to the bundle directory, '/'-separated
   bool is_dir = false;
@@ -169,11 +155,8 @@ absl::Status WriteEntries(struct archive* a, const fs::path& dir,
         header(name, false, item.rel == "VERIFY.sh" ? 0755 : 0644, item.size));
     uint64_t written = 0;
     while (true) {
-      const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return ErrnoError("cannot read", path, errno);
-      }
+      const ssize_t n = ReadRetrying(fd.get(), buffer.data(), buffer.size());
+      if (n < 0) return ErrnoError("cannot read", path, errno);
       if (n == 0) break;
       written += static_cast<uint64_t>(n);
       if (written > item.size) break;
@@ -469,7 +452,8 @@ absl::StatusOr<fs::path> UnpackTarGz(const fs::path& archive,
         return absl::InvalidArgumentError(absl::StrCat(
             where, ": more than ", kMaxArchiveFileBytes, " bytes; refused"));
       }
-      if (!WriteAll(fd.get(), buffer.data(), static_cast<size_t>(n))) {
+      if (WriteAll(fd.get(), std::string_view(buffer.data(),
+                                              static_cast<size_t>(n))) != 0) {
         return ErrnoError("cannot write", target, errno);
       }
     }

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bundle/paths.h"
+#include "common/files.h"
 
 namespace evidentia::collector {
 namespace {
@@ -54,16 +55,10 @@ absl::Status DirectorySink::Add(absl::string_view path,
       ::open(target.c_str(),
              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return Errno("cannot create", target);
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      absl::Status error = Errno("cannot write", target);
-      ::close(fd);
-      return error;
-    }
-    done += static_cast<size_t>(n);
+  if (WriteAll(fd, std::string_view(bytes.data(), bytes.size())) != 0) {
+    absl::Status error = Errno("cannot write", target);
+    ::close(fd);
+    return error;
   }
   if (::close(fd) != 0) return Errno("cannot write", target);
   bytes_ += bytes.size();

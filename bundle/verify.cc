@@ -144,36 +144,7 @@ absl::StatusOr<BundleVerification> Verifier::Run() {
 
 }  // namespace verify_internal
 
-namespace {
-
 namespace fs = std::filesystem;
-
-// A private temporary directory, removed with its contents when it goes.
-class TempDir {
- public:
-  static absl::StatusOr<std::unique_ptr<TempDir>> Make(absl::string_view tag) {
-    const char* env = std::getenv("TMPDIR");
-    const std::string base = env != nullptr && *env != '\0' ? env : "/tmp";
-    std::string pattern = absl::StrCat(base, "/evidentia-", tag, "-XXXXXX");
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot make a temporary directory in ", base, ": ",
-                       std::strerror(errno)));
-    }
-    return std::unique_ptr<TempDir>(new TempDir(pattern));
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  explicit TempDir(fs::path path) : path_(std::move(path)) {}
-  fs::path path_;
-};
-
-}  // namespace
 
 absl::StatusOr<BundleVerification> VerifyBundle(const fs::path& dir,
                                                 int threads) {

@@ -31,10 +31,8 @@ constexpr size_t kMaxWholeRead = 16 << 20;
 absl::StatusOr<size_t> OpenRegular(int dir_fd, const char* name,
                                    absl::string_view rel, size_t max,
                                    std::optional<Fd>& fd) {
-  int raw;
-  do {
-    raw = ::openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-  } while (raw < 0 && errno == EINTR);
+  const int raw = OpenAtRetrying(dir_fd, name,
+                                 O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
   if (raw < 0) return OpenError(rel, errno);
   fd.emplace(raw);
   struct stat st;
@@ -55,9 +53,8 @@ absl::Status ReadExactly(int fd, absl::string_view rel, size_t size,
   out.resize(size);
   size_t done = 0;
   while (done < size) {
-    const ssize_t n = ::read(fd, out.data() + done, size - done);
+    const ssize_t n = ReadRetrying(fd, out.data() + done, size - done);
     if (n < 0) {
-      if (errno == EINTR) continue;
       return Bad(rel, absl::StrCat("cannot read: ", std::strerror(errno)));
     }
     if (n == 0) return Bad(rel, "shrank while being read");
@@ -91,17 +88,13 @@ absl::StatusOr<absl::string_view> ReadInto(int dir_fd, const char* name,
   // may ask for it, so others open without.
   static std::atomic<bool> noatime(true);
   const int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK;
-  int raw;
-  do {
-    raw = ::openat(dir_fd, name, flags | (noatime ? O_NOATIME : 0));
-    if (raw < 0 && errno == EPERM && noatime.exchange(false)) errno = EINTR;
-  } while (raw < 0 && errno == EINTR);
+  int raw = OpenAtRetrying(dir_fd, name, flags | (noatime ? O_NOATIME : 0));
+  if (raw < 0 && errno == EPERM && noatime.exchange(false)) {
+    raw = OpenAtRetrying(dir_fd, name, flags);
+  }
   if (raw < 0) return OpenError(rel, errno);
   Fd fd(raw);
-  ssize_t n;
-  do {
-    n = ::read(raw, buffer.data(), max + 1);
-  } while (n < 0 && errno == EINTR);
+  const ssize_t n = ReadRetrying(raw, buffer.data(), max + 1);
   if (n < 0) {
     return Bad(rel, absl::StrCat("cannot read: ", std::strerror(errno)));
   }
@@ -140,10 +133,9 @@ absl::StatusOr<std::string> HashBundleFile(const std::string& root,
   std::string buffer(1 << 20, '\0');
   size_t done = 0;
   while (done < size) {
-    const ssize_t n =
-        ::read(fd->get(), buffer.data(), std::min(buffer.size(), size - done));
+    const ssize_t n = ReadRetrying(fd->get(), buffer.data(),
+                                   std::min(buffer.size(), size - done));
     if (n < 0) {
-      if (errno == EINTR) continue;
       return Bad(rel, absl::StrCat("cannot read: ", std::strerror(errno)));
     }
     if (n == 0) return Bad(rel, "shrank while being read");

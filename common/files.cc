@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -31,37 +32,6 @@ absl::Status PathError(int error_number, absl::string_view what,
                        const std::filesystem::path& path) {
   return absl::ErrnoToStatus(error_number,
                              absl::StrCat(what, " ", path.string()));
-}
-
-// Closes a file descriptor when it goes out of scope unless released.
-int OpenRetrying(const char* path, int flags, mode_t mode = 0) {
-  int fd;
-  do {
-    fd = ::open(path, flags, mode);
-  } while (fd < 0 && errno == EINTR);
-  return fd;
-}
-
-// Writes all of `data`; 0 on success, else the errno.
-int WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    if (n == 0) return EIO;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return 0;
-}
-
-int FsyncRetrying(int fd) {
-  int rc;
-  do {
-    rc = ::fsync(fd);
-  } while (rc != 0 && errno == EINTR);
-  return rc == 0 ? 0 : errno;
 }
 
 }  // namespace
@@ -88,11 +58,8 @@ absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path,
   std::string data;
   char buf[64 * 1024];
   while (true) {
-    const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return PathError(errno, "cannot read", path);
-    }
+    const ssize_t n = ReadRetrying(fd.get(), buf, sizeof(buf));
+    if (n < 0) return PathError(errno, "cannot read", path);
     if (n == 0) break;
     if (static_cast<size_t>(n) > max_bytes - data.size()) {
       return absl::OutOfRangeError(absl::StrCat(path.string(), " is over the ",
@@ -206,6 +173,59 @@ absl::StatusOr<std::string> RandomBytes(size_t n) {
   return out;
 }
 
+int OpenRetrying(const char* path, int flags, mode_t mode) {
+  int fd;
+  do {
+    fd = ::open(path, flags, mode);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+int OpenAtRetrying(int dir_fd, const char* name, int flags, mode_t mode) {
+  int fd;
+  do {
+    fd = ::openat(dir_fd, name, flags, mode);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+ssize_t ReadRetrying(int fd, void* buffer, size_t size) {
+  ssize_t n;
+  do {
+    n = ::read(fd, buffer, size);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
+ssize_t PreadRetrying(int fd, void* buffer, size_t size, off_t offset) {
+  ssize_t n;
+  do {
+    n = ::pread(fd, buffer, size, offset);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
+int WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return errno = EIO;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return 0;
+}
+
+int FsyncRetrying(int fd) {
+  int rc;
+  do {
+    rc = ::fsync(fd);
+  } while (rc != 0 && errno == EINTR);
+  return rc == 0 ? 0 : errno;
+}
+
 absl::Status ErrnoStatus(int err, std::string_view what,
                          absl::StatusCode otherwise) {
   std::string message(what);
@@ -221,6 +241,25 @@ absl::Status ErrnoStatus(int err, std::string_view what,
     default:
       return absl::Status(otherwise, message);
   }
+}
+
+absl::StatusOr<std::unique_ptr<TempDir>> TempDir::Make(std::string_view tag) {
+  const char* env = std::getenv("TMPDIR");
+  const std::string base = env != nullptr && *env != '\0' ? env : "/tmp";
+  std::string pattern =
+      absl::StrCat(base, "/evidentia-",
+                   absl::string_view(tag.data(), tag.size()), "-XXXXXX");
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot make a temporary directory in ", base, ": ",
+                     std::strerror(errno)));
+  }
+  return std::unique_ptr<TempDir>(new TempDir(pattern));
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
 }
 
 ScopedFd::~ScopedFd() {

@@ -6,8 +6,10 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -42,6 +44,21 @@ absl::Status CheckOwnerOnly(const std::filesystem::path& path);
 absl::Status ErrnoStatus(int err, std::string_view what,
                          absl::StatusCode otherwise);
 
+// The system calls every part retries the same way, in this one place.
+// open(2) and openat(2), retried while interrupted (EINTR): the descriptor,
+// or -1 with errno set.
+int OpenRetrying(const char* path, int flags, mode_t mode = 0);
+int OpenAtRetrying(int dir_fd, const char* name, int flags, mode_t mode = 0);
+// read(2), retried while interrupted: what read(2) returns otherwise.
+ssize_t ReadRetrying(int fd, void* buffer, size_t size);
+// pread(2), retried while interrupted.
+ssize_t PreadRetrying(int fd, void* buffer, size_t size, off_t offset);
+// Writes all of `data`, retrying interrupted and short writes: 0, or the
+// errno (errno is set too; EIO for a write that wrote nothing).
+int WriteAll(int fd, std::string_view data);
+// fsync(2), retried while interrupted: 0, or the errno.
+int FsyncRetrying(int fd);
+
 // Owns a file descriptor: closes it when it goes.
 class ScopedFd {
  public:
@@ -55,6 +72,22 @@ class ScopedFd {
 
  private:
   int fd_;
+};
+
+// A private (0700) temporary directory, $TMPDIR/evidentia-TAG-XXXXXX (or
+// under /tmp), removed with its contents when the object goes. UNAVAILABLE
+// when it cannot be made, naming where.
+class TempDir {
+ public:
+  static absl::StatusOr<std::unique_ptr<TempDir>> Make(std::string_view tag);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  explicit TempDir(std::filesystem::path path) : path_(std::move(path)) {}
+  std::filesystem::path path_;
 };
 
 // `n` bytes from the OS's CSPRNG (OpenSSL RAND_bytes).

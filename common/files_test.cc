@@ -1,13 +1,16 @@
 #include "common/files.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <system_error>
 
@@ -58,6 +61,98 @@ TEST(ErrnoStatusTest, MissingAndForbiddenHaveTheirCodesTheRestTheGivenOne) {
   EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(refused.message(),
             std::string("connect: ") + std::strerror(ECONNREFUSED));
+}
+
+TEST(SyscallLoopsTest, WriteAllThenReadAndPreadGiveTheBytesBack) {
+  ScopedTempDir dir;
+  const fs::path path = dir.path() / "data";
+  std::string data(300000, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 31);
+  {
+    ScopedFd fd(
+        OpenRetrying(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+    ASSERT_GE(fd.get(), 0);
+    ASSERT_EQ(WriteAll(fd.get(), data), 0);
+    ASSERT_EQ(FsyncRetrying(fd.get()), 0);
+  }
+  ScopedFd dir_fd(OpenRetrying(dir.path().c_str(), O_RDONLY | O_DIRECTORY));
+  ScopedFd fd(OpenAtRetrying(dir_fd.get(), "data", O_RDONLY | O_CLOEXEC));
+  ASSERT_GE(fd.get(), 0);
+  std::string back(data.size() + 1, '\0');
+  size_t done = 0;
+  for (ssize_t n; (n = ReadRetrying(fd.get(), back.data() + done,
+                                    back.size() - done)) > 0;) {
+    done += static_cast<size_t>(n);
+  }
+  back.resize(done);
+  EXPECT_EQ(back, data);
+  char tail[10];
+  ASSERT_EQ(PreadRetrying(fd.get(), tail, sizeof(tail), 1000), 10);
+  EXPECT_EQ(std::string(tail, 10), data.substr(1000, 10));
+}
+
+TEST(SyscallLoopsTest, FailuresReturnTheErrno) {
+  ScopedTempDir dir;
+  ScopedFd dir_fd(OpenRetrying(dir.path().c_str(), O_RDONLY | O_DIRECTORY));
+  EXPECT_EQ(OpenAtRetrying(dir_fd.get(), "missing", O_RDONLY), -1);
+  EXPECT_EQ(errno, ENOENT);
+  ScopedFd read_only(OpenRetrying(dir.path().c_str(), O_RDONLY | O_DIRECTORY));
+  EXPECT_EQ(WriteAll(read_only.get(), "x"), EBADF);
+  EXPECT_EQ(FsyncRetrying(-1), EBADF);
+}
+
+// Sets TMPDIR for one test, and puts back what was there.
+class TmpdirForTest {
+ public:
+  explicit TmpdirForTest(const std::string& value) {
+    const char* old = std::getenv("TMPDIR");
+    if (old != nullptr) old_ = old;
+    had_ = old != nullptr;
+    setenv("TMPDIR", value.c_str(), 1);
+  }
+  ~TmpdirForTest() {
+    if (had_) {
+      setenv("TMPDIR", old_.c_str(), 1);
+    } else {
+      unsetenv("TMPDIR");
+    }
+  }
+
+ private:
+  bool had_ = false;
+  std::string old_;
+};
+
+TEST(TempDirTest, PrivateUnderTmpdirAndRemovedWithItsContents) {
+  ScopedTempDir base;
+  fs::path made;
+  {
+    absl::StatusOr<std::unique_ptr<TempDir>> temp = [&] {
+      TmpdirForTest tmpdir(base.path().string());
+      return TempDir::Make("test");
+    }();
+    ASSERT_TRUE(temp.ok()) << temp.status();
+    made = (*temp)->path();
+    EXPECT_EQ(made.parent_path(), base.path());
+    EXPECT_EQ(made.filename().string().rfind("evidentia-test-", 0), 0u);
+    struct stat st;
+    ASSERT_EQ(::stat(made.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+    ASSERT_TRUE(WriteFileAtomic(made / "file", "x").ok());
+    fs::create_directory(made / "sub");
+  }
+  EXPECT_FALSE(fs::exists(made));
+}
+
+TEST(TempDirTest, UnusableTmpdirIsUnavailableNamingIt) {
+  absl::StatusOr<std::unique_ptr<TempDir>> temp = [] {
+    TmpdirForTest tmpdir("/nonexistent/evidentia");
+    return TempDir::Make("test");
+  }();
+  ASSERT_FALSE(temp.ok());
+  EXPECT_EQ(temp.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(temp.status().message().find("/nonexistent/evidentia"),
+            std::string::npos);
 }
 
 TEST(FilesTest, WriteFileAtomicWritesContent) {

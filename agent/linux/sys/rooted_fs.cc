@@ -65,19 +65,16 @@ absl::StatusOr<std::string> ReadRootedPrefix(const fs::path& root,
                                              uint64_t offset) {
   absl::StatusOr<fs::path> full = RegularFile(root, path);
   if (!full.ok()) return full.status();
-  int raw = open(full->c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  int raw = OpenRetrying(full->c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (raw < 0) return FileError(errno, *full, "opening");
   ScopedFd fd(raw);
   std::string out;
   char buf[16384];
   while (out.size() < max_bytes) {
     size_t want = std::min(sizeof(buf), max_bytes - out.size());
-    ssize_t n =
-        pread(fd.get(), buf, want, static_cast<off_t>(offset + out.size()));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return FileError(errno, *full, "reading");
-    }
+    ssize_t n = PreadRetrying(fd.get(), buf, want,
+                              static_cast<off_t>(offset + out.size()));
+    if (n < 0) return FileError(errno, *full, "reading");
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
   }

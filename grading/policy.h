@@ -76,6 +76,10 @@ struct Rule {
   // `when` tests (e.g. "no product installed and running").
   bool none_of = false;
   std::vector<FieldTest> when;  // all must hold; empty holds
+  // The rule fires only when grading at or after this moment (`from:
+  // YYYY-MM-DD`, 00:00 UTC): dated facts of the world such as a release's
+  // end of life. InfinitePast when not given.
+  absl::Time from = absl::InfinitePast();
   SourceLocation location;
 };
 

@@ -333,7 +333,7 @@ absl::StatusOr<Rule> ParseRule(const YamlFile& file, const YAML::Node& node,
                                std::vector<SettingUse>* settings) {
   ASSIGN_OR_RETURN(Mapping map, ReadMapping(file, node, "a rule",
                                             {"fail", "warn", "for_each",
-                                             "none_of", "when"}));
+                                             "none_of", "when", "from"}));
   Rule rule;
   rule.location = SourceLocation{file.name(), YamlFile::Line(node)};
   const MapEntry* fail = map.Find("fail");
@@ -346,6 +346,10 @@ absl::StatusOr<Rule> ParseRule(const YamlFile& file, const YAML::Node& node,
   ASSIGN_OR_RETURN(rule.reason, ReadText(file, outcome->value,
                                          absl::StrCat("the reason of \"",
                                                       outcome->key, "\"")));
+
+  if (const MapEntry* from = map.Find("from"); from != nullptr) {
+    ASSIGN_OR_RETURN(rule.from, ReadDate(file, from->value, "\"from\""));
+  }
 
   const MapEntry* for_each = map.Find("for_each");
   const MapEntry* none_of = map.Find("none_of");

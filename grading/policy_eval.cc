@@ -463,6 +463,10 @@ CheckResult Evaluate(const Check& check, const v1::Facts& facts, absl::Time now,
       result.verdict = std::max(result.verdict, rule.outcome);
       reasons->push_back(std::move(reason));
     };
+    if (now < rule.from) {
+      result.valid_until = std::min(result.valid_until, rule.from);
+      continue;
+    }
     absl::StatusOr<CompiledRule> compiled = Compile(rule, facts_type);
     if (!compiled.ok()) {
       // Only a check built by hand gets here: the loader refuses such rules.

@@ -344,6 +344,42 @@ TEST(PolicyEvalTest, InSettingAndNotInSetting) {
               ElementsAre("%ops not allowed", "alice allowed"));
 }
 
+// kNow is 2023-11-14 22:13:20 UTC; the rule holds from 2023-11-14 00:00 UTC.
+constexpr char kFromRule[] =
+    "      - fail: \"the release reached its end of life\"\n"
+    "        from: 2023-11-14\n";
+const absl::Time kFromMidnight = absl::FromUnixSeconds(1699920000);
+
+TEST(PolicyEvalTest, FromRuleFiresFromMidnightUtcOfItsDate) {
+  CheckFixture fixture;
+  LOAD_CHECK(fixture, check, "linux.local_accounts", kFromRule);
+  EXPECT_EQ(check.rules.at(0).from, kFromMidnight);
+  const v1::Facts facts = [] {
+    v1::Facts f;
+    f.mutable_local_accounts();
+    return f;
+  }();
+  const CheckResult at_midnight =
+      Evaluate(check, facts, kFromMidnight, fixture.settings());
+  EXPECT_EQ(at_midnight.verdict, Verdict::kFail);
+  EXPECT_THAT(at_midnight.reasons,
+              ElementsAre("the release reached its end of life"));
+  EXPECT_EQ(Evaluate(check, facts, kNow, fixture.settings()).verdict,
+            Verdict::kFail);
+}
+
+TEST(PolicyEvalTest, FromRuleIsSilentBeforeItsDateAndSaysWhenThatEnds) {
+  CheckFixture fixture;
+  LOAD_CHECK(fixture, check, "linux.local_accounts", kFromRule);
+  v1::Facts facts;
+  facts.mutable_local_accounts();
+  const CheckResult before = Evaluate(
+      check, facts, kFromMidnight - absl::Seconds(1), fixture.settings());
+  EXPECT_EQ(before.verdict, Verdict::kPass);
+  EXPECT_THAT(before.reasons, IsEmpty());
+  EXPECT_EQ(before.valid_until, kFromMidnight);
+}
+
 TEST(PolicyEvalTest, OlderThanDoesNotHoldExactlyAtTheBoundary) {
   CheckFixture fixture;
   LOAD_CHECK(fixture, check, "linux.anti_malware", kSignatureAgeRule);

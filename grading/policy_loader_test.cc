@@ -512,6 +512,23 @@ TEST(PolicyLoaderTest, RefusesMalformedDurationWithFileAndLine) {
                 "checks/zz_bad.yaml:7:", "malformed duration \"2w\"");
 }
 
+TEST(PolicyLoaderTest, RefusesMalformedFromDates) {
+  for (const char* date :
+       {"2026-6-10", "2026-13-01", "2026-02-30", "10.06.2026",
+        "2026-06-10T00:00:00Z", "soon", "-026-06-10", "2026-00-10",
+        "2026-06-00", "2026--1-10", "2025-02-29"}) {
+    PolicyCopy copy;
+    copy.Write("checks/zz_bad.yaml",
+               OneCheck("linux.local_accounts",
+                        absl::StrCat("      - fail: x\n"  // 9
+                                     "        from: ",
+                                     date, "\n"  // 10
+                                     )));
+    ExpectInvalid(copy.Load(),
+                  "checks/zz_bad.yaml:10:", "\"from\": malformed date");
+  }
+}
+
 TEST(PolicyLoaderTest, RefusesZeroDuration) {
   PolicyCopy copy;
   copy.Write("checks/zz_bad.yaml",

@@ -104,6 +104,11 @@ absl::StatusOr<absl::Duration> ReadDuration(const YamlFile& file,
                                             const YAML::Node& node,
                                             absl::string_view what);
 
+// A calendar date, YYYY-MM-DD, as 00:00 UTC of that day.
+absl::StatusOr<absl::Time> ReadDate(const YamlFile& file,
+                                    const YAML::Node& node,
+                                    absl::string_view what);
+
 absl::StatusOr<double> ReadNumber(const YamlFile& file, const YAML::Node& node,
                                   absl::string_view what);
 

@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "common/files.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
@@ -156,6 +157,27 @@ absl::StatusOr<absl::Duration> ReadDuration(const YamlFile& file,
                       absl::StrCat(what, ": ", duration.status().message()));
   }
   return *duration;
+}
+
+absl::StatusOr<absl::Time> ReadDate(const YamlFile& file,
+                                    const YAML::Node& node,
+                                    absl::string_view what) {
+  ASSIGN_OR_RETURN(std::string text, ReadScalar(file, node, what));
+  absl::Time date;
+  std::string error;
+  // absl::ParseTime accepts what the format allows and more (e.g. "2026-2-3",
+  // a signed year "-026" or a trailing offset), so the form is checked
+  // first: digits, with '-' at positions 4 and 7 only.
+  bool shaped = text.size() == 10;
+  for (size_t i = 0; shaped && i < text.size(); ++i) {
+    shaped = (i == 4 || i == 7) ? text[i] == '-' : absl::ascii_isdigit(text[i]);
+  }
+  if (!shaped ||
+      !absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &date, &error)) {
+    return file.Error(node, absl::StrCat(what, ": malformed date \"", text,
+                                         "\" (expected YYYY-MM-DD)"));
+  }
+  return date;
 }
 
 absl::StatusOr<double> ReadNumber(const YamlFile& file, const YAML::Node& node,

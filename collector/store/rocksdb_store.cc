@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "collector/store/rocksdb_options.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "rocksdb/db.h"
@@ -43,6 +44,36 @@ struct RocksDbStore::Db {
   std::array<rocksdb::ColumnFamilyHandle*, kTableCount> handles{};
 };
 
+rocksdb::Options StoreRocksDbOptions(rocksdb::Env* env) {
+  rocksdb::Options options;
+  if (env != nullptr) options.env = env;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.paranoid_checks = true;
+  options.IncreaseParallelism(2);
+  options.max_open_files = 512;
+  // Memtables of all tables together: a flush starts past this, so the
+  // collector's memory does not grow with the fleet's first snapshots
+  // (13 tables at RocksDB's 64 MiB each would allow over 1.6 GiB).
+  options.db_write_buffer_size = 64 << 20;
+  // Ingest looks up every facts digest of a snapshot, and the new ones are
+  // absent: a Bloom filter answers those without reading a block per level.
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  // Heartbeats repeat themselves: an agent's snapshots (and one check's
+  // history) sit side by side, naming the same check ids and facts digests
+  // hour after hour. Larger blocks compressed with zstd in the bottommost
+  // level, where data settles, store that repetition once per block.
+  table.block_size = 32 << 10;
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  options.bottommost_compression = rocksdb::kZSTD;
+  // After a failed write Commit reopens the database itself; RocksDB's own
+  // background retries would only race it.
+  options.max_bgerror_resume_count = 0;
+
+  return options;
+}
+
 RocksDbStore::RocksDbStore(std::filesystem::path dir, RocksDbOptions options)
     : dir_(std::move(dir)), options_(options) {}
 
@@ -57,25 +88,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(
 
 absl::StatusOr<std::shared_ptr<RocksDbStore::Db>> RocksDbStore::OpenDb(
     bool read_only) const {
-  rocksdb::Options options;
-  if (options_.env != nullptr) options.env = options_.env;
-  options.create_if_missing = true;
-  options.create_missing_column_families = true;
-  options.paranoid_checks = true;
-  options.IncreaseParallelism(2);
-  options.max_open_files = 512;
-  // Memtables of all tables together: a flush starts past this, so the
-  // collector's memory does not grow with the fleet's first snapshots
-  // (13 tables at RocksDB's 64 MiB each would allow over 1.6 GiB).
-  options.db_write_buffer_size = 64 << 20;
-  // Ingest looks up every facts digest of a snapshot, and the new ones are
-  // absent: a Bloom filter answers those without reading a block per level.
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  // After a failed write Commit reopens the database itself; RocksDB's own
-  // background retries would only race it.
-  options.max_bgerror_resume_count = 0;
+  rocksdb::Options options = StoreRocksDbOptions(options_.env);
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (int i = 0; i < kTableCount; ++i) {

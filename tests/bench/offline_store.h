@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "collector/store/rocksdb_options.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 
@@ -21,16 +22,19 @@ class OfflineStore {
   static absl::StatusOr<std::unique_ptr<OfflineStore>> Open(
       const std::filesystem::path& db_dir) {
     auto store = std::unique_ptr<OfflineStore>(new OfflineStore());
+    // The collector's own options, so compaction lays data out as the
+    // collector's would (block size, compression of the bottommost level).
+    const rocksdb::Options options = collector::StoreRocksDbOptions(nullptr);
     rocksdb::Status s = rocksdb::DB::ListColumnFamilies(
-        rocksdb::DBOptions(), db_dir.string(), &store->names_);
+        options, db_dir.string(), &store->names_);
     if (!s.ok()) return absl::InternalError(s.ToString());
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
     for (const std::string& name : store->names_) {
-      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
     }
     rocksdb::DB* raw = nullptr;
-    s = rocksdb::DB::Open(rocksdb::DBOptions(), db_dir.string(), families,
-                          &store->handles_, &raw);
+    s = rocksdb::DB::Open(rocksdb::DBOptions(options), db_dir.string(),
+                          families, &store->handles_, &raw);
     if (!s.ok()) return absl::InternalError(s.ToString());
     store->db_.reset(raw);
     return store;

@@ -102,6 +102,73 @@ TEST(FactsSummaryTest, SaysWhenShadowIsUnreadable) {
   EXPECT_THAT(SummarizeFacts(facts), HasSubstr("(shadow not readable)"));
 }
 
+TEST(FactsSummaryTest, ProbesWithoutTheirOwnSummaryListWhatIsSet) {
+  v1::Facts facts;
+  v1::BootIntegrityFacts* boot = facts.mutable_boot_integrity();
+  boot->set_firmware(v1::BOOT_FIRMWARE_UEFI);
+  boot->set_efivars_available(true);
+  boot->set_secure_boot(v1::EFI_FLAG_ON);
+  v1::TpmDevice* tpm = boot->add_tpms();
+  tpm->set_name("tpm0");
+  tpm->set_version(v1::TPM_VERSION_2_0);
+  EXPECT_EQ(SummarizeFacts(facts),
+            "  firmware: BOOT_FIRMWARE_UEFI\n"
+            "  efivars_available: yes\n"
+            "  secure_boot: EFI_FLAG_ON\n"
+            "  tpms (1):\n"
+            "  - name=tpm0 version=TPM_VERSION_2_0\n");
+}
+
+// Facts come from agents over the network: what the CLI prints must not
+// drive the operator's terminal, forge lines or flood it.
+TEST(FactsSummaryTest, GenericSummaryEscapesTerminalControlAndBoundsStrings) {
+  v1::Facts facts;
+  v1::BootIntegrityFacts* boot = facts.mutable_boot_integrity();
+  v1::TpmDevice* tpm = boot->add_tpms();
+  tpm->set_name(
+      "tpm0\x1b]0;pwned\x07\x1b[2J\r\n  secure_boot: EFI_FLAG_ON\xc2\x9b"
+      "\xe2\x80\xae\xff");
+  v1::TpmDevice* huge = boot->add_tpms();
+  huge->set_name(std::string(100000, 'a'));
+  const std::string out = SummarizeFacts(facts);
+  for (char c : out) {
+    EXPECT_TRUE(c == '\n' || (c >= 0x20 && c != 0x7f)) << static_cast<int>(c);
+  }
+  EXPECT_THAT(out, Not(HasSubstr("\xc2\x9b")));      // C1 CSI
+  EXPECT_THAT(out, Not(HasSubstr("\xe2\x80\xae")));  // right-to-left override
+  EXPECT_THAT(out, Not(HasSubstr("\xff")));
+  EXPECT_THAT(out, Not(HasSubstr("\n  secure_boot")));
+  EXPECT_THAT(out, HasSubstr("tpm0\\x1b]0;pwned\\x07"));
+  EXPECT_LT(out.size(), 1000u);
+  EXPECT_THAT(out, HasSubstr("(100000 bytes)"));
+}
+
+TEST(FactsSummaryTest, EveryProbesSummaryEscapesTerminalControl) {
+  v1::Facts facts;
+  v1::Volume* volume = facts.mutable_disk_encryption()->add_volumes();
+  volume->set_mount_point("/srv\x1b[31m\x9b");
+  volume->set_device("sda1");
+  const std::string out = SummarizeFacts(facts);
+  EXPECT_THAT(out, Not(HasSubstr("\x1b")));
+  EXPECT_THAT(out, Not(HasSubstr("\x9b")));
+  EXPECT_THAT(out, HasSubstr("/srv\\x1b[31m\\x9b"));
+}
+
+TEST(FactsSummaryTest, GenericSummarySaysHowManyElementsItLeftOut) {
+  v1::Facts facts;
+  v1::BootIntegrityFacts* boot = facts.mutable_boot_integrity();
+  for (int i = 0; i < 60; ++i) boot->add_tpms()->set_name("tpm");
+  const std::string out = SummarizeFacts(facts);
+  EXPECT_THAT(out, HasSubstr("tpms (60):"));
+  EXPECT_THAT(out, HasSubstr("(10 more)"));
+}
+
+TEST(FactsSummaryTest, GenericSummaryOfNothingSaysSo) {
+  v1::Facts facts;
+  facts.mutable_boot_integrity();
+  EXPECT_EQ(SummarizeFacts(facts), "  (nothing observed)\n");
+}
+
 TEST(FactsSummaryTest, UnknownKindPointsAtJson) {
   EXPECT_THAT(SummarizeFacts(v1::Facts()), HasSubstr("--json"));
 }

@@ -2,7 +2,17 @@
 # Installs the Debian 12 packages Evidentia builds and runs with, if any are
 # missing: apt-get as root, through sudo otherwise. Installs nothing when all
 # are present (so it works offline on a prepared machine).
+#   deploy/install-deps.sh [--tests]   --tests: also the real tools the
+#                                      probes are compared with (tests/run.sh)
 set -euo pipefail
+
+with_tests=0
+for arg in "$@"; do
+  case "$arg" in
+    --tests) with_tests=1 ;;
+    *) echo "usage: deploy/install-deps.sh [--tests]" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
   cmake g++ make pkg-config openssl
@@ -12,11 +22,27 @@ packages=(
   libcli11-dev  # command lines (common/cli_flags.h), header-only
   libgtest-dev libgmock-dev
   libarchive-dev nlohmann-json3-dev libsodium-dev
+  libnftables-dev libapt-pkg-dev  # the agent's firewall and patching probes
   python3 python3-jsonschema python3-regex
   python3-h2  # the hostile HTTP/2 client of tests/hostile/
   dpkg-dev     # dpkg-shlibdeps: the .deb packages' Depends (packaging/)
   debootstrap  # the clean Debian 12 root of tests/package/install_test.sh
 )
+
+# The tools each probe's real-machine test runs beside it (agent/linux/
+# probes/*_real_test.cc), and the services whose configuration they read.
+if [ "$with_tests" = 1 ]; then
+  packages+=(
+    nftables iptables      # nft -j list ruleset; iptables-legacy tables
+    openssh-server         # sshd -T
+    chrony adjtimex        # a time daemon's config; the kernel clock (adjtimex -p)
+    auditd                 # auditctl -s
+    mokutil                # mokutil --sb-state
+    login passwd           # chage -l
+    procps                 # pgrep
+    cryptsetup-bin dmsetup # cryptsetup luksFormat/luksDump; dmsetup table
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

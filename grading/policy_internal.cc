@@ -31,8 +31,17 @@ struct ProbeFacts {
 };
 constexpr ProbeFacts kProbeFacts[] = {
     {"linux.anti_malware", "anti_malware"},
+    {"linux.audit_logging", "audit_logging"},
+    {"linux.backup", "backup"},
+    {"linux.boot_integrity", "boot_integrity"},
     {"linux.disk_encryption", "disk_encryption"},
+    {"linux.firewall", "firewall"},
     {"linux.local_accounts", "local_accounts"},
+    {"linux.os_patching", "os_patching"},
+    {"linux.password_policy", "password_policy"},
+    {"linux.screen_lock", "screen_lock"},
+    {"linux.ssh_server", "ssh_server"},
+    {"linux.time_sync", "time_sync"},
 };
 
 }  // namespace

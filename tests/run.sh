@@ -19,7 +19,7 @@ for arg in "$@"; do
   esac
 done
 
-deploy/install-deps.sh
+deploy/install-deps.sh --tests
 
 build_dir=${BUILD_DIR:-build}
 jobs=${JOBS:-$(nproc)}

@@ -8,6 +8,7 @@
 #include "agent/linux/probes/host_facts.h"
 #include "agent/probe.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
 
 namespace evidentia::agent {
@@ -36,10 +37,34 @@ void ExpectRoundTrips(const v1::Facts& facts) {
   EXPECT_EQ(parsed.SerializeAsString(), facts.SerializeAsString());
 }
 
-TEST(LinuxProbesTest, BuildsThreeProbesInFixedOrder) {
-  EXPECT_THAT(ProbeIds(),
-              ElementsAre("linux.disk_encryption", "linux.anti_malware",
-                          "linux.local_accounts"));
+TEST(LinuxProbesTest, BuildsTwelveProbesInFixedOrder) {
+  EXPECT_THAT(
+      ProbeIds(),
+      ElementsAre("linux.disk_encryption", "linux.anti_malware",
+                  "linux.local_accounts", "linux.firewall", "linux.os_patching",
+                  "linux.ssh_server", "linux.time_sync", "linux.audit_logging",
+                  "linux.screen_lock", "linux.password_policy", "linux.backup",
+                  "linux.boot_integrity"));
+}
+
+// Every probe observes this machine, with facts of its own kind that
+// survive a round trip and are the same bytes twice in a row.
+TEST(RealMachineSmokeTest, EveryProbeCollectsStableFactsOfItsKind) {
+  for (const std::unique_ptr<Probe>& probe : BuildProbes()) {
+    SCOPED_TRACE(std::string(probe->id()));
+    absl::StatusOr<v1::Facts> first = probe->Collect("/");
+    ASSERT_TRUE(first.ok()) << first.status();
+    const std::string kind = std::string(probe->id()).substr(6);  // "linux."
+    const google::protobuf::FieldDescriptor* set =
+        first->GetReflection()->GetOneofFieldDescriptor(
+            *first, v1::Facts::descriptor()->FindOneofByName("kind"));
+    ASSERT_NE(set, nullptr);
+    EXPECT_EQ(set->name(), kind);
+    ExpectRoundTrips(*first);
+    absl::StatusOr<v1::Facts> second = probe->Collect("/");
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_EQ(first->SerializeAsString(), second->SerializeAsString());
+  }
 }
 
 TEST(RealMachineSmokeTest, DiskEncryptionDescribesThisMachine) {

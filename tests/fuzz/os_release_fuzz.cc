@@ -1,5 +1,5 @@
 // ParseOsRelease on any os-release file.
-#include "agent/linux/probes/host_facts.h"
+#include "agent/linux/sys/os_release.h"
 #include "tests/fuzz/fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

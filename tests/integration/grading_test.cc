@@ -101,7 +101,7 @@ class GradingTest : public testing::LiveCollectorTest {
   // Three hosts, gamma with a plain disk; manual evidence for a.8.24.
   void ThreeHostsOneUnencrypted() {
     Enroll("alpha", "lvm_on_luks");
-    Enroll("beta", "luks_on_partition");
+    Enroll("beta", "lvm_on_luks");
     Enroll("gamma", "plain_disk");
     AddManualEvidence("a.8.24", absl::Hours(24 * 365));
     for (const char* host : {"alpha", "beta", "gamma"}) Report(host);

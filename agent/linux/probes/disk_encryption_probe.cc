@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "agent/linux/probes/luks_header.h"
 #include "agent/linux/sys/rooted_fs.h"
 #include "agent/linux/sys/text.h"
 #include "agent/linux/sys/utf8.h"
@@ -278,6 +279,60 @@ absl::StatusOr<std::string> ReadOptional(const fs::path& root,
   return text;
 }
 
+// The device directly beneath dm-crypt device `device` in `volume`'s stack
+// (where its header is), or "" when there is not exactly one.
+std::string DeviceBeneath(const v1::Volume& volume, std::string_view device) {
+  for (const v1::BlockDevice& block : volume.stack()) {
+    if (block.name() == device) {
+      return block.lower_size() == 1 ? block.lower(0) : "";
+    }
+  }
+  return "";
+}
+
+// Fills in what the live mapping and the LUKS header say about `layer`,
+// whose lower device is `beneath` (may be empty).
+void DescribeLayer(const fs::path& root, const DeviceMapper& mapper,
+                   const std::string& beneath, v1::EncryptionLayer* layer) {
+  absl::StatusOr<std::vector<CryptTarget>> targets =
+      mapper.CryptTargets(layer->dm_name());
+  if (!targets.ok()) {
+    layer->set_table_error(std::string(targets.status().message()));
+  } else if (targets->empty()) {
+    layer->set_table_error("the live table has no crypt target");
+  } else {
+    layer->set_table_cipher(targets->front().cipher);
+    layer->set_table_key_bits(targets->front().key_bits);
+  }
+
+  const bool luks = layer->type() == v1::ENCRYPTION_TYPE_LUKS1 ||
+                    layer->type() == v1::ENCRYPTION_TYPE_LUKS2;
+  if (!luks || beneath.empty()) return;
+  layer->set_header_device(beneath);
+  const std::string path = Cat("dev/", beneath);
+  absl::StatusOr<std::string> header =
+      ReadRootedDevicePrefix(root, path, kLuks2BinaryHeaderBytes);
+  absl::StatusOr<size_t> needed =
+      header.ok() ? LuksHeaderBytes(*header) : header.status();
+  if (header.ok() && needed.ok() && *needed > header->size()) {
+    header = ReadRootedDevicePrefix(root, path, *needed);
+  }
+  if (!header.ok()) {
+    layer->set_header_error(
+        Cat("cannot read /", path, " (",
+            absl::StatusCodeToString(header.status().code()), ")"));
+    return;
+  }
+  absl::StatusOr<v1::LuksHeader> parsed = ParseLuksHeader(*header);
+  if (!parsed.ok()) {
+    // E.g. a detached header (crypttab header=): the device holds none.
+    layer->set_header_error(
+        Cat("/", path, ": ", std::string(parsed.status().message())));
+    return;
+  }
+  *layer->mutable_luks() = std::move(*parsed);
+}
+
 }  // namespace
 
 std::string UnescapeMountField(std::string_view field) {
@@ -483,6 +538,23 @@ absl::StatusOr<v1::Facts> DiskEncryptionProbe::Collect(
     volume.set_fs_type(swap.type);
     swaps[swap.source] = std::move(volume);
   }
+
+  // Each dm-crypt layer is looked at once, however many volumes share it.
+  std::map<std::string, v1::EncryptionLayer> layers;
+  for (auto* group : {&by_mount_point, &swaps}) {
+    for (auto& [key, volume] : *group) {
+      for (v1::EncryptionLayer& layer : *volume.mutable_encryption()) {
+        auto [it, fresh] = layers.emplace(layer.device(), layer);
+        if (fresh) {
+          DescribeLayer(root, *mapper_, DeviceBeneath(volume, layer.device()),
+                        &it->second);
+        }
+        layer = it->second;
+      }
+    }
+  }
+
+  for (auto& [device, layer] : layers) *out->add_layers() = std::move(layer);
 
   std::set<std::string> unencrypted;
   for (auto* group : {&by_mount_point, &swaps}) {

@@ -1,16 +1,20 @@
 // linux.disk_encryption: for every fixed volume (filesystems mounted from a
 // block device, and swap) the stack of block devices beneath it, walked
 // through sysfs (device-mapper, LVM, md, partitions), and whether a dm-crypt
-// layer protects every path down to the disk. Facts: DiskEncryptionFacts.
+// layer protects every path down to the disk; for each dm-crypt layer, the
+// cipher and key size of the live mapping (device-mapper table) and the LUKS
+// header of the device beneath it. Facts: DiskEncryptionFacts.
 #ifndef EVIDENTIA_AGENT_LINUX_PROBES_DISK_ENCRYPTION_PROBE_H_
 #define EVIDENTIA_AGENT_LINUX_PROBES_DISK_ENCRYPTION_PROBE_H_
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "agent/linux/probes/device_mapper.h"
 #include "agent/probe.h"
 #include "evidentia/v1/facts.pb.h"
 #include "evidentia/v1/facts/disk_encryption.pb.h"
@@ -79,14 +83,25 @@ bool IsFixedMount(const MountEntry& mount);
 
 class DiskEncryptionProbe : public Probe {
  public:
+  // Live tables from the kernel's device mapper.
+  DiskEncryptionProbe() : DiskEncryptionProbe(KernelDeviceMapper()) {}
+  explicit DiskEncryptionProbe(std::shared_ptr<const DeviceMapper> mapper)
+      : mapper_(std::move(mapper)) {}
+
   std::string_view id() const override { return "linux.disk_encryption"; }
 
   // Reads root/proc/self/mounts, root/proc/self/mountinfo (device numbers
-  // for sources like "/dev/root"), root/proc/swaps, root/etc/crypttab and
-  // root/sys. NOT_FOUND/other errors only when the mount table itself cannot
-  // be read; sources that cannot be found in sysfs are reported unresolved.
+  // for sources like "/dev/root"), root/proc/swaps, root/etc/crypttab,
+  // root/sys and, for each LUKS layer, the header at the start of
+  // root/dev/NAME of the device beneath it. NOT_FOUND/other errors only when
+  // the mount table itself cannot be read; sources that cannot be found in
+  // sysfs are reported unresolved, tables and headers that cannot be read
+  // carry their error in the layer.
   absl::StatusOr<v1::Facts> Collect(
       const std::filesystem::path& root) const override;
+
+ private:
+  std::shared_ptr<const DeviceMapper> mapper_;
 };
 
 }  // namespace evidentia::agent

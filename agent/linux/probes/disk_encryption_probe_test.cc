@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,9 +22,24 @@ fs::path Fixture(const std::string& name) {
          name;
 }
 
+// The live tables the fixtures' dm-crypt mappings would have, keyed by dm
+// name: keyring keys as cryptsetup 2 loads them, a hex key for plain swap.
+std::shared_ptr<const DeviceMapper> FixtureTables() {
+  return std::make_shared<FakeDeviceMapper>(
+      std::map<std::string, std::vector<std::string>>{
+          {"sda2_crypt",
+           {"aes-xts-plain64 :64:logon:cryptsetup:8d2f0b7c-d0 0 8:2 4096"}},
+          {"sda3_crypt",
+           {"aes-xts-plain64 :64:logon:cryptsetup:3f6c5bd1-d0 0 8:3 32768 1 "
+            "allow_discards"}},
+          {"cryptswap",
+           {"aes-cbc-essiv:sha256 " + std::string(64, 'a') + " 0 8:3 0"}},
+      });
+}
+
 v1::DiskEncryptionFacts CollectFixture(const std::string& name) {
   absl::StatusOr<v1::Facts> facts =
-      DiskEncryptionProbe().Collect(Fixture(name));
+      DiskEncryptionProbe(FixtureTables()).Collect(Fixture(name));
   EXPECT_TRUE(facts.ok()) << facts.status();
   if (!facts.ok()) return {};
   EXPECT_TRUE(facts->has_disk_encryption());
@@ -268,6 +285,77 @@ TEST(DiskEncryptionProbeTest, LuksOnPartitionReportsLuks1AndCrypttabCipher) {
   EXPECT_TRUE(root.encryption(0).in_crypttab());
   EXPECT_TRUE(facts.crypttab_present());
   EXPECT_THAT(facts.unencrypted_devices(), ElementsAre("sda1"));
+}
+
+TEST(DiskEncryptionProbeTest, Luks1LayerCarriesLiveTableAndHeader) {
+  v1::DiskEncryptionFacts facts = CollectFixture("luks_on_partition");
+  const v1::EncryptionLayer& layer = Mount(facts, "/").encryption(0);
+  EXPECT_EQ(layer.table_cipher(), "aes-xts-plain64");
+  EXPECT_EQ(layer.table_key_bits(), 512u);
+  EXPECT_EQ(layer.table_error(), "");
+  EXPECT_EQ(layer.header_device(), "sda2");
+  EXPECT_EQ(layer.header_error(), "");
+  EXPECT_EQ(layer.luks().version(), 1u);
+  EXPECT_EQ(layer.luks().cipher(), "aes-xts-plain64");
+  EXPECT_EQ(layer.luks().key_bits(), 512u);
+  ASSERT_EQ(layer.luks().keyslots_size(), 1);
+  EXPECT_EQ(layer.luks().keyslots(0).index(), 0u);
+  EXPECT_EQ(layer.luks().keyslots(0).kdf(), v1::KDF_TYPE_PBKDF2);
+  EXPECT_EQ(layer.luks().keyslots(0).pbkdf2_hash(), "sha256");
+  EXPECT_GT(layer.luks().keyslots(0).iterations(), 1000u);
+}
+
+TEST(DiskEncryptionProbeTest, Luks2LayerSharedByVolumesIsDescribedOnce) {
+  v1::DiskEncryptionFacts facts = CollectFixture("lvm_on_luks");
+  const v1::EncryptionLayer& root = Mount(facts, "/").encryption(0);
+  EXPECT_EQ(root.header_device(), "sda3");
+  EXPECT_EQ(root.luks().version(), 2u);
+  EXPECT_EQ(root.luks().cipher(), "aes-xts-plain64");
+  EXPECT_EQ(root.luks().key_bits(), 512u);
+  ASSERT_EQ(root.luks().keyslots_size(), 1);
+  EXPECT_EQ(root.luks().keyslots(0).kdf(), v1::KDF_TYPE_ARGON2ID);
+  EXPECT_EQ(root.luks().keyslots(0).iterations(), 4u);
+  EXPECT_EQ(root.luks().keyslots(0).memory_kib(), 65536u);
+  EXPECT_EQ(root.table_key_bits(), 512u);
+  // /home and swap sit on the same LUKS layer: the same description.
+  EXPECT_EQ(Mount(facts, "/home").encryption(0).SerializeAsString(),
+            root.SerializeAsString());
+  EXPECT_EQ(Swap(facts, "/dev/dm-3").encryption(0).SerializeAsString(),
+            root.SerializeAsString());
+}
+
+TEST(DiskEncryptionProbeTest, DeviceWithoutLuksMagicIsAHeaderError) {
+  // A detached header (crypttab header=) leaves no header on the device.
+  v1::DiskEncryptionFacts facts = CollectFixture("encrypted_root_plain_boot");
+  const v1::EncryptionLayer& layer = Mount(facts, "/").encryption(0);
+  EXPECT_EQ(layer.header_device(), "nvme0n1p3");
+  EXPECT_EQ(layer.header_error(), "/dev/nvme0n1p3: no LUKS magic");
+  EXPECT_FALSE(layer.has_luks());
+  // No live table in the fixture either.
+  EXPECT_THAT(layer.table_error(), ::testing::HasSubstr("no device-mapper"));
+  EXPECT_EQ(layer.table_cipher(), "");
+}
+
+TEST(DiskEncryptionProbeTest, MissingDeviceNodeIsAHeaderError) {
+  v1::DiskEncryptionFacts facts = CollectFixture("luks_on_lvm");
+  const v1::EncryptionLayer& layer = Mount(facts, "/").encryption(0);
+  EXPECT_EQ(layer.header_device(), "dm-0");
+  EXPECT_EQ(layer.header_error(), "cannot read /dev/dm-0 (NOT_FOUND)");
+}
+
+TEST(DiskEncryptionProbeTest, PlainDmCryptHasNoHeaderButALiveTable) {
+  v1::DiskEncryptionFacts facts = CollectFixture("encrypted_swap_plain");
+  for (const v1::Volume& volume : facts.volumes()) {
+    for (const v1::EncryptionLayer& layer : volume.encryption()) {
+      if (layer.dm_name() != "cryptswap") continue;
+      EXPECT_EQ(layer.table_cipher(), "aes-cbc-essiv:sha256");
+      EXPECT_EQ(layer.table_key_bits(), 256u);
+      EXPECT_EQ(layer.header_device(), "");
+      EXPECT_FALSE(layer.has_luks());
+      return;
+    }
+  }
+  ADD_FAILURE() << "no cryptswap layer";
 }
 
 TEST(DiskEncryptionProbeTest, LvmOnLuksEncryptsRootHomeAndSwap) {

@@ -11,11 +11,6 @@
 
 namespace evidentia::agent {
 
-// KEY=value lines of os-release(5): comments and lines without '=' skipped,
-// values unquoted ("..." or '...', with \", \\, \$ and \` escapes undone).
-// A key given twice keeps its last value.
-std::map<std::string, std::string> ParseOsRelease(std::string_view text);
-
 // CollectHostFacts (declared in agent/probe.h) reads root/proc/sys/kernel/
 // hostname and osrelease, root/etc/os-release (falling back to
 // root/usr/lib/os-release) and root/etc/machine-id; the architecture comes

@@ -20,39 +20,6 @@ fs::path Fixture(const std::string& name) {
   return fs::path(EVIDENTIA_SOURCE_DIR) / "tests/fixtures/host_facts" / name;
 }
 
-TEST(OsReleaseParserTest, UnquotesDoubleAndSingleQuotes) {
-  std::map<std::string, std::string> values =
-      ParseOsRelease("NAME=\"Debian GNU/Linux\"\nID='debian'\nVERSION_ID=12\n");
-  EXPECT_EQ(values["NAME"], "Debian GNU/Linux");
-  EXPECT_EQ(values["ID"], "debian");
-  EXPECT_EQ(values["VERSION_ID"], "12");
-}
-
-TEST(OsReleaseParserTest, UndoesBackslashEscapesInDoubleQuotes) {
-  std::map<std::string, std::string> values =
-      ParseOsRelease("PRETTY_NAME=\"A \\\"B\\\" \\\\ \\$C\"\n");
-  EXPECT_EQ(values["PRETTY_NAME"], "A \"B\" \\ $C");
-}
-
-TEST(OsReleaseParserTest, SkipsCommentsAndLinesWithoutEquals) {
-  std::map<std::string, std::string> values =
-      ParseOsRelease("# ID=wrong\nnonsense\n=novalue\nID=right\n");
-  EXPECT_EQ(values.size(), 1u);
-  EXPECT_EQ(values["ID"], "right");
-}
-
-TEST(OsReleaseParserTest, LastDuplicateWins) {
-  EXPECT_EQ(ParseOsRelease("ID=a\nID=b\n")["ID"], "b");
-}
-
-TEST(OsReleaseParserTest, SurvivesJunk) {
-  std::string junk;
-  for (int i = 0; i < 10000; ++i) junk.push_back(static_cast<char>(i * 3));
-  junk += "\nID=\"unterminated\n\"\n=\n";
-  std::map<std::string, std::string> values = ParseOsRelease(junk);
-  EXPECT_EQ(values["ID"], "\"unterminated");
-}
-
 TEST(HostFactsTest, ReadsEveryFileBelowRoot) {
   absl::StatusOr<v1::HostFacts> host = CollectHostFacts(Fixture("debian12"));
   ASSERT_TRUE(host.ok()) << host.status();

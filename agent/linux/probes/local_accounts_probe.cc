@@ -20,6 +20,11 @@ namespace fs = std::filesystem;
 constexpr size_t kMaxAccountFileBytes = 16 << 20;
 constexpr size_t kMaxSudoersFiles = 256;
 constexpr size_t kMaxLastlogLookups = 65536;
+// Sudo rules across all sudoers files; more is no real policy, and rules
+// past a cap cannot be dropped honestly, so more is an error.
+constexpr size_t kMaxSudoRules = 65536;
+// Alias expansion work across all rules (ExpandedPrincipal::work).
+constexpr size_t kMaxSudoExpansionWork = 1 << 20;
 
 constexpr std::string_view kPrivilegedGroups[] = {"admin", "sudo", "wheel"};
 
@@ -150,6 +155,87 @@ bool IsAliasOrDefaults(std::string_view first_word) {
          first_word == "Cmnd_Alias" || first_word == "Cmd_Alias";
 }
 
+// "User_Alias NAME = a, b : NAME2 = c" -> aliases.
+void ParseUserAliasLine(std::string_view definitions, UserAliases* aliases) {
+  for (std::string_view definition : Split(definitions, ':')) {
+    size_t equals = definition.find('=');
+    if (equals == std::string_view::npos) continue;
+    std::string_view name = Trim(definition.substr(0, equals));
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+          return (c >= 'A' && c <= 'Z') || IsAsciiDigit(c) || c == '_';
+        })) {
+      continue;
+    }
+    std::vector<std::string> members;
+    for (std::string_view member : Split(definition.substr(equals + 1), ',')) {
+      // "! bob" and "!bob" are the same negation.
+      std::string text;
+      for (char c : Trim(member)) {
+        if (!(IsAsciiSpace(c) && !text.empty() && text.back() == '!')) {
+          text.push_back(c);
+        }
+      }
+      if (!text.empty()) members.push_back(std::move(text));
+    }
+    (*aliases)[std::string(name)] = std::move(members);
+  }
+}
+
+// "!!!bob" -> ("bob", negated).
+std::pair<std::string_view, bool> StripNegations(std::string_view member) {
+  bool negated = false;
+  while (!member.empty() && member[0] == '!') {
+    negated = !negated;
+    member.remove_prefix(1);
+  }
+  return {member, negated};
+}
+
+// Name -> included (true) or excluded (false) after the last entry naming it.
+using AliasState = std::map<std::string, bool>;
+
+// Expands User_Alias entries into the names they stand for.
+struct AliasExpander {
+  const UserAliases& aliases;
+  size_t max_work;
+  std::map<std::string, AliasState> memo;  // per expansion: exact, since only
+                                           // each name's last entry counts
+  std::vector<std::string> chain;          // aliases being expanded
+  size_t work = 0;  // members visited and copied; past max_work: incomplete
+
+  bool OverBudget() const { return work > max_work; }
+
+  // Whether `name` is expanded here rather than kept as a name.
+  bool Expands(const std::string& name) const {
+    return aliases.count(name) > 0 &&
+           static_cast<int>(chain.size()) < kMaxUserAliasDepth &&
+           std::find(chain.begin(), chain.end(), name) == chain.end();
+  }
+
+  const AliasState& Expand(const std::string& alias) {
+    auto cached = memo.find(alias);
+    if (cached != memo.end()) return cached->second;
+    AliasState state;
+    chain.push_back(alias);
+    for (const std::string& entry : aliases.at(alias)) {
+      if (++work > max_work) break;
+      auto [member, negated] = StripNegations(entry);
+      if (member.empty()) continue;
+      std::string name(member);
+      if (Expands(name)) {
+        for (const auto& [inner, included] : Expand(name)) {
+          if (++work > max_work) break;  // copies are work too
+          state[inner] = negated ? !included : included;
+        }
+      } else {
+        state[name] = !negated;
+      }
+    }
+    chain.pop_back();
+    return memo[alias] = std::move(state);
+  }
+};
+
 void ParseUserSpec(std::string_view line, SudoersFile* out) {
   size_t equals = line.find('=');
   if (equals == std::string_view::npos) return;
@@ -188,6 +274,36 @@ void ParseUserSpec(std::string_view line, SudoersFile* out) {
 bool SudoReadsIncludedFile(std::string_view name) {
   return !name.empty() && name.find('.') == std::string_view::npos &&
          name.back() != '~';
+}
+
+constexpr int64_t kSecondsPerDay = 86400;
+// chage -l reports "never" for a maximum age of this many days or more.
+constexpr int64_t kNeverExpiresDays = 10000;
+// Days past which a shadow date is garbage (year 2.7 million): no unix
+// seconds are derived from it, so the products cannot overflow.
+constexpr int64_t kMaxShadowDay = 1'000'000'000;
+
+// The ageing facts `chage -l` derives from a shadow entry.
+void SetPasswordAgeing(const ShadowEntry& shadow, v1::Account* account) {
+  if (shadow.last_change_days && *shadow.last_change_days == 0) {
+    account->set_password_change_required(true);
+    return;
+  }
+  if (shadow.last_change_days && *shadow.last_change_days > kMaxShadowDay) {
+    account->set_password_never_expires(true);
+    return;
+  }
+  if (shadow.last_change_days) {
+    account->set_password_last_change_unix(*shadow.last_change_days *
+                                           kSecondsPerDay);
+  }
+  if (!shadow.last_change_days || !shadow.max_age_days ||
+      *shadow.max_age_days >= kNeverExpiresDays) {
+    account->set_password_never_expires(true);
+    return;
+  }
+  account->set_password_expires_unix(
+      (*shadow.last_change_days + *shadow.max_age_days) * kSecondsPerDay);
 }
 
 }  // namespace
@@ -262,10 +378,52 @@ SudoersFile ParseSudoers(std::string_view text) {
     line = Trim(StripSudoersComment(line));
     if (line.empty()) continue;
     std::string_view first_word = line.substr(0, line.find_first_of(" \t"));
+    if (first_word == "User_Alias") {
+      ParseUserAliasLine(line.substr(first_word.size()), &out.user_aliases);
+      continue;
+    }
     if (IsAliasOrDefaults(first_word)) continue;
     ParseUserSpec(line, &out);
   }
   return out;
+}
+
+ExpandedPrincipal ExpandUserAlias(const UserAliases& aliases,
+                                  std::string_view principal, size_t max_work) {
+  auto [member, negated] = StripNegations(principal);
+  AliasState state;
+  std::string name(member);
+  AliasExpander expander{aliases, max_work, {}, {}, 0};
+  if (!name.empty() && expander.Expands(name)) {
+    // No bound needed here: the expansion holds at most max_work names.
+    for (const auto& [inner, included] : expander.Expand(name)) {
+      state[inner] = negated ? !included : included;
+    }
+    // Incomplete: the alias may stand for more than was found.
+    if (expander.OverBudget()) state[name] = !negated;
+  } else if (!name.empty()) {
+    ++expander.work;
+    state[name] = !negated;
+  }
+  ExpandedPrincipal out;
+  out.work = expander.work;
+  for (const auto& [inner, included] : state) {
+    (included ? out.members : out.excluded).push_back(inner);
+  }
+  return out;
+}
+
+UidRange ParseUidRange(std::string_view login_defs) {
+  UidRange range;
+  for (std::string_view line : SplitLines(login_defs)) {
+    std::vector<std::string_view> words = Words(line);
+    if (words.size() < 2) continue;
+    std::optional<uint32_t> value = ParseDecimal<uint32_t>(words[1]);
+    if (!value) continue;
+    if (words[0] == "UID_MIN") range.min = *value;
+    if (words[0] == "UID_MAX") range.max = *value;
+  }
+  return range;
 }
 
 PasswordInfo ClassifyPassword(std::string_view field) {
@@ -334,6 +492,13 @@ absl::StatusOr<v1::Facts> LocalAccountsProbe::Collect(
     return group_text.status();
   }
 
+  UidRange uid_range;
+  absl::StatusOr<std::string> login_defs =
+      ReadRootedFile(root, "etc/login.defs", kMaxConfigFileBytes);
+  if (login_defs.ok()) uid_range = ParseUidRange(*login_defs);
+  out->set_uid_min(uid_range.min);
+  out->set_uid_max(uid_range.max);
+
   const bool lastlog_present = RootedExists(root, "var/log/lastlog");
   out->set_lastlog_present(lastlog_present);
 
@@ -358,19 +523,30 @@ absl::StatusOr<v1::Facts> LocalAccountsProbe::Collect(
         }
         if (s.max_age_days) account.set_password_max_age_days(*s.max_age_days);
         if (s.expire_days) account.set_account_expire_days(*s.expire_days);
+        SetPasswordAgeing(s, &account);
+      } else {
+        account.set_password_never_expires(true);  // chage: no last change
       }
     } else {
       password = ClassifyPassword(entry.password);
+      account.set_password_never_expires(true);
     }
+    account.set_system_account(entry.uid != 0 && (entry.uid < uid_range.min ||
+                                                  entry.uid > uid_range.max));
+
     account.set_password_state(password.state);
     account.set_hash_algorithm(password.algorithm);
     if (lastlog_present && ++lastlog_lookups <= kMaxLastlogLookups) {
       absl::StatusOr<std::string> record = ReadRootedPrefix(
           root, "var/log/lastlog", kLastlogRecordBytes,
           static_cast<uint64_t>(entry.uid) * kLastlogRecordBytes);
-      if (record.ok()) {
-        std::optional<int64_t> last = ParseLastlogRecord(*record);
-        if (last) account.set_last_login_unix(*last);
+      std::optional<int64_t> last;
+      if (record.ok()) last = ParseLastlogRecord(*record);
+      if (last) {
+        account.set_last_login_unix(*last);
+        account.set_last_login_state(v1::LAST_LOGIN_STATE_RECORDED);
+      } else if (record.ok()) {
+        account.set_last_login_state(v1::LAST_LOGIN_STATE_NEVER);
       }
     }
     if (entry.uid == 0 && entry.name != "root") {
@@ -387,6 +563,17 @@ absl::StatusOr<v1::Facts> LocalAccountsProbe::Collect(
     *out->add_accounts() = std::move(account);
   std::sort(out->mutable_uid0_non_root()->begin(),
             out->mutable_uid0_non_root()->end());
+
+  std::map<uint32_t, std::set<std::string>> names_by_uid;
+  for (const PasswdEntry& entry : passwd) {
+    if (entry.uid != 0) names_by_uid[entry.uid].insert(entry.name);
+  }
+  for (const auto& [uid, names] : names_by_uid) {
+    if (names.size() < 2) continue;
+    v1::DuplicateUid* duplicate = out->add_duplicate_uids();
+    duplicate->set_uid(uid);
+    for (const std::string& name : names) duplicate->add_names(name);
+  }
 
   for (std::string_view name : kPrivilegedGroups) {
     auto group =
@@ -411,18 +598,44 @@ absl::StatusOr<v1::Facts> LocalAccountsProbe::Collect(
       sudoers_files.push_back(Cat("/etc/sudoers.d/", name));
     }
   }
+  // Aliases are global to the sudoers policy: gather them from every file
+  // before expanding the rules' principals.
+  UserAliases aliases;
   for (const std::string& file : sudoers_files) {
     absl::StatusOr<std::string> text =
         ReadRootedFile(root, file, kMaxConfigFileBytes);
     if (!text.ok()) continue;  // unreadable sudoers: reported by the flag
     if (file == "/etc/sudoers") out->set_sudoers_readable(true);
     SudoersFile parsed = ParseSudoers(*text);
+    if (parsed.rules.size() >
+        kMaxSudoRules - static_cast<size_t>(out->sudo_rules_size())) {
+      // Dropping rules could hide a grant to someone unapproved.
+      return absl::ResourceExhaustedError(Cat(
+          "sudoers holds more than ", kMaxSudoRules, " rules (at ", file, ")"));
+    }
     for (v1::SudoRule& rule : parsed.rules) {
       rule.set_file(file);
       *out->add_sudo_rules() = std::move(rule);
     }
     for (std::string& include : parsed.includes) {
       out->add_sudoers_includes(std::move(include));
+    }
+    for (auto& [name, members] : parsed.user_aliases) {
+      aliases[name] = std::move(members);
+    }
+  }
+  // One budget for all rules' expansions: past it each rule's principal is
+  // kept as its name (ExpandUserAlias with no work left).
+  size_t work_left = kMaxSudoExpansionWork;
+  for (v1::SudoRule& rule : *out->mutable_sudo_rules()) {
+    ExpandedPrincipal expanded = ExpandUserAlias(
+        aliases, rule.principal(), std::min(work_left, kMaxUserAliasWork));
+    work_left -= std::min(work_left, expanded.work);
+    for (std::string& member : expanded.members) {
+      rule.add_expanded_principals(std::move(member));
+    }
+    for (std::string& member : expanded.excluded) {
+      rule.add_excluded_principals(std::move(member));
     }
   }
   MakeStringsValidUtf8(&facts);

@@ -6,8 +6,10 @@
 #ifndef EVIDENTIA_AGENT_LINUX_PROBES_LOCAL_ACCOUNTS_PROBE_H_
 #define EVIDENTIA_AGENT_LINUX_PROBES_LOCAL_ACCOUNTS_PROBE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,10 +48,35 @@ struct GroupEntry {
   std::vector<std::string> members;
 };
 
+// User_Alias definitions: alias name -> members as written ("alice",
+// "%ops", "!bob", "OTHER_ALIAS"), in definition order.
+using UserAliases = std::map<std::string, std::vector<std::string>>;
+
 // What one sudoers file says that this probe reports.
 struct SudoersFile {
   std::vector<v1::SudoRule> rules;    // `file` left empty
   std::vector<std::string> includes;  // include directives as written
+  UserAliases user_aliases;           // a later definition replaces one
+};
+
+// Who a sudoers principal stands for after User_Alias expansion.
+struct ExpandedPrincipal {
+  std::vector<std::string> members;   // sorted, unique
+  std::vector<std::string> excluded;  // negated members, sorted, unique
+  size_t work = 0;  // alias members visited and copied to expand it
+};
+
+// Nesting of User_Alias definitions that ExpandUserAlias follows.
+inline constexpr int kMaxUserAliasDepth = 8;
+
+// Work (alias members visited, expanded members copied) one expansion may
+// do by default.
+inline constexpr size_t kMaxUserAliasWork = 65536;
+
+// The uid range useradd gives people, from /etc/login.defs.
+struct UidRange {
+  uint32_t min = 1000;   // UID_MIN
+  uint32_t max = 60000;  // UID_MAX
 };
 
 // The state and algorithm of a password field.
@@ -72,10 +99,27 @@ std::vector<ShadowEntry> ParseShadow(std::string_view text);
 // Lines of /etc/group with a name and numeric gid. File order.
 std::vector<GroupEntry> ParseGroup(std::string_view text);
 
-// User specifications (one rule per principal) and include directives of one
-// sudoers file. Defaults lines and alias definitions are skipped, backslash
-// line continuations joined, comments dropped.
+// User specifications (one rule per principal), include directives and
+// User_Alias definitions of one sudoers file. Defaults lines and other alias
+// definitions are skipped, backslash line continuations joined, comments
+// dropped.
 SudoersFile ParseSudoers(std::string_view text);
+
+// The members `principal` stands for: an alias's members with nested aliases
+// expanded (at most kMaxUserAliasDepth levels; an alias met again inside
+// itself, or deeper, is kept as its name; each alias expanded once per call),
+// negations ("!bob") applied in order as sudo does (a later entry wins) and
+// listed in `excluded`. A principal that is no alias stands for itself
+// ("!bob" excludes bob). When expanding would take more than `max_work`,
+// the expansion is incomplete and `principal` is also kept as its name, so
+// that who it stands for is never understated.
+ExpandedPrincipal ExpandUserAlias(const UserAliases& aliases,
+                                  std::string_view principal,
+                                  size_t max_work = kMaxUserAliasWork);
+
+// UID_MIN and UID_MAX of /etc/login.defs text; the defaults (1000, 60000)
+// for keys that are missing or not numbers.
+UidRange ParseUidRange(std::string_view login_defs);
 
 // Classifies a password field of shadow (or passwd): "" empty, "!..." locked,
 // "$id$..." or a 13-character DES hash set, anything else ("*", "x", "!!"
@@ -96,7 +140,8 @@ class LocalAccountsProbe : public Probe {
 
   // Reads root/etc/passwd (required: NOT_FOUND or PERMISSION_DENIED when it
   // cannot be read), root/etc/shadow, root/etc/group, root/etc/sudoers,
-  // root/etc/sudoers.d/* and root/var/log/lastlog (all optional).
+  // root/etc/sudoers.d/*, root/etc/login.defs and root/var/log/lastlog (all
+  // optional).
   absl::StatusOr<v1::Facts> Collect(
       const std::filesystem::path& root) const override;
 };

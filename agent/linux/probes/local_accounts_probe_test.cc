@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -487,6 +488,288 @@ TEST(LocalAccountsProbeTest, FactsAreIdenticalOnSecondCollection) {
       LocalAccountsProbe().Collect(Fixture("debian_desktop"));
   ASSERT_TRUE(first.ok() && second.ok());
   EXPECT_EQ(first->SerializeAsString(), second->SerializeAsString());
+}
+
+// --- User_Alias ------------------------------------------------------------
+
+TEST(SudoersAliasTest, ParsesUserAliasDefinitions) {
+  SudoersFile file = ParseSudoers(
+      "User_Alias ADMINS = alice, %wheel, ! mallory : OPS = carol\n"
+      "User_Alias bad-name = x\nUser_Alias NOEQUALS\n");
+  EXPECT_THAT(file.rules, IsEmpty());
+  ASSERT_EQ(file.user_aliases.size(), 2u);
+  EXPECT_THAT(file.user_aliases.at("ADMINS"),
+              ElementsAre("alice", "%wheel", "!mallory"));
+  EXPECT_THAT(file.user_aliases.at("OPS"), ElementsAre("carol"));
+}
+
+TEST(SudoersAliasTest, ContinuedAliasLineIsJoined) {
+  SudoersFile file = ParseSudoers("User_Alias ADMINS = alice, \\\n    bob\n");
+  EXPECT_THAT(file.user_aliases.at("ADMINS"), ElementsAre("alice", "bob"));
+}
+
+TEST(SudoersAliasTest, PrincipalThatIsNoAliasStandsForItself) {
+  ExpandedPrincipal expanded = ExpandUserAlias({}, "%sudo");
+  EXPECT_THAT(expanded.members, ElementsAre("%sudo"));
+  EXPECT_THAT(expanded.excluded, IsEmpty());
+}
+
+TEST(SudoersAliasTest, ExpandsNestedAliasesAndNegations) {
+  UserAliases aliases = {{"ADMINS", {"alice", "OPS", "!mallory"}},
+                         {"OPS", {"carol", "dave"}}};
+  ExpandedPrincipal expanded = ExpandUserAlias(aliases, "ADMINS");
+  EXPECT_THAT(expanded.members, ElementsAre("alice", "carol", "dave"));
+  EXPECT_THAT(expanded.excluded, ElementsAre("mallory"));
+}
+
+TEST(SudoersAliasTest, NegatedAliasExcludesItsMembersAndLaterEntryWins) {
+  UserAliases aliases = {{"ALL_BUT_OPS", {"ALL", "!OPS", "dave"}},
+                         {"OPS", {"carol", "dave"}}};
+  ExpandedPrincipal expanded = ExpandUserAlias(aliases, "ALL_BUT_OPS");
+  EXPECT_THAT(expanded.members, ElementsAre("ALL", "dave"));
+  EXPECT_THAT(expanded.excluded, ElementsAre("carol"));
+}
+
+TEST(SudoersAliasTest, LoopKeepsAliasName) {
+  UserAliases aliases = {{"A", {"B", "erin"}}, {"B", {"A", "finn"}}};
+  ExpandedPrincipal expanded = ExpandUserAlias(aliases, "A");
+  EXPECT_THAT(expanded.members, ElementsAre("A", "erin", "finn"));
+}
+
+TEST(SudoersAliasTest, DepthIsBounded) {
+  UserAliases aliases;
+  for (int i = 0; i < 20; ++i) {
+    aliases["A" + std::to_string(i)] = {"A" + std::to_string(i + 1),
+                                        "u" + std::to_string(i)};
+  }
+  ExpandedPrincipal expanded = ExpandUserAlias(aliases, "A0");
+  // A0..A7 expanded (8 levels), A8 kept as a name.
+  EXPECT_EQ(expanded.members.size(),
+            static_cast<size_t>(kMaxUserAliasDepth) + 1);
+  EXPECT_THAT(expanded.members, ::testing::Contains("A8"));
+  EXPECT_THAT(expanded.members, Not(::testing::Contains("u8")));
+}
+
+TEST(SudoersAliasTest, FanOutIsBounded) {
+  // 50 members naming the next alias, 8 levels deep: 50^8 paths unbounded.
+  UserAliases aliases;
+  for (int i = 0; i < 9; ++i) {
+    std::vector<std::string> members(50, "A" + std::to_string(i + 1));
+    members.push_back("u" + std::to_string(i));
+    aliases["A" + std::to_string(i)] = members;
+  }
+  ExpandedPrincipal expanded = ExpandUserAlias(aliases, "A0");
+  EXPECT_THAT(expanded.members, ::testing::Contains("u0"));
+  EXPECT_LE(expanded.members.size(), 10u);
+}
+
+TEST(SudoersAliasTest, CopyingExpandedAliasesCountsAsWork) {
+  // Few members visited, but every Bi copies C's 1000 names and A copies
+  // them 200 times more: 400,000 insertions for one expansion. Past the
+  // bound the expansion is incomplete, so A is kept as its name.
+  UserAliases aliases;
+  std::vector<std::string> names;
+  for (int i = 0; i < 1000; ++i) names.push_back("u" + std::to_string(i));
+  aliases["C"] = names;
+  std::vector<std::string> bs;
+  for (int i = 0; i < 200; ++i) {
+    bs.push_back("B" + std::to_string(i));
+    aliases[bs.back()] = {"C"};
+  }
+  aliases["A"] = bs;
+  ExpandedPrincipal expanded = ExpandUserAlias(aliases, "A");
+  EXPECT_THAT(expanded.members, ::testing::Contains("A"));
+  EXPECT_THAT(expanded.members, ::testing::Contains("u0"));
+}
+
+// A root with `passwd` and `sudoers` in etc/.
+class SudoersRoot {
+ public:
+  explicit SudoersRoot(const std::string& sudoers)
+      : root_(fs::temp_directory_path() /
+              ("evidentia_la_sudoers_" + std::to_string(::getpid()))) {
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "etc");
+    std::ofstream(root_ / "etc/passwd") << "root:x:0:0::/root:/bin/sh\n";
+    std::ofstream(root_ / "etc/sudoers") << sudoers;
+  }
+  ~SudoersRoot() { fs::remove_all(root_); }
+  const fs::path& path() const { return root_; }
+
+ private:
+  fs::path root_;
+};
+
+TEST(LocalAccountsProbeTest, AliasExpansionAcrossRulesIsBounded) {
+  // 2000 rules granting to one alias of 1000 people: two million expanded
+  // principals (and the work to make them) without a bound across rules.
+  std::string sudoers = "User_Alias BIG = u0";
+  for (int i = 1; i < 1000; ++i) sudoers += ", u" + std::to_string(i);
+  sudoers += "\n";
+  for (int i = 0; i < 2000; ++i) sudoers += "BIG ALL=(ALL) ALL\n";
+  SudoersRoot root(sudoers);
+  absl::StatusOr<v1::Facts> facts = LocalAccountsProbe().Collect(root.path());
+  ASSERT_TRUE(facts.ok()) << facts.status();
+  const v1::LocalAccountsFacts& accounts = facts->local_accounts();
+  ASSERT_EQ(accounts.sudo_rules_size(), 2000);
+  EXPECT_EQ(accounts.sudo_rules(0).expanded_principals_size(), 1000);
+  // Past the bound a rule's alias is kept as its name: still graded (and
+  // failed unless the alias name itself is approved), never dropped.
+  EXPECT_THAT(accounts.sudo_rules(1999).expanded_principals(),
+              ElementsAre("BIG"));
+  size_t total = 0;
+  for (const v1::SudoRule& rule : accounts.sudo_rules()) {
+    total += rule.expanded_principals_size();
+  }
+  // The shared budget of alias work, plus one name per rule past it.
+  EXPECT_LE(total, (size_t{1} << 20) + 2000);
+}
+
+TEST(LocalAccountsProbeTest, TooManySudoRulesIsAnError) {
+  // Rules past the limit would be dropped unseen (one may grant an
+  // unapproved user): no facts rather than incomplete ones.
+  std::string sudoers;
+  for (int i = 0; i < 70000; ++i) sudoers += "u ALL=ALL\n";
+  SudoersRoot root(sudoers);
+  absl::StatusOr<v1::Facts> facts = LocalAccountsProbe().Collect(root.path());
+  EXPECT_EQ(facts.status().code(), absl::StatusCode::kResourceExhausted)
+      << facts.status();
+}
+
+TEST(DeeperAccountsTest, GarbageShadowDateDerivesNoUnixSeconds) {
+  fs::path root = fs::temp_directory_path() /
+                  ("evidentia_la_dates_" + std::to_string(::getpid()));
+  fs::create_directories(root / "etc");
+  std::ofstream(root / "etc/passwd") << "u:x:1000:1000::/home/u:/bin/sh\n";
+  std::ofstream(root / "etc/shadow")
+      << "u:$6$s$h:9223372036854775807:0:90:7:::\n";
+  absl::StatusOr<v1::Facts> facts = LocalAccountsProbe().Collect(root);
+  fs::remove_all(root);
+  ASSERT_TRUE(facts.ok()) << facts.status();
+  const v1::Account& u = facts->local_accounts().accounts(0);
+  EXPECT_TRUE(u.password_never_expires());
+  EXPECT_FALSE(u.has_password_expires_unix());
+  EXPECT_FALSE(u.has_password_last_change_unix());
+}
+
+// --- ParseUidRange ---------------------------------------------------------
+
+TEST(UidRangeParserTest, ReadsUidMinAndMax) {
+  UidRange range = ParseUidRange("# c\nUID_MIN\t\t 500\nUID_MAX 30000\n");
+  EXPECT_EQ(range.min, 500u);
+  EXPECT_EQ(range.max, 30000u);
+}
+
+TEST(UidRangeParserTest, DefaultsWhenMissingOrMalformed) {
+  UidRange range = ParseUidRange("UID_MIN -5\nUID_MAX lots\n");
+  EXPECT_EQ(range.min, 1000u);
+  EXPECT_EQ(range.max, 60000u);
+}
+
+// --- Deeper accounts fixture -------------------------------------------------
+
+constexpr int64_t kFixtureDay = 20788;  // 2026-12-01, "today" of the fixture
+
+TEST(DeeperAccountsTest, ReadsUidRangeFromLoginDefs) {
+  v1::LocalAccountsFacts facts = CollectFixture("deeper_accounts");
+  EXPECT_EQ(facts.uid_min(), 500u);
+  EXPECT_EQ(facts.uid_max(), 60000u);
+  EXPECT_TRUE(Find(facts, "postgres").system_account());
+  EXPECT_TRUE(Find(facts, "www-data").system_account());
+  EXPECT_TRUE(Find(facts, "nobody").system_account());  // above UID_MAX
+  EXPECT_FALSE(Find(facts, "henry").system_account());  // 600 >= UID_MIN 500
+  EXPECT_FALSE(Find(facts, "root").system_account());
+}
+
+TEST(DeeperAccountsTest, UidRangeDefaultsWithoutLoginDefs) {
+  v1::LocalAccountsFacts facts = CollectFixture("debian_desktop");
+  EXPECT_EQ(facts.uid_min(), 1000u);
+  EXPECT_EQ(facts.uid_max(), 60000u);
+  EXPECT_TRUE(Find(facts, "svc-backup").system_account());
+  EXPECT_FALSE(Find(facts, "alice").system_account());
+}
+
+TEST(DeeperAccountsTest, ComputesPasswordExpiryAsChageDoes) {
+  v1::LocalAccountsFacts facts = CollectFixture("deeper_accounts");
+  const v1::Account& dave =
+      Find(facts, "dave");  // changed 100 days ago, max 90
+  EXPECT_FALSE(dave.password_never_expires());
+  EXPECT_EQ(dave.password_expires_unix(), (kFixtureDay - 10) * 86400);
+  EXPECT_EQ(dave.password_last_change_unix(), (kFixtureDay - 100) * 86400);
+  const v1::Account& erin = Find(facts, "erin");  // max 99999
+  EXPECT_TRUE(erin.password_never_expires());
+  EXPECT_FALSE(erin.has_password_expires_unix());
+  const v1::Account& frank = Find(facts, "frank");  // no max age at all
+  EXPECT_TRUE(frank.password_never_expires());
+  const v1::Account& gina = Find(facts, "gina");  // last change day 0
+  EXPECT_TRUE(gina.password_change_required());
+  EXPECT_FALSE(gina.password_never_expires());
+  EXPECT_FALSE(gina.has_password_expires_unix());
+  EXPECT_FALSE(gina.has_password_last_change_unix());
+}
+
+TEST(DeeperAccountsTest, TellsNeverLoggedInFromRecorded) {
+  v1::LocalAccountsFacts facts = CollectFixture("deeper_accounts");
+  EXPECT_EQ(Find(facts, "bob").last_login_state(),
+            v1::LAST_LOGIN_STATE_RECORDED);
+  EXPECT_EQ(Find(facts, "bob").last_login_unix(),
+            kFixtureDay * 86400 - 120 * 86400);
+  EXPECT_EQ(Find(facts, "carol").last_login_state(),
+            v1::LAST_LOGIN_STATE_NEVER);
+  EXPECT_FALSE(Find(facts, "carol").has_last_login_unix());
+  // uid 65534 lies past the end of the file: never.
+  EXPECT_EQ(Find(facts, "nobody").last_login_state(),
+            v1::LAST_LOGIN_STATE_NEVER);
+}
+
+TEST(DeeperAccountsTest, LoginStateUnknownWithoutLastlog) {
+  v1::LocalAccountsFacts facts = CollectFixture("rhel_server");
+  ASSERT_FALSE(facts.lastlog_present());
+  for (const v1::Account& account : facts.accounts()) {
+    EXPECT_EQ(account.last_login_state(), v1::LAST_LOGIN_STATE_UNKNOWN)
+        << account.name();
+  }
+}
+
+TEST(DeeperAccountsTest, ListsDuplicateUidsOtherThanZero) {
+  v1::LocalAccountsFacts facts = CollectFixture("deeper_accounts");
+  ASSERT_EQ(facts.duplicate_uids_size(), 1);
+  EXPECT_EQ(facts.duplicate_uids(0).uid(), 1004u);
+  EXPECT_THAT(facts.duplicate_uids(0).names(), ElementsAre("erin", "frank"));
+  // debian_desktop has toor with uid 0: reported by uid0_non_root only.
+  EXPECT_THAT(CollectFixture("debian_desktop").duplicate_uids(), IsEmpty());
+}
+
+TEST(DeeperAccountsTest, ExpandsAliasesAcrossSudoersFiles) {
+  v1::LocalAccountsFacts facts = CollectFixture("deeper_accounts");
+  std::map<std::string, const v1::SudoRule*> by_principal;
+  for (const v1::SudoRule& rule : facts.sudo_rules()) {
+    by_principal[rule.principal()] = &rule;
+  }
+  ASSERT_EQ(by_principal.size(), 4u);
+  EXPECT_THAT(by_principal.at("root")->expanded_principals(),
+              ElementsAre("root"));
+  EXPECT_THAT(by_principal.at("ADMINS")->expanded_principals(),
+              ElementsAre("%wheel", "alice", "carol", "dave"));
+  EXPECT_THAT(by_principal.at("ADMINS")->excluded_principals(),
+              ElementsAre("mallory"));
+  EXPECT_THAT(by_principal.at("LOOP")->expanded_principals(),
+              ElementsAre("LOOP", "erin"));
+  EXPECT_THAT(by_principal.at("LATE")->expanded_principals(),
+              ElementsAre("henry"));
+  EXPECT_EQ(by_principal.at("LATE")->file(), "/etc/sudoers.d/late");
+}
+
+TEST(DeeperAccountsTest, RhelAdminsAliasIsExpanded) {
+  v1::LocalAccountsFacts facts = CollectFixture("rhel_server");
+  bool found = false;
+  for (const v1::SudoRule& rule : facts.sudo_rules()) {
+    if (rule.principal() != "ADMINS") continue;
+    found = true;
+    EXPECT_THAT(rule.expanded_principals(), ElementsAre("jsmith", "mikem"));
+    EXPECT_THAT(rule.excluded_principals(), IsEmpty());
+  }
+  EXPECT_TRUE(found);
 }
 
 }  // namespace

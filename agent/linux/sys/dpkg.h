@@ -26,8 +26,22 @@ std::vector<DpkgPackage> ParseDpkgStatus(std::string_view text);
 
 // The installed packages of root/var/lib/dpkg/status, name -> version.
 // NOT_FOUND when the host has no dpkg database (not a Debian system); other
-// errors when it exists but cannot be read or is over 64 MiB.
+// errors when it exists but cannot be read or is over 64 MiB. The last
+// database parsed is kept and reused while the file is unchanged (same
+// inode, size and mtime), so the probes of one cycle parse it once.
 absl::StatusOr<std::map<std::string, std::string>> ReadInstalledPackages(
+    const std::filesystem::path& root);
+
+// The package database as a probe uses it: on a host without dpkg there
+// is nothing installed (a fact, `present` false), not an error.
+struct PackageDatabase {
+  bool present = false;  // var/lib/dpkg/status exists and was read
+  std::map<std::string, std::string> installed;  // name -> version
+};
+
+// ReadInstalledPackages, with NOT_FOUND as an absent database; other
+// errors (unreadable, oversized) are returned.
+absl::StatusOr<PackageDatabase> ReadPackageDatabase(
     const std::filesystem::path& root);
 
 }  // namespace evidentia::agent

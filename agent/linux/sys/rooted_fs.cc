@@ -25,20 +25,42 @@ absl::Status FileError(int err, const fs::path& path, std::string_view what) {
                                 absl::StatusCode::kInternal);
 }
 
-// Resolves `path` inside root and insists on a regular file, so that a FIFO
-// or device node planted in a tree cannot block or flood a read.
+// Resolves `path` inside root and insists on a regular file (or, when
+// `block_device_too`, a block device), so that a FIFO or character device
+// planted in a tree cannot block or flood a read.
 absl::StatusOr<fs::path> RegularFile(const fs::path& root,
-                                     std::string_view path) {
+                                     std::string_view path,
+                                     bool block_device_too = false) {
   absl::StatusOr<std::string> rel = ResolveInRoot(root, path);
   if (!rel.ok()) return rel.status();
   fs::path full = root / *rel;
   struct stat st;
   if (stat(full.c_str(), &st) != 0) return FileError(errno, full, "stat");
-  if (!S_ISREG(st.st_mode)) {
+  if (!S_ISREG(st.st_mode) && !(block_device_too && S_ISBLK(st.st_mode))) {
     return absl::FailedPreconditionError(
-        Cat(full.string(), " is not a regular file"));
+        Cat(full.string(), block_device_too
+                               ? " is neither a regular file nor a block device"
+                               : " is not a regular file"));
   }
   return full;
+}
+
+absl::StatusOr<std::string> ReadPrefix(const fs::path& full, size_t max_bytes,
+                                       uint64_t offset) {
+  int raw = OpenRetrying(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (raw < 0) return FileError(errno, full, "opening");
+  ScopedFd fd(raw);
+  std::string out;
+  char buf[16384];
+  while (out.size() < max_bytes) {
+    size_t want = std::min(sizeof(buf), max_bytes - out.size());
+    ssize_t n = PreadRetrying(fd.get(), buf, want,
+                              static_cast<off_t>(offset + out.size()));
+    if (n < 0) return FileError(errno, full, "reading");
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
 }
 
 std::deque<std::string> Components(std::string_view path) {
@@ -65,20 +87,16 @@ absl::StatusOr<std::string> ReadRootedPrefix(const fs::path& root,
                                              uint64_t offset) {
   absl::StatusOr<fs::path> full = RegularFile(root, path);
   if (!full.ok()) return full.status();
-  int raw = OpenRetrying(full->c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (raw < 0) return FileError(errno, *full, "opening");
-  ScopedFd fd(raw);
-  std::string out;
-  char buf[16384];
-  while (out.size() < max_bytes) {
-    size_t want = std::min(sizeof(buf), max_bytes - out.size());
-    ssize_t n = PreadRetrying(fd.get(), buf, want,
-                              static_cast<off_t>(offset + out.size()));
-    if (n < 0) return FileError(errno, *full, "reading");
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
+  return ReadPrefix(*full, max_bytes, offset);
+}
+
+absl::StatusOr<std::string> ReadRootedDevicePrefix(const fs::path& root,
+                                                   std::string_view path,
+                                                   size_t max_bytes) {
+  absl::StatusOr<fs::path> full =
+      RegularFile(root, path, /*block_device_too=*/true);
+  if (!full.ok()) return full.status();
+  return ReadPrefix(*full, max_bytes, 0);
 }
 
 absl::StatusOr<std::string> ResolveInRoot(const fs::path& root,

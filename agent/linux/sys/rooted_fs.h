@@ -35,6 +35,12 @@ absl::StatusOr<std::string> ReadRootedPrefix(const std::filesystem::path& root,
                                              size_t max_bytes,
                                              uint64_t offset = 0);
 
+// Like ReadRootedPrefix, but `path` may also be a block device (a disk's
+// header, e.g. "dev/sda2"; fixture trees hold a regular file there).
+// FAILED_PRECONDITION for anything else (a character device, a FIFO).
+absl::StatusOr<std::string> ReadRootedDevicePrefix(
+    const std::filesystem::path& root, std::string_view path, size_t max_bytes);
+
 // `path` (relative to root, leading '/' ignored) with every symlink resolved
 // as if `root` were "/": ".." never climbs above root. Returns the resolved
 // path relative to root without a leading '/', e.g. "sys/devices/.../sda2".

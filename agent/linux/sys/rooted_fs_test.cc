@@ -60,6 +60,19 @@ TEST_F(RootedFsTest, FifoIsRefusedWithoutBlocking) {
             absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_F(RootedFsTest, DevicePrefixReadsAFileButNoFifoOrDirectory) {
+  Write("dev/sda2", "LUKS header bytes");
+  EXPECT_EQ(*ReadRootedDevicePrefix(root_, "dev/sda2", 4), "LUKS");
+  ASSERT_EQ(mkfifo((root_ / "dev/sdb").c_str(), 0600), 0);
+  EXPECT_EQ(ReadRootedDevicePrefix(root_, "dev/sdb", 100).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  fs::create_directories(root_ / "dev/sdc");
+  EXPECT_EQ(ReadRootedDevicePrefix(root_, "dev/sdc", 100).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReadRootedDevicePrefix(root_, "dev/sdd", 100).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST_F(RootedFsTest, PrefixReadStopsAtLimitAndHonoursOffset) {
   Write("db", "0123456789");
   EXPECT_EQ(*ReadRootedPrefix(root_, "db", 4), "0123");

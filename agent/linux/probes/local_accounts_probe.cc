@@ -68,28 +68,6 @@ v1::HashAlgorithm AlgorithmOf(std::string_view hash) {
   return v1::HASH_ALGORITHM_UNSPECIFIED;
 }
 
-// Joins backslash-continued lines of sudoers.
-std::vector<std::string> LogicalLines(std::string_view text) {
-  std::vector<std::string> lines;
-  std::string pending;
-  bool continuing = false;
-  for (std::string_view line : SplitLines(text)) {
-    std::string_view body = line;
-    bool continues = !body.empty() && body.back() == '\\';
-    if (continues) body.remove_suffix(1);
-    if (continuing) {
-      pending.push_back(' ');
-      pending.append(body);
-    } else {
-      pending = std::string(body);
-    }
-    continuing = continues;
-    if (!continuing) lines.push_back(std::move(pending));
-  }
-  if (continuing) lines.push_back(std::move(pending));
-  return lines;
-}
-
 // Drops a trailing comment: '#' at the start or after whitespace, unless it
 // introduces a uid ("#1000").
 std::string_view StripSudoersComment(std::string_view line) {
@@ -368,7 +346,7 @@ std::vector<GroupEntry> ParseGroup(std::string_view text) {
 
 SudoersFile ParseSudoers(std::string_view text) {
   SudoersFile out;
-  for (const std::string& logical : LogicalLines(text)) {
+  for (const std::string& logical : JoinContinuedLines(text)) {
     std::string_view line = Trim(logical);
     if (line.empty()) continue;
     if (IsIncludeDirective(line)) {

@@ -70,27 +70,6 @@ std::optional<int64_t> ParseSigned(std::string_view s) {
   return negative ? -*value : *value;
 }
 
-// Joins backslash-continued lines.
-std::vector<std::string> JoinContinuations(std::string_view text) {
-  std::vector<std::string> lines;
-  std::string pending;
-  bool continuing = false;
-  for (std::string_view line : SplitLines(text)) {
-    bool continues = !line.empty() && line.back() == '\\';
-    if (continues) line.remove_suffix(1);
-    if (continuing) {
-      pending.push_back(' ');
-      pending.append(line);
-    } else {
-      pending = std::string(line);
-    }
-    continuing = continues;
-    if (!continuing) lines.push_back(std::move(pending));
-  }
-  if (continuing) lines.push_back(std::move(pending));
-  return lines;
-}
-
 // Splits a PAM line into tokens: whitespace separates, "[...]" is one token
 // (with "\]" inside it). Returns false on an unterminated '['.
 bool PamTokens(std::string_view line, std::vector<std::string>* tokens) {
@@ -588,7 +567,7 @@ std::map<std::string, std::string> ParseLoginDefs(std::string_view text) {
 
 std::vector<PamLine> ParsePamFile(std::string_view text) {
   std::vector<PamLine> out;
-  for (const std::string& joined : JoinContinuations(text)) {
+  for (const std::string& joined : JoinContinuedLines(text)) {
     std::string_view line = joined;
     size_t hash = line.find('#');
     if (hash != std::string_view::npos) line = line.substr(0, hash);

@@ -52,4 +52,24 @@ std::vector<std::string_view> SplitLines(std::string_view text) {
   return lines;
 }
 
+std::vector<std::string> JoinContinuedLines(std::string_view text) {
+  std::vector<std::string> lines;
+  std::string pending;
+  bool continuing = false;
+  for (std::string_view line : SplitLines(text)) {
+    const bool continues = !line.empty() && line.back() == '\\';
+    if (continues) line.remove_suffix(1);
+    if (continuing) {
+      pending.push_back(' ');
+      pending.append(line);
+    } else {
+      pending.assign(line);
+    }
+    continuing = continues;
+    if (!continuing) lines.push_back(std::move(pending));
+  }
+  if (continuing) lines.push_back(std::move(pending));
+  return lines;
+}
+
 }  // namespace evidentia::agent

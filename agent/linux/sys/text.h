@@ -59,6 +59,10 @@ inline std::vector<std::string_view> Words(std::string_view s) {
 // line for text ending in '\n'.
 std::vector<std::string_view> SplitLines(std::string_view text);
 
+// SplitLines, with a line ending in '\\' joined to the next by one space (the
+// backslash dropped), as sudoers and PAM configuration read them.
+std::vector<std::string> JoinContinuedLines(std::string_view text);
+
 // The whole of `s` as a decimal integer of type T (no sign for unsigned, no
 // spaces, no overflow); nullopt otherwise.
 template <typename T>

@@ -9,6 +9,7 @@ namespace evidentia::agent {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::IsEmpty;
 
 TEST(TextTest, SplitKeepsEmptyPieces) {
   EXPECT_THAT(Split("a::b", ':'), ElementsAre("a", "", "b"));
@@ -40,6 +41,14 @@ TEST(TextTest, EqualsIgnoreCaseComparesAsciiOnly) {
 
 TEST(TextTest, CatJoinsStringsAndIntegers) {
   EXPECT_EQ(Cat("sys/dev/block/", 8u, ":", 2), "sys/dev/block/8:2");
+}
+
+TEST(TextTest, JoinContinuedLinesJoinsWithOneSpace) {
+  EXPECT_THAT(JoinContinuedLines("a \\\nb\\\n  c\nd\r\n"),
+              ElementsAre("a  b   c", "d"));
+  // A continuation at the end of the text still ends the last line.
+  EXPECT_THAT(JoinContinuedLines("x\\"), ElementsAre("x"));
+  EXPECT_THAT(JoinContinuedLines(""), IsEmpty());
 }
 
 }  // namespace

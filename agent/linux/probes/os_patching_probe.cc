@@ -20,7 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr size_t kMaxSmallFileBytes = 64 << 10;
 constexpr size_t kMaxRebootPkgsBytes = 1 << 20;
 constexpr size_t kMaxRebootPkgs = 1024;
 constexpr size_t kMaxPackageNameBytes = 256;

@@ -14,64 +14,6 @@
 namespace evidentia::collector {
 namespace {
 
-// `text` safe to print on a terminal: control characters (C0, DEL, and
-// with `keep_newlines` false also '\n'), C1 controls (U+0080-U+009F, e.g.
-// CSI), bidirectional overrides and bytes that are not UTF-8 become "\xNN"
-// or "\u{NNNN}". Facts come from agents over the network.
-std::string Printable(std::string_view text, bool keep_newlines) {
-  std::string out;
-  out.reserve(text.size());
-  const auto byte = [&](size_t i) {
-    return static_cast<unsigned char>(text[i]);
-  };
-  for (size_t i = 0; i < text.size();) {
-    const unsigned char c = byte(i);
-    if (c < 0x80) {
-      if ((c < 0x20 && !(keep_newlines && c == '\n')) || c == 0x7f) {
-        absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
-      } else {
-        out.push_back(static_cast<char>(c));
-      }
-      ++i;
-      continue;
-    }
-    // A well-formed UTF-8 sequence (no overlong forms, no surrogates).
-    size_t n = 0;
-    uint32_t cp = 0;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-      n = 2, cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      n = 3, cp = c & 0x0f;
-      if (c == 0xe0) lo = 0xa0;
-      if (c == 0xed) hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      n = 4, cp = c & 0x07;
-      if (c == 0xf0) lo = 0x90;
-      if (c == 0xf4) hi = 0x8f;
-    }
-    bool valid = n > 0 && i + n <= text.size();
-    for (size_t k = 1; valid && k < n; ++k) {
-      const unsigned char cc = byte(i + k);
-      valid = k == 1 ? (cc >= lo && cc <= hi) : (cc >= 0x80 && cc <= 0xbf);
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if (!valid) {
-      absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
-      ++i;
-      continue;
-    }
-    if (cp <= 0x9f || cp == 0x200e || cp == 0x200f ||
-        (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) {
-      absl::StrAppend(&out, "\\u{", absl::Hex(cp, absl::kZeroPad4), "}");
-    } else {
-      out.append(text.substr(i, n));
-    }
-    i += n;
-  }
-  return out;
-}
-
 std::string EncryptionName(v1::EncryptionType type) {
   switch (type) {
     case v1::ENCRYPTION_TYPE_LUKS1:
@@ -240,10 +182,10 @@ constexpr size_t kMaxGenericStringBytes = 200;
 
 // A string fact on one line: escaped, and cut (saying so) when long.
 std::string OneLine(const std::string& value) {
-  if (value.size() <= kMaxGenericStringBytes) return Printable(value, false);
+  if (value.size() <= kMaxGenericStringBytes) return TerminalSafe(value, false);
   return absl::StrCat(
-      Printable(std::string_view(value).substr(0, kMaxGenericStringBytes),
-                false),
+      TerminalSafe(std::string_view(value).substr(0, kMaxGenericStringBytes),
+                   false),
       "... (", value.size(), " bytes)");
 }
 
@@ -351,6 +293,60 @@ void Generic(const google::protobuf::Message& m, int depth, std::string& out) {
 
 }  // namespace
 
+std::string TerminalSafe(std::string_view text, bool keep_newlines) {
+  std::string out;
+  out.reserve(text.size());
+  const auto byte = [&](size_t i) {
+    return static_cast<unsigned char>(text[i]);
+  };
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = byte(i);
+    if (c < 0x80) {
+      if ((c < 0x20 && !(keep_newlines && c == '\n')) || c == 0x7f) {
+        absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
+      } else {
+        out.push_back(static_cast<char>(c));
+      }
+      ++i;
+      continue;
+    }
+    // A well-formed UTF-8 sequence (no overlong forms, no surrogates).
+    size_t n = 0;
+    uint32_t cp = 0;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+      n = 2, cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 3, cp = c & 0x0f;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 4, cp = c & 0x07;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    }
+    bool valid = n > 0 && i + n <= text.size();
+    for (size_t k = 1; valid && k < n; ++k) {
+      const unsigned char cc = byte(i + k);
+      valid = k == 1 ? (cc >= lo && cc <= hi) : (cc >= 0x80 && cc <= 0xbf);
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if (!valid) {
+      absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
+      ++i;
+      continue;
+    }
+    if (cp <= 0x9f || cp == 0x200e || cp == 0x200f ||
+        (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) {
+      absl::StrAppend(&out, "\\u{", absl::Hex(cp, absl::kZeroPad4), "}");
+    } else {
+      out.append(text.substr(i, n));
+    }
+    i += n;
+  }
+  return out;
+}
+
 std::string SummarizeFacts(const v1::Facts& facts) {
   std::string out;
   switch (facts.kind_case()) {
@@ -377,7 +373,7 @@ std::string SummarizeFacts(const v1::Facts& facts) {
   }
   // The summaries above print agents' strings as they came: whatever they
   // hold, nothing reaches the terminal that it would act on.
-  return Printable(out, /*keep_newlines=*/true);
+  return TerminalSafe(out, /*keep_newlines=*/true);
 }
 
 }  // namespace evidentia::collector

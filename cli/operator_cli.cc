@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "absl/time/time.h"
 #include "bundle/verify.h"
 #include "cli/cli_internal.h"
+#include "cli/facts_summary.h"
 #include "common/cli_flags.h"
 #include "common/status_macros.h"
 
@@ -442,7 +444,13 @@ int RunOperatorCli(int argc, const char* const* argv, std::ostream& out,
   Invocation invocation{parsed.flags, *connection, parsed.operands[&command],
                         parsed.ttl, std::nullopt};
   if (parsed.uses_given) invocation.uses = parsed.uses;
-  return command.handler(invocation, out, err);
+  if (parsed.flags.Has("json")) return command.handler(invocation, out, err);
+  // Text output carries what agents sent (hostnames, facts, reasons built
+  // from them): nothing in it may drive the operator's terminal.
+  std::ostringstream text;
+  const int code = command.handler(invocation, text, err);
+  out << TerminalSafe(text.str());
+  return code;
 }
 
 }  // namespace evidentia::collector

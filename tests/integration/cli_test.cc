@@ -398,5 +398,45 @@ TEST_F(CliExitCodeTest, OperatorInvocationsInUseStillParse) {
   EXPECT_EQ(code, collector::kCliOk) << last_err_;
 }
 
+// A hostile agent's hostname and facts reach the operator's terminal only
+// as text: escape sequences (here: clear screen, and a forged line after a
+// carriage return) are printed escaped by every text command.
+TEST_F(CliExitCodeTest, AgentStringsCannotDriveTheTerminal) {
+  const fs::path root = tmp_ / "root";
+  fs::create_directories(root / "etc");
+  fs::create_directories(root / "proc/sys/kernel");
+  fs::create_directories(root / "proc/self");
+  const std::string hostile = "evil\x1b[2J\rroot-owned\xc2\x9b";
+  ASSERT_TRUE(
+      WriteFileAtomic(root / "proc/sys/kernel/hostname", hostile + "\n").ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(root / "etc/passwd",
+                      "root:x:0:0:root:/root:/bin/bash\n"
+                      "m\x1b]0;pwned\x07:x:1000:1000::/home/m:/bin/sh\n")
+          .ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(root / "proc/self/mounts", "proc /proc proc rw 0 0\n")
+          .ok());
+  absl::StatusOr<std::string> agent_id =
+      EnrollAgent(tmp_ / "agent", CreateToken("1"), root);
+  ASSERT_TRUE(agent_id.ok()) << agent_id.status();
+  ReportCycle(tmp_ / "agent", root, absl::Now());
+
+  for (const std::vector<std::string>& words :
+       std::vector<std::vector<std::string>>{
+           {"agents"}, {"evidence", "--agent", *agent_id}}) {
+    int code = -1;
+    const std::string out = Cli(words, &code);
+    EXPECT_EQ(code, 0) << words[0] << ": " << last_err_;
+    EXPECT_EQ(out.find('\x1b'), std::string::npos) << words[0] << ": " << out;
+    EXPECT_EQ(out.find('\r'), std::string::npos) << words[0];
+    EXPECT_EQ(out.find("\xc2\x9b"), std::string::npos) << words[0];
+    EXPECT_THAT(out, HasSubstr("evil\\x1b[2J\\x0droot-owned")) << words[0];
+  }
+  // --json stays JSON: its own escaping carries the bytes.
+  const std::string json = Cli({"agents", "--json"});
+  EXPECT_THAT(json, HasSubstr("evil\\u001b[2J\\rroot-owned"));
+}
+
 }  // namespace
 }  // namespace evidentia

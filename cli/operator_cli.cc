@@ -5,8 +5,10 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <sstream>
+#include <ostream>
+#include <streambuf>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -397,6 +399,43 @@ absl::StatusOr<absl::Time> ParseMoment(const std::string& text) {
                    "(2026-11-22T10:00:00Z)"));
 }
 
+// A stream buffer that passes each complete line to `dest` through
+// TerminalSafe as soon as it ends, and the rest when destroyed: output keeps
+// its order with what the command writes to stderr meanwhile.
+class TerminalSafeLines : public std::streambuf {
+ public:
+  explicit TerminalSafeLines(std::ostream& dest) : dest_(dest) {}
+  ~TerminalSafeLines() override {
+    if (!line_.empty()) dest_ << TerminalSafe(line_);
+    dest_.flush();
+  }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (traits_type::eq_int_type(c, traits_type::eof())) return 0;
+    const char ch = traits_type::to_char_type(c);
+    xsputn(&ch, 1);
+    return c;
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    line_.append(s, static_cast<size_t>(n));
+    const size_t end = line_.rfind('\n');
+    if (end != std::string::npos) {
+      dest_ << TerminalSafe(std::string_view(line_).substr(0, end + 1));
+      line_.erase(0, end + 1);
+    }
+    return n;
+  }
+  int sync() override {
+    dest_.flush();
+    return 0;
+  }
+
+ private:
+  std::ostream& dest_;
+  std::string line_;
+};
+
 }  // namespace operator_cli
 
 int RunOperatorCli(int argc, const char* const* argv, std::ostream& out,
@@ -447,10 +486,9 @@ int RunOperatorCli(int argc, const char* const* argv, std::ostream& out,
   if (parsed.flags.Has("json")) return command.handler(invocation, out, err);
   // Text output carries what agents sent (hostnames, facts, reasons built
   // from them): nothing in it may drive the operator's terminal.
-  std::ostringstream text;
-  const int code = command.handler(invocation, text, err);
-  out << TerminalSafe(text.str());
-  return code;
+  operator_cli::TerminalSafeLines safe(out);
+  std::ostream text(&safe);
+  return command.handler(invocation, text, err);
 }
 
 }  // namespace evidentia::collector

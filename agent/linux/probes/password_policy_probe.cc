@@ -590,6 +590,7 @@ std::vector<PamLine> ParsePamFile(std::string_view text) {
       entry.skip_if_missing = true;
       type.remove_prefix(1);
     }
+    if (type.empty()) continue;  // "- auth ...": PAM wants "-auth"
     entry.type = Lower(type);
     entry.control = tokens[1];
     entry.module = tokens[2];

@@ -139,6 +139,12 @@ TEST(PamFileParserTest, DashTypeMarksSkipIfMissing) {
   EXPECT_TRUE(lines[0].skip_if_missing);
 }
 
+TEST(PamFileParserTest, LoneDashIsNoTypeAndTheLineIsSkipped) {
+  // Found by fuzzing: "-" must be joined to the type ("-auth").
+  EXPECT_THAT(ParsePamFile(std::string("- \0ay TauThs\n", 13)), IsEmpty());
+  EXPECT_THAT(ParsePamFile("- auth required pam_unix.so\n"), IsEmpty());
+}
+
 TEST(PamFileParserTest, JoinsContinuationsAndDropsComments) {
   std::vector<PamLine> lines = ParsePamFile(
       "# header\npassword requisite pam_pwquality.so retry=3 \\\n"

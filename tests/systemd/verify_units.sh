@@ -30,6 +30,29 @@ if ! grep -q '^User=evidentia$' "$src/deploy/systemd/evidentia-collector.service
   status=1
 fi
 
+# What the agent's probes read (agent/linux/probes/) must not be denied by
+# its sandbox: the ruleset and audit status over netlink with their
+# capabilities, the clock's state through adjtimex, LUKS headers on block
+# devices; and a denied call must fail, not kill the cycle.
+agent_unit="$src/deploy/systemd/evidentia-agent.service"
+for need in '^RestrictAddressFamilies=.*AF_NETLINK' \
+            '^CapabilityBoundingSet=.*CAP_NET_ADMIN' \
+            '^CapabilityBoundingSet=.*CAP_AUDIT_CONTROL' \
+            '^SystemCallFilter=.*adjtimex' \
+            '^SystemCallErrorNumber=EPERM' \
+            '^DeviceAllow=block-\* r'; do
+  if ! grep -q "$need" "$agent_unit"; then
+    echo "evidentia-agent.service: its probes need $need" >&2
+    status=1
+  fi
+done
+for denies in '^PrivateDevices=yes' '^ProtectClock=yes'; do
+  if grep -q "$denies" "$agent_unit"; then
+    echo "evidentia-agent.service: $denies denies what its probes read" >&2
+    status=1
+  fi
+done
+
 cp "$src"/deploy/systemd/*.timer "$tmp"/
 if ! grep -q '^Type=oneshot' "$src/deploy/systemd/evidentia-agent.service" ||
    ! grep -q '^OnUnitActiveSec=' "$src/deploy/systemd/evidentia-agent.timer"; then

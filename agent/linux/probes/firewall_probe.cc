@@ -1000,14 +1000,9 @@ absl::StatusOr<v1::Facts> FirewallProbe::Collect(const fs::path& root) const {
                          (RootedExists(root, "proc/sys/net") &&
                           !RootedExists(root, "proc/sys/net/ipv6")));
 
-  std::map<std::string, std::string> packages;
-  absl::StatusOr<std::map<std::string, std::string>> installed =
-      ReadInstalledPackages(root);
-  if (installed.ok()) {
-    packages = *std::move(installed);
-  } else if (!absl::IsNotFound(installed.status())) {
-    return installed.status();
-  }
+  absl::StatusOr<PackageDatabase> database = ReadPackageDatabase(root);
+  if (!database.ok()) return database.status();
+  const std::map<std::string, std::string>& packages = database->installed;
 
   v1::UfwState* ufw = out->mutable_ufw();
   ufw->set_installed(packages.count("ufw") > 0);

@@ -12,6 +12,7 @@
 #include "agent/linux/sys/dpkg.h"
 #include "agent/linux/sys/os_release.h"
 #include "agent/linux/sys/rooted_fs.h"
+#include "agent/linux/sys/rooted_stat.h"
 #include "agent/linux/sys/text.h"
 #include "agent/linux/sys/utf8.h"
 
@@ -50,17 +51,6 @@ bool IsVersionChar(char c) {
 
 int CompareVersions(const std::string& a, const std::string& b) {
   return debVS.CmpVersion(a, b);
-}
-
-// The mtime of root/path in unix seconds, after resolving symlinks inside
-// root; nullopt when it does not exist.
-std::optional<int64_t> RootedMtime(const fs::path& root,
-                                   std::string_view path) {
-  absl::StatusOr<std::string> resolved = ResolveInRoot(root, path);
-  if (!resolved.ok()) return std::nullopt;
-  struct stat st {};
-  if (::stat((root / *resolved).c_str(), &st) != 0) return std::nullopt;
-  return static_cast<int64_t>(st.st_mtim.tv_sec);
 }
 
 // The newest evidence of a package-list update: the update stamps and the
@@ -294,15 +284,11 @@ absl::StatusOr<v1::Facts> OsPatchingProbe::CollectUncached(
     return status;
   }
 
-  absl::StatusOr<std::map<std::string, std::string>> installed =
-      ReadInstalledPackages(root);
-  if (!installed.ok() && !absl::IsNotFound(installed.status())) {
-    return installed.status();
-  }
-  std::map<std::string, std::string> packages;
-  if (installed.ok()) packages = std::move(*installed);
-  out->set_dpkg_present(installed.ok());
-  if (installed.ok()) {
+  absl::StatusOr<PackageDatabase> database = ReadPackageDatabase(root);
+  if (!database.ok()) return database.status();
+  const std::map<std::string, std::string>& packages = database->installed;
+  out->set_dpkg_present(database->present);
+  if (database->present) {
     SetApt(apt_->Read(root), out);
   } else {
     out->set_apt_error("no dpkg database (var/lib/dpkg/status)");

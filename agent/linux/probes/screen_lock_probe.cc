@@ -462,14 +462,9 @@ absl::StatusOr<v1::Facts> ScreenLockProbe::Collect(const fs::path& root) const {
   v1::Facts facts;
   v1::ScreenLockFacts* out = facts.mutable_screen_lock();
 
-  std::map<std::string, std::string> packages;
-  absl::StatusOr<std::map<std::string, std::string>> installed =
-      ReadInstalledPackages(root);
-  if (installed.ok()) {
-    packages = std::move(*installed);
-  } else if (!absl::IsNotFound(installed.status())) {
-    return installed.status();
-  }
+  absl::StatusOr<PackageDatabase> database = ReadPackageDatabase(root);
+  if (!database.ok()) return database.status();
+  const std::map<std::string, std::string>& packages = database->installed;
 
   bool gnome = false;
   bool kde = false;

@@ -4,6 +4,12 @@
 // own added (an input chain with policy accept and one accept rule, which
 // changes no packet's fate), and dpkg-query for ufw and firewalld.
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -41,35 +47,73 @@ CommandResult RunCommand(const std::string& command) {
   return {shell.status, std::move(shell.out)};
 }
 
-constexpr char kTestTable[] = "evidentia_test";
+// ctest runs each test in its own process, several at once, and the
+// ruleset is the machine's: each process gets its own table name, so that
+// a crashed test's table is never taken for another's, and each test holds
+// an exclusive lock on the ruleset (below) so that no test adds or deletes
+// a table while another compares the ruleset with nft.
+const std::string kTestTable = "evidentia_test_" + std::to_string(getpid());
 
-// Adds table inet evidentia_test (an input base chain, policy accept, one
-// rule "tcp dport 65022 counter accept") for its lifetime; deletes it in all
+// Holds the exclusive lock on this machine's ruleset for its lifetime.
+class HostRulesetLock {
+ public:
+  HostRulesetLock()
+      : fd_(open("/tmp/evidentia-firewall-real-test.lock",
+                 O_RDWR | O_CREAT | O_CLOEXEC, 0666)) {
+    if (fd_ < 0) {
+      ADD_FAILURE() << "lock file: " << std::strerror(errno);
+      return;
+    }
+    int rc;
+    do {
+      rc = flock(fd_, LOCK_EX);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) ADD_FAILURE() << "flock: " << std::strerror(errno);
+  }
+  ~HostRulesetLock() {
+    if (fd_ >= 0) close(fd_);  // releases the lock
+  }
+  HostRulesetLock(const HostRulesetLock&) = delete;
+  HostRulesetLock& operator=(const HostRulesetLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+class FirewallRealMachineTest : public ::testing::Test {
+  HostRulesetLock lock_;
+};
+
+// Adds table inet kTestTable (an input base chain, policy accept, one rule
+// "tcp dport 65022 counter accept") for its lifetime; deletes it in all
 // cases.
 class ScopedTestTable {
  public:
   ScopedTestTable() {
     Delete();
-    added_ = RunCommand(
-                 "printf 'table inet evidentia_test {\\n"
-                 " chain input {\\n"
-                 "  type filter hook input priority 0; policy accept;\\n"
-                 "  tcp dport 65022 counter accept\\n"
-                 " }\\n"
-                 "}\\n' | nft -f -")
-                 .exit_code == 0;
+    CommandResult add =
+        RunCommand("printf 'table inet " + kTestTable +
+                   " {\\n"
+                   " chain input {\\n"
+                   "  type filter hook input priority 0; policy accept;\\n"
+                   "  tcp dport 65022 counter accept\\n"
+                   " }\\n"
+                   "}\\n' | nft -f -");
+    added_ = add.exit_code == 0;
+    add_output_ = add.output;
   }
   ~ScopedTestTable() { Delete(); }
   ScopedTestTable(const ScopedTestTable&) = delete;
   ScopedTestTable& operator=(const ScopedTestTable&) = delete;
 
   bool added() const { return added_; }
+  // What nft printed when adding the table (its refusal, if any).
+  const std::string& add_output() const { return add_output_; }
 
  private:
-  static void Delete() {
-    RunCommand(std::string("nft delete table inet ") + kTestTable);
-  }
+  static void Delete() { RunCommand("nft delete table inet " + kTestTable); }
   bool added_ = false;
+  std::string add_output_;
 };
 
 v1::FirewallFacts CollectHere() {
@@ -139,7 +183,7 @@ bool DpkgInstalled(const std::string& package) {
          result.output.find("install ok installed") != std::string::npos;
 }
 
-TEST(FirewallRealMachineTest, MatchesNftListRuleset) {
+TEST_F(FirewallRealMachineTest, MatchesNftListRuleset) {
   CommandResult nft = RunCommand("nft -j list ruleset");
   v1::FirewallFacts facts = CollectHere();
   if (nft.exit_code != 0) {
@@ -158,13 +202,14 @@ TEST(FirewallRealMachineTest, MatchesNftListRuleset) {
   }
 }
 
-TEST(FirewallRealMachineTest, MatchesNftWithATestTableAdded) {
+TEST_F(FirewallRealMachineTest, MatchesNftWithATestTableAdded) {
   ScopedTestTable table;
   CommandResult nft = RunCommand("nft -j list ruleset");
   v1::FirewallFacts facts = CollectHere();
   if (!table.added()) {
     // Only a host that refuses nft may refuse the table.
-    EXPECT_NE(nft.exit_code, 0) << nft.output;
+    EXPECT_NE(nft.exit_code, 0) << "nft listed the ruleset but refused "
+                                << "the test table: " << table.add_output();
     EXPECT_FALSE(facts.ruleset_readable());
     return;
   }
@@ -195,20 +240,19 @@ TEST(FirewallRealMachineTest, MatchesNftWithATestTableAdded) {
   }
 }
 
-TEST(FirewallRealMachineTest, TestTableIsGoneAfterwards) {
+TEST_F(FirewallRealMachineTest, TestTableIsGoneAfterwards) {
   { ScopedTestTable table; }
-  CommandResult nft =
-      RunCommand(std::string("nft list table inet ") + kTestTable);
+  CommandResult nft = RunCommand("nft list table inet " + kTestTable);
   EXPECT_NE(nft.exit_code, 0) << nft.output;
 }
 
-TEST(FirewallRealMachineTest, PackagesMatchDpkgQuery) {
+TEST_F(FirewallRealMachineTest, PackagesMatchDpkgQuery) {
   v1::FirewallFacts facts = CollectHere();
   EXPECT_EQ(facts.ufw().installed(), DpkgInstalled("ufw"));
   EXPECT_EQ(facts.firewalld().installed(), DpkgInstalled("firewalld"));
 }
 
-TEST(FirewallRealMachineTest, TwoCollectionsGiveIdenticalBytes) {
+TEST_F(FirewallRealMachineTest, TwoCollectionsGiveIdenticalBytes) {
   absl::StatusOr<v1::Facts> a = FirewallProbe().Collect("/");
   absl::StatusOr<v1::Facts> b = FirewallProbe().Collect("/");
   ASSERT_TRUE(a.ok() && b.ok());
@@ -221,7 +265,7 @@ TEST(FirewallRealMachineTest, TwoCollectionsGiveIdenticalBytes) {
 
 // Packets move the test rule's counter between two collections (nft shows
 // it move); the facts must not.
-TEST(FirewallRealMachineTest, CounterTrafficDoesNotChangeTheFacts) {
+TEST_F(FirewallRealMachineTest, CounterTrafficDoesNotChangeTheFacts) {
   ScopedTestTable table;
   if (!table.added()) {
     EXPECT_NE(RunCommand("nft -j list ruleset").exit_code, 0);
@@ -229,7 +273,7 @@ TEST(FirewallRealMachineTest, CounterTrafficDoesNotChangeTheFacts) {
     return;
   }
   const std::string count_packets =
-      std::string("nft list table inet ") + kTestTable +
+      "nft list table inet " + kTestTable +
       " | sed -n 's/.*counter packets \\([0-9]*\\).*/\\1/p'";
   const std::string before = RunCommand(count_packets).output;
   std::string bytes_a;
@@ -261,7 +305,9 @@ class FixtureRulesetSource : public RulesetSource {
 using SourceFactory = std::unique_ptr<RulesetSource> (*)();
 
 class RulesetSourceContractTest
-    : public ::testing::TestWithParam<SourceFactory> {};
+    : public ::testing::TestWithParam<SourceFactory> {
+  HostRulesetLock lock_;
+};
 
 // An answer is nftables JSON starting with metainfo of schema version 1, or
 // PERMISSION_DENIED (no CAP_NET_ADMIN), never a half-answer.

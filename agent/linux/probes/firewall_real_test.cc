@@ -4,12 +4,8 @@
 // own added (an input chain with policy accept and one accept rule, which
 // changes no packet's fate), and dpkg-query for ufw and firewalld.
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -27,6 +23,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/machine_lock.h"
 #include "tests/support/shell.h"
 
 namespace evidentia::agent {
@@ -54,34 +51,8 @@ CommandResult RunCommand(const std::string& command) {
 // a table while another compares the ruleset with nft.
 const std::string kTestTable = "evidentia_test_" + std::to_string(getpid());
 
-// Holds the exclusive lock on this machine's ruleset for its lifetime.
-class HostRulesetLock {
- public:
-  HostRulesetLock()
-      : fd_(open("/tmp/evidentia-firewall-real-test.lock",
-                 O_RDWR | O_CREAT | O_CLOEXEC, 0666)) {
-    if (fd_ < 0) {
-      ADD_FAILURE() << "lock file: " << std::strerror(errno);
-      return;
-    }
-    int rc;
-    do {
-      rc = flock(fd_, LOCK_EX);
-    } while (rc != 0 && errno == EINTR);
-    if (rc != 0) ADD_FAILURE() << "flock: " << std::strerror(errno);
-  }
-  ~HostRulesetLock() {
-    if (fd_ >= 0) close(fd_);  // releases the lock
-  }
-  HostRulesetLock(const HostRulesetLock&) = delete;
-  HostRulesetLock& operator=(const HostRulesetLock&) = delete;
-
- private:
-  int fd_;
-};
-
 class FirewallRealMachineTest : public ::testing::Test {
-  HostRulesetLock lock_;
+  testing::MachineLock lock_{"ruleset"};
 };
 
 // Adds table inet kTestTable (an input base chain, policy accept, one rule
@@ -306,7 +277,7 @@ using SourceFactory = std::unique_ptr<RulesetSource> (*)();
 
 class RulesetSourceContractTest
     : public ::testing::TestWithParam<SourceFactory> {
-  HostRulesetLock lock_;
+  testing::MachineLock lock_{"ruleset"};
 };
 
 // An answer is nftables JSON starting with metainfo of schema version 1, or

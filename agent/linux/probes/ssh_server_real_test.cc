@@ -20,6 +20,7 @@
 #include "agent/linux/sys/text.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/machine_lock.h"
 #include "tests/support/shell.h"
 
 namespace evidentia::agent {
@@ -159,12 +160,19 @@ v1::SshServerFacts CollectHere() {
   return facts.ok() ? facts->ssh_server() : v1::SshServerFacts();
 }
 
-TEST(SshServerRealTest, InstalledMatchesTheSshdBinary) {
+// Tests run `sshd -T` in parallel processes: while one runs, "sshd" is a
+// running process to the probe and to pidof. Every test here holds the
+// same lock, so none sees another's sshd.
+class SshServerRealTest : public ::testing::Test {
+  testing::MachineLock lock_{"sshd"};
+};
+
+TEST_F(SshServerRealTest, InstalledMatchesTheSshdBinary) {
   v1::SshServerFacts facts = CollectHere();
   EXPECT_EQ(facts.installed(), SshdInstalled());
 }
 
-TEST(SshServerRealTest, VersionMatchesSshdV) {
+TEST_F(SshServerRealTest, VersionMatchesSshdV) {
   v1::SshServerFacts facts = CollectHere();
   if (!SshdInstalled()) {
     EXPECT_EQ(facts.openssh_version(), "");
@@ -177,14 +185,14 @@ TEST(SshServerRealTest, VersionMatchesSshdV) {
       << "this machine's OpenSSH has no defaults table of its own";
 }
 
-TEST(SshServerRealTest, RunningMatchesPidof) {
+TEST_F(SshServerRealTest, RunningMatchesPidof) {
   ASSERT_EQ(RunCommand("command -v pidof >/dev/null").exit_code, 0)
       << "pidof (sysvinit-utils) is needed to compare";
   bool pidof = RunCommand("pidof sshd >/dev/null").exit_code == 0;
   EXPECT_EQ(CollectHere().running(), pidof);
 }
 
-TEST(SshServerRealTest, EffectiveSettingsMatchSshdT) {
+TEST_F(SshServerRealTest, EffectiveSettingsMatchSshdT) {
   v1::SshServerFacts facts = CollectHere();
   if (!SshdInstalled()) {
     EXPECT_FALSE(facts.installed());
@@ -198,7 +206,7 @@ TEST(SshServerRealTest, EffectiveSettingsMatchSshdT) {
                    "/etc/ssh/sshd_config");
 }
 
-TEST(SshServerRealTest, HostKeysInUseMatchSshdTAndSshKeygen) {
+TEST_F(SshServerRealTest, HostKeysInUseMatchSshdTAndSshKeygen) {
   v1::SshServerFacts facts = CollectHere();
   if (!SshdInstalled()) {
     EXPECT_THAT(facts.host_keys(), ::testing::IsEmpty());
@@ -232,7 +240,7 @@ TEST(SshServerRealTest, HostKeysInUseMatchSshdTAndSshKeygen) {
   EXPECT_EQ(probe_keys, sshd_keys);
 }
 
-TEST(SshServerRealTest, TwoCollectionsAreIdentical) {
+TEST_F(SshServerRealTest, TwoCollectionsAreIdentical) {
   absl::StatusOr<v1::Facts> a = SshServerProbe().Collect("/");
   absl::StatusOr<v1::Facts> b = SshServerProbe().Collect("/");
   ASSERT_TRUE(a.ok() && b.ok());
@@ -242,7 +250,7 @@ TEST(SshServerRealTest, TwoCollectionsAreIdentical) {
 // Self-contained fixture configurations: sshd -T -f FILE and the probe's
 // evaluation of the same file must agree (first-wins, key=value, quoting,
 // Match kept out of the globals, +/-/^ lists with wildcards).
-TEST(SshServerRealTest, FixtureConfigsMatchSshdT) {
+TEST_F(SshServerRealTest, FixtureConfigsMatchSshdT) {
   ASSERT_TRUE(SshdInstalled()) << "tests/run.sh installs openssh-server";
   const std::string version = CollectHere().openssh_version();
   for (const char* name :
@@ -261,7 +269,7 @@ TEST(SshServerRealTest, FixtureConfigsMatchSshdT) {
 // Include with absolute globs into a temp dir: files in glob order, the
 // first value wins across them, and a Match in an included file ends with
 // that file.
-TEST(SshServerRealTest, IncludeFirstWinsMatchesSshdT) {
+TEST_F(SshServerRealTest, IncludeFirstWinsMatchesSshdT) {
   ASSERT_TRUE(SshdInstalled()) << "tests/run.sh installs openssh-server";
   char tmpl[] = "/tmp/ssh_server_real_XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);

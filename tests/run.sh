@@ -20,13 +20,24 @@ for arg in "$@"; do
   esac
 done
 
+# How long each phase took, on standard error (CI holds the whole to 30
+# minutes on two cores).
+phase_start=$SECONDS
+phase() {
+  echo "tests/run.sh: $1 took $((SECONDS - phase_start)) s ($SECONDS s in all)" >&2
+  phase_start=$SECONDS
+}
+
 deploy/install-deps.sh --tests
+phase "installing what was missing"
 
 build_dir=${BUILD_DIR:-build}
 jobs=${JOBS:-$(nproc)}
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVIDENTIA_WERROR=ON
 cmake --build "$build_dir" -j "$jobs"
+phase "the build"
 ctest --test-dir "$build_dir" --output-on-failure --no-tests=error -j "$jobs"
+phase "its tests"
 [ "$quick" = 1 ] && exit 0
 
 # The whole suite again under ASan and UBSan: any report fails its test.
@@ -34,12 +45,15 @@ san_dir=${build_dir}-san
 cmake -S . -B "$san_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVIDENTIA_WERROR=ON \
   -DCMAKE_CXX_COMPILER=clang++ -DEVIDENTIA_SANITIZE=ON -DEVIDENTIA_FUZZ=ON
 cmake --build "$san_dir" -j "$jobs"
+phase "the sanitizer build"
 export ASAN_OPTIONS=check_initialization_order=1:detect_stack_use_after_return=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
   ctest --test-dir "$san_dir" --output-on-failure --no-tests=error -j "$jobs"
+phase "its tests"
 
 seconds=${FUZZ_SECONDS:-8}
 if [ "$seconds" -gt 0 ]; then
   FUZZ_SECONDS=$seconds tests/fuzz/fuzz.sh "$san_dir"
+  phase "fuzzing"
 fi

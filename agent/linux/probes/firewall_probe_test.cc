@@ -1,6 +1,5 @@
 #include "agent/linux/probes/firewall_probe.h"
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -506,7 +505,7 @@ std::string HugeConditionRuleset(const std::string& match, int rules) {
   return Ruleset(items);
 }
 
-TEST(NftRulesetParserTest, HugeProtocolSetAcrossManyRulesIsFast) {
+TEST(NftRulesetParserTest, HugeProtocolSetAcrossManyRulesIsParsed) {
   std::string protocols;
   for (int p = 0; p < 40000; ++p) {
     protocols += (p > 0 ? "," : "") + std::to_string(p % 256 == 6 ? 7 : p);
@@ -515,14 +514,15 @@ TEST(NftRulesetParserTest, HugeProtocolSetAcrossManyRulesIsFast) {
       R"({"match":{"op":"==","left":{"meta":{"key":"l4proto"}},"right":{"set":[)" +
           protocols + "]}}}",
       /*rules=*/60000);
-  const auto start = std::chrono::steady_clock::now();
+  // No wall-clock bound (it would flake on a loaded machine): a parse
+  // whose work grew with rules x set size would run for minutes here and
+  // hit the test's timeout.
   absl::StatusOr<v1::FirewallFacts> facts = Parse(text);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
   ASSERT_TRUE(facts.ok()) << facts.status();
   EXPECT_FALSE(facts->open_ports().empty());
 }
 
-TEST(NftRulesetParserTest, HugeDestinationSetIsBoundedAndFast) {
+TEST(NftRulesetParserTest, HugeDestinationSetIsBounded) {
   std::string addresses;
   for (int a = 0; a < 40000; ++a) {
     addresses += Cat(a > 0 ? "," : "", "\"10.", a / 256 % 256, ".", a % 256,
@@ -532,9 +532,10 @@ TEST(NftRulesetParserTest, HugeDestinationSetIsBoundedAndFast) {
       R"({"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":{"set":[)" +
           addresses + "]}}}",
       /*rules=*/30000);
-  const auto start = std::chrono::steady_clock::now();
+  // No wall-clock bound (it would flake on a loaded machine): a parse
+  // whose work grew with rules x set size would run for minutes here and
+  // hit the test's timeout.
   absl::StatusOr<v1::FirewallFacts> facts = Parse(text);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
   ASSERT_TRUE(facts.ok()) << facts.status();
   ASSERT_EQ(facts->open_ports_size(), 1);
   EXPECT_LE(facts->open_ports(0).destination().size(), kMaxRulesetValueBytes);

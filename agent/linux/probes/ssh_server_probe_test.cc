@@ -3,7 +3,6 @@
 #include <fnmatch.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -270,9 +269,7 @@ TEST(SshdConfigEvaluatorTest, MatchBlocksAreCappedAndTheCapIsAnError) {
   for (int i = 0; i < 5000; ++i) {
     config += Cat("Match User u", i, "\nPasswordAuthentication yes\n");
   }
-  const auto start = std::chrono::steady_clock::now();
   v1::SshServerFacts facts = SettingsOf(config);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
   EXPECT_EQ(static_cast<size_t>(facts.match_blocks_size()),
             kMaxSshdMatchBlocks);
   // What was not read is not evidenced: the configuration check fails.
@@ -320,14 +317,14 @@ TEST(SshdConfigEvaluatorTest, IncludePatternsAreBounded) {
 
 // A removal list is matched as patterns against every default name: a
 // pathological pattern in a 4 MiB line must not take seconds per list.
-TEST(SshdConfigEvaluatorTest, HugeRemovalPatternIsFast) {
+// No wall-clock bound (it would flake on a loaded machine): backtracking
+// matching of this pattern would run for hours and hit the test's timeout.
+TEST(SshdConfigEvaluatorTest, HugeRemovalPatternIsMatchedInLinearTime) {
   std::string pattern;
   for (int i = 0; i < 1000000; ++i) pattern += "*a";
-  const auto start = std::chrono::steady_clock::now();
   v1::SshServerFacts facts =
       SettingsOf("Ciphers -" + pattern + "\nMACs -" + pattern +
                  "\nKexAlgorithms -" + pattern + "\n");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
   EXPECT_FALSE(facts.ciphers().effective().empty());
 }
 

@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -30,6 +32,24 @@ struct Control {
   std::string id;     // "a.5.1" ... "a.8.34"
   std::string theme;  // organizational | people | physical | technological
   std::string title;
+};
+
+// One item of documented information a clause requires the organisation to
+// keep (policies/iso27001-2022-clauses.yaml).
+struct RequiredDocument {
+  std::string id;  // "risk-assessment-process": lower case, digits, '-'
+  std::string title;
+};
+
+// Lower case letters, digits and '-', starting with a letter, not ending
+// with '-', at most 64 characters: a document id.
+bool IsDocumentId(std::string_view id);
+
+// One clause of ISO/IEC 27001:2022 clauses 4 to 10.
+struct Clause {
+  std::string id;  // "4.3", "6.1.2", "10.2"
+  std::string title;
+  std::vector<RequiredDocument> documents;  // what Stage 1 asks to see
 };
 
 // The outcome of one check on one host's facts. Order matters: worse is
@@ -129,6 +149,9 @@ struct PolicySet {
   std::vector<Control> catalogue;  // all 93, in catalogue order
   std::vector<Check> checks;       // in file order
   std::vector<SoaEntry> soa;       // one per catalogue control, same order
+  // Clauses 4 to 10 in order; empty when the policies have no clause
+  // catalogue (bundles written before it existed).
+  std::vector<Clause> clauses;
   std::string organisation;
   // Organisation settings: named lists (e.g. sudo_allowed: [alice, bob]).
   std::map<std::string, std::vector<std::string>> settings;
@@ -150,11 +173,14 @@ struct PolicySet {
   const Check* FindCheck(const std::string& id) const;
   const Control* FindControl(const std::string& id) const;
   const SoaEntry* FindSoaEntry(const std::string& control_id) const;
+  const Clause* FindClause(const std::string& id) const;
 };
 
 // The files of a policy set as read, before parsing.
 struct PolicyTexts {
   std::string catalogue;  // iso27001-2022.yaml
+  // iso27001-2022-clauses.yaml; nullopt when there is none.
+  std::optional<std::string> clauses;
   // checks/*.yaml: each file's name below checks/ ("linux.yaml") and bytes;
   // any order (they are parsed in name order).
   std::vector<std::pair<std::string, std::string>> checks;
@@ -167,8 +193,10 @@ struct PolicyTexts {
 // system (for tests and fuzzing).
 absl::StatusOr<PolicySet> ParsePolicySet(PolicyTexts texts);
 
-// Loads `policies_dir`/iso27001-2022.yaml, every `policies_dir`/checks/*.yaml
-// and the SoA at `soa_file`, and validates all of it. INVALID_ARGUMENT with
+// Loads `policies_dir`/iso27001-2022.yaml, the clause catalogue
+// `policies_dir`/iso27001-2022-clauses.yaml when there is one, every
+// `policies_dir`/checks/*.yaml and the SoA at `soa_file`, and validates all
+// of it. INVALID_ARGUMENT with
 // "FILE:LINE: what is wrong" for the first mistake: malformed YAML, an
 // unknown key, probe, facts field, control or check id, a malformed
 // duration or number, a duplicate id, a catalogue control missing from the

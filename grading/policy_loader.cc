@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -42,8 +43,10 @@ namespace {
 using internal::Guarded;
 using internal::kCatalogueFile;
 using internal::kChecksDir;
+using internal::kClausesFile;
 using internal::ParseCatalogue;
 using internal::ParseChecks;
+using internal::ParseClauses;
 using internal::ParseSoa;
 using internal::ParseYaml;
 using internal::SettingUse;
@@ -57,6 +60,19 @@ struct LoadedFile {
 
 }  // namespace
 
+bool IsDocumentId(std::string_view id) {
+  if (id.empty() || id.size() > 64 || !absl::ascii_islower(id[0]) ||
+      id.back() == '-') {
+    return false;
+  }
+  for (char c : id) {
+    if (!absl::ascii_islower(c) && !absl::ascii_isdigit(c) && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
 const Check* PolicySet::FindCheck(const std::string& id) const {
   for (const Check& check : checks) {
     if (check.id == id) return &check;
@@ -67,6 +83,13 @@ const Check* PolicySet::FindCheck(const std::string& id) const {
 const Control* PolicySet::FindControl(const std::string& id) const {
   for (const Control& control : catalogue) {
     if (control.id == id) return &control;
+  }
+  return nullptr;
+}
+
+const Clause* PolicySet::FindClause(const std::string& id) const {
+  for (const Clause& clause : clauses) {
+    if (clause.id == id) return &clause;
   }
   return nullptr;
 }
@@ -92,6 +115,15 @@ absl::StatusOr<PolicySet> ParsePolicySet(PolicyTexts texts) {
   }
   std::set<std::string> control_ids;
   for (const Control& control : set.catalogue) control_ids.insert(control.id);
+
+  // The clauses, when there is a catalogue of them.
+  if (texts.clauses.has_value()) {
+    const YamlFile file(kClausesFile);
+    ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, *texts.clauses));
+    RETURN_IF_ERROR(
+        Guarded(file, [&] { return ParseClauses(file, root, &set.clauses); }));
+    loaded.push_back(LoadedFile{kClausesFile, *std::move(texts.clauses)});
+  }
 
   // The checks, file by file in name order.
   std::sort(texts.checks.begin(), texts.checks.end());
@@ -152,6 +184,13 @@ absl::StatusOr<PolicySet> LoadPolicySet(
     const std::filesystem::path& soa_file) {
   PolicyTexts texts;
   ASSIGN_OR_RETURN(texts.catalogue, ReadFile(policies_dir / kCatalogueFile));
+  if (absl::StatusOr<std::string> clauses =
+          ReadFile(policies_dir / kClausesFile);
+      clauses.ok()) {
+    texts.clauses = *std::move(clauses);
+  } else if (!absl::IsNotFound(clauses.status())) {
+    return clauses.status();
+  }
   {
     const std::filesystem::path dir = policies_dir / kChecksDir;
     std::error_code ec;

@@ -26,6 +26,7 @@ namespace evidentia::policy::internal {
 
 // Below the policies directory.
 inline constexpr char kCatalogueFile[] = "iso27001-2022.yaml";
+inline constexpr char kClausesFile[] = "iso27001-2022-clauses.yaml";
 inline constexpr char kChecksDir[] = "checks";
 
 // One loaded file: its name in messages, and its parsed document.
@@ -153,6 +154,11 @@ struct SettingUse {
 // The catalogue of controls (iso27001-2022.yaml).
 absl::Status ParseCatalogue(const YamlFile& file, const YAML::Node& root,
                             std::vector<Control>* catalogue);
+
+// The clauses 4 to 10 and the documents each requires
+// (iso27001-2022-clauses.yaml).
+absl::Status ParseClauses(const YamlFile& file, const YAML::Node& root,
+                          std::vector<Clause>* clauses);
 
 // One checks file: its checks, their ids and where each is defined, and the
 // settings they name (resolved against the SoA afterwards).

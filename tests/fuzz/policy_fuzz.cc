@@ -1,8 +1,8 @@
 // The policy set loader (ParsePolicySet, what LoadPolicySet runs on the
 // files it reads) with one file replaced by the input: its first byte picks
-// the catalogue (0), checks/linux.yaml (1), checks/accounts.yaml (2) or the
-// SoA (3), the rest is the file. The other files are
-// grading/testdata/policy/minimal's. A set that loads must be complete and
+// the catalogue (0), checks/linux.yaml (1), checks/accounts.yaml (2), the
+// SoA (3) or the clause catalogue (4), the rest is the file. The other files
+// are grading/testdata/policy/minimal's. A set that loads must be complete and
 // consistent.
 #include <string>
 
@@ -43,7 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   PolicyTexts texts = Minimal();
   std::string file(evidentia::fuzz::AsText(data + 1, size - 1));
-  switch (data[0] % 4) {
+  switch (data[0] % 5) {
     case 0:
       texts.catalogue = std::move(file);
       break;
@@ -53,8 +53,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 2:
       texts.checks[1].second = std::move(file);
       break;
-    default:
+    case 3:
       texts.soa = std::move(file);
+      break;
+    default:
+      texts.clauses = std::move(file);
       break;
   }
   absl::StatusOr<PolicySet> set = ParsePolicySet(std::move(texts));
@@ -68,6 +71,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const SoaEntry& entry : set->soa) {
     Require(set->FindControl(entry.control_id) != nullptr,
             "SoA rows name catalogue controls");
+  }
+  for (const Clause& clause : set->clauses) {
+    Require(set->FindClause(clause.id) == &clause, "clause ids are unique");
   }
   for (const Check& check : set->checks) {
     Require(FactsFieldForProbe(check.probe) != nullptr, "checks name probes");

@@ -193,6 +193,7 @@ grep -E '^(Setting up|Unpacking) ' "$work/apt.log" | sed 's/^/  /' | head -n 40
 step "the installed layout"
 for file in /usr/bin/evidentia-collector /usr/bin/evidentia \
     /usr/bin/evidentia-agent /usr/share/evidentia/policies/iso27001-2022.yaml \
+    /usr/share/evidentia/policies/iso27001-2022-clauses.yaml \
     /usr/share/evidentia/policies/checks/linux.yaml \
     /usr/share/evidentia/policies/README.md \
     /usr/share/evidentia/soa.example.yaml \
@@ -302,6 +303,12 @@ grep -qE '"hosts(Passing|Failing)": ?1[,}]' "$work/controls.json" ||
   fail "no control grades the agent's host $host"
 grep -qF "$host" "$work/host.txt" ||
   fail "evidentia host $agent_id does not name $host"
+
+step "Stage 1 readiness from the installed clause catalogue (evidentia readiness)"
+in_root 60 evidentia readiness >"$work/readiness.txt" || fail "evidentia readiness"
+tail -n 1 "$work/readiness.txt"
+grep -qF "Stage 1 not ready: 16 required documents missing" "$work/readiness.txt" ||
+  fail "evidentia readiness does not see the installed clause catalogue"
 
 step "stop the collector; purge both packages"
 $sudo kill -TERM "$collector_pid"

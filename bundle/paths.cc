@@ -1,5 +1,7 @@
 #include "bundle/paths.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -78,6 +80,20 @@ absl::StatusOr<std::string> ManualPath(absl::string_view control_id,
                                        absl::string_view extension) {
   if (!IsControlId(control_id)) return Refuse("control id", control_id);
   return absl::StrCat("manual/", control_id, "/", number, ".", extension);
+}
+
+absl::StatusOr<std::string> IsmsRecordPath(uint64_t number,
+                                           absl::string_view kind,
+                                           absl::string_view extension) {
+  if (kind.empty() || kind.size() > 32 ||
+      !std::all_of(kind.begin(), kind.end(), absl::ascii_islower)) {
+    return Refuse("ISMS record kind", kind);
+  }
+  return absl::StrCat("isms/", number, ".", kind, ".", extension);
+}
+
+std::string IsmsProofPath(uint64_t number) {
+  return absl::StrCat("isms/", number, ".proof");
 }
 
 bool IsSafePath(absl::string_view path) {

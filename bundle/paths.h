@@ -56,6 +56,14 @@ absl::StatusOr<std::string> ManualPath(absl::string_view control_id,
                                        uint32_t number,
                                        absl::string_view extension);
 
+// ISMS record `number` (from 1): isms/<number>.<kind>.statement and
+// .sig, and its inclusion proof isms/<number>.proof. `kind` is a record
+// kind ("document"): lower case letters only.
+absl::StatusOr<std::string> IsmsRecordPath(uint64_t number,
+                                           absl::string_view kind,
+                                           absl::string_view extension);
+std::string IsmsProofPath(uint64_t number);
+
 // Whether `path` is a relative path of 1 to 6 components, each of
 // [A-Za-z0-9._-], not starting with '.', at most 255 bytes in all — the only
 // paths a bundle holds.

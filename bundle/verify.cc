@@ -131,6 +131,7 @@ absl::StatusOr<BundleVerification> Verifier::Run() {
     RETURN_IF_ERROR(loaded);
   }
   RETURN_IF_ERROR(CheckManual());
+  RETURN_IF_ERROR(CheckIsms());
   RETURN_IF_ERROR(Regrade());
   result_.files = listed_.size();
   result_.agents = agents_.size();

@@ -29,9 +29,10 @@ struct BundleVerification {
   std::vector<std::string> gaps;
   // Device key rotations whose statements verified under both keys.
   uint64_t key_rotations = 0;
-  uint64_t manual = 0;    // manual statements checked
-  uint64_t log_size = 0;  // of the checkpoint
-  uint64_t controls = 0;  // re-graded rows that matched the report
+  uint64_t manual = 0;        // manual statements checked
+  uint64_t isms_records = 0;  // ISMS records checked (isms/)
+  uint64_t log_size = 0;      // of the checkpoint
+  uint64_t controls = 0;      // re-graded rows that matched the report
 };
 
 // Verifies the bundle directory `dir`. Any failure is an error whose

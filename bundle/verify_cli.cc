@@ -38,6 +38,7 @@ int RunVerify(const std::string& path, int threads, bool json,
                           {"inclusion_proofs", v.snapshots},
                           {"log_size", v.log_size},
                           {"manual", v.manual},
+                          {"isms_records", v.isms_records},
                           {"controls", v.controls},
                           {"collector_key_fingerprint", v.collector_key_id}}
                .dump()
@@ -65,6 +66,9 @@ int RunVerify(const std::string& path, int threads, bool json,
       << v.log_size << "\n"
       << "  " << v.manual
       << " manual evidence statements signed by keys/operator.pub.pem\n"
+      << "  " << v.isms_records
+      << " ISMS records signed by keys/operator.pub.pem, numbered without "
+         "gaps, in the log, valid against the bundle's clause catalogue\n"
       << "  " << v.controls
       << " controls re-graded from the bundle's own snapshots, SoA and "
          "policies: report/summary.csv matches\n"

@@ -51,6 +51,7 @@ inline constexpr char kObjectsDir[] = "objects/";
 inline constexpr char kSnapshotsDir[] = "snapshots/";
 inline constexpr char kProofsDir[] = "log/proofs/";
 inline constexpr char kManualDir[] = "manual/";
+inline constexpr char kIsmsDir[] = "isms/";
 inline constexpr char kKeysDir[] = "keys/";
 inline constexpr char kAgentKeysDir[] = "keys/agents/";
 
@@ -237,6 +238,8 @@ class Verifier {
                                   absl::string_view payload_path);
   // Step 10, bundle/verify_manual.cc: the manual evidence.
   absl::Status CheckManual();
+  // Step 10b, bundle/verify_isms.cc: the ISMS records.
+  absl::Status CheckIsms();
   // Steps 8 and 11, bundle/verify_regrade.cc: the policies, and the
   // re-grade compared with report/summary.csv.
   absl::Status LoadPolicies();

@@ -197,6 +197,15 @@ absl::Status Verifier::CheckLayout() {
       manual.insert(std::move(path));
     }
   }
+  std::set<std::string> isms;
+  for (const v1::BundleIsmsRecord& r : manifest_.isms()) {
+    for (const char* ext : {"statement", "sig"}) {
+      ASSIGN_OR_RETURN(std::string path,
+                       bundle::IsmsRecordPath(r.number(), r.kind(), ext));
+      isms.insert(std::move(path));
+    }
+    isms.insert(bundle::IsmsProofPath(r.number()));
+  }
   // "<agent>/<seq>.<ext>" below snapshots/ or log/proofs/: the task of a
   // snapshot of the manifest, or -1.
   auto task_of = [&](absl::string_view rest,
@@ -249,6 +258,10 @@ absl::Status Verifier::CheckLayout() {
     } else if (absl::StartsWith(path, kManualDir)) {
       if (manual.count(listed_[i].path) == 0) {
         return Bad(path, "manual evidence manifest.json does not list");
+      }
+    } else if (absl::StartsWith(path, kIsmsDir)) {
+      if (isms.count(listed_[i].path) == 0) {
+        return Bad(path, "an ISMS record manifest.json does not list");
       }
     } else if (absl::StartsWith(path, kKeysDir)) {
       if (path != bundle::kFingerprints && path != bundle::kCollectorKey &&

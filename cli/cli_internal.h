@@ -115,9 +115,24 @@ int Agents(const Invocation& call, std::ostream& out, std::ostream& err);
 int AgentsRevoke(const Invocation& call, std::ostream& out, std::ostream& err);
 int Events(const Invocation& call, std::ostream& out, std::ostream& err);
 
+// What evidence add and document add share (cli/evidence_commands.cc):
+// --file read whole (a regular file, at most kMaxDocumentBytes), and a
+// statement signed with the operator key (--operator-key, else
+// DIR/operator.key) over PAE(payload_type, statement). Errors name the file
+// or the key.
+absl::StatusOr<std::string> ReadDocument(const FlagValues& args);
+absl::StatusOr<std::string> SignAsOperator(const FlagValues& args,
+                                           const std::string& payload_type,
+                                           const std::string& statement);
+
 // evidence, evidence add (cli/evidence_commands.cc).
 int Evidence(const Invocation& call, std::ostream& out, std::ostream& err);
 int EvidenceAdd(const Invocation& call, std::ostream& out, std::ostream& err);
+
+// document add, documents, readiness (cli/isms_commands.cc).
+int DocumentAdd(const Invocation& call, std::ostream& out, std::ostream& err);
+int Documents(const Invocation& call, std::ostream& out, std::ostream& err);
+int Readiness(const Invocation& call, std::ostream& out, std::ostream& err);
 
 // controls, control, host, history (cli/grade_commands.cc).
 int Controls(const Invocation& call, std::ostream& out, std::ostream& err);

@@ -1,7 +1,9 @@
 // evidentia evidence, and evidence add (signed by the operator key).
 #include <filesystem>
 #include <string>
+#include <system_error>
 
+#include "absl/strings/str_cat.h"
 #include "cli/cli_internal.h"
 #include "cli/facts_summary.h"
 #include "cli/operator_cli.h"
@@ -14,6 +16,28 @@
 #include "common/sha256.h"
 
 namespace evidentia::collector::operator_cli {
+
+absl::StatusOr<std::string> ReadDocument(const FlagValues& args) {
+  const std::string file = args.Get("file");
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    return absl::InvalidArgumentError(absl::StrCat(file, " is not a file"));
+  }
+  return ReadFile(file, kMaxDocumentBytes);
+}
+
+absl::StatusOr<std::string> SignAsOperator(const FlagValues& args,
+                                           const std::string& payload_type,
+                                           const std::string& statement) {
+  const DataDirPaths paths = DataDirFrom(args);
+  absl::StatusOr<PrivateKey> key = PrivateKey::LoadPemFile(
+      args.Get("operator-key", paths.operator_key().string()));
+  if (!key.ok()) {
+    return absl::Status(key.status().code(),
+                        absl::StrCat("operator key: ", key.status().message()));
+  }
+  return key->Sign(Pae(payload_type, statement));
+}
 
 int Evidence(const Invocation& call, std::ostream& out, std::ostream& err) {
   const FlagValues& args = call.args;
@@ -55,19 +79,8 @@ int EvidenceAdd(const Invocation& call, std::ostream& out, std::ostream& err) {
   const FlagValues& args = call.args;
   absl::StatusOr<absl::Time> valid_until = ParseMoment(args.Get("valid-until"));
   if (!valid_until.ok()) return Usage(valid_until.status(), err);
-  absl::StatusOr<std::string> document =
-      ReadFile(args.Get("file"), kMaxDocumentBytes);
-  if (!document.ok()) {
-    err << "evidentia: " << document.status().message() << "\n";
-    return kCliFailed;
-  }
-  const DataDirPaths paths = DataDirFrom(args);
-  absl::StatusOr<PrivateKey> key = PrivateKey::LoadPemFile(
-      args.Get("operator-key", paths.operator_key().string()));
-  if (!key.ok()) {
-    err << "evidentia: operator key: " << key.status().message() << "\n";
-    return kCliFailed;
-  }
+  absl::StatusOr<std::string> document = ReadDocument(args);
+  if (!document.ok()) return LocalError(document.status(), err);
   v1::ManualEvidenceStatement statement;
   statement.set_control_id(args.Get("control"));
   statement.set_document_sha256(Sha256(*document));
@@ -79,12 +92,9 @@ int EvidenceAdd(const Invocation& call, std::ostream& out, std::ostream& err) {
   *statement.mutable_signed_at() = ToProto(absl::Now());
   v1::AddManualEvidenceRequest request;
   request.set_statement(statement.SerializeAsString());
-  absl::StatusOr<std::string> signature =
-      key->Sign(Pae(kManualEvidencePayloadType, request.statement()));
-  if (!signature.ok()) {
-    err << "evidentia: " << signature.status().message() << "\n";
-    return kCliFailed;
-  }
+  absl::StatusOr<std::string> signature = SignAsOperator(
+      args, std::string(kManualEvidencePayloadType), request.statement());
+  if (!signature.ok()) return LocalError(signature.status(), err);
   request.set_signature(*signature);
   request.set_document(*std::move(document));
   grpc::ClientContext context;

@@ -93,6 +93,9 @@ step "every check on this host, with reasons (evidentia host $agent_id)"
 step "Statement of Applicability, graded (evidentia controls)"
 "$cli" controls
 
+step "Stage 1 readiness: the ISMS documents registered so far (evidentia readiness)"
+"$cli" readiness | tail -n 1
+
 today=$(date -u +%Y-%m-%d)
 bundle="$data/bundle-$today-$(date -u +%H%M%S)"
 step "auditor bundle for today (evidentia export --from $today --to $today --out $bundle --tar)"
@@ -111,6 +114,8 @@ Done. The collector keeps running (pid $(cat "$pid_file"), log $data/collector.l
   $cli agents                  # asset register
   $cli evidence --agent $agent_id
   $cli controls                # the SoA graded; then: $cli control a.8.24
+  $cli readiness               # Stage 1: the ISMS documents (README, "Getting ready for Stage 1")
+  $cli document add --clause 4.3 --file FILE --version 1 --review-by DATE   # register one
   $cli export --from $today --to $today --out DIR   # an auditor bundle (docs/bundle.md)
   $agent_bin run --once --state-dir $agent_dir   # another cycle
   $cli agents revoke $agent_id   # refuse this agent from now on (its evidence stays)

@@ -12,7 +12,8 @@
 #   3. every snapshot was signed by its agent's key (the key that held the
 #      agent's chain at that seq, when the agent rotated its key), every key
 #      rotation by the retired key and the next one, and every manual
-#      statement by the operator key (DSSE PAE rebuilt with printf);
+#      statement by the operator key (DSSE PAE rebuilt with printf), and
+#      every ISMS record (isms/<n>.<kind>.statement) by the operator key;
 #   4. log/checkpoint.sig is the collector's signature of log/checkpoint.
 # It then prints the collector key's fingerprint: compare it with the one you
 # were given separately. Exit status 0 when all holds; otherwise it prints
@@ -245,6 +246,36 @@ for statement in manual/*/*.statement; do
   manual=$((manual + 1))
 done
 
+# 3d. ISMS records: isms/<n>.<kind>.statement signed by the operator, its
+# payload type named by its kind. They are numbered from 1 without gaps.
+records=0
+isms_kinds=' document '
+for statement in isms/*.statement; do
+  [ -f "$statement" ] || continue
+  if [ "$manual" -eq 0 ] && [ "$records" -eq 0 ]; then check_key "$OPERATOR_KEY"; fi
+  name=${statement#isms/}
+  name=${name%.statement}
+  n=${name%%.*}
+  kind=${name#*.}
+  is_seq "$n" || fail "$statement" "is not named <n>.<kind>.statement"
+  case $isms_kinds in
+    *" $kind "*) ;;
+    *) fail "$statement" "is not a known kind of ISMS record" ;;
+  esac
+  type="application/vnd.evidentia.isms-$kind.v1+protobuf"
+  sig="isms/$n.$kind.sig"
+  [ -f "$sig" ] || fail "$sig" "missing"
+  verify_pae "$OPERATOR_KEY" "$type" "${#type}" "$statement" "$sig" ||
+    fail "$sig" "signature of $statement does not verify under $OPERATOR_KEY"
+  records=$((records + 1))
+done
+n=1
+while [ "$n" -le "$records" ]; do
+  set -- isms/"$n".*.statement
+  [ -f "$1" ] || fail "isms/" "record $n is missing (records are numbered 1 to $records)"
+  n=$((n + 1))
+done
+
 # 4. The transparency log's signed tree head.
 [ -f log/checkpoint ] || fail log/checkpoint "missing"
 [ -f log/checkpoint.sig ] || fail log/checkpoint.sig "missing"
@@ -263,6 +294,7 @@ printf 'OK: %d files match their SHA-256 in SHA256SUMS\n' "$files"
 printf 'OK: %d snapshot signatures from %d agents verified\n' "$snapshots" "$agents"
 printf 'OK: %d device key rotations verified\n' "$rotations"
 printf 'OK: %d manual evidence statements verified under %s\n' "$manual" "$OPERATOR_KEY"
+printf 'OK: %d ISMS records verified under %s\n' "$records" "$OPERATOR_KEY"
 printf 'OK: log checkpoint (tree size %s) signature verified\n' "$log_size"
 printf '\nCollector key fingerprint (SHA-256 of %s):\n  %s\n' "$COLLECTOR_KEY" "$fingerprint"
 printf 'Compare it with the fingerprint you received separately from the\n'

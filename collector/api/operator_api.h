@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "collector/export/bundle_export.h"
 #include "collector/identity/registry.h"
 #include "collector/log/transparency_log.h"
@@ -20,6 +21,7 @@
 #include "common/ed25519.h"
 #include "common/limits.h"
 #include "common/proto_time.h"
+#include "evidentia/v1/isms.pb.h"
 #include "evidentia/v1/operator.pb.h"
 #include "evidentia/v1/reports.pb.h"
 #include "grading/fleet.h"
@@ -75,6 +77,13 @@ class OperatorApi {
       const Caller& caller, const v1::GetHistoryRequest& request);
   absl::StatusOr<v1::AddManualEvidenceResponse> AddManualEvidence(
       const Caller& caller, const v1::AddManualEvidenceRequest& request);
+  // The ISMS register (operator_api_isms.cc).
+  absl::StatusOr<v1::AddIsmsRecordResponse> AddIsmsRecord(
+      const Caller& caller, const v1::AddIsmsRecordRequest& request);
+  absl::StatusOr<v1::ListIsmsRecordsResponse> ListIsmsRecords(
+      const Caller& caller, const v1::ListIsmsRecordsRequest& request);
+  absl::StatusOr<v1::ReadinessReport> GetReadiness(
+      const Caller& caller, const v1::GetReadinessRequest& request);
   // Writes the bundle of the request's period into `sink`.
   absl::StatusOr<v1::ExportSummary> Export(const Caller& caller,
                                            const v1::ExportRequest& request,
@@ -92,6 +101,9 @@ class OperatorApi {
   absl::StatusOr<std::pair<absl::Time, std::vector<HostPtr>>> Fleet(
       const v1::GradeRequest& request) const;
 
+  // Records are numbered and validated against the register one at a time
+  // (the store's precondition on the number guards other processes).
+  absl::Mutex isms_mu_;
   Store& store_;
   Registry& registry_;
   FleetState& fleet_;

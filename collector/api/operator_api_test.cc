@@ -106,6 +106,12 @@ TEST_F(OperatorApiTest, EveryCallRefusesAnAgent) {
                                      ManualEvidence("doc", *operator_key_))
                  .status();
            }},
+          {"AddIsmsRecord",
+           [&] { return api_->AddIsmsRecord(agent_, {}).status(); }},
+          {"ListIsmsRecords",
+           [&] { return api_->ListIsmsRecords(agent_, {}).status(); }},
+          {"GetReadiness",
+           [&] { return api_->GetReadiness(agent_, {}).status(); }},
           {"Export",
            [&] { return api_->Export(agent_, period, sink).status(); }},
           {"GetCheckpoint",

@@ -26,6 +26,7 @@
 #include "evidentia/v1/snapshot.pb.h"
 #include "evidentia/v1/store.pb.h"
 #include "grading/fleet.h"
+#include "isms/register.h"
 
 namespace evidentia::collector {
 namespace {
@@ -208,6 +209,36 @@ absl::StatusOr<std::vector<AgentPlan>> Plan(const ExportSources& sources,
   return plans;
 }
 
+// The ISMS records received by `to` and their leaf indexes in the
+// checkpoint of `log_size`; FAILED_PRECONDITION (retryable) when one is
+// not in it yet.
+struct IsmsPlan {
+  std::vector<v1::StoredIsmsRecord> records;
+  std::vector<uint64_t> leaf_indexes;
+};
+
+absl::StatusOr<IsmsPlan> PlanIsms(const ExportSources& sources, absl::Time to,
+                                  uint64_t log_size) {
+  IsmsPlan plan;
+  ASSIGN_OR_RETURN(plan.records,
+                   ScanRecords<v1::StoredIsmsRecord>(
+                       *sources.store, Table::kIsms, "", "ISMS record"));
+  while (!plan.records.empty() &&
+         FromProto(plan.records.back().received_at()) > to) {
+    plan.records.pop_back();
+  }
+  for (const v1::StoredIsmsRecord& record : plan.records) {
+    ASSIGN_OR_RETURN(std::optional<uint64_t> index,
+                     sources.log->LeafIndex(keys::kIsmsLogId, record.number()));
+    if (!index.has_value() || *index >= log_size) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "ISMS record ", record.number(), " is not in the checkpoint yet"));
+    }
+    plan.leaf_indexes.push_back(*index);
+  }
+  return plan;
+}
+
 absl::Status AddObject(const Store& store, BundleWriter& writer,
                        std::set<std::string>& written,
                        const std::string& digest) {
@@ -374,6 +405,47 @@ absl::Status ExportManual(const ExportSources& sources, absl::Time to,
   return status;
 }
 
+// The ISMS records of `plan`: statements, signatures, inclusion proofs and
+// the documents they name.
+absl::Status ExportIsms(const ExportSources& sources, const IsmsPlan& plan,
+                        const Checkpoint& checkpoint, BundleWriter& writer,
+                        std::set<std::string>& objects,
+                        v1::BundleManifest& manifest) {
+  for (size_t i = 0; i < plan.records.size(); ++i) {
+    const v1::StoredIsmsRecord& record = plan.records[i];
+    const std::string kind(isms::KindOfPayloadType(record.payload_type()));
+    v1::DocumentStatement document;
+    if (kind != "document" || !document.ParseFromString(record.statement())) {
+      return absl::DataLossError(
+          absl::StrCat("stored ISMS record ", record.number(), " is corrupt"));
+    }
+    ASSIGN_OR_RETURN(
+        std::string statement_path,
+        bundle::IsmsRecordPath(record.number(), kind, "statement"));
+    ASSIGN_OR_RETURN(std::string sig_path,
+                     bundle::IsmsRecordPath(record.number(), kind, "sig"));
+    RETURN_IF_ERROR(writer.Add(statement_path, record.statement()));
+    RETURN_IF_ERROR(writer.Add(sig_path, record.signature()));
+    RETURN_IF_ERROR(
+        AddObject(*sources.store, writer, objects, document.sha256()));
+    InclusionProof proof;
+    proof.index = plan.leaf_indexes[i];
+    proof.size = checkpoint.size;
+    ASSIGN_OR_RETURN(proof.hashes,
+                     sources.log->InclusionProof(proof.index, checkpoint.size));
+    RETURN_IF_ERROR(writer.Add(bundle::IsmsProofPath(record.number()),
+                               FormatInclusionProof(proof)));
+    v1::BundleIsmsRecord& listed = *manifest.add_isms();
+    listed.set_number(record.number());
+    listed.set_kind(kind);
+    *listed.mutable_received_at() = record.received_at();
+    listed.set_log_index(proof.index);
+    listed.set_statement_sha256(Sha256Hex(record.statement()));
+    listed.set_document_sha256(ToHex(document.sha256()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ExportKeysAndPolicies(const ExportSources& sources,
                                    const v1::BundleManifest& manifest,
                                    BundleWriter& writer) {
@@ -457,18 +529,23 @@ absl::StatusOr<v1::ExportSummary> ExportBundle(const ExportSources& sources,
   v1::StoredCheckpoint stored_checkpoint;
   Checkpoint checkpoint;
   std::vector<AgentPlan> plans;
+  IsmsPlan isms_plan;
   for (int attempt = 1;; ++attempt) {
     ASSIGN_OR_RETURN(stored_checkpoint, sources.log->SignCheckpoint());
     ASSIGN_OR_RETURN(checkpoint, ParseCheckpoint(stored_checkpoint.text()));
     absl::StatusOr<std::vector<AgentPlan>> planned =
         Plan(sources, hosts, period.from, to, checkpoint.size);
-    if (planned.ok()) {
+    absl::StatusOr<IsmsPlan> isms_planned =
+        planned.ok() ? PlanIsms(sources, to, checkpoint.size)
+                     : absl::StatusOr<IsmsPlan>(planned.status());
+    if (isms_planned.ok()) {
       plans = *std::move(planned);
+      isms_plan = *std::move(isms_planned);
       break;
     }
-    if (planned.status().code() != absl::StatusCode::kFailedPrecondition ||
+    if (isms_planned.status().code() != absl::StatusCode::kFailedPrecondition ||
         attempt == 3) {
-      return planned.status();
+      return isms_planned.status();
     }
   }
 
@@ -501,6 +578,8 @@ absl::StatusOr<v1::ExportSummary> ExportBundle(const ExportSources& sources,
   }
   summary.set_agents(plans.size());
   RETURN_IF_ERROR(ExportManual(sources, to, writer, objects, manifest));
+  RETURN_IF_ERROR(
+      ExportIsms(sources, isms_plan, checkpoint, writer, objects, manifest));
   summary.set_objects(objects.size());
   RETURN_IF_ERROR(ExportKeysAndPolicies(sources, manifest, writer));
   RETURN_IF_ERROR(writer.Add(bundle::kCheckpoint, stored_checkpoint.text()));

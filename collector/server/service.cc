@@ -423,6 +423,30 @@ grpc::Status OperatorService::AddManualEvidence(
   });
 }
 
+grpc::Status OperatorService::AddIsmsRecord(
+    grpc::ServerContext* context, const v1::AddIsmsRecordRequest* request,
+    v1::AddIsmsRecordResponse* response) {
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.AddIsmsRecord(caller, *request);
+  });
+}
+
+grpc::Status OperatorService::ListIsmsRecords(
+    grpc::ServerContext* context, const v1::ListIsmsRecordsRequest* request,
+    v1::ListIsmsRecordsResponse* response) {
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.ListIsmsRecords(caller, *request);
+  });
+}
+
+grpc::Status OperatorService::GetReadiness(
+    grpc::ServerContext* context, const v1::GetReadinessRequest* request,
+    v1::ReadinessReport* response) {
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.GetReadiness(caller, *request);
+  });
+}
+
 grpc::Status OperatorService::GetCheckpoint(
     grpc::ServerContext* context, const v1::GetCheckpointRequest* request,
     v1::GetCheckpointResponse* response) {

@@ -171,6 +171,15 @@ class OperatorService final : public v1::Operator::Service {
   grpc::Status AddManualEvidence(
       grpc::ServerContext* context, const v1::AddManualEvidenceRequest* request,
       v1::AddManualEvidenceResponse* response) override;
+  grpc::Status AddIsmsRecord(grpc::ServerContext* context,
+                             const v1::AddIsmsRecordRequest* request,
+                             v1::AddIsmsRecordResponse* response) override;
+  grpc::Status ListIsmsRecords(grpc::ServerContext* context,
+                               const v1::ListIsmsRecordsRequest* request,
+                               v1::ListIsmsRecordsResponse* response) override;
+  grpc::Status GetReadiness(grpc::ServerContext* context,
+                            const v1::GetReadinessRequest* request,
+                            v1::ReadinessReport* response) override;
   grpc::Status Export(grpc::ServerContext* context,
                       const v1::ExportRequest* request,
                       grpc::ServerWriter<v1::ExportChunk>* writer) override;

@@ -73,6 +73,12 @@ inline std::string LogNode(int level, uint64_t index) {
 // Table::kCheckpoints: by tree size.
 inline std::string Checkpoint(uint64_t size) { return BigEndian64(size); }
 // Table::kLogQueue and Table::kLogIndex are keyed like Table::kSnapshots.
+// ISMS records are log leaves too, under this id in place of an agent's
+// (agent ids are lower-case hex, so it is never one), with their number as
+// seq.
+inline constexpr absl::string_view kIsmsLogId = "isms";
+// Table::kIsms: by record number.
+inline std::string IsmsRecord(uint64_t number) { return BigEndian64(number); }
 
 // Table::kMeta.
 // An agent's AgentRevocation: "revoked", 0x00, agent id.

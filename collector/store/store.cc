@@ -11,9 +11,9 @@ namespace evidentia::collector {
 absl::string_view TableName(Table table) {
   // The order is Table's. RocksDB must have "default": it serves as kMeta.
   static constexpr std::array<absl::string_view, kTableCount> kNames = {
-      "default",   "tokens",    "agents",     "snapshots", "objects",
-      "latest",    "events",    "history",    "manual",    "log_queue",
-      "log_nodes", "log_index", "checkpoints"};
+      "default",   "tokens",    "agents",      "snapshots", "objects",
+      "latest",    "events",    "history",     "manual",    "log_queue",
+      "log_nodes", "log_index", "checkpoints", "isms"};
   return kNames[static_cast<int>(table)];
 }
 

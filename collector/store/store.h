@@ -34,8 +34,9 @@ enum class Table {
   kLogNodes,     // level, index -> 32-byte hash of that complete subtree
   kLogIndex,     // agent id, seq -> big-endian leaf index
   kCheckpoints,  // tree size -> StoredCheckpoint
+  kIsms,         // record number -> StoredIsmsRecord (isms/register.h)
 };
-inline constexpr int kTableCount = 13;
+inline constexpr int kTableCount = 14;
 
 // A set of writes applied atomically by Store::Commit, and the conditions
 // under which it may be.

@@ -17,19 +17,21 @@ import subprocess
 import sys
 
 # Part of a file: its top-level folder.
-PARTS = ("proto", "common", "grading", "bundle", "cli", "collector", "agent")
+PARTS = ("proto", "common", "grading", "isms", "bundle", "cli", "collector",
+         "agent")
 
 # What each part may include besides itself. proto <- common <- grading <-
-# bundle <- cli; the agent uses common only; the collector uses grading and
-# bundle (and the CLI, for `evidentia-collector token create`), never the
-# reverse.
+# isms <- bundle <- cli; the agent uses common only; the collector uses
+# grading, isms and bundle (and the CLI, for `evidentia-collector token
+# create`), never the reverse.
 ALLOWED = {
     "proto": set(),
     "common": {"proto"},
     "grading": {"proto", "common"},
-    "bundle": {"proto", "common", "grading"},
-    "cli": {"proto", "common", "grading", "bundle"},
-    "collector": {"proto", "common", "grading", "bundle", "cli"},
+    "isms": {"proto", "common", "grading"},
+    "bundle": {"proto", "common", "grading", "isms"},
+    "cli": {"proto", "common", "grading", "isms", "bundle"},
+    "collector": {"proto", "common", "grading", "isms", "bundle", "cli"},
     "agent": {"proto", "common"},
 }
 

@@ -34,9 +34,11 @@
 #include "common/pae.h"
 #include "common/sha256.h"
 #include "evidentia/v1/bundle.pb.h"
+#include "evidentia/v1/isms.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "isms/register.h"
 #include "tests/support/bundle_files.h"
 #include "tests/support/live_collector.h"
 
@@ -120,14 +122,34 @@ class BundleTest : public testing::LiveCollectorTest {
     ASSERT_EQ(code, collector::kCliOk) << last_err_;
   }
 
+  // `evidentia document add` of a version of `document` of `clause`.
+  void AddDocument(const std::string& clause, const std::string& document,
+                   const std::string& version) {
+    const fs::path file = tmp_ / absl::StrCat(document, "-v", version, ".pdf");
+    ASSERT_TRUE(
+        WriteFileAtomic(file, absl::StrCat("%PDF-1.4 ", document, " ", version))
+            .ok());
+    int code = -1;
+    Cli({"document", "add", "--clause", clause, "--document", document,
+         "--file", file.string(), "--version", version, "--approved-by",
+         "Jane Doe", "--approved-on", "2026-11-01", "--review-by",
+         "2027-11-01"},
+        &code);
+    ASSERT_EQ(code, collector::kCliOk) << last_err_;
+  }
+
   // Three hosts reporting every hour for four hours, manual evidence for
-  // two controls, then `evidentia export --tar` of the day.
+  // two controls, three ISMS records, then `evidentia export --tar` of the
+  // day.
   void ExportClean() {
     Enroll("alpha", "lvm_on_luks", {{"site", "paris"}});
     Enroll("beta", "luks_on_partition", {{"site", "paris"}});
     Enroll("gamma", "plain_disk", {{"site", "lyon"}});
     AddManualEvidence("a.8.24");
     AddManualEvidence("a.5.1");
+    AddDocument("4.3", "scope", "1");
+    AddDocument("5.2", "policy", "1");
+    AddDocument("5.2", "policy", "2");
     for (int hour = 0; hour < 4; ++hour) {
       for (const char* host : {"alpha", "beta", "gamma"}) Report(host);
       now_ += absl::Hours(1);
@@ -190,6 +212,9 @@ class BundleTest : public testing::LiveCollectorTest {
     kinds.push_back(first_under("manual", ".statement"));
     kinds.push_back(first_under("manual", ".sig"));
     kinds.push_back(first_under("log/proofs", ".proof"));
+    kinds.push_back(first_under("isms", ".statement"));
+    kinds.push_back(first_under("isms", ".sig"));
+    kinds.push_back(first_under("isms", ".proof"));
     return kinds;
   }
 
@@ -248,6 +273,7 @@ TEST_F(BundleTest, CleanBundlePassesBothVerifiers) {
   EXPECT_EQ(code, 0) << output;
   EXPECT_THAT(output, HasSubstr("12 snapshot signatures from 3 agents"));
   EXPECT_THAT(output, HasSubstr("2 manual evidence statements"));
+  EXPECT_THAT(output, HasSubstr("3 ISMS records verified"));
   EXPECT_THAT(output, HasSubstr(collector_key_id_));
 
   absl::StatusOr<collector::BundleVerification> verified =
@@ -257,6 +283,7 @@ TEST_F(BundleTest, CleanBundlePassesBothVerifiers) {
   EXPECT_EQ(verified->snapshots, 12u);
   EXPECT_EQ(verified->chains, 3u);
   EXPECT_EQ(verified->manual, 2u);
+  EXPECT_EQ(verified->isms_records, 3u);
   EXPECT_EQ(verified->controls, 93u);
   EXPECT_GE(verified->log_size, 12u);
   EXPECT_EQ(verified->collector_key_id, collector_key_id_);
@@ -326,6 +353,55 @@ TEST_F(BundleTest, SwappedSnapshotsAreCaught) {
     fs::rename(dir / "swap.tmp", dir / b);
     ExpectBothFailNaming(dir, {a, b});
   }
+}
+
+TEST_F(BundleTest, IsmsRecordRemovedByAnInsiderIsCaught) {
+  ASSERT_NO_FATAL_FAILURE(ExportClean());
+  // Record 2 (policy version 1) taken out, files and manifest entry, and
+  // SHA256SUMS re-signed with the collector's key: the numbering shows it.
+  const fs::path dir = Copy("isms-removed");
+  for (const char* file :
+       {"isms/2.document.statement", "isms/2.document.sig", "isms/2.proof"}) {
+    ASSERT_TRUE(fs::remove(dir / file)) << file;
+  }
+  v1::BundleManifest manifest = Manifest(dir);
+  ASSERT_EQ(manifest.isms_size(), 3);
+  manifest.mutable_isms()->erase(manifest.mutable_isms()->begin() + 1);
+  SetManifest(dir, manifest);
+  ResealAsInsider(dir);
+  auto [code, output] = RunVerifySh(dir);
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_THAT(output, HasSubstr("record 2 is missing"));
+  absl::Status status = collector::VerifyBundle(dir, 2).status();
+  EXPECT_THAT(Msg(status), HasSubstr("manifest.json"));
+  EXPECT_THAT(Msg(status), HasSubstr("ISMS record 2 is missing"));
+}
+
+TEST_F(BundleTest, IsmsRecordRewrittenWithTheOperatorKeyIsCaughtByTheLog) {
+  ASSERT_NO_FATAL_FAILURE(ExportClean());
+  // An insider holding both data-dir keys approves scope version 1 by
+  // someone else: a valid operator signature, a matching manifest, a
+  // resealed SHA256SUMS. Only the log remembers the statement it accepted.
+  const fs::path dir = Copy("isms-rewritten");
+  const std::string path = "isms/1.document.statement";
+  v1::DocumentStatement statement;
+  ASSERT_TRUE(statement.ParseFromString(Read(dir / path)));
+  statement.set_approved_by("Someone Else");
+  const std::string bytes = statement.SerializeAsString();
+  Write(dir / path, bytes);
+  absl::StatusOr<PrivateKey> operator_key = PrivateKey::LoadPemFile(
+      collector::DataDirPaths(data_dir_).operator_key());
+  ASSERT_TRUE(operator_key.ok()) << operator_key.status();
+  Write(dir / "isms/1.document.sig",
+        *operator_key->Sign(Pae(isms::kDocumentPayloadType, bytes)));
+  v1::BundleManifest manifest = Manifest(dir);
+  manifest.mutable_isms(0)->set_statement_sha256(Sha256Hex(bytes));
+  SetManifest(dir, manifest);
+  ResealAsInsider(dir);
+  EXPECT_EQ(RunVerifySh(dir).first, 0);  // every signature holds
+  absl::Status status = collector::VerifyBundle(dir, 2).status();
+  EXPECT_THAT(Msg(status), HasSubstr("isms/1.proof"));
+  EXPECT_THAT(Msg(status), HasSubstr("does not lead to the root"));
 }
 
 TEST_F(BundleTest, SnapshotRemovedFromTheMiddleByAnInsiderIsCaught) {
@@ -469,22 +545,23 @@ TEST_F(BundleTest, LogCommandsProveInclusionAndConsistency) {
   const std::string checkpoint = Cli({"log", "checkpoint", "--new"}, &code);
   ASSERT_EQ(code, collector::kCliOk) << last_err_;
   EXPECT_THAT(checkpoint, HasSubstr("evidentia checkpoint v1\n"));
-  EXPECT_THAT(checkpoint, HasSubstr("size 12\n"));
+  // 12 snapshots and 3 ISMS records.
+  EXPECT_THAT(checkpoint, HasSubstr("size 15\n"));
   EXPECT_THAT(checkpoint, HasSubstr("verified with the collector key"));
 
   const std::string proof = Cli({"log", "prove", agent_ids_[1], "3"}, &code);
   ASSERT_EQ(code, collector::kCliOk) << last_err_;
   EXPECT_THAT(proof, HasSubstr("evidentia inclusion proof v1\n"));
-  EXPECT_THAT(proof, HasSubstr("verified against the checkpoint of 12"));
+  EXPECT_THAT(proof, HasSubstr("verified against the checkpoint of 15"));
 
   const std::string consistency = Cli({"log", "consistency", "5"}, &code);
   ASSERT_EQ(code, collector::kCliOk) << last_err_;
-  EXPECT_THAT(consistency, HasSubstr("is a prefix of the checkpoint of 12"));
+  EXPECT_THAT(consistency, HasSubstr("is a prefix of the checkpoint of 15"));
 
   Cli({"log", "prove", agent_ids_[1], "99"}, &code);
   EXPECT_EQ(code, collector::kCliFailed);
   EXPECT_THAT(last_err_, HasSubstr("not in the log"));
-  Cli({"log", "consistency", "13"}, &code);
+  Cli({"log", "consistency", "16"}, &code);
   EXPECT_EQ(code, collector::kCliFailed);
 }
 

@@ -259,6 +259,21 @@ EveryOperatorCall() {
          v1::AddManualEvidenceResponse r;
          return s.AddManualEvidence(ctx().get(), {}, &r);
        }},
+      {"AddIsmsRecord",
+       [=](v1::Operator::Stub& s) {
+         v1::AddIsmsRecordResponse r;
+         return s.AddIsmsRecord(ctx().get(), {}, &r);
+       }},
+      {"ListIsmsRecords",
+       [=](v1::Operator::Stub& s) {
+         v1::ListIsmsRecordsResponse r;
+         return s.ListIsmsRecords(ctx().get(), {}, &r);
+       }},
+      {"GetReadiness",
+       [=](v1::Operator::Stub& s) {
+         v1::ReadinessReport r;
+         return s.GetReadiness(ctx().get(), {}, &r);
+       }},
       {"Export",
        [=](v1::Operator::Stub& s) {
          auto c = ctx();

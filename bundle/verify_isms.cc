@@ -1,0 +1,125 @@
+// Step 10b of verifying a bundle: the ISMS records, signed by the operator
+// and included in the log, numbered 1..N, each valid against the bundle's
+// own clause catalogue and the records before it.
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "bundle/paths.h"
+#include "bundle/verify_internal.h"
+#include "common/checkpoint.h"
+#include "common/ed25519.h"
+#include "common/merkle.h"
+#include "common/pae.h"
+#include "common/proto_time.h"
+#include "common/sha256.h"
+#include "common/status_macros.h"
+#include "isms/register.h"
+
+namespace evidentia::collector::verify_internal {
+namespace {
+
+constexpr size_t kMaxStatementBytes = 1 << 20;
+constexpr size_t kMaxProofBytes = 1 << 16;
+
+}  // namespace
+
+absl::Status Verifier::CheckIsms() {
+  isms::Register so_far;
+  uint64_t expected = 1;
+  for (const v1::BundleIsmsRecord& m : manifest_.isms()) {
+    if (m.number() != expected) {
+      return Bad(bundle::kManifest,
+                 absl::StrCat("ISMS record ", expected,
+                              " is missing (the records must be numbered 1, "
+                              "2, ... without gaps; found ",
+                              m.number(), ")"));
+    }
+    ++expected;
+    const std::string type = absl::StrCat("application/vnd.evidentia.isms-",
+                                          m.kind(), ".v1+protobuf");
+    if (isms::KindOfPayloadType(type) != m.kind()) {
+      return Bad(bundle::kManifest,
+                 absl::StrCat("ISMS record ", m.number(),
+                              " is of unknown kind ", Quoted(m.kind())));
+    }
+    ASSIGN_OR_RETURN(const std::string statement_path,
+                     bundle::IsmsRecordPath(m.number(), m.kind(), "statement"));
+    ASSIGN_OR_RETURN(const std::string sig_path,
+                     bundle::IsmsRecordPath(m.number(), m.kind(), "sig"));
+    const std::string proof_path = bundle::IsmsProofPath(m.number());
+    ASSIGN_OR_RETURN(
+        const std::string statement,
+        ReadListed(statement_path, kMaxStatementBytes, "manifest.json"));
+    ASSIGN_OR_RETURN(const std::string signature,
+                     ReadListed(sig_path, 64, "manifest.json"));
+    ASSIGN_OR_RETURN(const std::string proof_text,
+                     ReadListed(proof_path, kMaxProofBytes, "manifest.json"));
+    if (Sha256Hex(statement) != m.statement_sha256()) {
+      return Bad(statement_path,
+                 "is not the statement manifest.json's statement_sha256 names");
+    }
+    if (!operator_key_->Verify(Pae(type, statement), signature).ok()) {
+      return Forged(sig_path,
+                    absl::StrCat("not a valid signature of ", statement_path,
+                                 " under ", bundle::kOperatorKey));
+    }
+    absl::StatusOr<InclusionProof> proof = ParseInclusionProof(proof_text);
+    if (!proof.ok()) return Bad(proof_path, proof.status().message());
+    if (proof->size != checkpoint_.size) {
+      return Bad(proof_path, absl::StrCat("is for a tree of size ", proof->size,
+                                          ", log/checkpoint is of size ",
+                                          checkpoint_.size));
+    }
+    if (proof->index != m.log_index()) {
+      return Bad(proof_path, absl::StrCat("is for leaf ", proof->index,
+                                          ", manifest.json says log_index ",
+                                          m.log_index()));
+    }
+    if (absl::Status included = merkle::VerifyInclusion(
+            proof->index, proof->size,
+            merkle::LeafHash(Pae(type, statement) + signature), proof->hashes,
+            checkpoint_.root);
+        !included.ok()) {
+      return Forged(
+          proof_path,
+          absl::StrCat("does not lead to the root of log/checkpoint: ",
+                       included.message()));
+    }
+    v1::DocumentStatement document;
+    if (!document.ParseFromString(statement)) {
+      return Bad(statement_path, "not a DocumentStatement message");
+    }
+    if (ToHex(document.sha256()) != m.document_sha256()) {
+      return Bad(statement_path,
+                 "names another document than manifest.json's "
+                 "document_sha256");
+    }
+    if (!objects_.contains(document.sha256())) {
+      return Bad(statement_path,
+                 absl::StrCat("names document ", m.document_sha256(), " but ",
+                              kObjectsDir, m.document_sha256(),
+                              " is not in the bundle"));
+    }
+    if (FromProto(m.received_at()) > to_) {
+      return Bad(bundle::kManifest,
+                 absl::StrCat("ISMS record ", m.number(),
+                              " was received after the period's end"));
+    }
+    // Valid when the collector accepted it: against the bundle's own
+    // clause catalogue and the records before it.
+    if (absl::Status valid = isms::ValidateDocument(document, *policy_, so_far);
+        !valid.ok()) {
+      return Bad(statement_path, valid.message());
+    }
+    v1::StoredIsmsRecord record;
+    record.set_number(m.number());
+    record.set_payload_type(type);
+    record.set_statement(statement);
+    *record.mutable_received_at() = m.received_at();
+    RETURN_IF_ERROR(so_far.Add(record));
+    ++result_.isms_records;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace evidentia::collector::verify_internal

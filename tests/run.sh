@@ -7,8 +7,8 @@
 #   BUILD_DIR     build directory (default: build; the sanitizer build goes
 #                 to BUILD_DIR-san)
 #   JOBS          parallel jobs (default: nproc)
-#   FUZZ_SECONDS  seconds of fuzzing per target (default: 8, two targets at
-#                 a time: about 4 minutes for the 60 targets; 0 skips it)
+#   FUZZ_SECONDS  seconds of fuzzing per target (default: 5, two targets at
+#                 a time: under 3 minutes for the 61 targets; 0 skips it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,8 +41,11 @@ phase "its tests"
 [ "$quick" = 1 ] && exit 0
 
 # The whole suite again under ASan and UBSan: any report fails its test.
+# -O1, as AddressSanitizer recommends: it compiles faster than -O2 and its
+# reports stay as precise.
 san_dir=${build_dir}-san
 cmake -S . -B "$san_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVIDENTIA_WERROR=ON \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -DNDEBUG" \
   -DCMAKE_CXX_COMPILER=clang++ -DEVIDENTIA_SANITIZE=ON -DEVIDENTIA_FUZZ=ON
 cmake --build "$san_dir" -j "$jobs"
 phase "the sanitizer build"
@@ -52,7 +55,7 @@ LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
   ctest --test-dir "$san_dir" --output-on-failure --no-tests=error -j "$jobs"
 phase "its tests"
 
-seconds=${FUZZ_SECONDS:-8}
+seconds=${FUZZ_SECONDS:-5}
 if [ "$seconds" -gt 0 ]; then
   FUZZ_SECONDS=$seconds tests/fuzz/fuzz.sh "$san_dir"
   phase "fuzzing"

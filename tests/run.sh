@@ -8,7 +8,7 @@
 #                 to BUILD_DIR-san)
 #   JOBS          parallel jobs (default: nproc)
 #   FUZZ_SECONDS  seconds of fuzzing per target (default: 5, two targets at
-#                 a time: under 3 minutes for the 61 targets; 0 skips it)
+#                 a time: about 3 minutes for the 60 targets; 0 skips it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

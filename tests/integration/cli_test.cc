@@ -135,7 +135,8 @@ TEST_F(BinaryTest, CliEveryCommandHasHelp) {
       {"evidence"},          {"evidence", "add"}, {"events"},
       {"controls"},          {"control"},         {"host"},
       {"history"},           {"export"},          {"verify"},
-      {"log", "checkpoint"}, {"log", "prove"},    {"log", "consistency"}};
+      {"log", "checkpoint"}, {"log", "prove"},    {"log", "consistency"},
+      {"document", "add"},   {"documents"},       {"readiness"}};
   for (const std::vector<std::string>& words : commands) {
     std::vector<std::string> argv = {EVIDENTIA_CLI_BIN};
     argv.insert(argv.end(), words.begin(), words.end());
@@ -374,6 +375,17 @@ TEST_F(CliExitCodeTest, OperatorInvocationsInUseStillParse) {
        (tmp_ / "q4-bundle").string(), "--tar"},
       {"export", "--from", "2026-11-01", "--to", "2026-11-30", "--out",
        (tmp_ / "bundle.tar.gz").string(), "--scope", "dept=finance", "--json"},
+      {"document", "add", "--clause", "4.3", "--file", document, "--version",
+       "2", "--approved-by", "Jane Doe", "--approved-on", "2026-11-30",
+       "--review-by", "2027-11-30"},
+      {"document", "add", "--clause", "6.1.3", "--document", "soa", "--file",
+       document, "--version", "7", "--approved-by", "Jane Doe", "--approved-on",
+       "2026-12-01", "--review-by", "2027-06-01", "--note",
+       "after the risk review", "--json"},
+      {"documents"},
+      {"documents", "--json"},
+      {"readiness"},
+      {"readiness", "--as-of", "2026-11-01", "--json"},
       {"log", "checkpoint"},
       {"log", "checkpoint", "--new", "--json"},
       {"log", "prove", agent, "3"},

@@ -156,6 +156,9 @@ class FakeBundle {
                   dir / "policies/checks/linux.yaml");
     Write(dir / "soa/soa.example.yaml",
           Read(kSource / "policies/soa.example.yaml"));
+    // The risk register the SoA names ships beside it.
+    Write(dir / "soa/risks.example.yaml",
+          Read(kSource / "policies/risks.example.yaml"));
     manifest.set_soa_file("soa/soa.example.yaml");
     absl::StatusOr<policy::PolicySet> policy =
         policy::LoadPolicySet(dir / "policies", dir / "soa/soa.example.yaml");

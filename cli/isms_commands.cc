@@ -199,6 +199,18 @@ int Readiness(const Invocation& call, std::ostream& out, std::ostream& err) {
   for (const std::string& note : report->soa_notes()) {
     out << "  note: " << note << "\n";
   }
+  if (report->has_risk_register()) {
+    out << "\nRisks: " << report->risks() << " (" << report->risks_treated()
+        << " treated, " << report->risks_accepted()
+        << " with the residual risk accepted), " << report->requirements()
+        << " requirements; " << report->controls_justified() << " of "
+        << report->soa_applicable() << " applicable controls justified\n";
+  } else {
+    out << "\nRisks: no risk register\n";
+  }
+  for (const std::string& problem : report->coverage_problems()) {
+    out << "  problem: " << problem << "\n";
+  }
   out << "\n" << report->verdict() << "\n";
   return kCliOk;  // the report was given, ready or not ("ready" in --json)
 }

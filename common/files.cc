@@ -272,4 +272,24 @@ int ScopedFd::Close() {
   return ::close(fd) == 0 ? 0 : errno;
 }
 
+bool IsPlainRelativePath(std::string_view path, size_t max_parts,
+                         size_t max_bytes) {
+  if (path.empty() || path.size() > max_bytes) return false;
+  size_t parts = 0;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    const std::string_view part = path.substr(start, end - start);
+    if (++parts > max_parts || part.empty() || part[0] == '.') return false;
+    for (char c : part) {
+      const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9');
+      if (!alnum && c != '.' && c != '_' && c != '-') return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
 }  // namespace evidentia

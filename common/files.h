@@ -16,6 +16,13 @@
 
 namespace evidentia {
 
+// A plain relative path: at most `max_bytes`, at most `max_parts`
+// '/'-separated parts, each non-empty, of ASCII letters, digits, '.', '_'
+// and '-', not starting with '.' (so no "..", no hidden files, nothing
+// absolute). What bundles and the SoA may name.
+bool IsPlainRelativePath(std::string_view path, size_t max_parts,
+                         size_t max_bytes);
+
 // The whole file. NOT_FOUND if missing, PERMISSION_DENIED if unreadable,
 // OUT_OF_RANGE if larger than `max_bytes`; the message names the path.
 absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path,

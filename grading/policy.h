@@ -143,7 +143,53 @@ struct GradingThresholds {
   // event. Evidence is dated by the earlier of the agent's claim and the
   // collector's receive time either way, so it never looks fresher.
   absl::Duration max_clock_skew = absl::Minutes(5);
+  // A corrective action on a control with host evidence is effective only
+  // once every affected host has passed the control's checks in at least
+  // `effective_after_passes` (>= 1) consecutive snapshots received after
+  // the action was opened, the first and last of them at least
+  // `effective_after_period` (>= 0) apart.
+  int effective_after_passes = 3;
+  absl::Duration effective_after_period = absl::Hours(24);
 };
+
+// One risk of the risk register (policies/README.md, "The risk register"):
+// what could go wrong, how bad it is before and after treatment, and which
+// Annex A controls treat it.
+struct Risk {
+  std::string id;             // "R-01": letters, digits and '-'
+  std::string asset;          // the asset or process at risk
+  std::string threat;         // what could happen to it
+  std::string vulnerability;  // the weakness the threat would exploit
+  int likelihood = 1;         // 1 (rare) .. 5 (almost certain), before
+  int impact = 1;             // 1 (negligible) .. 5 (severe), before
+  std::string owner;          // who owns the risk and accepts what remains
+  std::string treatment;      // modify | retain | avoid | share
+  // Annex A control ids the treatment relies on: at least one for modify,
+  // allowed for share, none for retain and avoid. Each is applicable in
+  // the SoA (the loader refuses a set where one is not).
+  std::vector<std::string> controls;
+  int residual_likelihood = 1;  // 1..5, after treatment
+  int residual_impact = 1;      // 1..5, after treatment
+  // Who accepted the residual risk and when (YYYY-MM-DD); both empty when
+  // it is not accepted yet.
+  std::string accepted_by;
+  std::string accepted_on;
+  SourceLocation location;
+};
+
+// A requirement that justifies controls without a risk: a law, regulation,
+// contract or business decision (ISO/IEC 27001 6.1.3 d, 4.2).
+struct Requirement {
+  std::string id;      // "L-01": letters, digits and '-'
+  std::string source;  // legal | regulatory | contractual | business
+  std::string text;    // what is required, a sentence
+  std::vector<std::string> controls;  // at least one, each applicable
+  SourceLocation location;
+};
+
+// Letters, digits and '-', starting with a letter or digit, not ending
+// with '-', at most 32 characters: a risk or requirement id.
+bool IsRiskId(std::string_view id);
 
 struct PolicySet {
   std::vector<Control> catalogue;  // all 93, in catalogue order
@@ -156,17 +202,26 @@ struct PolicySet {
   // Organisation settings: named lists (e.g. sudo_allowed: [alice, bob]).
   std::map<std::string, std::vector<std::string>> settings;
   GradingThresholds grading;
+  // The risk register the SoA names (`risk_register:`), in file order;
+  // has_risk_register is false, and both are empty, when it names none.
+  std::vector<Risk> risks;
+  std::vector<Requirement> requirements;
+  bool has_risk_register = false;
   // SHA-256 (hex) over every file loaded: for each, in path order, its
   // relative path, NUL, its length in decimal, NUL, its bytes.
   std::string sha256;
-  // Every file loaded, exactly as read, in path order: checks and the
-  // catalogue by their path below the policies directory
-  // ("checks/linux.yaml"), the SoA by its file name with `soa` set. What an
-  // auditor bundle ships, so the grades can be recomputed from it.
+  // Every file loaded, exactly as read: first the catalogues and checks in
+  // path order, by their path below the policies directory
+  // ("checks/linux.yaml"); then the risk register, if any, by its path
+  // relative to the SoA's directory, with `soa` and `risk_register` set;
+  // last the SoA by its file name with `soa` set. What an auditor bundle
+  // ships (the files with `soa` set beside the SoA), so the grades can be
+  // recomputed from it.
   struct SourceFile {
     std::string path;
     std::string bytes;
-    bool soa = false;
+    bool soa = false;  // ships beside the SoA: the SoA or its register
+    bool risk_register = false;  // the risk register (soa is set too)
   };
   std::vector<SourceFile> sources;
 
@@ -186,21 +241,32 @@ struct PolicyTexts {
   std::vector<std::pair<std::string, std::string>> checks;
   std::string soa_path;  // in messages; its file name in `sources`
   std::string soa;
+  // The risk register the SoA names (`risk_register: risks.yaml`), as read;
+  // nullopt when the SoA names none, or when it could not be read (then
+  // ParsePolicySet says NOT_FOUND).
+  std::optional<std::string> risks;
+  // The register's path in messages; empty: the SoA's directory joined with
+  // the name the SoA gives. In `sources` it is always that name.
+  std::string risks_path;
 };
 
 // Parses and validates `texts` exactly as LoadPolicySet does the files it
-// reads, with the same errors but NOT_FOUND: LoadPolicySet without the file
-// system (for tests and fuzzing).
+// reads, with the same errors: LoadPolicySet without the file system (for
+// tests and fuzzing). NOT_FOUND only when the SoA names a risk register and
+// `texts.risks` is nullopt; INVALID_ARGUMENT when `texts.risks` is given
+// and the SoA names none.
 absl::StatusOr<PolicySet> ParsePolicySet(PolicyTexts texts);
 
 // Loads `policies_dir`/iso27001-2022.yaml, the clause catalogue
 // `policies_dir`/iso27001-2022-clauses.yaml when there is one, every
-// `policies_dir`/checks/*.yaml and the SoA at `soa_file`, and validates all
-// of it. INVALID_ARGUMENT with
-// "FILE:LINE: what is wrong" for the first mistake: malformed YAML, an
-// unknown key, probe, facts field, control or check id, a malformed
-// duration or number, a duplicate id, a catalogue control missing from the
-// SoA. NOT_FOUND when a file is missing.
+// `policies_dir`/checks/*.yaml, the SoA at `soa_file` and the risk register
+// it names (beside it) when it names one, and validates all of it.
+// INVALID_ARGUMENT with "FILE:LINE: what is wrong" for the first mistake:
+// malformed YAML, an unknown key, probe, facts field, control or check id,
+// a malformed duration or number, a duplicate id, a catalogue control
+// missing from the SoA, a risk or requirement relying on a control the SoA
+// marks not applicable. NOT_FOUND when a file is missing (a missing risk
+// register only once the SoA itself is valid).
 absl::StatusOr<PolicySet> LoadPolicySet(
     const std::filesystem::path& policies_dir,
     const std::filesystem::path& soa_file);

@@ -1,5 +1,5 @@
-// LoadPolicySet: reads the catalogue, the checks and the SoA
-// (grading/policy_parse.h) and validates everything policies/README.md
+// LoadPolicySet: reads the catalogue, the checks, the SoA and its risk
+// register (grading/policy_parse.h) and validates everything policies/README.md
 // lists. yaml-cpp throws; every exception is caught here and becomes
 // INVALID_ARGUMENT "FILE:LINE: ...".
 #include <algorithm>
@@ -47,8 +47,10 @@ using internal::kClausesFile;
 using internal::ParseCatalogue;
 using internal::ParseChecks;
 using internal::ParseClauses;
+using internal::ParseRiskRegister;
 using internal::ParseSoa;
 using internal::ParseYaml;
+using internal::RiskRegisterRef;
 using internal::SettingUse;
 using internal::YamlFile;
 
@@ -142,14 +144,15 @@ absl::StatusOr<PolicySet> ParsePolicySet(PolicyTexts texts) {
 
   // The SoA.
   const std::filesystem::path soa_file = texts.soa_path;
+  const std::string soa_name = soa_file.filename().string();
+  RiskRegisterRef risk_register;
   {
     const YamlFile file(soa_file.string());
     ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, texts.soa));
     RETURN_IF_ERROR(Guarded(file, [&] {
-      return ParseSoa(file, root, set.catalogue, check_ids, &set);
+      return ParseSoa(file, root, set.catalogue, check_ids, &set,
+                      &risk_register);
     }));
-    loaded.push_back(
-        LoadedFile{soa_file.filename().string(), std::move(texts.soa)});
   }
 
   for (const SettingUse& use : setting_uses) {
@@ -160,22 +163,68 @@ absl::StatusOr<PolicySet> ParsePolicySet(PolicyTexts texts) {
     }
   }
 
+  // The risk register the SoA names, beside it.
+  std::optional<LoadedFile> risks;
+  if (!risk_register.name.empty()) {
+    const std::string path =
+        texts.risks_path.empty()
+            ? (soa_file.parent_path() / risk_register.name).string()
+            : texts.risks_path;
+    if (!texts.risks.has_value()) {
+      return absl::NotFoundError(absl::StrCat(
+          soa_file.string(), ":", risk_register.line, ": the risk register ",
+          path, " is missing (risk_register: ", risk_register.name, ")"));
+    }
+    for (const LoadedFile& file : loaded) {
+      if (file.digest_name == risk_register.name) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            soa_file.string(), ":", risk_register.line, ": the risk register ",
+            risk_register.name, " has the name of a policy file; rename it"));
+      }
+    }
+    const YamlFile file(path);
+    ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, *texts.risks));
+    RETURN_IF_ERROR(
+        Guarded(file, [&] { return ParseRiskRegister(file, root, &set); }));
+    risks = LoadedFile{risk_register.name, *std::move(texts.risks)};
+  } else if (texts.risks.has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(soa_file.string(),
+                     ":1: a risk register was given, but the SoA names none "
+                     "(risk_register)"));
+  }
+
+  // The digest over every file in name order; `sources` ends with what
+  // ships beside the SoA, the SoA last.
+  std::vector<const LoadedFile*> digested;
+  for (const LoadedFile& file : loaded) digested.push_back(&file);
+  if (risks.has_value()) digested.push_back(&*risks);
+  LoadedFile soa{soa_name, std::move(texts.soa)};
+  digested.push_back(&soa);
+  std::sort(digested.begin(), digested.end(),
+            [](const LoadedFile* a, const LoadedFile* b) {
+              return a->digest_name < b->digest_name;
+            });
+  std::string digest_input;
+  for (const LoadedFile* file : digested) {
+    absl::StrAppend(&digest_input, file->digest_name, std::string(1, '\0'),
+                    file->bytes.size(), std::string(1, '\0'), file->bytes);
+  }
+  set.sha256 = Sha256Hex(digest_input);
   std::sort(loaded.begin(), loaded.end(),
             [](const LoadedFile& a, const LoadedFile& b) {
               return a.digest_name < b.digest_name;
             });
-  std::string digest_input;
-  for (const LoadedFile& file : loaded) {
-    absl::StrAppend(&digest_input, file.digest_name, std::string(1, '\0'),
-                    file.bytes.size(), std::string(1, '\0'), file.bytes);
-  }
-  set.sha256 = Sha256Hex(digest_input);
-  const std::string soa_name = soa_file.filename().string();
   for (LoadedFile& file : loaded) {
-    const bool soa = file.digest_name == soa_name;
     set.sources.push_back(
-        {std::move(file.digest_name), std::move(file.bytes), soa});
+        {std::move(file.digest_name), std::move(file.bytes), false, false});
   }
+  if (risks.has_value()) {
+    set.sources.push_back(
+        {std::move(risks->digest_name), std::move(risks->bytes), true, true});
+  }
+  set.sources.push_back(
+      {std::move(soa.digest_name), std::move(soa.bytes), true, false});
   return set;
 }
 
@@ -217,6 +266,19 @@ absl::StatusOr<PolicySet> LoadPolicySet(
   }
   texts.soa_path = soa_file.string();
   ASSIGN_OR_RETURN(texts.soa, ReadFile(soa_file));
+  // The register is read before parsing; a missing one is reported by
+  // ParsePolicySet once the SoA itself is found valid.
+  if (const std::optional<std::string> name =
+          internal::RiskRegisterNamedBy(texts.soa)) {
+    const std::filesystem::path path = soa_file.parent_path() / *name;
+    texts.risks_path = path.string();
+    absl::StatusOr<std::string> risks = ReadFile(path);
+    if (risks.ok()) {
+      texts.risks = *std::move(risks);
+    } else if (!absl::IsNotFound(risks.status())) {
+      return risks.status();
+    }
+  }
   return ParsePolicySet(std::move(texts));
 }
 

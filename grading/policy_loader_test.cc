@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <string>
 #include <system_error>
 
@@ -293,6 +295,36 @@ TEST(PolicyLoaderTest, ShippedPolicySetLoadsCleanly) {
   ASSERT_EQ(treatment->documents.size(), 3u);
   EXPECT_EQ(treatment->documents[1].id, "soa");
   EXPECT_EQ(set->FindClause("6.1"), nullptr);
+  EXPECT_TRUE(set->has_risk_register);
+  EXPECT_EQ(set->grading.effective_after_passes, 3);
+  EXPECT_EQ(set->grading.effective_after_period, absl::Hours(24));
+}
+
+TEST(PolicyLoaderTest, ShippedRiskRegisterJustifiesEveryApplicableControl) {
+  absl::StatusOr<PolicySet> set =
+      LoadPolicySet(kShipped, kShipped / "soa.example.yaml");
+  ASSERT_TRUE(set.ok()) << set.status();
+  ASSERT_TRUE(set->has_risk_register);
+  EXPECT_FALSE(set->risks.empty());
+  EXPECT_FALSE(set->requirements.empty());
+  std::set<std::string> justified;
+  for (const Risk& risk : set->risks) {
+    justified.insert(risk.controls.begin(), risk.controls.end());
+    EXPECT_FALSE(risk.accepted_by.empty()) << risk.id;
+  }
+  for (const Requirement& requirement : set->requirements) {
+    justified.insert(requirement.controls.begin(), requirement.controls.end());
+  }
+  for (const SoaEntry& row : set->soa) {
+    if (!row.applicable) continue;
+    EXPECT_EQ(justified.count(row.control_id), 1u)
+        << row.control_id << " is justified by nothing";
+  }
+  const PolicySet::SourceFile& risks = set->sources[set->sources.size() - 2];
+  EXPECT_EQ(risks.path, "risks.example.yaml");
+  EXPECT_TRUE(risks.soa);
+  EXPECT_TRUE(risks.risk_register);
+  EXPECT_EQ(set->sources.back().path, "soa.example.yaml");
 }
 
 // ---------------------------------------------------------------------------
@@ -850,6 +882,438 @@ TEST(PolicyLoaderTest, RefusesMajorFailureShareOutOfRange) {
                                           "    applicable: true\n"
                                           "    evidence: [manual]\n")));
   ExpectInvalid(copy.Load(), "soa.yaml:2:", "major_failure_share");
+}
+
+// ---------------------------------------------------------------------------
+// The risk register
+// ---------------------------------------------------------------------------
+
+// The minimal SoA naming the minimal risk register. a.8.7, not applicable,
+// is on line 22 of soa.yaml.
+class RiskRegisterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::string> soa = ReadFile(kMinimal / "soa.yaml");
+    ASSERT_TRUE(soa.ok()) << soa.status();
+    soa_ = *soa;
+    NameRegister("risks.yaml");
+  }
+
+  // The SoA, naming `name` as its risk register.
+  void NameRegister(const std::string& name) {
+    copy_.Write("soa.yaml", absl::StrCat(soa_, "risk_register: ", name, "\n"));
+  }
+
+  PolicyCopy copy_;
+  std::string soa_;  // without risk_register
+};
+
+TEST_F(RiskRegisterTest, LoadsEveryFieldOfRisksAndRequirements) {
+  absl::StatusOr<PolicySet> set = copy_.Load();
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_TRUE(set->has_risk_register);
+  ASSERT_EQ(set->risks.size(), 2u);
+  const Risk& r = set->risks[0];
+  EXPECT_EQ(r.id, "R-01");
+  EXPECT_EQ(r.asset, "Laptops");
+  EXPECT_EQ(r.threat, "A laptop is stolen");
+  EXPECT_EQ(r.vulnerability, "Laptops leave the office");
+  EXPECT_EQ(r.likelihood, 3);
+  EXPECT_EQ(r.impact, 4);
+  EXPECT_EQ(r.owner, "IT");
+  EXPECT_EQ(r.treatment, "modify");
+  EXPECT_THAT(r.controls, ::testing::ElementsAre("a.8.24"));
+  EXPECT_EQ(r.residual_likelihood, 3);
+  EXPECT_EQ(r.residual_impact, 1);
+  EXPECT_EQ(r.accepted_by, "IT");
+  EXPECT_EQ(r.accepted_on, "2026-11-20");
+  EXPECT_EQ(r.location.line, 4);
+  EXPECT_EQ(r.location.file, (copy_.dir() / "risks.yaml").string());
+  EXPECT_EQ(set->risks[1].treatment, "retain");
+  EXPECT_TRUE(set->risks[1].controls.empty());
+  EXPECT_TRUE(set->risks[1].accepted_by.empty());
+  ASSERT_EQ(set->requirements.size(), 1u);
+  EXPECT_EQ(set->requirements[0].id, "REQ-01");
+  EXPECT_EQ(set->requirements[0].source, "business");
+  EXPECT_EQ(set->requirements[0].text, "The board asks for a security policy");
+  EXPECT_THAT(set->requirements[0].controls, ::testing::ElementsAre("a.5.1"));
+}
+
+TEST_F(RiskRegisterTest, WithoutTheKeyThereIsNoRegister) {
+  copy_.Write("soa.yaml", soa_);
+  absl::StatusOr<PolicySet> set = copy_.Load();
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_FALSE(set->has_risk_register);
+  EXPECT_TRUE(set->risks.empty());
+  EXPECT_TRUE(set->requirements.empty());
+  for (const PolicySet::SourceFile& file : set->sources) {
+    EXPECT_FALSE(file.risk_register) << file.path;
+  }
+}
+
+TEST_F(RiskRegisterTest, ShipsBesideTheSoaWhichComesLast) {
+  absl::StatusOr<PolicySet> set = copy_.Load();
+  ASSERT_TRUE(set.ok()) << set.status();
+  ASSERT_EQ(set->sources.size(), 5u);
+  // "risks.yaml" sorts after "iso27001-2022.yaml" and before "soa.yaml",
+  // but `sources` puts what ships in soa/ last, the SoA at the very end.
+  const PolicySet::SourceFile& risks = set->sources[3];
+  EXPECT_EQ(risks.path, "risks.yaml");
+  EXPECT_TRUE(risks.soa);
+  EXPECT_TRUE(risks.risk_register);
+  EXPECT_EQ(risks.bytes, ReadFile(kMinimal / "risks.yaml").value_or(""));
+  EXPECT_EQ(set->sources[4].path, "soa.yaml");
+  EXPECT_TRUE(set->sources[4].soa);
+  EXPECT_FALSE(set->sources[4].risk_register);
+}
+
+TEST_F(RiskRegisterTest, Sha256CoversTheRegisterInPathOrder) {
+  absl::StatusOr<PolicySet> set = copy_.Load();
+  ASSERT_TRUE(set.ok()) << set.status();
+  std::string input;
+  for (const char* name : {"checks/accounts.yaml", "checks/linux.yaml",
+                           "iso27001-2022.yaml", "risks.yaml", "soa.yaml"}) {
+    absl::StatusOr<std::string> bytes = ReadFile(copy_.dir() / name);
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    absl::StrAppend(&input, name, std::string(1, '\0'), bytes->size(),
+                    std::string(1, '\0'), *bytes);
+  }
+  EXPECT_EQ(set->sha256, Sha256Hex(input));
+}
+
+TEST_F(RiskRegisterTest, Sha256ChangesWhenTheRegisterChanges) {
+  absl::StatusOr<PolicySet> before = copy_.Load();
+  ASSERT_TRUE(before.ok()) << before.status();
+  absl::StatusOr<std::string> risks = ReadFile(copy_.dir() / "risks.yaml");
+  ASSERT_TRUE(risks.ok());
+  copy_.Write("risks.yaml", *risks + "# reviewed\n");
+  absl::StatusOr<PolicySet> after = copy_.Load();
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_NE(before->sha256, after->sha256);
+}
+
+TEST_F(RiskRegisterTest, RegisterInASubdirectoryIsFoundBesideTheSoa) {
+  std::filesystem::create_directory(copy_.dir() / "isms");
+  copy_.Write("isms/risks.yaml",
+              ReadFile(kMinimal / "risks.yaml").value_or(""));
+  copy_.Remove("risks.yaml");
+  NameRegister("isms/risks.yaml");
+  absl::StatusOr<PolicySet> set = copy_.Load();
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->sources[set->sources.size() - 2].path, "isms/risks.yaml");
+}
+
+TEST_F(RiskRegisterTest, MissingRegisterIsNotFoundNamingTheSoaLine) {
+  copy_.Remove("risks.yaml");
+  absl::StatusOr<PolicySet> set = copy_.Load();
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().code(), absl::StatusCode::kNotFound) << set.status();
+  EXPECT_THAT(std::string(set.status().message()),
+              HasSubstr(absl::StrCat(copy_.soa().string(),
+                                     ":25: the risk "
+                                     "register ",
+                                     (copy_.dir() / "risks.yaml").string(),
+                                     " is missing")));
+}
+
+TEST_F(RiskRegisterTest, AMistakeInTheSoaComesBeforeAMissingRegister) {
+  copy_.Remove("risks.yaml");
+  copy_.Write("soa.yaml", absl::StrCat("risk_register: risks.yaml\n",
+                                       Soa("  - control: a.5.99\n"
+                                           "    applicable: true\n")));
+  ExpectInvalid(copy_.Load(), "soa.yaml:6:", "unknown control \"a.5.99\"");
+}
+
+TEST_F(RiskRegisterTest, RefusesARegisterNamedOutsideTheSoaDirectory) {
+  for (const char* name :
+       {"../risks.yaml", "/etc/passwd", ".risks.yaml", "a//b.yaml",
+        "risks.yaml/", "soa.yaml", "a/b/c/d/e.yaml", "risks yaml"}) {
+    NameRegister(absl::StrCat("\"", name, "\""));
+    ExpectInvalid(copy_.Load(), "soa.yaml:25:", "malformed \"risk_register\"");
+  }
+}
+
+TEST_F(RiskRegisterTest, RefusesARegisterNamedLikeAPolicyFile) {
+  NameRegister("checks/linux.yaml");
+  ExpectInvalid(copy_.Load(), "soa.yaml:25:",
+                "the risk register checks/linux.yaml has the name of a policy "
+                "file");
+}
+
+TEST_F(RiskRegisterTest, RiskRelyingOnANotApplicableControlNamesBoth) {
+  copy_.Write("risks.yaml",
+              "risks:\n"
+              "  - id: R-03\n"
+              "    asset: Laptops\n"
+              "    threat: Malware\n"
+              "    vulnerability: Email\n"
+              "    likelihood: 3\n"
+              "    impact: 3\n"
+              "    owner: IT\n"
+              "    treatment: modify\n"
+              "    controls:\n"
+              "      - a.8.24\n"
+              "      - a.8.7\n"  // 12
+              "    residual_likelihood: 1\n"
+              "    residual_impact: 3\n");
+  ExpectInvalid(copy_.Load(),
+                absl::StrCat((copy_.dir() / "risks.yaml").string(),
+                             ":12: risk R-03 relies on a.8.7, which the SoA "
+                             "marks not applicable (",
+                             copy_.soa().string(), ":22)"),
+                "");
+}
+
+TEST_F(RiskRegisterTest, RequirementRelyingOnANotApplicableControlNamesBoth) {
+  copy_.Write("risks.yaml",
+              "risks: []\n"
+              "requirements:\n"
+              "  - id: REQ-02\n"
+              "    source: contractual\n"
+              "    text: Customers require anti-malware\n"
+              "    controls: [a.8.7]\n");  // 6
+  ExpectInvalid(copy_.Load(),
+                "risks.yaml:6: requirement REQ-02 relies on "
+                "a.8.7, which the SoA marks not applicable (",
+                copy_.soa().string() + ":22)");
+}
+
+// A register of one risk, its fields in key order, `fields` replacing or
+// adding to the defaults ("DROP": left out); the risk starts on line 2.
+std::string OneRisk(const std::map<std::string, std::string>& fields) {
+  std::map<std::string, std::string> risk = {
+      {"id", "R-01"},           {"asset", "Laptops"},
+      {"threat", "Theft"},      {"vulnerability", "Carried around"},
+      {"likelihood", "3"},      {"impact", "4"},
+      {"owner", "IT"},          {"treatment", "modify"},
+      {"controls", "[a.8.24]"}, {"residual_likelihood", "2"},
+      {"residual_impact", "2"}};
+  for (const auto& [key, value] : fields) risk[key] = value;
+  std::string text = "risks:\n";
+  bool first = true;
+  for (const auto& [key, value] : risk) {
+    if (value == "DROP") continue;
+    absl::StrAppend(&text, first ? "  - " : "    ", key, ": ", value, "\n");
+    first = false;
+  }
+  return text;
+}
+
+struct BadRegister {
+  std::string text;
+  std::string message;  // "risks.yaml:LINE: ..."
+};
+
+class BadRiskRegisterTest : public ::testing::TestWithParam<BadRegister> {};
+
+TEST_P(BadRiskRegisterTest, IsRefusedWithFileAndLine) {
+  PolicyCopy copy;
+  absl::StatusOr<std::string> soa = ReadFile(kMinimal / "soa.yaml");
+  ASSERT_TRUE(soa.ok());
+  copy.Write("soa.yaml", *soa + "risk_register: risks.yaml\n");
+  copy.Write("risks.yaml", GetParam().text);
+  absl::StatusOr<PolicySet> set = copy.Load();
+  ASSERT_FALSE(set.ok()) << GetParam().text;
+  EXPECT_EQ(set.status().code(), absl::StatusCode::kInvalidArgument)
+      << set.status();
+  EXPECT_THAT(std::string(set.status().message()),
+              HasSubstr(GetParam().message));
+}
+
+// The keys of OneRisk in order, each on its own line from line 2:
+// accepted_by and accepted_on (when given), asset (2), controls (3), id (4),
+// impact (5), likelihood (6), owner (7), residual_impact (8),
+// residual_likelihood (9), threat (10), treatment (11), vulnerability (12).
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BadRiskRegisterTest,
+    ::testing::Values(
+        BadRegister{"", "risks.yaml:1: empty"},
+        BadRegister{"risks: []\nrisk: []\n", ":2: unknown key \"risk\""},
+        BadRegister{"requirements: []\n", "lacks the key \"risks\""},
+        BadRegister{"risks: R-01\n", ":1: \"risks\" must be a list"},
+        BadRegister{"risks: []\nrequirements: {}\n",
+                    "\"requirements\" must be a list"},
+        BadRegister{"risks:\n  - R-01\n", ":2: a risk must be a mapping"},
+        BadRegister{OneRisk({{"severity", "high"}}),
+                    "unknown key \"severity\" in a risk"},
+        BadRegister{OneRisk({{"owner", "DROP"}}),
+                    ":2: risk R-01 lacks the key \"owner\""},
+        BadRegister{OneRisk({{"threat", "\"\""}}), "must not be empty"},
+        BadRegister{OneRisk({{"asset", "[a, b]"}}), "must be a single value"},
+        BadRegister{OneRisk({{"id", "R 01"}}), ":4: malformed id \"R 01\""},
+        BadRegister{OneRisk({{"id", "-R1"}}), "malformed id \"-R1\""},
+        BadRegister{absl::StrCat(OneRisk({}), "  - id: R-01\n"),  // 13
+                    ":13: duplicate id \"R-01\" (first at line 4)"},
+        BadRegister{absl::StrCat(OneRisk({}),
+                                 "requirements:\n"
+                                 "  - id: R-01\n"  // 14
+                                 "    source: legal\n"
+                                 "    text: T\n"
+                                 "    controls: [a.5.1]\n"),
+                    ":14: duplicate id \"R-01\" (first at line 4)"},
+        BadRegister{OneRisk({{"likelihood", "0"}}),
+                    ":6: \"likelihood\" of risk R-01 must be a whole number "
+                    "from 1 to 5, not \"0\""},
+        BadRegister{OneRisk({{"impact", "6"}}), ":5: \"impact\" of risk R-01"},
+        BadRegister{OneRisk({{"residual_impact", "3.0"}}),
+                    ":8: \"residual_impact\" of risk R-01 must be a whole"},
+        BadRegister{OneRisk({{"residual_likelihood", "high"}}), "not \"high\""},
+        BadRegister{OneRisk({{"likelihood", "+3"}}), "not \"+3\""},
+        BadRegister{OneRisk({{"treatment", "transfer"}}),
+                    ":11: unknown treatment \"transfer\" of risk R-01 (known: "
+                    "modify, retain, avoid, share)"},
+        BadRegister{OneRisk({{"controls", "DROP"}}),
+                    ":2: risk R-01 is to modify: it needs the controls"},
+        BadRegister{OneRisk({{"controls", "[]"}}), "is to modify: it needs"},
+        BadRegister{OneRisk({{"treatment", "retain"}}),
+                    ":3: risk R-01 is to retain: it names no controls"},
+        BadRegister{OneRisk({{"treatment", "avoid"}}),
+                    "risk R-01 is to avoid: it names no controls"},
+        BadRegister{OneRisk({{"controls", "[a.8.24, a.8.24]"}}),
+                    ":3: \"a.8.24\" appears twice"},
+        BadRegister{OneRisk({{"controls", "[a.8.99]"}}),
+                    ":3: risk R-01 names unknown control \"a.8.99\""},
+        BadRegister{OneRisk({{"controls", "[A.8.24]"}}),
+                    "unknown control \"A.8.24\""},
+        BadRegister{OneRisk({{"controls", "a.8.24"}}), "must be a list"},
+        BadRegister{OneRisk({{"accepted_by", "IT"}}),
+                    ":2: risk R-01: accepted_by and accepted_on go together"},
+        BadRegister{OneRisk({{"accepted_on", "2026-11-20"}}),
+                    ":2: risk R-01: accepted_by and accepted_on go together"},
+        BadRegister{
+            OneRisk({{"accepted_by", "IT"}, {"accepted_on", "2026-11-31"}}),
+            ":3: \"accepted_on\" of risk R-01: malformed date"},
+        BadRegister{
+            OneRisk({{"accepted_by", "IT"}, {"accepted_on", "20 Nov 2026"}}),
+            "malformed date"},
+        BadRegister{"risks: []\n"
+                    "requirements:\n"
+                    "  - id: REQ-1\n"
+                    "    source: moral\n"  // 4
+                    "    text: T\n"
+                    "    controls: [a.5.1]\n",
+                    ":4: unknown source \"moral\" of requirement REQ-1 "
+                    "(known: legal, regulatory, contractual, business)"},
+        BadRegister{"risks: []\n"
+                    "requirements:\n"
+                    "  - id: REQ-1\n"
+                    "    source: legal\n"
+                    "    controls: [a.5.1]\n",
+                    ":3: requirement REQ-1 lacks the key \"text\""},
+        BadRegister{"risks: []\n"
+                    "requirements:\n"
+                    "  - id: REQ-1\n"
+                    "    source: legal\n"
+                    "    text: T\n"
+                    "    controls: []\n",
+                    ":6: requirement REQ-1 needs at least one control"},
+        BadRegister{"risks: []\n"
+                    "requirements:\n"
+                    "  - id: REQ-1\n"
+                    "    source: legal\n"
+                    "    text: T\n"
+                    "    controls: [a.5.1]\n"
+                    "    owner: CEO\n",
+                    ":7: unknown key \"owner\" in a requirement"},
+        BadRegister{"risks: [\n", "malformed YAML"}));
+
+// ---------------------------------------------------------------------------
+// The risk register without the file system
+// ---------------------------------------------------------------------------
+
+PolicyTexts MinimalTextsWithRegister() {
+  PolicyTexts texts = MinimalTexts();
+  texts.soa += "risk_register: risks.yaml\n";
+  texts.risks = ReadFile(kMinimal / "risks.yaml").value_or("");
+  return texts;
+}
+
+TEST(PolicyTextsTest, RegisterIsParsedAndNamedByItsNameInSources) {
+  absl::StatusOr<PolicySet> set = ParsePolicySet(MinimalTextsWithRegister());
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_TRUE(set->has_risk_register);
+  EXPECT_EQ(set->risks.size(), 2u);
+  EXPECT_EQ(set->sources[set->sources.size() - 2].path, "risks.yaml");
+  // Without risks_path, messages name it beside the SoA.
+  EXPECT_EQ(set->risks[0].location.file, (kMinimal / "risks.yaml").string());
+}
+
+TEST(PolicyTextsTest, RisksPathNamesTheRegisterInMessages) {
+  PolicyTexts texts = MinimalTextsWithRegister();
+  texts.risks_path = "site/our-risks.yaml";
+  texts.risks = "risks: [\n";
+  absl::StatusOr<PolicySet> set = ParsePolicySet(std::move(texts));
+  ExpectInvalid(set, "site/our-risks.yaml:", "malformed YAML");
+}
+
+TEST(PolicyTextsTest, RegisterNamedButNotGivenIsNotFound) {
+  PolicyTexts texts = MinimalTextsWithRegister();
+  texts.risks.reset();
+  absl::StatusOr<PolicySet> set = ParsePolicySet(std::move(texts));
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(set.status().message()), HasSubstr("risk register"));
+}
+
+TEST(PolicyTextsTest, RegisterGivenButNotNamedIsRefused) {
+  PolicyTexts texts = MinimalTexts();
+  texts.risks = ReadFile(kMinimal / "risks.yaml").value_or("");
+  ExpectInvalid(ParsePolicySet(std::move(texts)), "soa.yaml:1:",
+                "a risk register was given, but the SoA names none");
+}
+
+// ---------------------------------------------------------------------------
+// When a corrective action is effective
+// ---------------------------------------------------------------------------
+
+std::string SoaWithGrading(absl::string_view grading) {
+  return absl::StrCat("grading:\n", grading,  // from line 2
+                      Soa("  - control: a.5.1\n"
+                          "    applicable: true\n"
+                          "    evidence: [manual]\n"));
+}
+
+TEST(PolicyLoaderTest, EffectivenessThresholdsDefault) {
+  PolicyCopy copy;
+  absl::StatusOr<PolicySet> set = copy.Load();
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->grading.effective_after_passes, 3);
+  EXPECT_EQ(set->grading.effective_after_period, absl::Hours(24));
+}
+
+TEST(PolicyLoaderTest, ReadsEffectivenessThresholds) {
+  PolicyCopy copy;
+  copy.Write("soa.yaml", SoaWithGrading("  effective_after_passes: 5\n"
+                                        "  effective_after_period: 7d\n"));
+  absl::StatusOr<PolicySet> set = copy.Load();
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->grading.effective_after_passes, 5);
+  EXPECT_EQ(set->grading.effective_after_period, absl::Hours(24 * 7));
+}
+
+TEST(PolicyLoaderTest, EffectiveAfterAZeroPeriodIsAllowed) {
+  PolicyCopy copy;
+  copy.Write("soa.yaml", SoaWithGrading("  effective_after_passes: 1\n"
+                                        "  effective_after_period: 0s\n"));
+  absl::StatusOr<PolicySet> set = copy.Load();
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->grading.effective_after_passes, 1);
+  EXPECT_EQ(set->grading.effective_after_period, absl::ZeroDuration());
+}
+
+TEST(PolicyLoaderTest, RefusesBadEffectivenessThresholds) {
+  for (const char* passes : {"0", "-1", "2.5", "three", "[3]"}) {
+    PolicyCopy copy;
+    copy.Write("soa.yaml", SoaWithGrading(absl::StrCat(
+                               "  effective_after_passes: ", passes, "\n")));
+    ExpectInvalid(copy.Load(), "soa.yaml:2:", "\"effective_after_passes\"");
+  }
+  for (const char* period : {"-1h", "1", "0", "1w", "00s"}) {
+    PolicyCopy copy;
+    copy.Write("soa.yaml", SoaWithGrading(absl::StrCat(
+                               "  effective_after_period: ", period, "\n")));
+    ExpectInvalid(copy.Load(), "soa.yaml:2:", "\"effective_after_period\"");
+  }
 }
 
 }  // namespace

@@ -1,14 +1,16 @@
 // The policy engine's readers, internal to it (grading/policy.h is the
 // API): checked access to a YAML document with FILE:LINE errors
-// (policy_yaml.cc), and the parsers of the three kinds of file
-// LoadPolicySet (policy_loader.cc) reads: the catalogue
-// (policy_catalogue.cc), the checks (policy_checks.cc) and the SoA
-// (policy_soa.cc). yaml-cpp throws: callers run the parsers in Guarded.
+// (policy_yaml.cc), and the parsers of the kinds of file LoadPolicySet
+// (policy_loader.cc) reads: the catalogue (policy_catalogue.cc), the checks
+// (policy_checks.cc), the SoA (policy_soa.cc) and the risk register it
+// names (policy_risks.cc). yaml-cpp throws: callers run the parsers in
+// Guarded.
 #ifndef EVIDENTIA_GRADING_POLICY_PARSE_H_
 #define EVIDENTIA_GRADING_POLICY_PARSE_H_
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -113,6 +115,11 @@ absl::StatusOr<absl::Time> ReadDate(const YamlFile& file,
 absl::StatusOr<double> ReadNumber(const YamlFile& file, const YAML::Node& node,
                                   absl::string_view what);
 
+// A whole number in decimal digits (no sign, no exponent) from `min` to
+// `max`.
+absl::StatusOr<int> ReadInteger(const YamlFile& file, const YAML::Node& node,
+                                absl::string_view what, int min, int max);
+
 // A list of non-empty scalars, each with its node (for line numbers).
 // Duplicates are refused.
 absl::StatusOr<std::vector<std::pair<std::string, YAML::Node>>> ReadList(
@@ -168,11 +175,35 @@ absl::Status ParseChecks(const YamlFile& file, const YAML::Node& root,
                          std::map<std::string, SourceLocation>* check_ids,
                          std::vector<SettingUse>* settings);
 
-// The Statement of Applicability, against the catalogue and the checks.
+// The risk register an SoA names (`risk_register:`), and where.
+struct RiskRegisterRef {
+  std::string name;  // relative to the SoA's directory; empty: none
+  int line = 0;      // of the value in the SoA
+};
+
+// A risk register's name as the SoA may give it: a relative path of at
+// most four '/'-separated parts, each of letters, digits, '.', '_' and
+// '-' not starting with '.', at most 128 characters; so it stays beside
+// the SoA, also in a bundle's soa/.
+bool IsRiskRegisterPath(absl::string_view name);
+
+// The Statement of Applicability, against the catalogue and the checks;
+// the risk register it names in `risk_register` (its name empty when none).
 absl::Status ParseSoa(const YamlFile& file, const YAML::Node& root,
                       const std::vector<Control>& catalogue,
                       const std::map<std::string, SourceLocation>& check_ids,
-                      PolicySet* set);
+                      PolicySet* set, RiskRegisterRef* risk_register);
+
+// The name of the risk register the SoA text `soa` names, when it is well
+// formed (IsRiskRegisterPath) and the text is a YAML mapping; nullopt
+// otherwise (ParseSoa then says what is wrong). Throws nothing. For
+// LoadPolicySet, which reads the register before parsing.
+std::optional<std::string> RiskRegisterNamedBy(const std::string& soa);
+
+// The risk register: its risks and requirements into `set` (and
+// has_risk_register set), against the catalogue and the SoA already there.
+absl::Status ParseRiskRegister(const YamlFile& file, const YAML::Node& root,
+                               PolicySet* set);
 
 }  // namespace evidentia::policy::internal
 

@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "common/files.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
@@ -42,18 +43,77 @@ using google::protobuf::FieldDescriptor;
 // The Statement of Applicability
 // ---------------------------------------------------------------------------
 
+namespace {
+
+constexpr char kRiskRegisterKey[] = "risk_register";
+
+// "0s", "0m", "0h" or "0d": a period that may be zero.
+absl::StatusOr<absl::Duration> ReadPeriod(const YamlFile& file,
+                                          const YAML::Node& node,
+                                          absl::string_view what) {
+  if (node.IsScalar() && node.Scalar().size() == 2 && node.Scalar()[0] == '0' &&
+      absl::string_view("smhd").find(node.Scalar()[1]) !=
+          absl::string_view::npos) {
+    return absl::ZeroDuration();
+  }
+  return ReadDuration(file, node, what);
+}
+
+}  // namespace
+
+bool IsRiskRegisterPath(absl::string_view name) {
+  return IsPlainRelativePath(std::string_view(name.data(), name.size()), 4,
+                             128);
+}
+
+std::optional<std::string> RiskRegisterNamedBy(const std::string& soa) {
+  try {
+    absl::StatusOr<YAML::Node> root = ParseYaml(YamlFile("soa"), soa);
+    if (!root.ok() || !root->IsMap()) return std::nullopt;
+    for (YAML::const_iterator it = root->begin(); it != root->end(); ++it) {
+      if (it->first.IsScalar() && it->first.Scalar() == kRiskRegisterKey) {
+        if (!it->second.IsScalar() ||
+            !IsRiskRegisterPath(it->second.Scalar())) {
+          return std::nullopt;
+        }
+        return it->second.Scalar();
+      }
+    }
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
 absl::Status ParseSoa(const YamlFile& file, const YAML::Node& root,
                       const std::vector<Control>& catalogue,
                       const std::map<std::string, SourceLocation>& check_ids,
-                      PolicySet* set) {
+                      PolicySet* set, RiskRegisterRef* risk_register) {
   if (!root.IsDefined() || root.IsNull()) {
     return file.ErrorAtLine(1, "empty: the SoA needs \"controls\"");
   }
-  ASSIGN_OR_RETURN(Mapping top, ReadMapping(file, root, "the SoA",
-                                            {"organisation", "settings",
-                                             "grading", "controls"}));
+  ASSIGN_OR_RETURN(Mapping top,
+                   ReadMapping(file, root, "the SoA",
+                               {"organisation", "settings", "grading",
+                                kRiskRegisterKey, "controls"}));
   ASSIGN_OR_RETURN(set->organisation,
                    RequireText(file, top, "organisation", "the SoA"));
+
+  if (const MapEntry* e = top.Find(kRiskRegisterKey)) {
+    ASSIGN_OR_RETURN(risk_register->name,
+                     ReadText(file, e->value, "\"risk_register\""));
+    risk_register->line = YamlFile::Line(e->value);
+    const std::string own_name =
+        std::filesystem::path(file.name()).filename().string();
+    if (!IsRiskRegisterPath(risk_register->name) ||
+        risk_register->name == own_name) {
+      return file.Error(
+          e->value,
+          absl::StrCat("malformed \"risk_register\" \"", risk_register->name,
+                       "\": want a file beside the SoA (or below its "
+                       "directory), other than the SoA, named with letters, "
+                       "digits, '.', '_', '-' and '/', such as risks.yaml"));
+    }
+  }
 
   if (const MapEntry* settings = top.Find("settings")) {
     if (!settings->value.IsNull()) {
@@ -73,10 +133,12 @@ absl::Status ParseSoa(const YamlFile& file, const YAML::Node& root,
   }
 
   if (const MapEntry* grading = top.Find("grading")) {
-    ASSIGN_OR_RETURN(Mapping map,
-                     ReadMapping(file, grading->value, "\"grading\"",
-                                 {"max_silence", "major_failure_share",
-                                  "manual_expiry_warning", "max_clock_skew"}));
+    ASSIGN_OR_RETURN(
+        Mapping map,
+        ReadMapping(file, grading->value, "\"grading\"",
+                    {"max_silence", "major_failure_share",
+                     "manual_expiry_warning", "max_clock_skew",
+                     "effective_after_passes", "effective_after_period"}));
     if (const MapEntry* e = map.Find("max_silence")) {
       ASSIGN_OR_RETURN(set->grading.max_silence,
                        ReadDuration(file, e->value, "\"max_silence\""));
@@ -89,6 +151,16 @@ absl::Status ParseSoa(const YamlFile& file, const YAML::Node& root,
       ASSIGN_OR_RETURN(
           set->grading.manual_expiry_warning,
           ReadDuration(file, e->value, "\"manual_expiry_warning\""));
+    }
+    if (const MapEntry* e = map.Find("effective_after_passes")) {
+      ASSIGN_OR_RETURN(set->grading.effective_after_passes,
+                       ReadInteger(file, e->value, "\"effective_after_passes\"",
+                                   1, 1000000));
+    }
+    if (const MapEntry* e = map.Find("effective_after_period")) {
+      ASSIGN_OR_RETURN(
+          set->grading.effective_after_period,
+          ReadPeriod(file, e->value, "\"effective_after_period\""));
     }
     if (const MapEntry* e = map.Find("major_failure_share")) {
       ASSIGN_OR_RETURN(double share,

@@ -191,6 +191,23 @@ absl::StatusOr<double> ReadNumber(const YamlFile& file, const YAML::Node& node,
   return number;
 }
 
+absl::StatusOr<int> ReadInteger(const YamlFile& file, const YAML::Node& node,
+                                absl::string_view what, int min, int max) {
+  ASSIGN_OR_RETURN(std::string text, ReadScalar(file, node, what));
+  int number = 0;
+  const bool digits = !text.empty() && text.size() <= 9 &&
+                      std::all_of(text.begin(), text.end(), [](char c) {
+                        return absl::ascii_isdigit(c);
+                      });
+  if (!digits || !absl::SimpleAtoi(text, &number) || number < min ||
+      number > max) {
+    return file.Error(
+        node, absl::StrCat(what, " must be a whole number from ", min, " to ",
+                           max, ", not \"", text, "\""));
+  }
+  return number;
+}
+
 // A list of non-empty scalars, each with its node (for line numbers).
 // Duplicates are refused.
 absl::StatusOr<std::vector<std::pair<std::string, YAML::Node>>> ReadList(

@@ -118,6 +118,71 @@ void AssessSoa(const policy::PolicySet& policy, v1::ReadinessReport& report) {
   }
 }
 
+// Risk-to-control coverage: counts and problems into `report`, the
+// reasons they make into `reasons`.
+void AssessRisks(const policy::PolicySet& policy, v1::ReadinessReport& report,
+                 std::vector<std::string>& reasons) {
+  report.set_has_risk_register(policy.has_risk_register);
+  if (!policy.has_risk_register) {
+    report.add_coverage_problems(
+        "no risk register: the SoA names none (risk_register)");
+    reasons.push_back("no risk register: the SoA names none");
+    return;
+  }
+  std::set<std::string> justified;
+  report.set_risks(policy.risks.size());
+  for (const policy::Risk& risk : policy.risks) {
+    justified.insert(risk.controls.begin(), risk.controls.end());
+    if (risk.treatment != "retain") {
+      report.set_risks_treated(report.risks_treated() + 1);
+    }
+  }
+  report.set_requirements(policy.requirements.size());
+  for (const policy::Requirement& requirement : policy.requirements) {
+    justified.insert(requirement.controls.begin(), requirement.controls.end());
+  }
+  std::vector<std::string> unjustified;
+  for (const policy::SoaEntry& row : policy.soa) {
+    if (!row.applicable) continue;
+    if (justified.count(row.control_id) > 0) {
+      report.set_controls_justified(report.controls_justified() + 1);
+      continue;
+    }
+    const policy::Control* control = policy.FindControl(row.control_id);
+    report.add_coverage_problems(absl::StrCat(
+        row.control_id, control != nullptr ? " " : "",
+        control != nullptr ? control->title : "",
+        " is applicable but justified by no risk and no requirement"));
+    unjustified.push_back(row.control_id);
+  }
+  std::vector<std::string> unaccepted;
+  for (const policy::Risk& risk : policy.risks) {
+    if (!risk.accepted_by.empty()) {
+      report.set_risks_accepted(report.risks_accepted() + 1);
+      continue;
+    }
+    report.add_coverage_problems(absl::StrCat(
+        "the residual risk of ", risk.id, " (", risk.asset, "; likelihood ",
+        risk.residual_likelihood, ", impact ", risk.residual_impact,
+        ") is not accepted by its owner, ", risk.owner));
+    unaccepted.push_back(risk.id);
+  }
+  if (!unjustified.empty()) {
+    reasons.push_back(
+        Listed(unjustified,
+               "applicable control justified by no risk or "
+               "requirement",
+               "applicable controls justified by no risk or requirement"));
+  }
+  if (!unaccepted.empty()) {
+    reasons.push_back(Listed(unaccepted,
+                             "risk whose residual risk is not "
+                             "accepted by its owner",
+                             "risks whose residual risk is not accepted by "
+                             "their owners"));
+  }
+}
+
 }  // namespace
 
 v1::ReadinessReport AssessReadiness(const policy::PolicySet& policy,
@@ -127,7 +192,9 @@ v1::ReadinessReport AssessReadiness(const policy::PolicySet& policy,
   report.set_organisation(policy.organisation);
   report.set_policy_sha256(policy.sha256);
   for (const policy::PolicySet::SourceFile& file : policy.sources) {
-    if (file.soa) report.set_soa_sha256(Sha256Hex(file.bytes));
+    if (file.soa && !file.risk_register) {
+      report.set_soa_sha256(Sha256Hex(file.bytes));
+    }
   }
   const absl::CivilDay today = DayOf(at);
   Shortfalls shortfalls;
@@ -189,15 +256,22 @@ v1::ReadinessReport AssessReadiness(const policy::PolicySet& policy,
         report.soa_problems_size() == 1 ? " problem: " : " problems: ",
         absl::StrJoin(report.soa_problems(), "; "), ")"));
   }
+  AssessRisks(policy, report, reasons);
   for (std::string& reason : reasons) report.add_reasons(std::move(reason));
   report.set_ready(report.reasons().empty());
   report.set_verdict(
       report.ready()
-          ? absl::StrCat("Stage 1 ready: all ", required,
-                         " required documents approved and within their "
-                         "review dates; the SoA is complete (",
-                         report.soa_controls(), " controls, ",
-                         report.soa_applicable(), " applicable)")
+          ? absl::StrCat(
+                "Stage 1 ready: all ", required,
+                " required documents approved and within their "
+                "review dates; the SoA is complete (",
+                report.soa_controls(), " controls, ", report.soa_applicable(),
+                " applicable); every applicable control is "
+                "justified by the risk register (",
+                report.risks(), report.risks() == 1 ? " risk, " : " risks, ",
+                report.requirements(),
+                report.requirements() == 1 ? " requirement" : " requirements",
+                ") and every residual risk accepted")
           : absl::StrCat("Stage 1 not ready: ",
                          absl::StrJoin(report.reasons(), "; ")));
   return report;

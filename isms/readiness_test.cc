@@ -1,7 +1,9 @@
 #include "isms/readiness.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -29,9 +31,10 @@ policy::PolicySet Shipped() {
 const absl::Time kToday =
     absl::FromCivil(absl::CivilSecond(2026, 12, 3, 9), absl::UTCTimeZone());
 
+// The SoA file, not the risk register that ships beside it.
 std::string SoaBytes(const policy::PolicySet& set) {
   for (const policy::PolicySet::SourceFile& file : set.sources) {
-    if (file.soa) return file.bytes;
+    if (file.soa && !file.risk_register) return file.bytes;
   }
   return "";
 }
@@ -122,8 +125,88 @@ TEST(ReadinessTest, EveryRequiredDocumentApprovedIsReady) {
   EXPECT_THAT(report.verdict(),
               HasSubstr("Stage 1 ready: all 16 required documents approved"));
   EXPECT_THAT(report.verdict(), HasSubstr("(93 controls, "));
+  EXPECT_THAT(report.verdict(),
+              HasSubstr("every applicable control is justified by the risk "
+                        "register (21 risks, 6 requirements) and every "
+                        "residual risk accepted"));
   EXPECT_TRUE(report.reasons().empty());
   for (const v1::ClauseReadiness& c : report.clauses()) EXPECT_TRUE(c.ready());
+}
+
+TEST(ReadinessTest, TheShippedRegisterCoversEveryApplicableControl) {
+  const policy::PolicySet set = Shipped();
+  v1::ReadinessReport report = AssessReadiness(set, Register(), kToday);
+  EXPECT_TRUE(report.has_risk_register());
+  EXPECT_EQ(report.risks(), 21u);
+  EXPECT_EQ(report.risks_treated(), 20u);  // all but R-20, retained
+  EXPECT_EQ(report.risks_accepted(), 21u);
+  EXPECT_EQ(report.requirements(), 6u);
+  EXPECT_EQ(report.soa_applicable(), 89u);
+  EXPECT_EQ(report.controls_justified(), 89u);
+  EXPECT_THAT(report.coverage_problems(), ::testing::IsEmpty());
+  // The SoA's digest is the SoA's, not the register's.
+  EXPECT_THAT(SoaBytes(set), HasSubstr("risk_register: risks.example.yaml"));
+  EXPECT_EQ(report.soa_sha256(), Sha256Hex(SoaBytes(set)));
+}
+
+TEST(ReadinessTest, NoRiskRegisterIsNotReady) {
+  policy::PolicySet set = Shipped();
+  Registrar r(set);
+  r.AddAllRequired();
+  set.has_risk_register = false;
+  set.risks.clear();
+  set.requirements.clear();
+  v1::ReadinessReport report = AssessReadiness(set, r.isms(), kToday);
+  EXPECT_FALSE(report.ready());
+  EXPECT_FALSE(report.has_risk_register());
+  EXPECT_EQ(report.verdict(),
+            "Stage 1 not ready: no risk register: the SoA names none");
+  EXPECT_THAT(report.coverage_problems(),
+              ::testing::ElementsAre(
+                  "no risk register: the SoA names none (risk_register)"));
+}
+
+TEST(ReadinessTest, AnApplicableControlJustifiedByNothingIsNotReady) {
+  policy::PolicySet set = Shipped();
+  Registrar r(set);
+  r.AddAllRequired();
+  // a.5.32 is named by requirement REQ-03 only.
+  std::vector<policy::Requirement>& requirements = set.requirements;
+  requirements.erase(std::remove_if(requirements.begin(), requirements.end(),
+                                    [](const policy::Requirement& requirement) {
+                                      return requirement.id == "REQ-03";
+                                    }),
+                     requirements.end());
+  v1::ReadinessReport report = AssessReadiness(set, r.isms(), kToday);
+  EXPECT_FALSE(report.ready());
+  EXPECT_EQ(report.controls_justified(), 88u);
+  EXPECT_THAT(report.coverage_problems(),
+              ::testing::ElementsAre("a.5.32 Intellectual property rights is "
+                                     "applicable but justified by no risk "
+                                     "and no requirement"));
+  EXPECT_EQ(report.verdict(),
+            "Stage 1 not ready: 1 applicable control justified by no risk or "
+            "requirement: a.5.32");
+}
+
+TEST(ReadinessTest, AResidualRiskNotAcceptedIsNotReady) {
+  policy::PolicySet set = Shipped();
+  Registrar r(set);
+  r.AddAllRequired();
+  ASSERT_EQ(set.risks[2].id, "R-03");
+  set.risks[2].accepted_by.clear();
+  set.risks[2].accepted_on.clear();
+  v1::ReadinessReport report = AssessReadiness(set, r.isms(), kToday);
+  EXPECT_FALSE(report.ready());
+  EXPECT_EQ(report.risks_accepted(), 20u);
+  EXPECT_THAT(report.coverage_problems(),
+              ::testing::ElementsAre(
+                  "the residual risk of R-03 (Company laptops and the source "
+                  "code and support data on them; likelihood 3, impact 1) is "
+                  "not accepted by its owner, IT Manager"));
+  EXPECT_EQ(report.verdict(),
+            "Stage 1 not ready: 1 risk whose residual risk is not accepted "
+            "by its owner: R-03");
 }
 
 TEST(ReadinessTest, OneMissingDocumentIsNamed) {

@@ -144,6 +144,9 @@ constexpr char kInstalledConfigDir[] = "/etc/evidentia";
 constexpr char kInstalledPoliciesDir[] = "/usr/share/evidentia/policies";
 constexpr char kInstalledSoaTemplate[] =
     "/usr/share/evidentia/soa.example.yaml";
+// The risk register the template names (risk_register:), beside it.
+constexpr char kInstalledRisksTemplate[] =
+    "/usr/share/evidentia/risks.example.yaml";
 
 // Where `serve` keeps its state and finds its policies and SoA.
 struct ServePaths {
@@ -180,8 +183,11 @@ absl::StatusOr<ServePaths> ServePathsFrom(const ServeFlags& flags) {
         "no Statement of Applicability at ", paths.soa_file,
         " (serve without --data-dir grades with the SoA there); start from "
         "the template: cp ",
-        kInstalledSoaTemplate, " ", paths.soa_file,
-        ", then edit it (or give --data-dir, or --policies DIR --soa FILE)"));
+        kInstalledSoaTemplate, " ", paths.soa_file, " && cp ",
+        kInstalledRisksTemplate, " ",
+        std::filesystem::path(paths.soa_file).parent_path().string(),
+        "/, then edit both (or give --data-dir, or --policies DIR --soa "
+        "FILE)"));
   }
   return paths;
 }

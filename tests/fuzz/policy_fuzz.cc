@@ -1,10 +1,14 @@
 // The policy set loader (ParsePolicySet, what LoadPolicySet runs on the
 // files it reads) with one file replaced by the input: its first byte picks
 // the catalogue (0), checks/linux.yaml (1), checks/accounts.yaml (2), the
-// SoA (3) or the clause catalogue (4), the rest is the file. The other files
-// are grading/testdata/policy/minimal's. A set that loads must be complete and
+// SoA (3), the clause catalogue (4) or the risk register (5; the SoA then
+// names it), the rest is the file. The other files are
+// grading/testdata/policy/minimal's. A set that loads must be complete and
 // consistent.
+#include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "common/files.h"
 #include "grading/policy.h"
@@ -29,6 +33,7 @@ const PolicyTexts& Minimal() {
     t->checks.emplace_back("accounts.yaml", read("checks/accounts.yaml"));
     t->soa_path = "soa.yaml";
     t->soa = read("soa.yaml");
+    t->risks = read("risks.yaml");  // named only when the input is it
     return t;
   }();
   return *texts;
@@ -42,8 +47,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using evidentia::fuzz::Require;
   if (size == 0) return 0;
   PolicyTexts texts = Minimal();
+  std::optional<std::string> risks = std::move(texts.risks);
+  texts.risks.reset();
   std::string file(evidentia::fuzz::AsText(data + 1, size - 1));
-  switch (data[0] % 5) {
+  switch (data[0] % 6) {
     case 0:
       texts.catalogue = std::move(file);
       break;
@@ -56,13 +63,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 3:
       texts.soa = std::move(file);
       break;
-    default:
+    case 4:
       texts.clauses = std::move(file);
       break;
+    default:
+      texts.soa += "risk_register: risks.yaml\n";
+      texts.risks = std::move(file);
+      break;
   }
+  const bool risks_given = texts.risks.has_value();
   absl::StatusOr<PolicySet> set = ParsePolicySet(std::move(texts));
   if (!set.ok()) {
-    Require(set.status().code() == absl::StatusCode::kInvalidArgument,
+    // NOT_FOUND: a fuzzed SoA naming a risk register that was not given.
+    Require(set.status().code() == absl::StatusCode::kInvalidArgument ||
+                (!risks_given &&
+                 set.status().code() == absl::StatusCode::kNotFound),
             "a bad policy file is INVALID_ARGUMENT");
     return 0;
   }
@@ -78,5 +93,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const Check& check : set->checks) {
     Require(FactsFieldForProbe(check.probe) != nullptr, "checks name probes");
   }
+  Require(set->has_risk_register == risks_given,
+          "a risk register loads exactly when given");
+  std::set<std::string> ids;
+  const auto applicable = [&](const std::vector<std::string>& controls) {
+    for (const std::string& id : controls) {
+      const SoaEntry* row = set->FindSoaEntry(id);
+      Require(row != nullptr && row->applicable,
+              "risks and requirements rely on applicable controls only");
+    }
+  };
+  for (const Risk& risk : set->risks) {
+    Require(IsRiskId(risk.id) && ids.insert(risk.id).second,
+            "risk ids are well formed and unique");
+    Require(risk.treatment != "modify" || !risk.controls.empty(),
+            "a risk to modify names controls");
+    applicable(risk.controls);
+  }
+  for (const Requirement& requirement : set->requirements) {
+    Require(IsRiskId(requirement.id) && ids.insert(requirement.id).second,
+            "requirement ids are well formed and unique");
+    applicable(requirement.controls);
+  }
+  Require(set->sources.back().soa && !set->sources.back().risk_register,
+          "the SoA is the last source");
   return 0;
 }

@@ -62,7 +62,9 @@ TEST_F(InstalledLayoutTest, MissingSoaNamesItsPathAndTheTemplate) {
   EXPECT_THAT(
       output,
       AllOf(HasSubstr("no Statement of Applicability at " + soa),
-            HasSubstr("cp /usr/share/evidentia/soa.example.yaml " + soa)));
+            HasSubstr("cp /usr/share/evidentia/soa.example.yaml " + soa),
+            HasSubstr("cp /usr/share/evidentia/risks.example.yaml " +
+                      config_dir() + "/")));
   EXPECT_FALSE(fs::exists(data_dir())) << "nothing is made before the check";
 }
 

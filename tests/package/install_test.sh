@@ -4,7 +4,8 @@
 # cpack, makes a root with debootstrap (minbase, bookworm), installs the
 # packages with dpkg -i and their dependencies with apt-get, then in the
 # root: the collector refuses to start without an SoA, naming the template;
-# with the template copied to /etc/evidentia/soa.yaml it starts as its unit
+# with the template copied to /etc/evidentia/soa.yaml (and the risk register
+# it names beside it) it starts as its unit
 # says (its user, the installed layout's defaults; on a free port of
 # 127.0.0.1), `evidentia` makes a token, the agent enrols and runs one cycle
 # as its unit says (of the root's own /), and `evidentia controls` must
@@ -197,6 +198,7 @@ for file in /usr/bin/evidentia-collector /usr/bin/evidentia \
     /usr/share/evidentia/policies/checks/linux.yaml \
     /usr/share/evidentia/policies/README.md \
     /usr/share/evidentia/soa.example.yaml \
+    /usr/share/evidentia/risks.example.yaml \
     /usr/lib/systemd/system/evidentia-collector.service \
     /usr/lib/systemd/system/evidentia-agent.service \
     /usr/lib/systemd/system/evidentia-agent.timer; do
@@ -252,6 +254,8 @@ grep -qF "cp /usr/share/evidentia/soa.example.yaml /etc/evidentia/soa.yaml" \
 
 step "the collector with the SoA template (its unit's command, as $collector_user)"
 in_root 30 cp /usr/share/evidentia/soa.example.yaml /etc/evidentia/soa.yaml
+# The risk register the template names, beside it.
+in_root 30 cp /usr/share/evidentia/risks.example.yaml /etc/evidentia/
 $sudo chroot "$root" /usr/bin/env -i PATH="$path" LC_ALL=C.UTF-8 "$@" \
   >"$work/collector.log" 2>&1 &
 collector_pid=$!

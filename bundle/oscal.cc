@@ -269,15 +269,59 @@ void Emit(const Json& j, int depth, std::string& out, Stream& stream) {
   out += object ? "}" : "]";
 }
 
+// What an auditor's finding is on, in words ("a.8.24", "clause 6.1.2") and
+// as an OSCAL target: a control is a control objective, as the computed
+// findings have it; a clause is a requirement statement of the standard,
+// "clause-6.1.2" (a token cannot start with a digit).
+struct FindingSubject {
+  std::string words;
+  const char* type = "objective-id";
+  std::string target_id;
+};
+
+// INVALID_ARGUMENT when the finding names neither a control nor a clause
+// that makes a token.
+absl::StatusOr<FindingSubject> SubjectOf(const v1::FindingView& view) {
+  const v1::FindingStatement& f = view.finding();
+  FindingSubject subject;
+  if (!f.control().empty()) {
+    subject.words = f.control();
+    subject.target_id = f.control();
+  } else {
+    subject.words = absl::StrCat("clause ", f.clause());
+    subject.type = "statement-id";
+    subject.target_id = absl::StrCat("clause-", f.clause());
+  }
+  if (f.control().empty() == f.clause().empty() ||
+      !IsToken(subject.target_id)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("OSCAL document: finding ", view.number(),
+                     " names control \"", absl::CHexEscape(f.control()),
+                     "\" and clause \"", absl::CHexEscape(f.clause()),
+                     "\"; it needs exactly one, a control id or a clause "
+                     "number"));
+  }
+  return subject;
+}
+
+// A finding's corrective action as a POA&M state: "closed as effective",
+// "overdue" (open past its due day) or "open".
+std::string ActionState(const v1::FindingView& view) {
+  if (view.state() == v1::FINDING_CLOSED) return "closed as effective";
+  return view.overdue() ? "overdue" : "open";
+}
+
 class Builder {
  public:
   explicit Builder(const OscalInput& in)
       : manifest_(*in.manifest),
         policy_(*in.policy),
         grades_(*in.grades),
-        host_checks_(*in.host_checks) {}
+        host_checks_(*in.host_checks),
+        cycle_(in.cycle != nullptr ? *in.cycle : NoCycle()) {}
 
   absl::StatusOr<std::string> Build();
+  absl::StatusOr<std::string> BuildPoam();
 
  private:
   // Names the bundle's period for the UUIDs of what it observed: the same
@@ -296,7 +340,7 @@ class Builder {
     return absl::StrCat(
         kRoot, manifest_.soa_file().empty() ? "soa/" : manifest_.soa_file());
   }
-  absl::StatusOr<Json> Metadata();
+  absl::StatusOr<Json> Metadata(const std::string& title);
   absl::StatusOr<Json> LocalDefinitions();
   Json ReviewedControls() const;
   absl::StatusOr<Json> HostObservation(const v1::BundleAgent& agent,
@@ -307,10 +351,34 @@ class Builder {
   absl::StatusOr<Json> Finding(const v1::ControlGrade& grade,
                                const std::vector<std::string>& related);
 
+  // The certification cycle (docs/bundle.md, "The OSCAL document").
+  static const v1::CycleReport& NoCycle() {
+    static const v1::CycleReport* empty = new v1::CycleReport();
+    return *empty;
+  }
+  // A finding's UUID, the same in both documents and in every bundle of
+  // the collector's register: its record number names it.
+  absl::StatusOr<std::string> AuditorFindingUuid(uint64_t number) const {
+    return Uuid({"auditor-finding", manifest_.collector_key_id(),
+                 absl::StrCat(number)});
+  }
+  // The statement and signature of ISMS record `number` as links, when the
+  // bundle holds it.
+  absl::StatusOr<Json> RecordLinks(uint64_t number, const char* what) const;
+  // One piece of evidence a finding or closure names, as OSCAL relevant
+  // evidence: with an href when its file is in the bundle.
+  absl::StatusOr<Json> EvidenceOf(const v1::EvidenceRef& ref) const;
+  absl::StatusOr<Json> ProofSnapshot(const v1::SnapshotRef& ref) const;
+  absl::StatusOr<Json> AuditorFinding(const v1::FindingView& view) const;
+  absl::StatusOr<Json> ClosureObservation(const v1::FindingView& view) const;
+  absl::StatusOr<Json> PoamItem(const v1::FindingView& view,
+                                const std::string& observation_uuid) const;
+
   const v1::BundleManifest& manifest_;
   const policy::PolicySet& policy_;
   const v1::GradeControlsResponse& grades_;
   const std::map<std::string, std::vector<v1::HostCheck>>& host_checks_;
+  const v1::CycleReport& cycle_;
 
   std::map<std::string, const v1::BundleAgent*> agents_;
   std::map<std::pair<std::string, uint64_t>, const v1::BundleSnapshot*>
@@ -322,6 +390,10 @@ class Builder {
   // control id.
   std::map<std::string, std::map<std::string, std::string>> observed_;
   std::map<std::string, std::string> manual_observed_;
+  // The ISMS records the bundle holds, by number; the documents in
+  // objects/ (hex SHA-256).
+  std::map<uint64_t, const v1::BundleIsmsRecord*> records_;
+  std::set<std::string> documents_;
 };
 
 absl::StatusOr<std::string> Builder::PeriodUuid(
@@ -392,15 +464,31 @@ absl::Status Builder::Index() {
                                    grade.manual().sha256()}));
     }
   }
+  for (const v1::BundleIsmsRecord& record : manifest_.isms()) {
+    records_[record.number()] = &record;
+    if (IsSha256Hex(record.document_sha256())) {
+      documents_.insert(record.document_sha256());
+    }
+  }
+  for (const v1::BundleManual& manual : manifest_.manual()) {
+    documents_.insert(manual.document_sha256());
+  }
+  std::set<uint64_t> findings;
+  for (const v1::FindingView& view : cycle_.findings()) {
+    RETURN_IF_ERROR(SubjectOf(view).status());
+    if (!findings.insert(view.number()).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "OSCAL document: finding ", view.number(), " listed twice"));
+    }
+  }
   return absl::OkStatus();
 }
 
-absl::StatusOr<Json> Builder::Metadata() {
+absl::StatusOr<Json> Builder::Metadata(const std::string& title) {
   const std::string& org = manifest_.organisation();
   Json metadata;
-  metadata["title"] = absl::StrCat(
-      org.empty() ? "" : absl::StrCat(Md(org), ": "),
-      "ISO/IEC 27001:2022 Annex A assessment results, ", from_, " to ", to_);
+  metadata["title"] =
+      absl::StrCat(org.empty() ? "" : absl::StrCat(Md(org), ": "), title);
   metadata["last-modified"] = Rfc3339(manifest_.generated_at());
   // A bundle generated again is a new version of the document.
   metadata["version"] = Rfc3339(manifest_.generated_at());
@@ -775,7 +863,10 @@ absl::StatusOr<std::string> Builder::Build() {
 
   Json ar;
   ar["uuid"] = kNilUuid;  // replaced last, from the rest of the document
-  ASSIGN_OR_RETURN(ar["metadata"], Metadata());
+  ASSIGN_OR_RETURN(ar["metadata"],
+                   Metadata(absl::StrCat("ISO/IEC 27001:2022 Annex A "
+                                         "assessment results, ",
+                                         from_, " to ", to_)));
   ar["import-ap"] = Json::object(
       {{"href", SoaHref()},
        {"remarks",
@@ -798,7 +889,13 @@ absl::StatusOr<std::string> Builder::Build() {
           : absl::StrCat(" in scope ", Code(manifest_.scope())),
       ", from the snapshots the collector received from ", from_, " to ", to_,
       " (and the last one before). One observation per check and host, one "
-      "per piece of manual evidence; one finding per applicable control.");
+      "per piece of manual evidence; one finding per applicable control",
+      cycle_.findings_size() == 0
+          ? "."
+          : absl::StrCat(", and one per finding the auditors recorded in the "
+                         "certification cycle (",
+                         Plural(cycle_.findings_size(), "finding", "findings"),
+                         ", ISMS records in isms/)."));
   result["start"] = from_;
   result["end"] = to_;
   ASSIGN_OR_RETURN(result["local-definitions"], LocalDefinitions());
@@ -825,6 +922,10 @@ absl::StatusOr<std::string> Builder::Build() {
       related.push_back(manual->second);
     }
     ASSIGN_OR_RETURN(Json finding, Finding(grade, related));
+    findings.push_back(std::move(finding));
+  }
+  for (const v1::FindingView& view : cycle_.findings()) {
+    ASSIGN_OR_RETURN(Json finding, AuditorFinding(view));
     findings.push_back(std::move(finding));
   }
   SetIfAny(result, "findings", std::move(findings));
@@ -886,6 +987,390 @@ absl::Status Builder::EmitObservations(int depth, std::string& out) const {
   return absl::OkStatus();
 }
 
+absl::StatusOr<Json> Builder::RecordLinks(uint64_t number,
+                                          const char* what) const {
+  Json links = Json::array();
+  const auto found = records_.find(number);
+  if (number == 0 || found == records_.end()) return links;
+  const std::string& kind = found->second->kind();
+  ASSIGN_OR_RETURN(std::string statement,
+                   Href(bundle::IsmsRecordPath(number, kind, "statement")));
+  ASSIGN_OR_RETURN(std::string signature,
+                   Href(bundle::IsmsRecordPath(number, kind, "sig")));
+  links.push_back(Link(statement, "statement", "application/octet-stream",
+                       absl::StrCat(what, ": ISMS record ", number,
+                                    " as the operator signed it")));
+  links.push_back(Link(signature, "signature", "application/octet-stream",
+                       "Raw Ed25519 signature of the statement's PAE, "
+                       "operator key"));
+  links.push_back(Link(absl::StrCat(kRoot, bundle::IsmsProofPath(number)),
+                       "inclusion-proof", "text/plain",
+                       "RFC 6962 inclusion proof in log/checkpoint"));
+  return links;
+}
+
+absl::StatusOr<Json> Builder::ProofSnapshot(const v1::SnapshotRef& ref) const {
+  const auto agent = agents_.find(ref.agent_id());
+  if (agent == agents_.end()) {
+    Json evidence;
+    evidence["description"] = absl::StrCat(
+        "Snapshot ", ref.seq(), " of agent ", Code(ref.agent_id()),
+        ", a host outside this bundle's scope; it is not included.");
+    return evidence;
+  }
+  return SnapshotEvidence(*agent->second, ref.seq());
+}
+
+absl::StatusOr<Json> Builder::EvidenceOf(const v1::EvidenceRef& ref) const {
+  Json evidence;
+  Json props = Json::array();
+  switch (ref.ref_case()) {
+    case v1::EvidenceRef::kRecord: {
+      const uint64_t number = ref.record();
+      const auto found = records_.find(number);
+      if (found == records_.end()) {
+        evidence["description"] = absl::StrCat(
+            "ISMS record ", number, ", which this bundle does not hold.");
+        return evidence;
+      }
+      const v1::BundleIsmsRecord& record = *found->second;
+      ASSIGN_OR_RETURN(Json links, RecordLinks(number, "The record"));
+      if (IsSha256Hex(record.document_sha256())) {
+        ASSIGN_OR_RETURN(evidence["href"],
+                         Href(bundle::ObjectPath(absl::HexStringToBytes(
+                             record.document_sha256()))));
+        evidence["description"] =
+            absl::StrCat("The document of ISMS record ", number, " (",
+                         Md(record.kind()), "), by its SHA-256.");
+      } else {
+        evidence["href"] = links[0]["href"];
+        evidence["description"] =
+            absl::StrCat("ISMS record ", number, " (", Md(record.kind()),
+                         "), signed by the operator's key.");
+      }
+      AddProp(props, "record", absl::StrCat(number));
+      AddProp(props, "record-kind", record.kind());
+      AddProp(props, "statement-sha256", record.statement_sha256());
+      AddProp(props, "document-sha256", record.document_sha256());
+      evidence["props"] = std::move(props);
+      evidence["links"] = std::move(links);
+      return evidence;
+    }
+    case v1::EvidenceRef::kSnapshot:
+      return ProofSnapshot(ref.snapshot());
+    case v1::EvidenceRef::kManualSha256: {
+      if (ref.manual_sha256().size() != kSha256Size) {
+        evidence["description"] =
+            "A manual evidence document named by a malformed digest.";
+        return evidence;
+      }
+      const std::string hex = ToHex(ref.manual_sha256());
+      const bool held = documents_.count(hex) > 0;
+      if (held) {
+        ASSIGN_OR_RETURN(evidence["href"],
+                         Href(bundle::ObjectPath(ref.manual_sha256())));
+      }
+      evidence["description"] = absl::StrCat(
+          "Manual evidence document ", Code(hex),
+          held ? ", by its SHA-256." : ", which this bundle does not hold.");
+      AddProp(props, "document-sha256", hex);
+      evidence["props"] = std::move(props);
+      return evidence;
+    }
+    default:
+      evidence["description"] = "Evidence of a form this version cannot read.";
+      return evidence;
+  }
+}
+
+absl::StatusOr<Json> Builder::AuditorFinding(
+    const v1::FindingView& view) const {
+  const v1::FindingStatement& f = view.finding();
+  ASSIGN_OR_RETURN(const FindingSubject subject, SubjectOf(view));
+  ASSIGN_OR_RETURN(std::string uuid, AuditorFindingUuid(view.number()));
+  const std::string grade = GradeName(f.grade());
+  const bool computed = view.computed_grade() != v1::GRADE_UNSPECIFIED;
+
+  Json finding = {{"uuid", uuid}};
+  finding["title"] = absl::StrCat("Auditor finding ", view.number(), ": ",
+                                  grade, " on ", Md(subject.words));
+  finding["description"] = OneLine(f.statement()).empty()
+                               ? std::string(
+                                     "The auditor recorded no "
+                                     "statement.")
+                               : Md(f.statement());
+  Json props = Json::array();
+  AddProp(props, "audit", f.audit());
+  AddProp(props, "finding-record", absl::StrCat(view.number()));
+  AddProp(props, "auditor-grade", grade);
+  if (computed) {
+    AddProp(props, "computed-grade", GradeName(view.computed_grade()));
+  }
+  AddProp(props, "recorded-by", f.recorded_by());
+  AddProp(props, "state",
+          view.state() == v1::FINDING_CLOSED ? "closed" : "open");
+  for (const std::string& audit : view.carried_into()) {
+    AddProp(props, "carried-into", audit);
+  }
+  finding["props"] = std::move(props);
+  // The signed record, then the evidence it rests on that the bundle holds.
+  ASSIGN_OR_RETURN(Json links, RecordLinks(view.number(), "The finding"));
+  for (const v1::EvidenceRef& ref : f.evidence()) {
+    ASSIGN_OR_RETURN(Json evidence, EvidenceOf(ref));
+    if (!evidence.contains("href")) continue;
+    links.push_back(Link(evidence["href"].get<std::string>(), "evidence",
+                         nullptr, evidence["description"].get<std::string>()));
+  }
+  SetIfAny(finding, "links", std::move(links));
+
+  std::string title;
+  if (!f.control().empty()) {
+    const policy::Control* control = policy_.FindControl(f.control());
+    title =
+        absl::StrCat("Annex A ", Md(f.control()),
+                     control != nullptr ? absl::StrCat(" ", Md(control->title))
+                                        : std::string());
+  } else {
+    const policy::Clause* clause = policy_.FindClause(f.clause());
+    title =
+        absl::StrCat("Clause ", Md(f.clause()),
+                     clause != nullptr ? absl::StrCat(" ", Md(clause->title))
+                                       : std::string());
+  }
+  Json target = {{"type", subject.type},
+                 {"target-id", subject.target_id},
+                 {"title", std::move(title)}};
+  const bool satisfied = Satisfied(f.grade());
+  target["status"] = {
+      {"state", satisfied ? "satisfied" : "not-satisfied"},
+      {"reason", satisfied ? "pass" : "fail"},
+      {"remarks",
+       absl::StrCat("Auditor's grade: ", grade, ".",
+                    computed
+                        ? absl::StrCat(" Evidentia's grade of the "
+                                       "control at the end of the "
+                                       "audit: ",
+                                       GradeName(view.computed_grade()), ".")
+                        : std::string())}};
+  finding["target"] = std::move(target);
+
+  std::string remarks = absl::StrCat("Recorded in audit ", Code(f.audit()));
+  if (!OneLine(f.recorded_by()).empty()) {
+    absl::StrAppend(&remarks, " by ", Md(f.recorded_by()));
+  }
+  absl::StrAppend(&remarks, ".");
+  if (view.carried_into_size() > 0) {
+    std::vector<std::string> audits;
+    for (const std::string& audit : view.carried_into()) {
+      audits.push_back(Code(audit));
+    }
+    absl::StrAppend(&remarks,
+                    " Still open when a later audit opened: carried "
+                    "into ",
+                    absl::StrJoin(audits, ", "), ".");
+  }
+  absl::StrAppend(&remarks,
+                  " Evidentia's own grade is shown beside the auditor's, "
+                  "never in its place.");
+  finding["remarks"] = std::move(remarks);
+  return finding;
+}
+
+absl::StatusOr<Json> Builder::ClosureObservation(
+    const v1::FindingView& view) const {
+  const v1::ActionClosureStatement& closure = view.closure_statement();
+  ASSIGN_OR_RETURN(std::string uuid,
+                   Uuid({"closure-observation", manifest_.collector_key_id(),
+                         absl::StrCat(view.closure())}));
+  Json observation = {{"uuid", uuid}};
+  observation["title"] = absl::StrCat("Corrective action for finding ",
+                                      view.number(), " closed as effective");
+  std::string description = absl::StrCat(
+      "Closure record ", view.closure(), " of the corrective action",
+      view.action() != 0 ? absl::StrCat(" (record ", view.action(), ")")
+                         : std::string(),
+      " for finding ", view.number(), ", signed by the operator's key.");
+  if (closure.proof_size() > 0) {
+    absl::StrAppend(
+        &description,
+        " Every affected host passed the control's checks in the "
+        "consecutive snapshots given as evidence (",
+        Plural(closure.proof_size(), "snapshot", "snapshots"),
+        "), which the collector and `evidentia verify` check again.");
+  }
+  if (closure.evidence_size() > 0) {
+    absl::StrAppend(&description, " The closure evidence: ",
+                    Plural(closure.evidence_size(), "item", "items"), ".");
+  }
+  if (!OneLine(closure.note()).empty()) {
+    absl::StrAppend(&description, " Note: ", Md(closure.note()));
+  }
+  observation["description"] = std::move(description);
+  Json props = Json::array();
+  AddProp(props, "finding-record", absl::StrCat(view.number()));
+  AddProp(props, "closure-record", absl::StrCat(view.closure()));
+  observation["props"] = std::move(props);
+  Json methods = Json::array();
+  if (closure.evidence_size() > 0 || closure.proof_size() == 0) {
+    methods.push_back("EXAMINE");
+  }
+  if (closure.proof_size() > 0) methods.push_back("TEST");
+  observation["methods"] = std::move(methods);
+  observation["types"] = Json::array({"mitigation"});
+
+  Json evidence = Json::array();
+  for (const v1::EvidenceRef& ref : closure.evidence()) {
+    ASSIGN_OR_RETURN(Json item, EvidenceOf(ref));
+    item["description"] = absl::StrCat("Closure evidence: ",
+                                       item["description"].get<std::string>());
+    evidence.push_back(std::move(item));
+  }
+  for (const v1::SnapshotRef& ref : closure.proof()) {
+    ASSIGN_OR_RETURN(Json item, ProofSnapshot(ref));
+    item["description"] = absl::StrCat("Proof of effectiveness: ",
+                                       item["description"].get<std::string>());
+    evidence.push_back(std::move(item));
+  }
+  SetIfAny(observation, "relevant-evidence", std::move(evidence));
+  const auto record = records_.find(view.closure());
+  observation["collected"] =
+      record != records_.end()     ? Rfc3339(record->second->received_at())
+      : IsSet(closure.signed_at()) ? Rfc3339(closure.signed_at())
+                                   : to_;
+  return observation;
+}
+
+absl::StatusOr<Json> Builder::PoamItem(
+    const v1::FindingView& view, const std::string& observation_uuid) const {
+  const v1::FindingStatement& f = view.finding();
+  const v1::ActionStatement& action = view.action_statement();
+  const bool has_action = view.action() != 0;
+  ASSIGN_OR_RETURN(const FindingSubject subject, SubjectOf(view));
+  ASSIGN_OR_RETURN(std::string uuid,
+                   Uuid({"poam-item", manifest_.collector_key_id(),
+                         absl::StrCat(view.number())}));
+  ASSIGN_OR_RETURN(std::string finding_uuid, AuditorFindingUuid(view.number()));
+  const std::string state = ActionState(view);
+
+  Json item = {{"uuid", uuid}};
+  item["title"] = absl::StrCat("Finding ", view.number(), ": ",
+                               GradeName(f.grade()), " on ", Md(subject.words));
+  item["description"] =
+      !has_action ? std::string("No corrective action yet.")
+      : OneLine(action.action()).empty()
+          ? std::string("A corrective action recorded without words.")
+          : Md(action.action());
+  Json props = Json::array();
+  AddProp(props, "state", state);
+  AddProp(props, "finding-record", absl::StrCat(view.number()));
+  AddProp(props, "audit", f.audit());
+  AddProp(props, "auditor-grade", GradeName(f.grade()));
+  if (has_action) {
+    AddProp(props, "action-record", absl::StrCat(view.action()));
+    AddProp(props, "owner", action.owner());
+    AddProp(props, "due-on", action.due_on());
+    AddProp(props, "root-cause", action.root_cause());
+    AddProp(props, "correction", action.correction());
+    for (const std::string& host : action.hosts()) {
+      AddProp(props, "affected-host", host);
+    }
+  }
+  if (view.closure() != 0) {
+    AddProp(props, "closure-record", absl::StrCat(view.closure()));
+  }
+  for (const std::string& audit : view.carried_into()) {
+    AddProp(props, "carried-into", audit);
+  }
+  item["props"] = std::move(props);
+  Json links = Json::array();
+  ASSIGN_OR_RETURN(Json action_links,
+                   RecordLinks(view.action(), "The corrective action"));
+  ASSIGN_OR_RETURN(Json closure_links,
+                   RecordLinks(view.closure(), "Its closure"));
+  for (Json& link : action_links) links.push_back(std::move(link));
+  for (Json& link : closure_links) links.push_back(std::move(link));
+  SetIfAny(item, "links", std::move(links));
+  item["related-findings"] = Json::array({{{"finding-uuid", finding_uuid}}});
+  if (!observation_uuid.empty()) {
+    item["related-observations"] =
+        Json::array({{{"observation-uuid", observation_uuid}}});
+  }
+  std::string remarks;
+  if (view.state() == v1::FINDING_CLOSED) {
+    remarks =
+        absl::StrCat("Closed as effective by record ", view.closure(), ".");
+  } else if (!has_action) {
+    remarks = "Open: no corrective action has been recorded yet.";
+  } else {
+    remarks = absl::StrCat(
+        view.overdue() ? "Overdue: open past its due day, " : "Open, due on ",
+        Md(action.due_on()), ".");
+  }
+  if (has_action && !OneLine(action.note()).empty()) {
+    absl::StrAppend(&remarks, " Note: ", Md(action.note()));
+  }
+  item["remarks"] = std::move(remarks);
+  return item;
+}
+
+absl::StatusOr<std::string> Builder::BuildPoam() {
+  RETURN_IF_ERROR(Index());
+  Json observations = Json::array();
+  Json findings = Json::array();
+  Json items = Json::array();
+  for (const v1::FindingView& view : cycle_.findings()) {
+    if (view.finding().grade() == v1::GRADE_COMPLIANT) continue;
+    ASSIGN_OR_RETURN(Json finding, AuditorFinding(view));
+    findings.push_back(std::move(finding));
+    std::string observation_uuid;
+    if (view.closure() != 0) {
+      ASSIGN_OR_RETURN(Json observation, ClosureObservation(view));
+      observation_uuid = observation["uuid"].get<std::string>();
+      observations.push_back(std::move(observation));
+    }
+    ASSIGN_OR_RETURN(Json item, PoamItem(view, observation_uuid));
+    items.push_back(std::move(item));
+  }
+  if (items.empty()) {
+    return absl::NotFoundError(
+        "OSCAL POA&M: no finding of the cycle calls for a corrective action");
+  }
+
+  Json poam;
+  poam["uuid"] = kNilUuid;  // replaced last, from the rest of the document
+  ASSIGN_OR_RETURN(
+      poam["metadata"],
+      Metadata(absl::StrCat(
+          "ISO/IEC 27001:2022 corrective actions, plan of action and "
+          "milestones as of ",
+          to_)));
+  poam["metadata"]["links"].push_back(
+      Link("assessment-results.json", "related", "application/json",
+           "The assessment results of this bundle: every control graded, and "
+           "the same auditor findings"));
+  // No OSCAL system security plan exists to import: the system is the
+  // organisation's ISMS, named as the SoA and the bundle's manifest name it.
+  const std::string org = OneLine(manifest_.organisation());
+  poam["system-id"] = {{"id", org.empty() ? std::string("ISMS")
+                                          : absl::StrCat("ISMS of ", org)}};
+  SetIfAny(poam, "observations", std::move(observations));
+  poam["findings"] = std::move(findings);
+  poam["poam-items"] = std::move(items);
+
+  Json document;
+  document["plan-of-action-and-milestones"] = std::move(poam);
+  std::string text =
+      document.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  const size_t at = text.find(kNilUuid);
+  if (at == std::string::npos) {
+    return absl::InternalError("OSCAL document: its UUID went missing");
+  }
+  ASSIGN_OR_RETURN(std::string uuid,
+                   Uuid({"plan-of-action-and-milestones", Sha256Hex(text)}));
+  text.replace(at, uuid.size(), uuid);
+  return text;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> AssessmentResultsJson(const OscalInput& input) {
@@ -897,6 +1382,21 @@ absl::StatusOr<std::string> AssessmentResultsJson(const OscalInput& input) {
   }
   try {
     return Builder(input).Build();
+  } catch (const std::exception& e) {
+    return absl::InternalError(
+        absl::StrCat("OSCAL document: ", std::string(e.what())));
+  }
+}
+
+absl::StatusOr<std::string> PoamJson(const OscalInput& input) {
+  if (input.manifest == nullptr || input.policy == nullptr ||
+      input.grades == nullptr || input.host_checks == nullptr) {
+    return absl::InvalidArgumentError(
+        "OSCAL document: manifest, policy, grades and host_checks are all "
+        "required");
+  }
+  try {
+    return Builder(input).BuildPoam();
   } catch (const std::exception& e) {
     return absl::InternalError(
         absl::StrCat("OSCAL document: ", std::string(e.what())));

@@ -20,6 +20,7 @@
 #include "common/proto_time.h"
 #include "common/sha256.h"
 #include "evidentia/v1/bundle.pb.h"
+#include "evidentia/v1/cycle.pb.h"
 #include "evidentia/v1/reports.pb.h"
 #include "gmock/gmock.h"
 #include "grading/grading.h"
@@ -72,9 +73,15 @@ struct Bundle {
   v1::BundleManifest manifest;
   v1::GradeControlsResponse grades;
   std::map<std::string, std::vector<v1::HostCheck>> host_checks;
+  v1::CycleReport cycle;
 
   OscalInput Input() const {
     return {&manifest, &Policy(), &grades, &host_checks};
+  }
+  OscalInput WithCycle() const {
+    OscalInput input = Input();
+    input.cycle = &cycle;
+    return input;
   }
 };
 
@@ -234,6 +241,145 @@ Bundle MakeBundle() {
   return b;
 }
 
+void AddRecord(v1::BundleManifest& m, uint64_t number, const std::string& kind,
+               const std::string& document_sha256 = "") {
+  v1::BundleIsmsRecord* record = m.add_isms();
+  record->set_number(number);
+  record->set_kind(kind);
+  *record->mutable_received_at() =
+      ToProto(kFrom + absl::Hours(24) + absl::Minutes(number));
+  record->set_log_index(4000 + number);
+  record->set_statement_sha256(Sha256Hex(absl::StrCat("statement ", number)));
+  record->set_document_sha256(document_sha256);
+}
+
+v1::FindingView* AddFinding(v1::CycleReport& cycle, uint64_t number,
+                            const std::string& audit, const std::string& on,
+                            v1::Grade grade, const std::string& statement) {
+  v1::FindingView* view = cycle.add_findings();
+  view->set_number(number);
+  v1::FindingStatement* f = view->mutable_finding();
+  f->set_audit(audit);
+  if (on.rfind("a.", 0) == 0) {
+    f->set_control(on);
+  } else {
+    f->set_clause(on);
+  }
+  f->set_grade(grade);
+  f->set_statement(statement);
+  f->set_recorded_by("A. Auditor");
+  view->set_state(grade == v1::GRADE_COMPLIANT ? v1::FINDING_CLOSED
+                                               : v1::FINDING_OPEN);
+  return view;
+}
+
+v1::ActionStatement* AddAction(v1::FindingView* view, uint64_t number,
+                               const std::string& action,
+                               const std::string& owner,
+                               const std::string& due_on) {
+  view->set_action(number);
+  v1::ActionStatement* a = view->mutable_action_statement();
+  a->set_finding(view->number());
+  a->set_correction(absl::StrCat("Correction of finding ", view->number()));
+  a->set_root_cause(absl::StrCat("Root cause of finding ", view->number()));
+  a->set_action(action);
+  a->set_owner(owner);
+  a->set_due_on(due_on);
+  return a;
+}
+
+v1::ActionClosureStatement* Close(v1::FindingView* view, uint64_t number) {
+  view->set_state(v1::FINDING_CLOSED);
+  view->set_closure(number);
+  v1::ActionClosureStatement* c = view->mutable_closure_statement();
+  c->set_finding(view->number());
+  return c;
+}
+
+const std::string kRiskMethod = Sha256Hex("risk-method-v4.pdf");
+constexpr char kOutside[] = "ffffffffffffffffffffffffffffffff";
+
+// MakeBundle's, with a certification cycle (the README's): a Stage 1 minor
+// on clause 6.1.2 closed by a new document version (record 20), a Stage 2
+// minor on a.8.24 closed on the laptop's proof, an opportunity for
+// improvement without an action carried into the surveillance audit, an
+// overdue major on a.8.5, and a compliant finding on a.5.15.
+Bundle MakeCycleBundle() {
+  Bundle b = MakeBundle();
+  v1::BundleManifest& m = b.manifest;
+  AddRecord(m, 17, "audit");
+  AddRecord(m, 18, "finding");
+  AddRecord(m, 19, "action");
+  AddRecord(m, 20, "document", kRiskMethod);
+  AddRecord(m, 21, "action-close");
+  AddRecord(m, 22, "audit");
+  AddRecord(m, 24, "finding");
+  AddRecord(m, 25, "action");
+  AddRecord(m, 26, "action-close");
+  AddRecord(m, 27, "finding");
+  AddRecord(m, 28, "finding");
+  AddRecord(m, 29, "action");
+  AddRecord(m, 30, "finding");
+
+  v1::CycleReport& c = b.cycle;
+  *c.mutable_at() = ToProto(kTo);
+  v1::FindingView* f18 = AddFinding(
+      c, 18, "stage1-2026-10-01", "6.1.2", v1::GRADE_MINOR_NONCONFORMITY,
+      "The risk method sets no acceptance criteria");
+  AddAction(f18, 19, "Define the criteria", "Jane Doe", "2026-10-31");
+  Close(f18, 21)->add_evidence()->set_record(20);
+
+  v1::FindingView* f24 = AddFinding(c, 24, "stage2-2026-11-02", "a.8.24",
+                                    v1::GRADE_MINOR_NONCONFORMITY,
+                                    "A laptop disk is not encrypted");
+  f24->set_computed_grade(v1::GRADE_COMPLIANT);
+  v1::SnapshotRef* seen =
+      f24->mutable_finding()->add_evidence()->mutable_snapshot();
+  seen->set_agent_id(kLaptop);
+  seen->set_seq(12);
+  AddAction(f24, 25, "Encrypt it", "IT lead", "2026-11-20")->add_hosts(kLaptop);
+  v1::ActionClosureStatement* closed = Close(f24, 26);
+  closed->set_note("Re-imaged with the encrypted profile");
+  for (const auto& [agent, seq] :
+       {std::pair<std::string, uint64_t>{kLaptop, 12},
+        {kLaptop, 9},
+        {kOutside, 3}}) {
+    v1::SnapshotRef* proof = closed->add_proof();
+    proof->set_agent_id(agent);
+    proof->set_seq(seq);
+  }
+
+  v1::FindingView* f27 = AddFinding(c, 27, "stage2-2026-11-02", "a.5.1",
+                                    v1::GRADE_OPPORTUNITY_FOR_IMPROVEMENT,
+                                    "Policies could name owners");
+  f27->set_computed_grade(v1::GRADE_MINOR_NONCONFORMITY);
+  f27->add_carried_into("surveillance-2027-11-01");
+
+  v1::FindingView* f28 =
+      AddFinding(c, 28, "stage2-2026-11-02", "a.8.5",
+                 v1::GRADE_MAJOR_NONCONFORMITY, "Admin accounts lack MFA");
+  f28->mutable_finding()->add_evidence()->set_manual_sha256(
+      Sha256("mfa-policy.pdf"));
+  f28->mutable_finding()->add_evidence()->set_record(99);
+  AddAction(f28, 29, "Enforce MFA", "Ops", "2026-11-15");
+  f28->set_overdue(true);
+
+  v1::FindingView* f30 =
+      AddFinding(c, 30, "stage2-2026-11-02", "a.5.15", v1::GRADE_COMPLIANT,
+                 "Access rules are reviewed");
+  f30->set_computed_grade(v1::GRADE_COMPLIANT);
+  return b;
+}
+
+const v1::FindingView* FindView(const v1::CycleReport& cycle, uint64_t number) {
+  for (const v1::FindingView& view : cycle.findings()) {
+    if (view.number() == number) return &view;
+  }
+  ADD_FAILURE() << "no finding " << number;
+  static const v1::FindingView* none = new v1::FindingView();
+  return none;
+}
+
 std::string Str(const Json& j) { return j.get<std::string>(); }
 
 Json Parse(const std::string& text) {
@@ -244,6 +390,18 @@ Json Parse(const std::string& text) {
 
 Json Generate(const Bundle& bundle) {
   absl::StatusOr<std::string> text = AssessmentResultsJson(bundle.Input());
+  EXPECT_TRUE(text.ok()) << text.status();
+  return text.ok() ? Parse(*text) : Json();
+}
+
+Json GenerateWithCycle(const Bundle& bundle) {
+  absl::StatusOr<std::string> text = AssessmentResultsJson(bundle.WithCycle());
+  EXPECT_TRUE(text.ok()) << text.status();
+  return text.ok() ? Parse(*text) : Json();
+}
+
+Json GeneratePoam(const Bundle& bundle) {
+  absl::StatusOr<std::string> text = PoamJson(bundle.WithCycle());
   EXPECT_TRUE(text.ok()) << text.status();
   return text.ok() ? Parse(*text) : Json();
 }
@@ -318,6 +476,65 @@ TEST_F(ValidatorTest, GeneratedDocumentIsValidOscal113) {
   ASSERT_TRUE(text.ok()) << text.status();
   const Validation v = Validate(*text);
   EXPECT_EQ(v.exit_code, 0) << v.output;
+}
+
+TEST_F(ValidatorTest, AssessmentResultsWithAuditorFindingsAreValid) {
+  absl::StatusOr<std::string> text =
+      AssessmentResultsJson(MakeCycleBundle().WithCycle());
+  ASSERT_TRUE(text.ok()) << text.status();
+  const Validation v = Validate(*text);
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+}
+
+TEST_F(ValidatorTest, PoamIsValidOscal113) {
+  absl::StatusOr<std::string> text = PoamJson(MakeCycleBundle().WithCycle());
+  ASSERT_TRUE(text.ok()) << text.status();
+  const Validation v = Validate(*text);
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+}
+
+TEST_F(ValidatorTest, PoamOfOneOpenFindingWithoutHostsIsValid) {
+  Bundle b = MakeCycleBundle();
+  b.manifest.clear_agents();
+  b.host_checks.clear();
+  v1::FindingView ofi = *FindView(b.cycle, 27);
+  b.cycle.clear_findings();
+  *b.cycle.add_findings() = ofi;
+  absl::StatusOr<std::string> text = PoamJson(b.WithCycle());
+  ASSERT_TRUE(text.ok()) << text.status();
+  const Validation v = Validate(*text);
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+}
+
+TEST_F(ValidatorTest, RejectsPoamWithoutItems) {
+  Json doc = GeneratePoam(MakeCycleBundle());
+  doc["plan-of-action-and-milestones"].erase("poam-items");
+  const Validation v = Validate(doc);
+  EXPECT_EQ(v.exit_code, 1) << v.output;
+  EXPECT_THAT(v.output, HasSubstr("'poam-items' is a required property"));
+}
+
+TEST_F(ValidatorTest, RejectsPoamItemWithoutDescription) {
+  Json doc = GeneratePoam(MakeCycleBundle());
+  doc["plan-of-action-and-milestones"]["poam-items"][0].erase("description");
+  const Validation v = Validate(doc);
+  EXPECT_EQ(v.exit_code, 1) << v.output;
+  EXPECT_THAT(v.output,
+              HasSubstr("$.plan-of-action-and-milestones.poam-items[0]: "
+                        "'description' is a required property"));
+}
+
+// Why a clause is "clause-6.1.2": a target id is a token, which cannot
+// start with a digit.
+TEST_F(ValidatorTest, RejectsClauseNumberAsTargetId) {
+  Json doc = GeneratePoam(MakeCycleBundle());
+  Json& finding = doc["plan-of-action-and-milestones"]["findings"][0];
+  ASSERT_EQ(finding["target"]["target-id"], "clause-6.1.2");
+  finding["target"]["target-id"] = "6.1.2";
+  const Validation v = Validate(doc);
+  EXPECT_EQ(v.exit_code, 1) << v.output;
+  EXPECT_THAT(v.output, HasSubstr("findings[0].target.target-id: '6.1.2' does "
+                                  "not match"));
 }
 
 TEST_F(ValidatorTest, DocumentWithoutHostsOrManualEvidenceIsValid) {
@@ -803,6 +1020,379 @@ TEST(OscalTest, RejectsNullInputs) {
               absl::StatusCode::kInvalidArgument)
         << "input " << missing << " null";
   }
+}
+
+// --- The certification cycle: auditor findings and the POA&M ---
+
+std::vector<std::string> PropValues(const Json& object,
+                                    const std::string& name) {
+  std::vector<std::string> values;
+  for (const Json& prop : object.value("props", Json::array())) {
+    if (prop["name"] == name) values.push_back(Str(prop["value"]));
+  }
+  return values;
+}
+
+// The element of `array` whose prop finding-record is `number`.
+const Json* ByRecord(const Json& array, uint64_t number) {
+  for (const Json& item : array) {
+    if (PropValue(item, "finding-record") == absl::StrCat(number)) return &item;
+  }
+  return nullptr;
+}
+
+const Json& Poam(const Json& doc) {
+  return doc["plan-of-action-and-milestones"];
+}
+
+TEST(OscalCycleTest, NullOrEmptyCycleKeepsTheDocumentsBytes) {
+  Bundle b = MakeBundle();
+  absl::StatusOr<std::string> without = AssessmentResultsJson(b.Input());
+  ASSERT_TRUE(without.ok()) << without.status();
+  // A cycle with audits but no finding yet changes nothing either.
+  b.cycle.add_audits()->set_number(17);
+  b.cycle.set_status("no certificate yet");
+  absl::StatusOr<std::string> empty = AssessmentResultsJson(b.WithCycle());
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(*without, *empty);
+  EXPECT_THAT(*empty, ::testing::Not(HasSubstr("Auditor finding")));
+}
+
+TEST(OscalCycleTest, EveryAuditorFindingFollowsTheComputedOnes) {
+  const Bundle b = MakeCycleBundle();
+  const Json doc = GenerateWithCycle(b);
+  const Json& result = doc["assessment-results"]["results"][0];
+  size_t applicable = 0;
+  for (const v1::ControlGrade& g : b.grades.controls()) {
+    applicable += g.applicable();
+  }
+  const Json& findings = result["findings"];
+  ASSERT_THAT(findings, SizeIs(applicable + 5));
+  std::vector<std::string> titles;
+  for (size_t i = applicable; i < findings.size(); ++i) {
+    titles.push_back(Str(findings[i]["title"]));
+  }
+  EXPECT_EQ(titles,
+            (std::vector<std::string>{
+                "Auditor finding 18: minor nonconformity on clause 6.1.2",
+                "Auditor finding 24: minor nonconformity on a.8.24",
+                "Auditor finding 27: opportunity for improvement on a.5.1",
+                "Auditor finding 28: major nonconformity on a.8.5",
+                "Auditor finding 30: compliant on a.5.15"}));
+  EXPECT_THAT(Str(result["description"]),
+              HasSubstr("one per finding the auditors recorded in the "
+                        "certification cycle (5 findings"));
+}
+
+TEST(OscalCycleTest, AuditorFindingHasStatementGradesAuditAndRecord) {
+  const Json doc = GenerateWithCycle(MakeCycleBundle());
+  const Json* f =
+      ByRecord(doc["assessment-results"]["results"][0]["findings"], 24);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ((*f)["description"], "A laptop disk is not encrypted");
+  EXPECT_EQ(PropValue(*f, "audit"), "stage2-2026-11-02");
+  EXPECT_EQ(PropValue(*f, "auditor-grade"), "minor nonconformity");
+  EXPECT_EQ(PropValue(*f, "computed-grade"), "compliant");
+  EXPECT_EQ(PropValue(*f, "recorded-by"), "A. Auditor");
+  EXPECT_EQ(PropValue(*f, "state"), "closed");
+  EXPECT_EQ((*f)["props"][0]["ns"], "https://evidentia.invalid/ns/oscal");
+  const Json& target = (*f)["target"];
+  EXPECT_EQ(target["type"], "objective-id");
+  EXPECT_EQ(target["target-id"], "a.8.24");
+  EXPECT_EQ(target["status"]["state"], "not-satisfied");
+  EXPECT_THAT(Str(target["status"]["remarks"]),
+              HasSubstr("Evidentia's grade of the control at the end of the "
+                        "audit: compliant."));
+  // The signed finding, then the snapshot it rests on.
+  const Json& links = (*f)["links"];
+  ASSERT_THAT(links, SizeIs(4));
+  EXPECT_EQ(links[0]["href"], "../isms/24.finding.statement");
+  EXPECT_EQ(links[1]["href"], "../isms/24.finding.sig");
+  EXPECT_EQ(links[2]["href"], "../isms/24.proof");
+  EXPECT_EQ(links[3]["rel"], "evidence");
+  EXPECT_EQ(links[3]["href"],
+            absl::StrCat("../snapshots/", kLaptop, "/12.payload"));
+}
+
+TEST(OscalCycleTest, ClauseFindingTargetsTheClauseWithoutComputedGrade) {
+  const Json doc = GenerateWithCycle(MakeCycleBundle());
+  const Json* f =
+      ByRecord(doc["assessment-results"]["results"][0]["findings"], 18);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ((*f)["target"]["type"], "statement-id");
+  EXPECT_EQ((*f)["target"]["target-id"], "clause-6.1.2");
+  EXPECT_THAT(Str((*f)["target"]["title"]), HasSubstr("Clause 6.1.2"));
+  EXPECT_TRUE(PropValues(*f, "computed-grade").empty());
+}
+
+TEST(OscalCycleTest, StateFollowsTheAuditorsGradeAndCarriedIntoIsListed) {
+  const Json doc = GenerateWithCycle(MakeCycleBundle());
+  const Json& findings = doc["assessment-results"]["results"][0]["findings"];
+  // Compliant and an opportunity for improvement satisfy the control, as
+  // they do for Evidentia's own findings; a nonconformity does not.
+  EXPECT_EQ((*ByRecord(findings, 30))["target"]["status"]["state"],
+            "satisfied");
+  const Json& ofi = *ByRecord(findings, 27);
+  EXPECT_EQ(ofi["target"]["status"]["state"], "satisfied");
+  EXPECT_EQ((*ByRecord(findings, 28))["target"]["status"]["state"],
+            "not-satisfied");
+  EXPECT_EQ(PropValues(ofi, "carried-into"),
+            std::vector<std::string>{"surveillance-2027-11-01"});
+  EXPECT_EQ(PropValue(ofi, "state"), "open");
+  EXPECT_THAT(Str(ofi["remarks"]),
+              HasSubstr("carried into `surveillance-2027-11-01`"));
+}
+
+TEST(OscalCycleTest, EvidenceTheBundleDoesNotHoldIsNotLinked) {
+  const Json doc = GenerateWithCycle(MakeCycleBundle());
+  const Json* f =
+      ByRecord(doc["assessment-results"]["results"][0]["findings"], 28);
+  ASSERT_NE(f, nullptr);
+  // Its own record only: record 99 and the MFA document are not in it.
+  ASSERT_THAT((*f)["links"], SizeIs(3));
+  EXPECT_EQ((*f)["links"][0]["href"], "../isms/28.finding.statement");
+}
+
+TEST(OscalCycleTest, PoamHasOneItemPerFindingThatIsNotCompliant) {
+  const Json doc = GeneratePoam(MakeCycleBundle());
+  std::vector<std::string> items, findings;
+  for (const Json& item : Poam(doc)["poam-items"]) {
+    items.push_back(PropValue(item, "finding-record"));
+  }
+  for (const Json& finding : Poam(doc)["findings"]) {
+    findings.push_back(PropValue(finding, "finding-record"));
+  }
+  EXPECT_EQ(items, (std::vector<std::string>{"18", "24", "27", "28"}));
+  EXPECT_EQ(findings, items);
+  EXPECT_EQ(Str(Poam(doc)["poam-items"][1]["title"]),
+            "Finding 24: minor nonconformity on a.8.24");
+}
+
+TEST(OscalCycleTest, PoamFindingsAreTheAssessmentResultsOnes) {
+  const Bundle b = MakeCycleBundle();
+  const Json ar = GenerateWithCycle(b);
+  const Json poam = GeneratePoam(b);
+  for (const Json& finding : Poam(poam)["findings"]) {
+    const Json* same =
+        ByRecord(ar["assessment-results"]["results"][0]["findings"],
+                 std::stoull(PropValue(finding, "finding-record")));
+    ASSERT_NE(same, nullptr);
+    EXPECT_EQ(*same, finding);
+  }
+}
+
+TEST(OscalCycleTest, PoamItemCarriesTheCorrectiveAction) {
+  const Json doc = GeneratePoam(MakeCycleBundle());
+  const Json* item = ByRecord(Poam(doc)["poam-items"], 24);
+  ASSERT_NE(item, nullptr);
+  EXPECT_EQ((*item)["description"], "Encrypt it");
+  EXPECT_EQ(PropValue(*item, "state"), "closed as effective");
+  EXPECT_EQ(PropValue(*item, "audit"), "stage2-2026-11-02");
+  EXPECT_EQ(PropValue(*item, "auditor-grade"), "minor nonconformity");
+  EXPECT_EQ(PropValue(*item, "action-record"), "25");
+  EXPECT_EQ(PropValue(*item, "owner"), "IT lead");
+  EXPECT_EQ(PropValue(*item, "due-on"), "2026-11-20");
+  EXPECT_EQ(PropValue(*item, "root-cause"), "Root cause of finding 24");
+  EXPECT_EQ(PropValue(*item, "correction"), "Correction of finding 24");
+  EXPECT_EQ(PropValues(*item, "affected-host"),
+            std::vector<std::string>{kLaptop});
+  EXPECT_EQ(PropValue(*item, "closure-record"), "26");
+  std::vector<std::string> hrefs;
+  for (const Json& link : (*item)["links"]) hrefs.push_back(Str(link["href"]));
+  EXPECT_EQ(hrefs, (std::vector<std::string>{
+                       "../isms/25.action.statement", "../isms/25.action.sig",
+                       "../isms/25.proof", "../isms/26.action-close.statement",
+                       "../isms/26.action-close.sig", "../isms/26.proof"}));
+  EXPECT_EQ((*item)["remarks"], "Closed as effective by record 26.");
+}
+
+TEST(OscalCycleTest, OpenFindingWithoutActionSaysSo) {
+  const Json doc = GeneratePoam(MakeCycleBundle());
+  const Json* item = ByRecord(Poam(doc)["poam-items"], 27);
+  ASSERT_NE(item, nullptr);
+  EXPECT_EQ((*item)["description"], "No corrective action yet.");
+  EXPECT_EQ(PropValue(*item, "state"), "open");
+  EXPECT_TRUE(PropValues(*item, "owner").empty());
+  EXPECT_TRUE(PropValues(*item, "action-record").empty());
+  EXPECT_FALSE(item->contains("links"));
+  EXPECT_FALSE(item->contains("related-observations"));
+  EXPECT_EQ(PropValues(*item, "carried-into"),
+            std::vector<std::string>{"surveillance-2027-11-01"});
+}
+
+TEST(OscalCycleTest, OpenActionPastItsDueDayIsOverdue) {
+  Bundle b = MakeCycleBundle();
+  Json doc = GeneratePoam(b);
+  const Json* item = ByRecord(Poam(doc)["poam-items"], 28);
+  ASSERT_NE(item, nullptr);
+  EXPECT_EQ((*item)["description"], "Enforce MFA");
+  EXPECT_EQ(PropValue(*item, "state"), "overdue");
+  EXPECT_EQ(PropValue(*item, "due-on"), "2026-11-15");
+  EXPECT_EQ((*item)["remarks"], "Overdue: open past its due day, 2026-11-15.");
+  EXPECT_FALSE(item->contains("related-observations"));
+  // Not yet due: open.
+  for (v1::FindingView& view : *b.cycle.mutable_findings()) {
+    if (view.number() == 28) view.set_overdue(false);
+  }
+  doc = GeneratePoam(b);
+  item = ByRecord(Poam(doc)["poam-items"], 28);
+  ASSERT_NE(item, nullptr);
+  EXPECT_EQ(PropValue(*item, "state"), "open");
+  EXPECT_EQ((*item)["remarks"], "Open, due on 2026-11-15.");
+}
+
+TEST(OscalCycleTest, ClosedActionPointsAtItsProofSnapshots) {
+  const Json doc = GeneratePoam(MakeCycleBundle());
+  const Json* item = ByRecord(Poam(doc)["poam-items"], 24);
+  ASSERT_NE(item, nullptr);
+  const std::string uuid =
+      Str((*item)["related-observations"][0]["observation-uuid"]);
+  const Json* closure = nullptr;
+  for (const Json& o : Poam(doc)["observations"]) {
+    if (o["uuid"] == uuid) closure = &o;
+  }
+  ASSERT_NE(closure, nullptr);
+  EXPECT_EQ((*closure)["methods"], Json::array({"TEST"}));
+  EXPECT_EQ((*closure)["types"], Json::array({"mitigation"}));
+  EXPECT_THAT(Str((*closure)["description"]),
+              HasSubstr("Note: Re-imaged with the encrypted profile"));
+  EXPECT_EQ((*closure)["collected"], "2026-11-02T00:26:00Z");  // record 26
+  const Json& evidence = (*closure)["relevant-evidence"];
+  ASSERT_THAT(evidence, SizeIs(3));
+  EXPECT_EQ(evidence[0]["href"],
+            absl::StrCat("../snapshots/", kLaptop, "/12.payload"));
+  EXPECT_EQ(evidence[0]["links"][1]["href"],
+            absl::StrCat("../log/proofs/", kLaptop, "/12.proof"));
+  EXPECT_THAT(Str(evidence[0]["description"]),
+              ::testing::StartsWith("Proof of effectiveness: Snapshot 12"));
+  // Older than the bundle, and from a host outside its scope: named, with
+  // no href to a file that is not there.
+  EXPECT_FALSE(evidence[1].contains("href"));
+  EXPECT_THAT(Str(evidence[1]["description"]), HasSubstr("Snapshot 9"));
+  EXPECT_FALSE(evidence[2].contains("href"));
+  EXPECT_THAT(Str(evidence[2]["description"]),
+              HasSubstr("outside this bundle's scope"));
+}
+
+TEST(OscalCycleTest, ClosureEvidenceRecordPointsAtItsDocument) {
+  const Json doc = GeneratePoam(MakeCycleBundle());
+  const Json* item = ByRecord(Poam(doc)["poam-items"], 18);
+  ASSERT_NE(item, nullptr);
+  EXPECT_EQ((*item)["description"], "Define the criteria");
+  const Json* closure = nullptr;
+  for (const Json& o : Poam(doc)["observations"]) {
+    if (PropValue(o, "finding-record") == "18") closure = &o;
+  }
+  ASSERT_NE(closure, nullptr);
+  EXPECT_EQ((*closure)["methods"], Json::array({"EXAMINE"}));
+  const Json& evidence = (*closure)["relevant-evidence"][0];
+  EXPECT_EQ(evidence["href"], absl::StrCat("../objects/", kRiskMethod));
+  EXPECT_EQ(evidence["links"][0]["href"], "../isms/20.document.statement");
+  EXPECT_EQ(PropValue(evidence, "record"), "20");
+  EXPECT_THAT(Str(evidence["description"]),
+              ::testing::StartsWith("Closure evidence: The document of ISMS "
+                                    "record 20"));
+}
+
+TEST(OscalCycleTest, PoamMetadataNamesTheIsmsAndTheAssessmentResults) {
+  const Json doc = GeneratePoam(MakeCycleBundle());
+  const Json& metadata = Poam(doc)["metadata"];
+  EXPECT_EQ(metadata["title"],
+            "Example Ltd: ISO/IEC 27001:2022 corrective actions, plan of "
+            "action and milestones as of 2026-11-30T23:59:59Z");
+  EXPECT_EQ(metadata["oscal-version"], "1.1.3");
+  EXPECT_EQ(metadata["links"].back()["href"], "assessment-results.json");
+  EXPECT_EQ(Poam(doc)["system-id"]["id"], "ISMS of Example Ltd");
+  EXPECT_FALSE(Poam(doc).contains("import-ssp"));
+}
+
+TEST(OscalCycleTest, PoamUuidsAreUniqueAndReferencesResolve) {
+  const Json doc = GeneratePoam(MakeCycleBundle());
+  std::vector<std::string> uuids;
+  CollectUuids(doc, uuids);
+  EXPECT_EQ(std::set<std::string>(uuids.begin(), uuids.end()).size(),
+            uuids.size());
+  std::set<std::string> findings, observations;
+  for (const Json& f : Poam(doc)["findings"]) findings.insert(Str(f["uuid"]));
+  for (const Json& o : Poam(doc)["observations"]) {
+    observations.insert(Str(o["uuid"]));
+  }
+  EXPECT_THAT(observations, SizeIs(2));  // findings 18 and 24 closed
+  for (const Json& item : Poam(doc)["poam-items"]) {
+    for (const Json& r : item["related-findings"]) {
+      EXPECT_EQ(findings.count(Str(r["finding-uuid"])), 1u);
+    }
+    for (const Json& r : item.value("related-observations", Json::array())) {
+      EXPECT_EQ(observations.count(Str(r["observation-uuid"])), 1u);
+    }
+  }
+}
+
+TEST(OscalCycleTest, PoamSameInputGivesSameBytesAndUuidFollowsContent) {
+  Bundle b = MakeCycleBundle();
+  absl::StatusOr<std::string> first = PoamJson(b.WithCycle());
+  absl::StatusOr<std::string> again = PoamJson(MakeCycleBundle().WithCycle());
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*first, *again);
+  EXPECT_EQ(Parse(*first).dump(2) + "\n", *first);
+  b.cycle.mutable_findings(0)->mutable_action_statement()->set_owner("Bob");
+  const Json before = Parse(*first);
+  const Json after = GeneratePoam(b);
+  EXPECT_NE(Poam(before)["uuid"], Poam(after)["uuid"]);
+  EXPECT_EQ(Poam(before)["poam-items"][0]["uuid"],
+            Poam(after)["poam-items"][0]["uuid"]);
+}
+
+TEST(OscalCycleTest, PoamWithoutAFindingToActOnIsNotFound) {
+  Bundle b = MakeCycleBundle();
+  EXPECT_EQ(PoamJson(b.Input()).status().code(), absl::StatusCode::kNotFound);
+  const v1::FindingView compliant = *FindView(b.cycle, 30);
+  b.cycle.clear_findings();
+  *b.cycle.add_findings() = compliant;
+  EXPECT_EQ(PoamJson(b.WithCycle()).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(OscalCycleTest, RejectsFindingOnNeitherAControlNorAClause) {
+  for (const auto& [control, clause] :
+       {std::pair<std::string, std::string>{"", ""},
+        {"a.8.24", "6.1.2"},
+        {"", "6.1 2"},
+        {"a 8", ""}}) {
+    Bundle b = MakeCycleBundle();
+    v1::FindingStatement* f = b.cycle.mutable_findings(1)->mutable_finding();
+    f->set_control(control);
+    f->set_clause(clause);
+    EXPECT_EQ(AssessmentResultsJson(b.WithCycle()).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << control << "/" << clause;
+    EXPECT_EQ(PoamJson(b.WithCycle()).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << control << "/" << clause;
+  }
+}
+
+TEST(OscalCycleTest, FreeTextOfTheCycleIsEscapedOnOneLine) {
+  Bundle b = MakeCycleBundle();
+  b.cycle.mutable_findings(1)->mutable_action_statement()->set_action(
+      "Encrypt *all*\nlaptops <now>");
+  b.cycle.mutable_findings(1)->mutable_finding()->set_statement("  ");
+  const Json doc = GeneratePoam(b);
+  const Json* item = ByRecord(Poam(doc)["poam-items"], 24);
+  ASSERT_NE(item, nullptr);
+  EXPECT_EQ((*item)["description"], "Encrypt \\*all\\* laptops \\<now\\>");
+  const Json* finding = ByRecord(Poam(doc)["findings"], 24);
+  ASSERT_NE(finding, nullptr);
+  EXPECT_EQ((*finding)["description"], "The auditor recorded no statement.");
+}
+
+TEST(OscalCycleTest, RejectsNullInputs) {
+  const Bundle b = MakeCycleBundle();
+  OscalInput input = b.WithCycle();
+  input.grades = nullptr;
+  EXPECT_EQ(PoamJson(input).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

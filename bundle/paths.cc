@@ -5,7 +5,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/files.h"
 #include "common/sha256.h"
 
 namespace evidentia::collector::bundle {
@@ -85,8 +86,11 @@ absl::StatusOr<std::string> ManualPath(absl::string_view control_id,
 absl::StatusOr<std::string> IsmsRecordPath(uint64_t number,
                                            absl::string_view kind,
                                            absl::string_view extension) {
-  if (kind.empty() || kind.size() > 32 ||
-      !std::all_of(kind.begin(), kind.end(), absl::ascii_islower)) {
+  // Lower case words joined by '-': "document", "action-close".
+  if (kind.empty() || kind.size() > 32 || kind.front() == '-' ||
+      kind.back() == '-' || !std::all_of(kind.begin(), kind.end(), [](char c) {
+        return absl::ascii_islower(c) || c == '-';
+      })) {
     return Refuse("ISMS record kind", kind);
   }
   return absl::StrCat("isms/", number, ".", kind, ".", extension);
@@ -97,18 +101,8 @@ std::string IsmsProofPath(uint64_t number) {
 }
 
 bool IsSafePath(absl::string_view path) {
-  if (path.empty() || path.size() > 255) return false;
-  const std::vector<absl::string_view> parts = absl::StrSplit(path, '/');
-  if (parts.size() > 6) return false;
-  for (absl::string_view part : parts) {
-    if (part.empty() || part[0] == '.') return false;
-    for (char c : part) {
-      if (!absl::ascii_isalnum(c) && c != '.' && c != '_' && c != '-') {
-        return false;
-      }
-    }
-  }
-  return true;
+  return IsPlainRelativePath(std::string_view(path.data(), path.size()), 6,
+                             255);
 }
 
 }  // namespace evidentia::collector::bundle

@@ -27,6 +27,8 @@ inline constexpr char kCheckpointSig[] = "log/checkpoint.sig";
 inline constexpr char kSummaryCsv[] = "report/summary.csv";
 inline constexpr char kIndexHtml[] = "report/index.html";
 inline constexpr char kOscal[] = "oscal/assessment-results.json";
+// Only when the certification cycle has a finding that is not compliant.
+inline constexpr char kOscalPoam[] = "oscal/poam.json";
 
 // An agent id: 32 lowercase hex digits.
 bool IsAgentId(absl::string_view id);

@@ -49,6 +49,19 @@ TEST(BundlePathsTest, RefusesDigestsOfTheWrongLength) {
   EXPECT_FALSE(ObjectPath("../../../../etc/passwd/../../../../../..").ok());
 }
 
+TEST(BundlePathsTest, IsmsKindsAreWordsJoinedByDashes) {
+  EXPECT_EQ(*IsmsRecordPath(7, "action-close", "sig"),
+            "isms/7.action-close.sig");
+  EXPECT_EQ(*IsmsRecordPath(1, "document", "statement"),
+            "isms/1.document.statement");
+  for (const char* kind :
+       {"", "-action", "action-", "Action", "a/b", "..", "a.b", "a b"}) {
+    SCOPED_TRACE(kind);
+    EXPECT_FALSE(IsmsRecordPath(1, kind, "sig").ok());
+  }
+  EXPECT_FALSE(IsmsRecordPath(1, std::string(33, 'a'), "sig").ok());
+}
+
 TEST(BundlePathsTest, SafePathsAreRelativeAndPlain) {
   EXPECT_TRUE(IsSafePath("SHA256SUMS"));
   EXPECT_TRUE(IsSafePath("policies/checks/linux.yaml"));

@@ -31,8 +31,13 @@ struct BundleVerification {
   uint64_t key_rotations = 0;
   uint64_t manual = 0;        // manual statements checked
   uint64_t isms_records = 0;  // ISMS records checked (isms/)
-  uint64_t log_size = 0;      // of the checkpoint
-  uint64_t controls = 0;      // re-graded rows that matched the report
+  // Proofs of effectiveness and samples recomputed from the bundle's
+  // snapshots, and those whose evidence lies before the bundle's period
+  // (signature and log inclusion checked, not the claim).
+  uint64_t isms_recomputed = 0;
+  uint64_t isms_not_recomputed = 0;
+  uint64_t log_size = 0;  // of the checkpoint
+  uint64_t controls = 0;  // re-graded rows that matched the report
 };
 
 // Verifies the bundle directory `dir`. Any failure is an error whose

@@ -39,6 +39,8 @@ int RunVerify(const std::string& path, int threads, bool json,
                           {"log_size", v.log_size},
                           {"manual", v.manual},
                           {"isms_records", v.isms_records},
+                          {"isms_recomputed", v.isms_recomputed},
+                          {"isms_not_recomputed", v.isms_not_recomputed},
                           {"controls", v.controls},
                           {"collector_key_fingerprint", v.collector_key_id}}
                .dump()
@@ -68,8 +70,19 @@ int RunVerify(const std::string& path, int threads, bool json,
       << " manual evidence statements signed by keys/operator.pub.pem\n"
       << "  " << v.isms_records
       << " ISMS records signed by keys/operator.pub.pem, numbered without "
-         "gaps, in the log, valid against the bundle's clause catalogue\n"
-      << "  " << v.controls
+         "gaps, in the log, valid against the bundle's policies\n";
+  if (v.isms_recomputed + v.isms_not_recomputed > 0) {
+    out << "  " << v.isms_recomputed
+        << " proofs of effectiveness and samples recomputed from the "
+           "bundle's snapshots";
+    if (v.isms_not_recomputed > 0) {
+      out << "; " << v.isms_not_recomputed
+          << " rest on evidence before the bundle's period (signatures and "
+             "log inclusion checked only)";
+    }
+    out << "\n";
+  }
+  out << "  " << v.controls
       << " controls re-graded from the bundle's own snapshots, SoA and "
          "policies: report/summary.csv matches\n"
       << "Collector key fingerprint: " << v.collector_key_id << "\n"

@@ -240,6 +240,9 @@ class Verifier {
   absl::Status CheckManual();
   // Step 10b, bundle/verify_isms.cc: the ISMS records.
   absl::Status CheckIsms();
+  // Every snapshot of the bundle as evidence, for the records checked
+  // against it; read on first need.
+  absl::StatusOr<const MemoryEvidence*> CycleEvidence();
   // Steps 8 and 11, bundle/verify_regrade.cc: the policies, and the
   // re-grade compared with report/summary.csv.
   absl::Status LoadPolicies();
@@ -273,6 +276,7 @@ class Verifier {
   std::vector<std::array<int64_t, 3>> task_files_;
   Checkpoint checkpoint_;
 
+  std::unique_ptr<MemoryEvidence> cycle_evidence_;
   // Re-grading.
   std::unique_ptr<MemoryEvidence> evidence_;
   std::optional<policy::PolicySet> policy_;

@@ -1,6 +1,8 @@
 // Step 10b of verifying a bundle: the ISMS records, signed by the operator
 // and included in the log, numbered 1..N, each valid against the bundle's
-// own clause catalogue and the records before it.
+// own policies and the records before it; proofs of effectiveness and
+// samples recomputed from the bundle's snapshots when the bundle's period
+// holds their evidence.
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -8,11 +10,13 @@
 #include "bundle/verify_internal.h"
 #include "common/checkpoint.h"
 #include "common/ed25519.h"
+#include "common/limits.h"
 #include "common/merkle.h"
 #include "common/pae.h"
 #include "common/proto_time.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
+#include "evidentia/v1/snapshot.pb.h"
 #include "isms/register.h"
 
 namespace evidentia::collector::verify_internal {
@@ -23,8 +27,58 @@ constexpr size_t kMaxProofBytes = 1 << 16;
 
 }  // namespace
 
+absl::StatusOr<const MemoryEvidence*> Verifier::CycleEvidence() {
+  if (cycle_evidence_ != nullptr) return cycle_evidence_.get();
+  auto evidence = std::make_unique<MemoryEvidence>();
+  absl::flat_hash_set<std::string> facts_added;
+  for (const AgentInfo& agent : agents_) {
+    const v1::BundleAgent& entry = *agent.manifest;
+    v1::AgentRecord record;
+    record.set_agent_id(entry.agent_id());
+    record.set_key_id(entry.key_id());
+    *record.mutable_enrolled_at() = entry.enrolled_at();
+    if (entry.has_revoked_at()) {
+      *record.mutable_revoked_at() = entry.revoked_at();
+    }
+    for (const v1::BundleSnapshot& s : entry.snapshots()) {
+      const std::string path = absl::StrCat(kSnapshotsDir, entry.agent_id(),
+                                            "/", s.seq(), ".payload");
+      v1::StoredSnapshot stored;
+      ASSIGN_OR_RETURN(*stored.mutable_envelope()->mutable_payload(),
+                       ReadListed(path, kMaxPayloadBytes, "manifest.json"));
+      *stored.mutable_received_at() = s.received_at();
+      v1::Snapshot snapshot;
+      if (!snapshot.ParseFromString(stored.envelope().payload())) {
+        return Bad(path, "not a Snapshot message");
+      }
+      for (const v1::Observation& o : snapshot.observations()) {
+        if (o.facts_sha256().empty() ||
+            !facts_added.insert(o.facts_sha256()).second) {
+          continue;
+        }
+        const std::string object =
+            absl::StrCat(kObjectsDir, ToHex(o.facts_sha256()));
+        ASSIGN_OR_RETURN(const std::string bytes,
+                         ReadListed(object, kMaxFactsBytes, "a snapshot"));
+        v1::Facts facts;
+        if (!facts.ParseFromString(bytes)) {
+          return Bad(object, "not a Facts message");
+        }
+        evidence->AddFacts(o.facts_sha256(), std::move(facts));
+      }
+      for (v1::LatestObservation& o : IndexSnapshot(snapshot, stored, record)) {
+        evidence->AddObservation(record.agent_id(), std::move(o));
+      }
+    }
+    evidence->AddAgent(std::move(record));
+  }
+  cycle_evidence_ = std::move(evidence);
+  return cycle_evidence_.get();
+}
+
 absl::Status Verifier::CheckIsms() {
   isms::Register so_far;
+  const MemoryEvidence no_evidence;
   uint64_t expected = 1;
   for (const v1::BundleIsmsRecord& m : manifest_.isms()) {
     if (m.number() != expected) {
@@ -85,20 +139,26 @@ absl::Status Verifier::CheckIsms() {
           absl::StrCat("does not lead to the root of log/checkpoint: ",
                        included.message()));
     }
-    v1::DocumentStatement document;
-    if (!document.ParseFromString(statement)) {
-      return Bad(statement_path, "not a DocumentStatement message");
-    }
-    if (ToHex(document.sha256()) != m.document_sha256()) {
-      return Bad(statement_path,
-                 "names another document than manifest.json's "
-                 "document_sha256");
-    }
-    if (!objects_.contains(document.sha256())) {
-      return Bad(statement_path,
-                 absl::StrCat("names document ", m.document_sha256(), " but ",
-                              kObjectsDir, m.document_sha256(),
-                              " is not in the bundle"));
+    if (m.kind() == "document") {
+      v1::DocumentStatement document;
+      if (!document.ParseFromString(statement)) {
+        return Bad(statement_path, "not a DocumentStatement message");
+      }
+      if (ToHex(document.sha256()) != m.document_sha256()) {
+        return Bad(statement_path,
+                   "names another document than manifest.json's "
+                   "document_sha256");
+      }
+      if (!objects_.contains(document.sha256())) {
+        return Bad(statement_path,
+                   absl::StrCat("names document ", m.document_sha256(), " but ",
+                                kObjectsDir, m.document_sha256(),
+                                " is not in the bundle"));
+      }
+    } else if (!m.document_sha256().empty()) {
+      return Bad(bundle::kManifest,
+                 absl::StrCat("ISMS record ", m.number(), " (", m.kind(),
+                              ") names a document; only documents do"));
     }
     if (FromProto(m.received_at()) > to_) {
       return Bad(bundle::kManifest,
@@ -106,10 +166,26 @@ absl::Status Verifier::CheckIsms() {
                               " was received after the period's end"));
     }
     // Valid when the collector accepted it: against the bundle's own
-    // clause catalogue and the records before it.
-    if (absl::Status valid = isms::ValidateDocument(document, *policy_, so_far);
-        !valid.ok()) {
-      return Bad(statement_path, valid.message());
+    // policies, the records before it and, for proofs of effectiveness and
+    // samples, the bundle's own snapshots.
+    const bool needs_evidence =
+        m.kind() == "action-close" || m.kind() == "sample";
+    const MemoryEvidence* evidence = &no_evidence;
+    if (needs_evidence) {
+      ASSIGN_OR_RETURN(evidence, CycleEvidence());
+    }
+    isms::Context context;
+    context.policy = &*policy_;
+    context.so_far = &so_far;
+    context.evidence = evidence;
+    context.at = FromProto(m.received_at());
+    context.evidence_from = FromProto(manifest_.from());
+    absl::StatusOr<isms::Checked> valid =
+        isms::ValidateRecord(type, statement, context);
+    if (!valid.ok()) return Bad(statement_path, valid.status().message());
+    if (*valid == isms::Checked::kRecomputed) ++result_.isms_recomputed;
+    if (*valid == isms::Checked::kNotRecomputed) {
+      ++result_.isms_not_recomputed;
     }
     v1::StoredIsmsRecord record;
     record.set_number(m.number());

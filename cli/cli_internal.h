@@ -134,6 +134,18 @@ int DocumentAdd(const Invocation& call, std::ostream& out, std::ostream& err);
 int Documents(const Invocation& call, std::ostream& out, std::ostream& err);
 int Readiness(const Invocation& call, std::ostream& out, std::ostream& err);
 
+// audit open, audit close, audit decide, finding add, findings, action
+// open, action close, sample, cycle (cli/cycle_commands.cc).
+int AuditOpen(const Invocation& call, std::ostream& out, std::ostream& err);
+int AuditClose(const Invocation& call, std::ostream& out, std::ostream& err);
+int AuditDecide(const Invocation& call, std::ostream& out, std::ostream& err);
+int FindingAdd(const Invocation& call, std::ostream& out, std::ostream& err);
+int Findings(const Invocation& call, std::ostream& out, std::ostream& err);
+int ActionOpen(const Invocation& call, std::ostream& out, std::ostream& err);
+int ActionClose(const Invocation& call, std::ostream& out, std::ostream& err);
+int Sample(const Invocation& call, std::ostream& out, std::ostream& err);
+int Cycle(const Invocation& call, std::ostream& out, std::ostream& err);
+
 // controls, control, host, history (cli/grade_commands.cc).
 int Controls(const Invocation& call, std::ostream& out, std::ostream& err);
 int ControlDetail(const Invocation& call, std::ostream& out, std::ostream& err);

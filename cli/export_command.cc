@@ -76,12 +76,32 @@ absl::StatusOr<v1::ExportSummary> ReceiveBundle(
 
 int Export(const Invocation& call, std::ostream& out, std::ostream& err) {
   const FlagValues& args = call.args;
-  absl::StatusOr<absl::Time> from = ParseMoment(args.Get("from"));
-  if (!from.ok()) return Usage(from.status(), err);
-  absl::StatusOr<absl::Time> to = ParseMoment(args.Get("to"));
-  if (!to.ok()) return Usage(to.status(), err);
-  if (args.Get("to").size() == 10) {
-    *to += absl::Hours(24) - absl::Microseconds(1);  // the end of that day
+  v1::ExportRequest request;
+  request.set_scope(args.Get("scope"));
+  if (args.Has("audit")) {
+    if (args.Has("from") || args.Has("to")) {
+      return Usage(absl::InvalidArgumentError(
+                       "--audit exports the audit's own period: no --from or "
+                       "--to with it"),
+                   err);
+    }
+    request.set_audit(args.Get("audit"));
+  } else {
+    if (!args.Has("from") || !args.Has("to")) {
+      return Usage(absl::InvalidArgumentError(
+                       "say which period (--from and --to) or which audit "
+                       "(--audit)"),
+                   err);
+    }
+    absl::StatusOr<absl::Time> from = ParseMoment(args.Get("from"));
+    if (!from.ok()) return Usage(from.status(), err);
+    absl::StatusOr<absl::Time> to = ParseMoment(args.Get("to"));
+    if (!to.ok()) return Usage(to.status(), err);
+    if (args.Get("to").size() == 10) {
+      *to += absl::Hours(24) - absl::Microseconds(1);  // the end of that day
+    }
+    *request.mutable_from() = ToProto(*from);
+    *request.mutable_to() = ToProto(*to);
   }
   // --out X.tar.gz streams into the archive alone; --out DIR writes the
   // directory (under a temporary name until complete), and --tar adds
@@ -129,10 +149,6 @@ int Export(const Invocation& call, std::ostream& out, std::ostream& err) {
                : kCliFailed;
   };
 
-  v1::ExportRequest request;
-  *request.mutable_from() = ToProto(*from);
-  *request.mutable_to() = ToProto(*to);
-  request.set_scope(args.Get("scope"));
   grpc::ClientContext context;
   Prepare(context, call.connection);
   context.set_deadline(std::chrono::system_clock::now() +

@@ -41,6 +41,8 @@ if [ "$with_tests" = 1 ]; then
     login passwd           # chage -l
     procps                 # pgrep
     cryptsetup-bin dmsetup # cryptsetup luksFormat/luksDump; dmsetup table
+    faketime               # a year of the certification cycle in one test
+                           # (tests/cycle/whole_cycle_test.sh)
   )
 fi
 

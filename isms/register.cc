@@ -20,8 +20,29 @@ constexpr size_t kMaxFileName = 255;
 }  // namespace
 
 std::string KindOfPayloadType(absl::string_view payload_type) {
-  if (payload_type == kDocumentPayloadType) return "document";
+  static constexpr std::pair<const char*, const char*> kKinds[] = {
+      {kDocumentPayloadType, "document"},
+      {kAuditPayloadType, "audit"},
+      {kAuditClosurePayloadType, "audit-close"},
+      {kDecisionPayloadType, "decision"},
+      {kFindingPayloadType, "finding"},
+      {kActionPayloadType, "action"},
+      {kActionClosurePayloadType, "action-close"},
+      {kSamplePayloadType, "sample"},
+  };
+  for (const auto& [type, kind] : kKinds) {
+    if (payload_type == type) return kind;
+  }
   return "";
+}
+
+bool FindingEntry::open() const {
+  return statement.grade() != v1::GRADE_COMPLIANT && closure == 0;
+}
+
+bool FindingEntry::open_nonconformity() const {
+  return open() && (statement.grade() == v1::GRADE_MINOR_NONCONFORMITY ||
+                    statement.grade() == v1::GRADE_MAJOR_NONCONFORMITY);
 }
 
 absl::StatusOr<absl::CivilDay> ParseDay(absl::string_view text,
@@ -78,23 +99,151 @@ absl::Status Register::Add(const v1::StoredIsmsRecord& record) {
     return absl::DataLossError(absl::StrCat("ISMS record ", record.number(),
                                             " follows record ", size_));
   }
-  if (record.payload_type() == kDocumentPayloadType) {
+  std::string kind = KindOfPayloadType(record.payload_type());
+  if (kind.empty()) {
+    return absl::DataLossError(absl::StrCat(
+        "ISMS record ", record.number(), " has the unknown payload type \"",
+        absl::CHexEscape(record.payload_type().substr(0, 80)), "\""));
+  }
+  const absl::Time received_at = FromProto(record.received_at());
+  if (kind == "document") {
     DocumentVersion version;
     if (!version.statement.ParseFromString(record.statement())) {
       return absl::DataLossError(absl::StrCat("ISMS record ", record.number(),
                                               " is not a DocumentStatement"));
     }
     version.record = record.number();
-    version.received_at = FromProto(record.received_at());
+    version.received_at = received_at;
     DocumentKey key{version.statement.clause(), version.statement.document()};
     documents_[std::move(key)].push_back(std::move(version));
   } else {
-    return absl::DataLossError(absl::StrCat(
-        "ISMS record ", record.number(), " has the unknown payload type \"",
-        absl::CHexEscape(record.payload_type().substr(0, 80)), "\""));
+    RETURN_IF_ERROR(AddCycleRecord(record, received_at));
   }
+  kinds_.push_back(std::move(kind));
   ++size_;
   return absl::OkStatus();
+}
+
+// The records of the cycle refer to records before them; a reference that
+// does not resolve, in a record the collector validated, is corruption.
+absl::Status Register::AddCycleRecord(const v1::StoredIsmsRecord& record,
+                                      absl::Time received_at) {
+  const uint64_t number = record.number();
+  auto corrupt = [number](absl::string_view why) {
+    return absl::DataLossError(absl::StrCat("ISMS record ", number, " ", why));
+  };
+  const std::string& bytes = record.statement();
+  const absl::string_view type = record.payload_type();
+  if (type == kAuditPayloadType) {
+    AuditEntry entry;
+    if (!entry.statement.ParseFromString(bytes)) {
+      return corrupt("is not an AuditStatement");
+    }
+    absl::StatusOr<absl::CivilDay> from =
+        ParseDay(entry.statement.from(), "from");
+    absl::StatusOr<absl::CivilDay> to = ParseDay(entry.statement.to(), "to");
+    if (!from.ok() || !to.ok() || FindAudit(entry.statement.audit())) {
+      return corrupt("is not a valid audit");
+    }
+    entry.record = number;
+    entry.received_at = received_at;
+    entry.from = *from;
+    entry.to = *to;
+    audits_.push_back(std::move(entry));
+  } else if (type == kAuditClosurePayloadType) {
+    v1::AuditClosureStatement closure;
+    if (!closure.ParseFromString(bytes)) {
+      return corrupt("is not an AuditClosureStatement");
+    }
+    AuditEntry* audit = MutableAudit(closure.audit());
+    if (audit == nullptr || audit->closed != 0) {
+      return corrupt("closes an audit that is not open");
+    }
+    audit->closed = number;
+    audit->closed_at = received_at;
+    audit->closure = std::move(closure);
+  } else if (type == kDecisionPayloadType) {
+    v1::DecisionStatement decision;
+    if (!decision.ParseFromString(bytes)) {
+      return corrupt("is not a DecisionStatement");
+    }
+    AuditEntry* audit = MutableAudit(decision.audit());
+    if (audit == nullptr || audit->decided != 0) {
+      return corrupt("decides an audit that is unknown or decided");
+    }
+    audit->decided = number;
+    audit->decided_at = received_at;
+    audit->decision = std::move(decision);
+  } else if (type == kFindingPayloadType) {
+    FindingEntry entry;
+    if (!entry.statement.ParseFromString(bytes)) {
+      return corrupt("is not a FindingStatement");
+    }
+    AuditEntry* audit = MutableAudit(entry.statement.audit());
+    if (audit == nullptr) return corrupt("is a finding of an unknown audit");
+    audit->findings.push_back(number);
+    entry.record = number;
+    entry.received_at = received_at;
+    findings_.emplace(number, std::move(entry));
+  } else if (type == kActionPayloadType) {
+    v1::ActionStatement action;
+    if (!action.ParseFromString(bytes)) {
+      return corrupt("is not an ActionStatement");
+    }
+    auto it = findings_.find(action.finding());
+    if (it == findings_.end() || it->second.action != 0) {
+      return corrupt("opens an action on an unknown finding or a second one");
+    }
+    it->second.action = number;
+    it->second.action_at = received_at;
+    it->second.action_statement = std::move(action);
+  } else if (type == kActionClosurePayloadType) {
+    v1::ActionClosureStatement closure;
+    if (!closure.ParseFromString(bytes)) {
+      return corrupt("is not an ActionClosureStatement");
+    }
+    auto it = findings_.find(closure.finding());
+    if (it == findings_.end() || it->second.action == 0 ||
+        it->second.closure != 0) {
+      return corrupt("closes an action that is not open");
+    }
+    it->second.closure = number;
+    it->second.closed_at = received_at;
+    it->second.closure_statement = std::move(closure);
+  } else {  // kSamplePayloadType
+    SampleEntry entry;
+    if (!entry.statement.ParseFromString(bytes)) {
+      return corrupt("is not a SampleStatement");
+    }
+    AuditEntry* audit = MutableAudit(entry.statement.audit());
+    if (audit == nullptr) return corrupt("samples an unknown audit");
+    audit->samples.push_back(number);
+    entry.record = number;
+    entry.received_at = received_at;
+    samples_.push_back(std::move(entry));
+  }
+  return absl::OkStatus();
+}
+
+std::string Register::KindOf(uint64_t number) const {
+  if (number == 0 || number > kinds_.size()) return "";
+  return kinds_[number - 1];
+}
+
+const AuditEntry* Register::FindAudit(absl::string_view id) const {
+  for (const AuditEntry& audit : audits_) {
+    if (audit.statement.audit() == id) return &audit;
+  }
+  return nullptr;
+}
+
+AuditEntry* Register::MutableAudit(absl::string_view id) {
+  return const_cast<AuditEntry*>(FindAudit(id));
+}
+
+const FindingEntry* Register::FindFinding(uint64_t number) const {
+  auto it = findings_.find(number);
+  return it == findings_.end() ? nullptr : &it->second;
 }
 
 const std::vector<DocumentVersion>* Register::Versions(

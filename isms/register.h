@@ -18,17 +18,37 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "evidentia/v1/cycle.pb.h"
 #include "evidentia/v1/isms.pb.h"
+#include "grading/evidence.h"
 #include "grading/policy.h"
 
 namespace evidentia::isms {
 
-// One version of a document (DocumentStatement).
+// The payload type of each kind of record: always
+// "application/vnd.evidentia.isms-" KIND ".v1+protobuf", where KIND is how
+// bundles name its files.
 inline constexpr char kDocumentPayloadType[] =
     "application/vnd.evidentia.isms-document.v1+protobuf";
+inline constexpr char kAuditPayloadType[] =
+    "application/vnd.evidentia.isms-audit.v1+protobuf";
+inline constexpr char kAuditClosurePayloadType[] =
+    "application/vnd.evidentia.isms-audit-close.v1+protobuf";
+inline constexpr char kDecisionPayloadType[] =
+    "application/vnd.evidentia.isms-decision.v1+protobuf";
+inline constexpr char kFindingPayloadType[] =
+    "application/vnd.evidentia.isms-finding.v1+protobuf";
+inline constexpr char kActionPayloadType[] =
+    "application/vnd.evidentia.isms-action.v1+protobuf";
+inline constexpr char kActionClosurePayloadType[] =
+    "application/vnd.evidentia.isms-action-close.v1+protobuf";
+inline constexpr char kSamplePayloadType[] =
+    "application/vnd.evidentia.isms-sample.v1+protobuf";
 
-// The kind of a record as bundles name its files ("document"), from its
-// payload type; "" for a type that is not an ISMS record's.
+// The kind of a record as bundles name its files ("document", "audit",
+// "audit-close", "decision", "finding", "action", "action-close",
+// "sample"), from its payload type; "" for a type that is not an ISMS
+// record's.
 std::string KindOfPayloadType(absl::string_view payload_type);
 
 // A calendar date written YYYY-MM-DD (four-digit year from 1970, a real
@@ -49,6 +69,47 @@ struct DocumentVersion {
 // A document's key: clause and document id.
 using DocumentKey = std::pair<std::string, std::string>;
 
+// An audit, its closure and the certification decision after it.
+struct AuditEntry {
+  uint64_t record = 0;  // the opening record
+  absl::Time received_at;
+  v1::AuditStatement statement;
+  absl::CivilDay from, to;
+  uint64_t closed = 0;  // the closure's record, 0 while open
+  absl::Time closed_at;
+  v1::AuditClosureStatement closure;
+  uint64_t decided = 0;  // the decision's record, 0 when none
+  absl::Time decided_at;
+  v1::DecisionStatement decision;
+  std::vector<uint64_t> findings;  // record numbers, in order
+  std::vector<uint64_t> samples;
+};
+
+// A finding and its corrective action, as far as it has gone.
+struct FindingEntry {
+  uint64_t record = 0;
+  absl::Time received_at;
+  v1::FindingStatement statement;
+  uint64_t action = 0;  // 0: none opened
+  absl::Time action_at;
+  v1::ActionStatement action_statement;
+  uint64_t closure = 0;  // 0: not closed
+  absl::Time closed_at;
+  v1::ActionClosureStatement closure_statement;
+
+  // A nonconformity or an opportunity for improvement whose action is not
+  // closed (a compliant finding is closed as recorded).
+  bool open() const;
+  // A minor or major nonconformity that is open.
+  bool open_nonconformity() const;
+};
+
+struct SampleEntry {
+  uint64_t record = 0;
+  absl::Time received_at;
+  v1::SampleStatement statement;
+};
+
 class Register {
  public:
   // Adds the next record (numbers ascending, from 1, without gaps).
@@ -68,10 +129,63 @@ class Register {
   // The versions of one document, oldest first; null when none.
   const std::vector<DocumentVersion>* Versions(const DocumentKey& key) const;
 
+  // The kind of record `number` ("document", ...); "" when there is none.
+  std::string KindOf(uint64_t number) const;
+
+  // Audits in the order opened.
+  const std::vector<AuditEntry>& audits() const { return audits_; }
+  const AuditEntry* FindAudit(absl::string_view id) const;
+  // Findings by record number.
+  const std::map<uint64_t, FindingEntry>& findings() const { return findings_; }
+  const FindingEntry* FindFinding(uint64_t number) const;
+  const std::vector<SampleEntry>& samples() const { return samples_; }
+
  private:
+  absl::Status AddCycleRecord(const v1::StoredIsmsRecord& record,
+                              absl::Time received_at);
+  AuditEntry* MutableAudit(absl::string_view id);
+
   uint64_t size_ = 0;
+  std::vector<std::string> kinds_;  // [number - 1]
   std::map<DocumentKey, std::vector<DocumentVersion>> documents_;
+  std::vector<AuditEntry> audits_;
+  std::map<uint64_t, FindingEntry> findings_;
+  std::vector<SampleEntry> samples_;
 };
+
+// What a record of the cycle is checked against besides the register.
+struct Context {
+  const policy::PolicySet* policy = nullptr;  // the collector's policy set
+  const Register* so_far = nullptr;           // the records before it
+  // The fleet's evidence: the collector's store, or a bundle's files.
+  const collector::Evidence* evidence = nullptr;
+  absl::Time at;  // when the record is received
+  // Evidence is there to check against from this moment on: a bundle holds
+  // its period's snapshots only. A sample of an earlier period, or a proof
+  // of effectiveness of an action opened earlier, is then not recomputed.
+  absl::Time evidence_from = absl::InfinitePast();
+};
+
+// How a record was checked.
+enum class Checked {
+  kAgainstRecords,  // against the policies and the records: all it claims
+  kRecomputed,      // its proof or sample recomputed from the evidence too
+  // Everything but its proof or sample, whose evidence lies before
+  // Context::evidence_from.
+  kNotRecomputed,
+};
+
+// Whether the statement of `payload_type` may be accepted as the next
+// record in `context`. INVALID_ARGUMENT with a sentence for a person for
+// every rule of proto/README.md, "ISMS records", it breaks (an unknown
+// control, clause, audit, finding or host; dates out of order; a finding
+// on a closed audit; closing an action without evidence or with a proof
+// that does not hold; a sample that is not what its seed gives);
+// FAILED_PRECONDITION when the policies cannot judge it (no clause
+// catalogue for a document).
+absl::StatusOr<Checked> ValidateRecord(absl::string_view payload_type,
+                                       absl::string_view statement,
+                                       const Context& context);
 
 // Whether `statement` may be accepted as the next record, given the
 // policies (the clause catalogue) and the register so far. INVALID_ARGUMENT

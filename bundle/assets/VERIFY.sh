@@ -249,7 +249,7 @@ done
 # 3d. ISMS records: isms/<n>.<kind>.statement signed by the operator, its
 # payload type named by its kind. They are numbered from 1 without gaps.
 records=0
-isms_kinds=' document '
+isms_kinds=' document audit audit-close decision finding action action-close sample '
 for statement in isms/*.statement; do
   [ -f "$statement" ] || continue
   if [ "$manual" -eq 0 ] && [ "$records" -eq 0 ]; then check_key "$OPERATOR_KEY"; fi

@@ -23,6 +23,7 @@
 #include "evidentia/v1/operator.pb.h"
 #include "evidentia/v1/reports.pb.h"
 #include "evidentia/v1/store.pb.h"
+#include "isms/cycle.h"
 
 namespace evidentia::collector {
 
@@ -264,7 +265,21 @@ absl::StatusOr<v1::AddManualEvidenceResponse> OperatorApi::AddManualEvidence(
 absl::StatusOr<v1::ExportSummary> OperatorApi::Export(
     const Caller& caller, const v1::ExportRequest& request, BundleSink& sink) {
   RETURN_IF_ERROR(Authorize(caller));
-  if (!request.has_from() || !request.has_to()) {
+  ExportPeriod period{FromProto(request.from()), FromProto(request.to()),
+                      request.scope(), request.audit()};
+  if (!request.audit().empty()) {
+    if (request.has_from() || request.has_to()) {
+      return absl::InvalidArgumentError(
+          "an export is of an audit or of a period, not both");
+    }
+    ASSIGN_OR_RETURN(std::vector<v1::StoredIsmsRecord> records,
+                     IsmsRecords(store_));
+    ASSIGN_OR_RETURN(isms::Register isms, IsmsRegister(records));
+    ASSIGN_OR_RETURN(auto audit_period,
+                     isms::AuditPeriod(isms, request.audit()));
+    period.from = audit_period.first;
+    period.to = audit_period.second;
+  } else if (!request.has_from() || !request.has_to()) {
     return absl::InvalidArgumentError("an export needs from and to");
   }
   ExportSources sources;
@@ -274,8 +289,6 @@ absl::StatusOr<v1::ExportSummary> OperatorApi::Export(
   sources.collector_key = &collector_key_;
   sources.operator_key = &operator_key_;
   sources.clock = clock_;
-  const ExportPeriod period{FromProto(request.from()), FromProto(request.to()),
-                            request.scope()};
   ASSIGN_OR_RETURN(v1::ExportSummary summary,
                    ExportBundle(sources, period, sink));
   Log(LogLevel::kInfo,

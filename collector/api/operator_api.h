@@ -84,6 +84,12 @@ class OperatorApi {
       const Caller& caller, const v1::ListIsmsRecordsRequest& request);
   absl::StatusOr<v1::ReadinessReport> GetReadiness(
       const Caller& caller, const v1::GetReadinessRequest& request);
+  absl::StatusOr<v1::CycleReport> GetCycle(const Caller& caller,
+                                           const v1::GetCycleRequest& request);
+  absl::StatusOr<v1::SampleStatement> DrawSample(
+      const Caller& caller, const v1::DrawSampleRequest& request);
+  absl::StatusOr<v1::ProveActionResponse> ProveAction(
+      const Caller& caller, const v1::ProveActionRequest& request);
   // Writes the bundle of the request's period into `sink`.
   absl::StatusOr<v1::ExportSummary> Export(const Caller& caller,
                                            const v1::ExportRequest& request,

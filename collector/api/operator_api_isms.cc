@@ -1,4 +1,5 @@
-// The operator's calls on the ISMS register (collector/api/operator_api.h).
+// The operator's calls on the ISMS register and the certification cycle
+// (collector/api/operator_api.h).
 #include <optional>
 #include <string>
 #include <utility>
@@ -8,38 +9,34 @@
 #include "absl/strings/str_cat.h"
 #include "collector/api/operator_api.h"
 #include "collector/log/transparency_log.h"
+#include "collector/query/queries.h"
 #include "collector/store/keys.h"
-#include "collector/store/records.h"
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/pae.h"
+#include "common/proto_time.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
+#include "isms/cycle.h"
+#include "isms/effectiveness.h"
 #include "isms/readiness.h"
 #include "isms/register.h"
+#include "isms/sampling.h"
 
 namespace evidentia::collector {
 namespace {
 
-// Every stored record received by `until`, in number order.
-absl::StatusOr<std::vector<v1::StoredIsmsRecord>> StoredRecords(
-    const Store& store, absl::Time until = absl::InfiniteFuture()) {
-  ASSIGN_OR_RETURN(std::vector<v1::StoredIsmsRecord> records,
-                   ScanRecords<v1::StoredIsmsRecord>(store, Table::kIsms, "",
-                                                     "ISMS record"));
-  while (!records.empty() && FromProto(records.back().received_at()) > until) {
-    records.pop_back();
-  }
-  return records;
+absl::Status NoPolicy() {
+  return absl::FailedPreconditionError(
+      "the collector runs without a policy set (--policies, --soa)");
 }
 
-absl::StatusOr<isms::Register> RegisterOf(
-    const std::vector<v1::StoredIsmsRecord>& records) {
-  isms::Register out;
-  for (const v1::StoredIsmsRecord& record : records) {
-    RETURN_IF_ERROR(out.Add(record));
-  }
-  return out;
+// The register of the records received by `until`.
+absl::StatusOr<isms::Register> RegisterUntil(
+    const Store& store, absl::Time until = absl::InfiniteFuture()) {
+  ASSIGN_OR_RETURN(std::vector<v1::StoredIsmsRecord> records,
+                   IsmsRecords(store, until));
+  return IsmsRegister(records);
 }
 
 }  // namespace
@@ -47,10 +44,7 @@ absl::StatusOr<isms::Register> RegisterOf(
 absl::StatusOr<v1::AddIsmsRecordResponse> OperatorApi::AddIsmsRecord(
     const Caller& caller, const v1::AddIsmsRecordRequest& request) {
   RETURN_IF_ERROR(Authorize(caller));
-  if (grader_ == nullptr) {
-    return absl::FailedPreconditionError(
-        "the collector runs without a policy set (--policies, --soa)");
-  }
+  if (grader_ == nullptr) return NoPolicy();
   const std::string kind = isms::KindOfPayloadType(request.payload_type());
   if (kind.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -69,24 +63,38 @@ absl::StatusOr<v1::AddIsmsRecordResponse> OperatorApi::AddIsmsRecord(
     return absl::UnauthenticatedError(
         "the ISMS record is not signed by the operator key");
   }
-  v1::DocumentStatement document;
-  if (!document.ParseFromString(request.statement())) {
+  std::string digest;
+  if (kind == "document") {
+    v1::DocumentStatement document;
+    if (!document.ParseFromString(request.statement())) {
+      return absl::InvalidArgumentError(
+          "the statement is not a DocumentStatement");
+    }
+    digest = Sha256(request.document());
+    if (document.sha256() != digest ||
+        document.size() != request.document().size()) {
+      return absl::InvalidArgumentError(
+          "the document's SHA-256 or size differs from the signed "
+          "statement's");
+    }
+  } else if (!request.document().empty()) {
     return absl::InvalidArgumentError(
-        "the statement is not a "
-        "DocumentStatement");
-  }
-  const std::string digest = Sha256(request.document());
-  if (document.sha256() != digest ||
-      document.size() != request.document().size()) {
-    return absl::InvalidArgumentError(
-        "the document's SHA-256 or size differs from the signed statement's");
+        absl::StrCat("a ", kind, " record carries no document"));
   }
 
   absl::MutexLock lock(&isms_mu_);
   ASSIGN_OR_RETURN(std::vector<v1::StoredIsmsRecord> records,
-                   StoredRecords(store_));
-  ASSIGN_OR_RETURN(isms::Register so_far, RegisterOf(records));
-  RETURN_IF_ERROR(isms::ValidateDocument(document, grader_->policy(), so_far));
+                   IsmsRecords(store_));
+  ASSIGN_OR_RETURN(isms::Register so_far, IsmsRegister(records));
+  const absl::Time now = clock_();
+  isms::Context context;
+  context.policy = &grader_->policy();
+  context.so_far = &so_far;
+  context.evidence = &grader_->evidence();
+  context.at = now;
+  RETURN_IF_ERROR(
+      isms::ValidateRecord(request.payload_type(), request.statement(), context)
+          .status());
 
   const uint64_t number = so_far.size() + 1;
   v1::StoredIsmsRecord stored;
@@ -95,22 +103,19 @@ absl::StatusOr<v1::AddIsmsRecordResponse> OperatorApi::AddIsmsRecord(
   stored.set_statement(request.statement());
   stored.set_signature(request.signature());
   stored.set_key_id(operator_key_.KeyId());
-  *stored.mutable_received_at() = ToProto(clock_());
+  *stored.mutable_received_at() = ToProto(now);
   Batch batch;
   // Another collector process on the same store would be refused by the
   // store's lock; this guards the number all the same.
   batch.Expect(Table::kIsms, keys::IsmsRecord(number), std::nullopt);
-  batch.Put(Table::kObjects, digest, request.document());
+  if (!digest.empty()) batch.Put(Table::kObjects, digest, request.document());
   batch.Put(Table::kIsms, keys::IsmsRecord(number), stored.SerializeAsString());
   TransparencyLog::Enqueue(batch, keys::kIsmsLogId, number,
                            Pae(request.payload_type(), request.statement()),
                            request.signature());
   RETURN_IF_ERROR(store_.Commit(batch));
-  Log(LogLevel::kInfo,
-      absl::StrCat("ISMS record ", number, " (", kind, " ", document.clause(),
-                   " ", document.document(), " version ",
-                   absl::CHexEscape(document.version()), ") from ",
-                   caller.address));
+  Log(LogLevel::kInfo, absl::StrCat("ISMS record ", number, " (", kind,
+                                    ") from ", caller.address));
   v1::AddIsmsRecordResponse response;
   response.set_number(number);
   response.set_statement_sha256(Sha256Hex(request.statement()));
@@ -121,7 +126,7 @@ absl::StatusOr<v1::ListIsmsRecordsResponse> OperatorApi::ListIsmsRecords(
     const Caller& caller, const v1::ListIsmsRecordsRequest&) {
   RETURN_IF_ERROR(Authorize(caller));
   ASSIGN_OR_RETURN(std::vector<v1::StoredIsmsRecord> records,
-                   StoredRecords(store_));
+                   IsmsRecords(store_));
   v1::ListIsmsRecordsResponse response;
   for (v1::StoredIsmsRecord& record : records) {
     *response.add_records() = std::move(record);
@@ -132,15 +137,76 @@ absl::StatusOr<v1::ListIsmsRecordsResponse> OperatorApi::ListIsmsRecords(
 absl::StatusOr<v1::ReadinessReport> OperatorApi::GetReadiness(
     const Caller& caller, const v1::GetReadinessRequest& request) {
   RETURN_IF_ERROR(Authorize(caller));
-  if (grader_ == nullptr) {
-    return absl::FailedPreconditionError(
-        "the collector runs without a policy set (--policies, --soa)");
-  }
+  if (grader_ == nullptr) return NoPolicy();
   const absl::Time at = request.has_at() ? FromProto(request.at()) : clock_();
-  ASSIGN_OR_RETURN(std::vector<v1::StoredIsmsRecord> records,
-                   StoredRecords(store_, at));
-  ASSIGN_OR_RETURN(isms::Register isms, RegisterOf(records));
+  ASSIGN_OR_RETURN(isms::Register isms, RegisterUntil(store_, at));
   return isms::AssessReadiness(grader_->policy(), isms, at);
+}
+
+absl::StatusOr<v1::CycleReport> OperatorApi::GetCycle(
+    const Caller& caller, const v1::GetCycleRequest& request) {
+  RETURN_IF_ERROR(Authorize(caller));
+  if (grader_ == nullptr) return NoPolicy();
+  const absl::Time at = request.has_at() ? FromProto(request.at()) : clock_();
+  ASSIGN_OR_RETURN(isms::Register isms, RegisterUntil(store_, at));
+  // Evidentia's own grade beside each finding: the whole fleet as of the
+  // end of the finding's audit.
+  return AssessCycleWithGrades(*grader_, isms, at);
+}
+
+absl::StatusOr<v1::SampleStatement> OperatorApi::DrawSample(
+    const Caller& caller, const v1::DrawSampleRequest& request) {
+  RETURN_IF_ERROR(Authorize(caller));
+  if (grader_ == nullptr) return NoPolicy();
+  ASSIGN_OR_RETURN(isms::Register isms, RegisterUntil(store_));
+  const isms::AuditEntry* audit = isms.FindAudit(request.audit());
+  if (audit == nullptr) {
+    return absl::NotFoundError(absl::StrCat(
+        "no audit \"", absl::CHexEscape(request.audit().substr(0, 80)), "\""));
+  }
+  if (grader_->policy().FindControl(request.control()) == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "no control \"", absl::CHexEscape(request.control().substr(0, 80)),
+        "\" in Annex A"));
+  }
+  isms::SampleRequest sample;
+  sample.audit = request.audit();
+  sample.from = audit->from;
+  sample.to = audit->to;
+  sample.seed = request.seed();
+  sample.control = request.control();
+  sample.hosts = request.hosts();
+  sample.moments = request.moments();
+  return isms::DrawSample(grader_->policy(), grader_->evidence(), sample);
+}
+
+absl::StatusOr<v1::ProveActionResponse> OperatorApi::ProveAction(
+    const Caller& caller, const v1::ProveActionRequest& request) {
+  RETURN_IF_ERROR(Authorize(caller));
+  if (grader_ == nullptr) return NoPolicy();
+  ASSIGN_OR_RETURN(isms::Register isms, RegisterUntil(store_));
+  const isms::FindingEntry* finding = isms.FindFinding(request.finding());
+  if (finding == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no finding ", request.finding()));
+  }
+  if (finding->action == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("finding ", request.finding(),
+                     " has no corrective action: open one first"));
+  }
+  v1::ProveActionResponse response;
+  if (finding->action_statement.hosts_size() == 0) return response;
+  isms::ProofScope scope;
+  scope.control = finding->statement.control();
+  scope.hosts.assign(finding->action_statement.hosts().begin(),
+                     finding->action_statement.hosts().end());
+  scope.opened_at = finding->action_at;
+  scope.until = clock_();
+  ASSIGN_OR_RETURN(
+      std::vector<v1::SnapshotRef> proof,
+      isms::FindProof(grader_->policy(), grader_->evidence(), scope));
+  for (v1::SnapshotRef& ref : proof) *response.add_proof() = std::move(ref);
+  return response;
 }
 
 }  // namespace evidentia::collector

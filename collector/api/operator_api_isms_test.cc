@@ -18,6 +18,7 @@
 #include "common/pae.h"
 #include "common/proto_time.h"
 #include "common/sha256.h"
+#include "evidentia/v1/cycle.pb.h"
 #include "gmock/gmock.h"
 #include "grading/policy.h"
 #include "gtest/gtest.h"
@@ -248,6 +249,97 @@ TEST_F(OperatorApiIsmsTest, ReadinessCountsOnlyWhatWasReceivedByThen) {
       api_->GetReadiness(operator_, earlier);
   ASSERT_TRUE(then.ok()) << then.status();
   EXPECT_EQ(scope_state(*then), v1::DOCUMENT_MISSING);
+}
+
+// The records of the certification cycle go through the same call: signed,
+// validated against the register and the fleet, numbered and logged; what
+// they add up to comes back from GetCycle.
+TEST_F(OperatorApiIsmsTest, CycleRecordsAreValidatedNumberedAndReported) {
+  auto add = [&](const char* type, const google::protobuf::Message& m,
+                 const std::string& document = "") {
+    v1::AddIsmsRecordRequest request;
+    request.set_payload_type(type);
+    request.set_statement(m.SerializeAsString());
+    request.set_document(document);
+    request.set_signature(
+        operator_key_->Sign(Pae(request.payload_type(), request.statement()))
+            .value_or(""));
+    return api_->AddIsmsRecord(operator_, request);
+  };
+  v1::AuditStatement audit;
+  audit.set_audit("stage1-2027-01-15");
+  audit.set_kind(v1::AUDIT_STAGE1);
+  audit.set_body("Cert Body Ltd");
+  audit.set_lead_auditor("A. Auditor");
+  audit.set_from("2027-01-15");
+  audit.set_to("2027-01-15");
+  *audit.mutable_signed_at() = ToProto(now_);
+  absl::Status with_file =
+      add(isms::kAuditPayloadType, audit, "a file").status();
+  EXPECT_THAT(std::string(with_file.message()),
+              HasSubstr("carries no document"));
+  absl::StatusOr<v1::AddIsmsRecordResponse> opened =
+      add(isms::kAuditPayloadType, audit);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(opened->number(), 1u);
+
+  v1::FindingStatement finding;
+  finding.set_audit(audit.audit());
+  finding.set_control("a.5.1");
+  finding.set_grade(v1::GRADE_MINOR_NONCONFORMITY);
+  finding.set_statement("The policy is not approved");
+  finding.set_recorded_by("A. Auditor");
+  *finding.mutable_signed_at() = ToProto(now_);
+  ASSERT_TRUE(add(isms::kFindingPayloadType, finding).ok());
+
+  v1::ActionStatement action;
+  action.set_finding(2);
+  action.set_action("Approve it");
+  action.set_root_cause("No board meeting");
+  action.set_owner("CEO");
+  action.set_due_on("2027-02-15");
+  action.add_hosts("0123456789abcdef");
+  *action.mutable_signed_at() = ToProto(now_);
+  absl::Status host = add(isms::kActionPayloadType, action).status();
+  EXPECT_EQ(host.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(host.message()), HasSubstr("no host evidence"));
+  EXPECT_EQ(api_->ProveAction(operator_,
+                              [] {
+                                v1::ProveActionRequest r;
+                                r.set_finding(2);
+                                return r;
+                              }())
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(api_->ProveAction(operator_, {}).status().code(),
+            absl::StatusCode::kNotFound);
+  v1::DrawSampleRequest sample;
+  sample.set_audit("stage9-2027-01-15");
+  EXPECT_EQ(api_->DrawSample(operator_, sample).status().code(),
+            absl::StatusCode::kNotFound);
+  sample.set_audit(audit.audit());
+  sample.set_control("a.8.24");
+  sample.set_seed("seed of the auditor");
+  sample.set_hosts(1);
+  sample.set_moments(1);
+  absl::StatusOr<v1::SampleStatement> drawn =
+      api_->DrawSample(operator_, sample);
+  ASSERT_TRUE(drawn.ok()) << drawn.status();
+  EXPECT_EQ(drawn->population_size(), 0);  // no agent enrolled
+
+  absl::StatusOr<v1::CycleReport> cycle = api_->GetCycle(operator_, {});
+  ASSERT_TRUE(cycle.ok()) << cycle.status();
+  ASSERT_EQ(cycle->audits_size(), 1);
+  ASSERT_EQ(cycle->findings_size(), 1);
+  EXPECT_EQ(cycle->findings(0).state(), v1::FINDING_OPEN);
+  // Evidentia's own grade beside the auditor's: a.5.1 has no evidence.
+  EXPECT_EQ(cycle->findings(0).computed_grade(), v1::GRADE_MAJOR_NONCONFORMITY);
+  EXPECT_THAT(cycle->status(), HasSubstr("in progress"));
+  v1::GetCycleRequest before;
+  *before.mutable_at() = ToProto(now_ - absl::Seconds(1));
+  EXPECT_EQ(api_->GetCycle(operator_, before)->audits_size(), 0);
+  EXPECT_EQ(StoredRecords(), 2u);
 }
 
 }  // namespace

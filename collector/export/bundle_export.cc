@@ -14,6 +14,7 @@
 #include "bundle/oscal.h"
 #include "bundle/paths.h"
 #include "bundle/report.h"
+#include "collector/query/queries.h"
 #include "collector/store/keys.h"
 #include "collector/store/records.h"
 #include "common/checkpoint.h"
@@ -220,13 +221,7 @@ struct IsmsPlan {
 absl::StatusOr<IsmsPlan> PlanIsms(const ExportSources& sources, absl::Time to,
                                   uint64_t log_size) {
   IsmsPlan plan;
-  ASSIGN_OR_RETURN(plan.records,
-                   ScanRecords<v1::StoredIsmsRecord>(
-                       *sources.store, Table::kIsms, "", "ISMS record"));
-  while (!plan.records.empty() &&
-         FromProto(plan.records.back().received_at()) > to) {
-    plan.records.pop_back();
-  }
+  ASSIGN_OR_RETURN(plan.records, IsmsRecords(*sources.store, to));
   for (const v1::StoredIsmsRecord& record : plan.records) {
     ASSIGN_OR_RETURN(std::optional<uint64_t> index,
                      sources.log->LeafIndex(keys::kIsmsLogId, record.number()));
@@ -415,7 +410,8 @@ absl::Status ExportIsms(const ExportSources& sources, const IsmsPlan& plan,
     const v1::StoredIsmsRecord& record = plan.records[i];
     const std::string kind(isms::KindOfPayloadType(record.payload_type()));
     v1::DocumentStatement document;
-    if (kind != "document" || !document.ParseFromString(record.statement())) {
+    if (kind.empty() ||
+        (kind == "document" && !document.ParseFromString(record.statement()))) {
       return absl::DataLossError(
           absl::StrCat("stored ISMS record ", record.number(), " is corrupt"));
     }
@@ -426,8 +422,10 @@ absl::Status ExportIsms(const ExportSources& sources, const IsmsPlan& plan,
                      bundle::IsmsRecordPath(record.number(), kind, "sig"));
     RETURN_IF_ERROR(writer.Add(statement_path, record.statement()));
     RETURN_IF_ERROR(writer.Add(sig_path, record.signature()));
-    RETURN_IF_ERROR(
-        AddObject(*sources.store, writer, objects, document.sha256()));
+    if (kind == "document") {
+      RETURN_IF_ERROR(
+          AddObject(*sources.store, writer, objects, document.sha256()));
+    }
     InclusionProof proof;
     proof.index = plan.leaf_indexes[i];
     proof.size = checkpoint.size;
@@ -441,7 +439,9 @@ absl::Status ExportIsms(const ExportSources& sources, const IsmsPlan& plan,
     *listed.mutable_received_at() = record.received_at();
     listed.set_log_index(proof.index);
     listed.set_statement_sha256(Sha256Hex(record.statement()));
-    listed.set_document_sha256(ToHex(document.sha256()));
+    if (kind == "document") {
+      listed.set_document_sha256(ToHex(document.sha256()));
+    }
   }
   return absl::OkStatus();
 }
@@ -556,6 +556,7 @@ absl::StatusOr<v1::ExportSummary> ExportBundle(const ExportSources& sources,
   *manifest.mutable_from() = ToProto(period.from);
   *manifest.mutable_to() = ToProto(to);
   manifest.set_scope(period.scope);
+  manifest.set_audit(period.audit);
   *manifest.mutable_generated_at() = ToProto(sources.clock());
   manifest.set_organisation(policy.organisation);
   manifest.set_collector_key_id(sources.collector_key->public_key().KeyId());
@@ -563,7 +564,9 @@ absl::StatusOr<v1::ExportSummary> ExportBundle(const ExportSources& sources,
   manifest.set_policy_sha256(policy.sha256);
   manifest.set_log_size(checkpoint.size);
   for (const policy::PolicySet::SourceFile& file : policy.sources) {
-    if (file.soa) manifest.set_soa_file(absl::StrCat("soa/", file.path));
+    if (file.soa && !file.risk_register) {
+      manifest.set_soa_file(absl::StrCat("soa/", file.path));
+    }
   }
 
   v1::ExportSummary summary;
@@ -600,10 +603,23 @@ absl::StatusOr<v1::ExportSummary> ExportBundle(const ExportSources& sources,
   RETURN_IF_ERROR(writer.Add(bundle::kSummaryCsv, SummaryCsv(grades)));
   RETURN_IF_ERROR(
       writer.Add(bundle::kIndexHtml, IndexHtml(manifest, grades, host_checks)));
-  ASSIGN_OR_RETURN(std::string oscal,
-                   AssessmentResultsJson(
-                       OscalInput{&manifest, &policy, &grades, &host_checks}));
+  // The certification cycle as of `to`, from the records in the bundle:
+  // the auditors' findings join the assessment results, and their
+  // corrective actions make the POA&M (none when no finding calls for one).
+  ASSIGN_OR_RETURN(const isms::Register isms_register,
+                   IsmsRegister(isms_plan.records));
+  ASSIGN_OR_RETURN(const v1::CycleReport cycle,
+                   AssessCycleWithGrades(*sources.grader, isms_register, to));
+  const OscalInput oscal_input{&manifest, &policy, &grades, &host_checks,
+                               &cycle};
+  ASSIGN_OR_RETURN(std::string oscal, AssessmentResultsJson(oscal_input));
   RETURN_IF_ERROR(writer.Add(bundle::kOscal, oscal));
+  absl::StatusOr<std::string> poam = PoamJson(oscal_input);
+  if (poam.ok()) {
+    RETURN_IF_ERROR(writer.Add(bundle::kOscalPoam, *poam));
+  } else if (!absl::IsNotFound(poam.status())) {
+    return poam.status();
+  }
   RETURN_IF_ERROR(writer.Add(bundle::kReadmePath, Readme(manifest, summary)));
   RETURN_IF_ERROR(writer.Add(bundle::kVerifyScriptPath, kVerifySh));
   RETURN_IF_ERROR(writer.Seal(*sources.collector_key));

@@ -39,6 +39,7 @@ struct ExportPeriod {
   absl::Time from;
   absl::Time to;      // later than now is taken as now
   std::string scope;  // "" or "KEY=VALUE"
+  std::string audit;  // the audit exported for, or ""
 };
 
 // Exports the bundle of `period` into `sink`; says what it wrote.

@@ -64,7 +64,8 @@ class ExportBundleTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<DirectorySink>> sink =
         DirectorySink::Create(out);
     if (!sink.ok()) return sink.status();
-    return ExportBundle(sources, {kNow - absl::Hours(24), kNow, ""}, **sink);
+    return ExportBundle(sources, {kNow - absl::Hours(24), kNow, "", ""},
+                        **sink);
   }
 
   testing::ScopedTempDir tmp_;

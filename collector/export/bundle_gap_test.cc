@@ -210,7 +210,7 @@ class GapExportTest : public ::testing::Test {
         DirectorySink::Create(out);
     if (!sink.ok()) return sink.status();
     absl::StatusOr<v1::ExportSummary> summary =
-        ExportBundle(sources, {from, to, ""}, **sink);
+        ExportBundle(sources, {from, to, "", ""}, **sink);
     if (!summary.ok()) return summary.status();
     return out;
   }

@@ -6,12 +6,15 @@
 #include "absl/strings/str_cat.h"
 #include "collector/store/keys.h"
 #include "collector/store/records.h"
+#include "common/proto_time.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
 #include "evidentia/v1/facts.pb.h"
 #include "evidentia/v1/operator.pb.h"
 #include "evidentia/v1/reports.pb.h"
 #include "evidentia/v1/store.pb.h"
+#include "grading/fleet.h"
+#include "isms/cycle.h"
 
 namespace evidentia::collector {
 
@@ -55,6 +58,46 @@ absl::StatusOr<v1::GetEvidenceResponse> GetEvidence(
     *item->mutable_facts() = *std::move(facts);
   }
   return response;
+}
+
+absl::StatusOr<std::vector<v1::StoredIsmsRecord>> IsmsRecords(
+    const Store& store, absl::Time until) {
+  ASSIGN_OR_RETURN(std::vector<v1::StoredIsmsRecord> records,
+                   ScanRecords<v1::StoredIsmsRecord>(store, Table::kIsms, "",
+                                                     "ISMS record"));
+  while (!records.empty() && FromProto(records.back().received_at()) > until) {
+    records.pop_back();
+  }
+  return records;
+}
+
+absl::StatusOr<isms::Register> IsmsRegister(
+    const std::vector<v1::StoredIsmsRecord>& records) {
+  isms::Register out;
+  for (const v1::StoredIsmsRecord& record : records) {
+    RETURN_IF_ERROR(out.Add(record));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::CycleReport> AssessCycleWithGrades(
+    Grader& grader, const isms::Register& isms, absl::Time at) {
+  absl::Status failed;
+  v1::CycleReport report = isms::AssessCycle(
+      isms, at, [&](const std::string& control, absl::Time when) {
+        absl::StatusOr<std::vector<HostPtr>> hosts =
+            FleetAsOf(grader.evidence(), when, grader.ObservedIds());
+        absl::StatusOr<v1::ControlGrade> grade =
+            hosts.ok() ? grader.GradeControl(control, *hosts, when, false)
+                       : absl::StatusOr<v1::ControlGrade>(hosts.status());
+        if (!grade.ok()) {
+          failed.Update(grade.status());
+          return v1::GRADE_UNSPECIFIED;
+        }
+        return grade->grade();
+      });
+  RETURN_IF_ERROR(failed);
+  return report;
 }
 
 }  // namespace evidentia::collector

@@ -4,8 +4,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "collector/store/store.h"
+#include "evidentia/v1/cycle.pb.h"
+#include "evidentia/v1/isms.pb.h"
 #include "evidentia/v1/operator.pb.h"
+#include "grading/grading.h"
+#include "isms/register.h"
 
 namespace evidentia::collector {
 
@@ -15,6 +20,21 @@ namespace evidentia::collector {
 absl::StatusOr<v1::GetEvidenceResponse> GetEvidence(const Store& store,
                                                     absl::string_view agent_id,
                                                     absl::string_view check_id);
+
+// Every ISMS record received by `until`, in number order.
+absl::StatusOr<std::vector<v1::StoredIsmsRecord>> IsmsRecords(
+    const Store& store, absl::Time until = absl::InfiniteFuture());
+
+// The register `records` add up to (DATA_LOSS when they do not).
+absl::StatusOr<isms::Register> IsmsRegister(
+    const std::vector<v1::StoredIsmsRecord>& records);
+
+// The certification cycle as of `at` (isms::AssessCycle) with Evidentia's
+// grade beside each finding: `grader`'s grade of the control over the whole
+// fleet as of the end of the finding's audit. Errors of grading as they
+// come.
+absl::StatusOr<v1::CycleReport> AssessCycleWithGrades(
+    Grader& grader, const isms::Register& isms, absl::Time at);
 
 }  // namespace evidentia::collector
 

@@ -447,6 +447,30 @@ grpc::Status OperatorService::GetReadiness(
   });
 }
 
+grpc::Status OperatorService::GetCycle(grpc::ServerContext* context,
+                                       const v1::GetCycleRequest* request,
+                                       v1::CycleReport* response) {
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.GetCycle(caller, *request);
+  });
+}
+
+grpc::Status OperatorService::DrawSample(grpc::ServerContext* context,
+                                         const v1::DrawSampleRequest* request,
+                                         v1::SampleStatement* response) {
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.DrawSample(caller, *request);
+  });
+}
+
+grpc::Status OperatorService::ProveAction(grpc::ServerContext* context,
+                                          const v1::ProveActionRequest* request,
+                                          v1::ProveActionResponse* response) {
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.ProveAction(caller, *request);
+  });
+}
+
 grpc::Status OperatorService::GetCheckpoint(
     grpc::ServerContext* context, const v1::GetCheckpointRequest* request,
     v1::GetCheckpointResponse* response) {

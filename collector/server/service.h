@@ -180,6 +180,15 @@ class OperatorService final : public v1::Operator::Service {
   grpc::Status GetReadiness(grpc::ServerContext* context,
                             const v1::GetReadinessRequest* request,
                             v1::ReadinessReport* response) override;
+  grpc::Status GetCycle(grpc::ServerContext* context,
+                        const v1::GetCycleRequest* request,
+                        v1::CycleReport* response) override;
+  grpc::Status DrawSample(grpc::ServerContext* context,
+                          const v1::DrawSampleRequest* request,
+                          v1::SampleStatement* response) override;
+  grpc::Status ProveAction(grpc::ServerContext* context,
+                           const v1::ProveActionRequest* request,
+                           v1::ProveActionResponse* response) override;
   grpc::Status Export(grpc::ServerContext* context,
                       const v1::ExportRequest* request,
                       grpc::ServerWriter<v1::ExportChunk>* writer) override;

@@ -306,8 +306,9 @@ int Main(int argc, char** argv) {
     }
     std::printf("  fill through ingest (synced): %.1f s\n", Since(fill_start));
     const absl::Time period_from = absl::Now() - absl::Hours(snapshots + 2);
-    if (absl::Status in_process = InProcessExport(
-            data_dir, source, {period_from, absl::Now(), ""}, dir / "plain");
+    if (absl::Status in_process =
+            InProcessExport(data_dir, source,
+                            {period_from, absl::Now(), "", ""}, dir / "plain");
         !in_process.ok()) {
       std::fprintf(stderr, "in-process export: %s\n",
                    in_process.ToString().c_str());

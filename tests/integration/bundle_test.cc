@@ -34,6 +34,7 @@
 #include "common/pae.h"
 #include "common/sha256.h"
 #include "evidentia/v1/bundle.pb.h"
+#include "evidentia/v1/cycle.pb.h"
 #include "evidentia/v1/isms.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
@@ -139,9 +140,10 @@ class BundleTest : public testing::LiveCollectorTest {
   }
 
   // Three hosts reporting every hour for four hours, manual evidence for
-  // two controls, three ISMS records, then `evidentia export --tar` of the
-  // day.
-  void ExportClean() {
+  // two controls, three ISMS records (and with `cycle`, a Stage 1 audit and
+  // a minor finding on a.8.24: records 4 and 5), then `evidentia export
+  // --tar` of the day.
+  void ExportClean(bool cycle = false) {
     Enroll("alpha", "lvm_on_luks", {{"site", "paris"}});
     Enroll("beta", "luks_on_partition", {{"site", "paris"}});
     Enroll("gamma", "plain_disk", {{"site", "lyon"}});
@@ -150,6 +152,19 @@ class BundleTest : public testing::LiveCollectorTest {
     AddDocument("4.3", "scope", "1");
     AddDocument("5.2", "policy", "1");
     AddDocument("5.2", "policy", "2");
+    if (cycle) {
+      int code = -1;
+      Cli({"audit", "open", "--kind", "stage1", "--body", "Cert Body Ltd",
+           "--lead-auditor", "A. Auditor", "--from", "2026-11-17", "--to",
+           "2026-11-17"},
+          &code);
+      ASSERT_EQ(code, collector::kCliOk) << last_err_;
+      Cli({"finding", "add", "--audit", "stage1-2026-11-17", "--control",
+           "a.8.24", "--grade", "minor", "--statement",
+           "gamma's disk is not encrypted", "--by", "A. Auditor"},
+          &code);
+      ASSERT_EQ(code, collector::kCliOk) << last_err_;
+    }
     for (int hour = 0; hour < 4; ++hour) {
       for (const char* host : {"alpha", "beta", "gamma"}) Report(host);
       now_ += absl::Hours(1);
@@ -401,6 +416,37 @@ TEST_F(BundleTest, IsmsRecordRewrittenWithTheOperatorKeyIsCaughtByTheLog) {
   EXPECT_EQ(RunVerifySh(dir).first, 0);  // every signature holds
   absl::Status status = collector::VerifyBundle(dir, 2).status();
   EXPECT_THAT(Msg(status), HasSubstr("isms/1.proof"));
+  EXPECT_THAT(Msg(status), HasSubstr("does not lead to the root"));
+}
+
+TEST_F(BundleTest, FindingRewrittenWithTheOperatorKeyIsCaughtByTheLog) {
+  ASSERT_NO_FATAL_FAILURE(ExportClean(/*cycle=*/true));
+  absl::StatusOr<collector::BundleVerification> clean =
+      collector::VerifyBundle(clean_, 2);
+  ASSERT_TRUE(clean.ok()) << clean.status();
+  EXPECT_EQ(clean->isms_records, 5u);
+  // The insider downgrades the auditor's minor nonconformity to compliant:
+  // operator signature, manifest and SHA256SUMS all made to agree.
+  const fs::path dir = Copy("finding-rewritten");
+  const std::string path = "isms/5.finding.statement";
+  v1::FindingStatement statement;
+  ASSERT_TRUE(statement.ParseFromString(Read(dir / path)));
+  ASSERT_EQ(statement.grade(), v1::GRADE_MINOR_NONCONFORMITY);
+  statement.set_grade(v1::GRADE_COMPLIANT);
+  const std::string bytes = statement.SerializeAsString();
+  Write(dir / path, bytes);
+  absl::StatusOr<PrivateKey> operator_key = PrivateKey::LoadPemFile(
+      collector::DataDirPaths(data_dir_).operator_key());
+  ASSERT_TRUE(operator_key.ok()) << operator_key.status();
+  Write(dir / "isms/5.finding.sig",
+        *operator_key->Sign(Pae(isms::kFindingPayloadType, bytes)));
+  v1::BundleManifest manifest = Manifest(dir);
+  manifest.mutable_isms(4)->set_statement_sha256(Sha256Hex(bytes));
+  SetManifest(dir, manifest);
+  ResealAsInsider(dir);
+  EXPECT_EQ(RunVerifySh(dir).first, 0);  // every signature holds
+  absl::Status status = collector::VerifyBundle(dir, 2).status();
+  EXPECT_THAT(Msg(status), HasSubstr("isms/5.proof"));
   EXPECT_THAT(Msg(status), HasSubstr("does not lead to the root"));
 }
 

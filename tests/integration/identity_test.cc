@@ -274,6 +274,21 @@ EveryOperatorCall() {
          v1::ReadinessReport r;
          return s.GetReadiness(ctx().get(), {}, &r);
        }},
+      {"GetCycle",
+       [=](v1::Operator::Stub& s) {
+         v1::CycleReport r;
+         return s.GetCycle(ctx().get(), {}, &r);
+       }},
+      {"DrawSample",
+       [=](v1::Operator::Stub& s) {
+         v1::SampleStatement r;
+         return s.DrawSample(ctx().get(), {}, &r);
+       }},
+      {"ProveAction",
+       [=](v1::Operator::Stub& s) {
+         v1::ProveActionResponse r;
+         return s.ProveAction(ctx().get(), {}, &r);
+       }},
       {"Export",
        [=](v1::Operator::Stub& s) {
          auto c = ctx();

@@ -90,7 +90,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Require(statement.sha256().size() == 32, "a valid document has a digest");
   }
   const evidentia::collector::MemoryEvidence evidence;
-  for (const isms::Register* before : {&so_far, &Cycle()}) {
+  const isms::Register* const registers[] = {&so_far, &Cycle()};
+  for (const isms::Register* before : registers) {
     isms::Context context;
     context.policy = &Shipped();
     context.so_far = before;

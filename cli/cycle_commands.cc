@@ -329,14 +329,7 @@ int ActionClose(const Invocation& call, std::ostream& out, std::ostream& err) {
   Prepare(context, call.connection);
   grpc::Status status =
       call.connection.stub->ProveAction(&context, prove, &proof);
-  if (!status.ok()) {
-    if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
-      err << "evidentia: the corrective action of finding " << *finding
-          << " is not proven effective yet: " << status.error_message() << "\n";
-      return kCliFailed;
-    }
-    return Report(status, err);
-  }
+  if (!status.ok()) return Report(status, err);
   *s.mutable_proof() = proof.proof();
   std::string what = absl::StrCat("the corrective action of finding ",
                                   s.finding(), " is closed as effective");

@@ -156,9 +156,11 @@ v1::CycleReport AssessCycle(const Register& isms, absl::Time at,
     int surveillances = 0;
     bool recertifying = false;
     for (const AuditEntry& a : isms.audits()) {
-      if (a.record < certifying->record) continue;
+      if (a.record <= certifying->record) continue;
       if (a.statement.kind() == v1::AUDIT_SURVEILLANCE) ++surveillances;
-      if (a.statement.kind() == v1::AUDIT_RECERTIFICATION) recertifying = true;
+      if (a.statement.kind() == v1::AUDIT_RECERTIFICATION && a.decided == 0) {
+        recertifying = true;
+      }
     }
     if (today > expires) {
       status = absl::StrCat("certificate expired on ", Day(expires));

@@ -41,10 +41,12 @@ absl::StatusOr<Message> Parse(absl::string_view bytes, absl::string_view what) {
   return message;
 }
 
-absl::StatusOr<absl::CivilDay> SignedDay(
-    const google::protobuf::Timestamp& signed_at, bool has_signed_at) {
+// "Today" for the rules is the day the collector receives the record (its
+// clock, not the signer's claim); the statement must still say when it was
+// signed.
+absl::StatusOr<absl::CivilDay> Today(bool has_signed_at, const Context& c) {
   if (!has_signed_at) return Invalid("the statement has no signing time");
-  return DayOf(FromProto(signed_at));
+  return DayOf(c.at);
 }
 
 std::string Target(const v1::FindingStatement& f) {
@@ -102,9 +104,16 @@ absl::Status CheckEvidenceRefs(
   return absl::OkStatus();
 }
 
-bool Granted(const Register& r) {
+// Whether a granted certificate (three years from its decision) is in force
+// on `day`.
+bool Certified(const Register& r, absl::CivilDay day) {
   for (const AuditEntry& a : r.audits()) {
-    if (a.decided != 0 && a.decision.decision() == v1::DECISION_GRANTED) {
+    if (a.decided == 0 || a.decision.decision() != v1::DECISION_GRANTED) {
+      continue;
+    }
+    absl::StatusOr<absl::CivilDay> on = ParseDay(a.decision.decided_on(), "");
+    if (on.ok() && *on <= day &&
+        day < absl::CivilDay(on->year() + 3, on->month(), on->day())) {
       return true;
     }
   }
@@ -130,8 +139,8 @@ absl::StatusOr<Checked> ValidateAudit(const v1::AuditStatement& s,
     return Invalid(absl::StrCat("the audit ends (", s.to(),
                                 ") before it starts (", s.from(), ")"));
   }
-  if (to - from > 366) return Invalid("an audit lasts at most a year");
-  RETURN_IF_ERROR(SignedDay(s.signed_at(), s.has_signed_at()).status());
+  if (to - from > 365) return Invalid("an audit lasts at most a year");
+  RETURN_IF_ERROR(Today(s.has_signed_at(), c).status());
   if (s.audit() != absl::StrCat(kind, "-", s.from())) {
     return Invalid(absl::StrCat("the audit's id must be ", kind, "-", s.from(),
                                 ", not ", Quoted(s.audit())));
@@ -155,10 +164,11 @@ absl::StatusOr<Checked> ValidateAudit(const v1::AuditStatement& s,
   }
   if ((s.kind() == v1::AUDIT_SURVEILLANCE ||
        s.kind() == v1::AUDIT_RECERTIFICATION) &&
-      !Granted(*c.so_far)) {
-    return Invalid(absl::StrCat(
-        "a ", kind,
-        " audit needs a certificate: no certification decision granted one"));
+      !Certified(*c.so_far, from)) {
+    return Invalid(absl::StrCat("a ", kind,
+                                " audit needs a certificate in force on its "
+                                "first day: no certification decision granted "
+                                "one, or it has expired"));
   }
   return Checked::kAgainstRecords;
 }
@@ -175,8 +185,7 @@ absl::StatusOr<Checked> ValidateAuditClosure(const v1::AuditClosureStatement& s,
   }
   ASSIGN_OR_RETURN(absl::CivilDay closed_on,
                    ParseDay(s.closed_on(), "the closing date"));
-  ASSIGN_OR_RETURN(absl::CivilDay today,
-                   SignedDay(s.signed_at(), s.has_signed_at()));
+  ASSIGN_OR_RETURN(absl::CivilDay today, Today(s.has_signed_at(), c));
   RETURN_IF_ERROR(CheckText(s.note(), "the note", kMaxNote, false));
   if (closed_on < audit->from) {
     return Invalid(absl::StrCat("the audit cannot close (", s.closed_on(),
@@ -216,8 +225,7 @@ absl::StatusOr<Checked> ValidateDecision(const v1::DecisionStatement& s,
   }
   ASSIGN_OR_RETURN(absl::CivilDay decided_on,
                    ParseDay(s.decided_on(), "the decision date"));
-  ASSIGN_OR_RETURN(absl::CivilDay today,
-                   SignedDay(s.signed_at(), s.has_signed_at()));
+  ASSIGN_OR_RETURN(absl::CivilDay today, Today(s.has_signed_at(), c));
   ASSIGN_OR_RETURN(absl::CivilDay closed_on,
                    ParseDay(audit->closure.closed_on(), "the closing date"));
   if (decided_on < closed_on || decided_on > today) {
@@ -225,8 +233,9 @@ absl::StatusOr<Checked> ValidateDecision(const v1::DecisionStatement& s,
                                 " is not between the audit's closing (",
                                 audit->closure.closed_on(), ") and today"));
   }
-  RETURN_IF_ERROR(
-      CheckText(s.certificate(), "the certificate number", kMaxName, false));
+  RETURN_IF_ERROR(CheckText(s.certificate(),
+                            "the certificate number (--certificate)", kMaxName,
+                            s.decision() == v1::DECISION_GRANTED));
   RETURN_IF_ERROR(CheckText(s.note(), "the note", kMaxNote, false));
   if (s.decision() == v1::DECISION_GRANTED) {
     for (const auto& [number, f] : c.so_far->findings()) {
@@ -276,8 +285,7 @@ absl::StatusOr<Checked> ValidateFinding(const v1::FindingStatement& s,
                             kMaxStatement, /*required=*/true));
   RETURN_IF_ERROR(CheckText(s.recorded_by(), "who recorded it (--by)", kMaxName,
                             /*required=*/true));
-  ASSIGN_OR_RETURN(absl::CivilDay today,
-                   SignedDay(s.signed_at(), s.has_signed_at()));
+  ASSIGN_OR_RETURN(absl::CivilDay today, Today(s.has_signed_at(), c));
   if (today < audit->from) {
     return Invalid(absl::StrCat("audit ", s.audit(), " starts on ",
                                 audit->statement.from(),
@@ -313,8 +321,7 @@ absl::StatusOr<Checked> ValidateAction(const v1::ActionStatement& s,
   RETURN_IF_ERROR(CheckText(s.owner(), "the owner (--owner)", kMaxName, true));
   RETURN_IF_ERROR(CheckText(s.note(), "the note", kMaxNote, false));
   ASSIGN_OR_RETURN(absl::CivilDay due, ParseDay(s.due_on(), "--due"));
-  ASSIGN_OR_RETURN(absl::CivilDay today,
-                   SignedDay(s.signed_at(), s.has_signed_at()));
+  ASSIGN_OR_RETURN(absl::CivilDay today, Today(s.has_signed_at(), c));
   if (due < today) {
     return Invalid(absl::StrCat("the due date ", s.due_on(), " has passed"));
   }
@@ -361,7 +368,7 @@ absl::StatusOr<Checked> ValidateActionClosure(
                                 s.finding(), " is already closed (record ",
                                 finding->closure, ")"));
   }
-  RETURN_IF_ERROR(SignedDay(s.signed_at(), s.has_signed_at()).status());
+  RETURN_IF_ERROR(Today(s.has_signed_at(), c).status());
   RETURN_IF_ERROR(CheckText(s.note(), "the note", kMaxNote, false));
   RETURN_IF_ERROR(CheckEvidenceRefs(s.evidence(), c));
   const v1::ActionStatement& action = finding->action_statement;
@@ -379,15 +386,17 @@ absl::StatusOr<Checked> ValidateActionClosure(
     return Invalid(
         "the action names hosts: closing it needs the proof that they pass");
   }
+  const std::vector<v1::SnapshotRef> proof(s.proof().begin(), s.proof().end());
+  RETURN_IF_ERROR(CheckProofShape(
+      std::vector<std::string>(action.hosts().begin(), action.hosts().end()),
+      proof));
   if (finding->action_at < c.evidence_from) return Checked::kNotRecomputed;
   ProofScope scope;
   scope.control = finding->statement.control();
   scope.hosts.assign(action.hosts().begin(), action.hosts().end());
   scope.opened_at = finding->action_at;
   scope.until = c.at;
-  RETURN_IF_ERROR(CheckProof(
-      *c.policy, *c.evidence, scope,
-      std::vector<v1::SnapshotRef>(s.proof().begin(), s.proof().end())));
+  RETURN_IF_ERROR(CheckProof(*c.policy, *c.evidence, scope, proof));
   return Checked::kRecomputed;
 }
 
@@ -401,8 +410,7 @@ absl::StatusOr<Checked> ValidateSample(const v1::SampleStatement& s,
   if (s.seed().size() < 8) {
     return Invalid("the seed is shorter than 8 characters: too easy to guess");
   }
-  ASSIGN_OR_RETURN(absl::CivilDay today,
-                   SignedDay(s.signed_at(), s.has_signed_at()));
+  ASSIGN_OR_RETURN(absl::CivilDay today, Today(s.has_signed_at(), c));
   if (today <= audit->to) {
     return Invalid(
         absl::StrCat("the seed is chosen after the audit's period, which ends ",
@@ -411,6 +419,16 @@ absl::StatusOr<Checked> ValidateSample(const v1::SampleStatement& s,
   if (c.policy->FindControl(s.control()) == nullptr) {
     return Invalid(absl::StrCat("no control ", Quoted(s.control()),
                                 " in Annex A (a.5.1 ... a.8.34)"));
+  }
+  if (HostChecks(*c.policy, s.control()).empty()) {
+    return Invalid(absl::StrCat(s.control(),
+                                " has no host evidence in the SoA to sample"));
+  }
+  if (s.hosts() < 1 || s.hosts() > kMaxSampleHosts || s.moments() < 1 ||
+      s.moments() > kMaxSampleMoments) {
+    return Invalid(absl::StrCat("a sample asks for 1 to ", kMaxSampleHosts,
+                                " hosts and 1 to ", kMaxSampleMoments,
+                                " moments"));
   }
   const absl::Time start = absl::FromCivil(audit->from, absl::UTCTimeZone());
   if (start < c.evidence_from) return Checked::kNotRecomputed;

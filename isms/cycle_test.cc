@@ -566,10 +566,109 @@ TEST_F(Cycle, ASampleIsWhatItsSeedGives) {
   EXPECT_TRUE(Accept(kSamplePayloadType, *sample, Day(2027, 3, 17)).ok());
   // A bundle without the period's evidence checks all but the draw.
   evidence_from_ = Day(2027, 3, 16);
+  v1::SampleStatement many = chosen;
+  many.set_hosts(101);
+  EXPECT_THAT(
+      Validate(kSamplePayloadType, many, Day(2027, 3, 17)).status().message(),
+      HasSubstr("1 to 100 hosts"));
   absl::StatusOr<Checked> checked =
       Validate(kSamplePayloadType, chosen, Day(2027, 3, 17));
   ASSERT_TRUE(checked.ok());
   EXPECT_EQ(*checked, Checked::kNotRecomputed);
+}
+
+TEST_F(Cycle, AProofEndsWithTheHostsLatestSnapshot) {
+  ThroughStage2();
+  ASSERT_TRUE(Accept(kFindingPayloadType,
+                     Finding("stage2-2027-03-15", "a.8.24",
+                             v1::GRADE_MINOR_NONCONFORMITY),
+                     Day(2027, 3, 15))
+                  .ok());
+  const absl::Time opened = Day(2027, 3, 16);
+  ASSERT_TRUE(
+      Accept(kActionPayloadType, Action(register_.size(), {"host-a"}), opened)
+          .ok());
+  for (uint64_t seq = 1; seq <= 3; ++seq) {
+    Observe("host-a", seq, opened + absl::Hours(seq), true);
+  }
+  ProofScope scope{"a.8.24", {"host-a"}, opened, Day(2027, 4, 1)};
+  absl::StatusOr<std::vector<v1::SnapshotRef>> proof =
+      FindProof(policy_, evidence_, scope);
+  ASSERT_TRUE(proof.ok()) << proof.status();
+  // Failing again: the older passing run proves nothing now.
+  Observe("host-a", 4, opened + absl::Hours(4), false);
+  EXPECT_THAT(
+      std::string(CheckProof(policy_, evidence_, scope, *proof).message()),
+      HasSubstr("not with its latest (4)"));
+  // A bundle that cannot recompute it still checks the proof's shape.
+  evidence_from_ = Day(2027, 3, 20);
+  v1::ActionClosureStatement close;
+  close.set_finding(register_.size() - 1);
+  for (const v1::SnapshotRef& r : *proof) *close.add_proof() = r;
+  close.mutable_proof(1)->set_agent_id("host-z");
+  EXPECT_THAT(
+      std::string(Validate(kActionClosurePayloadType, close, Day(2027, 4, 1))
+                      .status()
+                      .message()),
+      HasSubstr("names host host-z"));
+  close.mutable_proof(1)->set_agent_id("host-a");
+  absl::StatusOr<Checked> checked =
+      Validate(kActionClosurePayloadType, close, Day(2027, 4, 1));
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_EQ(*checked, Checked::kNotRecomputed);
+}
+
+TEST_F(Cycle, ACertificateNeedsItsNumberAndLastsThreeYears) {
+  ThroughStage2();
+  ASSERT_TRUE(Accept(kAuditClosurePayloadType,
+                     Close("stage2-2027-03-15", "2027-03-16"), Day(2027, 3, 16))
+                  .ok());
+  v1::DecisionStatement decision;
+  decision.set_audit("stage2-2027-03-15");
+  decision.set_decision(v1::DECISION_GRANTED);
+  decision.set_decided_on("2027-04-01");
+  EXPECT_THAT(
+      std::string(Validate(kDecisionPayloadType, decision, Day(2027, 4, 1))
+                      .status()
+                      .message()),
+      HasSubstr("certificate number"));
+  decision.set_certificate("ISMS-1");
+  // "Today" is the day the record arrives, whatever the signer claims.
+  EXPECT_THAT(
+      std::string(Validate(kDecisionPayloadType, decision, Day(2027, 3, 31))
+                      .status()
+                      .message()),
+      HasSubstr("and today"));
+  ASSERT_TRUE(Accept(kDecisionPayloadType, decision, Day(2027, 4, 1)).ok());
+  EXPECT_THAT(std::string(Validate(kAuditPayloadType,
+                                   Audit(v1::AUDIT_SURVEILLANCE,
+                                         "surveillance-2030-04-01",
+                                         "2030-04-01", "2030-04-02"),
+                                   Day(2030, 4, 1))
+                              .status()
+                              .message()),
+              HasSubstr("has expired"));
+  // Recertified: the new certificate's first surveillance is next.
+  ASSERT_TRUE(
+      Accept(kAuditPayloadType,
+             Audit(v1::AUDIT_RECERTIFICATION, "recertification-2030-01-10",
+                   "2030-01-10", "2030-01-11"),
+             Day(2030, 1, 10))
+          .ok());
+  EXPECT_EQ(AssessCycle(register_, Day(2030, 1, 12), nullptr).next(),
+            "the recertification decision, before 2030-04-01");
+  ASSERT_TRUE(Accept(kAuditClosurePayloadType,
+                     Close("recertification-2030-01-10", "2030-01-11"),
+                     Day(2030, 1, 11))
+                  .ok());
+  decision.set_audit("recertification-2030-01-10");
+  decision.set_decided_on("2030-02-01");
+  decision.set_certificate("ISMS-2");
+  ASSERT_TRUE(Accept(kDecisionPayloadType, decision, Day(2030, 2, 1)).ok());
+  const v1::CycleReport report =
+      AssessCycle(register_, Day(2030, 2, 2), nullptr);
+  EXPECT_EQ(report.expires_on(), "2033-02-01");
+  EXPECT_EQ(report.next(), "surveillance audit 1 by 2031-02-01");
 }
 
 TEST(RecordKindsTest, EveryPayloadTypeHasItsKind) {

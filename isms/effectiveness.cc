@@ -146,10 +146,37 @@ absl::StatusOr<std::vector<v1::SnapshotRef>> FindProof(
   return proof;
 }
 
+absl::Status CheckProofShape(const std::vector<std::string>& hosts,
+                             const std::vector<v1::SnapshotRef>& proof) {
+  size_t next = 0;
+  for (const std::string& host : hosts) {
+    const size_t first = next;
+    while (next < proof.size() && proof[next].agent_id() == host) {
+      if (next > first && proof[next].seq() != proof[next - 1].seq() + 1) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "the proof's snapshots of host ", host, " are not consecutive (",
+            proof[next - 1].seq(), " then ", proof[next].seq(), ")"));
+      }
+      ++next;
+    }
+    if (next == first) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the proof has no snapshot of host ", host));
+    }
+  }
+  if (next != proof.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the proof names host ", proof[next].agent_id(),
+                     ", which the action does not (or out of its order)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckProof(const policy::PolicySet& policy,
                         const collector::Evidence& evidence,
                         const ProofScope& scope,
                         const std::vector<v1::SnapshotRef>& proof) {
+  RETURN_IF_ERROR(CheckProofShape(scope.hosts, proof));
   const std::vector<const policy::Check*> checks =
       HostChecks(policy, scope.control);
   const uint64_t passes = policy.grading.effective_after_passes;
@@ -158,20 +185,11 @@ absl::Status CheckProof(const policy::PolicySet& policy,
   for (const std::string& host : scope.hosts) {
     size_t end = next;
     while (end < proof.size() && proof[end].agent_id() == host) ++end;
-    if (end == next) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the proof has no snapshot of host ", host));
-    }
     ASSIGN_OR_RETURN(auto outcomes,
                      Outcomes(policy, evidence, checks, host, scope));
     absl::Time first, last;
     for (size_t i = next; i < end; ++i) {
       const uint64_t seq = proof[i].seq();
-      if (i > next && seq != proof[i - 1].seq() + 1) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "the proof's snapshots of host ", host, " are not consecutive (",
-            proof[i - 1].seq(), " then ", seq, ")"));
-      }
       auto it = outcomes.find(seq);
       if (it == outcomes.end()) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -193,12 +211,13 @@ absl::Status CheckProof(const policy::PolicySet& policy,
                        Span(last - first), "; the policy asks for ", passes,
                        " over ", Span(period)));
     }
+    if (proof[end - 1].seq() != outcomes.rbegin()->first) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the proof of host ", host, " ends with snapshot ",
+                       proof[end - 1].seq(), ", not with its latest (",
+                       outcomes.rbegin()->first, ")"));
+    }
     next = end;
-  }
-  if (next != proof.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the proof names host ", proof[next].agent_id(),
-                     ", which the action does not (or out of its order)"));
   }
   return absl::OkStatus();
 }

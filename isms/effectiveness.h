@@ -45,11 +45,18 @@ absl::StatusOr<std::vector<v1::SnapshotRef>> FindProof(
     const policy::PolicySet& policy, const collector::Evidence& evidence,
     const ProofScope& scope);
 
+// What can be checked of a proof without the evidence: for each of
+// `hosts`, in order, a non-empty run of consecutive seqs of that host, and
+// no other host. INVALID_ARGUMENT saying what does not hold.
+absl::Status CheckProofShape(const std::vector<std::string>& hosts,
+                             const std::vector<v1::SnapshotRef>& proof);
+
 // Whether `proof` proves the action effective: for each host of the scope,
 // in order, a run of consecutive seqs of that host, each received within
 // the scope's bounds and passing every check of the control it was
-// observed for, long enough in count and time. INVALID_ARGUMENT saying
-// what does not hold.
+// observed for, long enough in count and time, and ending with the host's
+// latest snapshot by `scope.until` (a host failing again is not proven by
+// an older run). INVALID_ARGUMENT saying what does not hold.
 absl::Status CheckProof(const policy::PolicySet& policy,
                         const collector::Evidence& evidence,
                         const ProofScope& scope,

@@ -71,9 +71,6 @@ absl::StatusOr<v1::SampleStatement> DrawSample(
   std::vector<std::pair<std::string, std::string>> keyed;  // key, agent id
   for (const v1::AgentRecord& agent : agents) {
     if (FromProto(agent.enrolled_at()) >= end) continue;
-    if (agent.has_revoked_at() && FromProto(agent.revoked_at()) < start) {
-      continue;
-    }
     out.add_population(agent.agent_id());
   }
   std::sort(out.mutable_population()->begin(), out.mutable_population()->end());

@@ -31,7 +31,8 @@ struct SampleRequest {
 
 // The sample `request` gives over `evidence`: a SampleStatement with
 // everything but signed_at. The population is every agent enrolled by the
-// end of the period and not revoked before its start, sorted by id.
+// end of the period, sorted by id (a host revoked since keeps the evidence
+// it sent before, and stays sampleable for the period it was trusted in).
 // INVALID_ARGUMENT for a control without host evidence, or counts out of
 // 1..100.
 absl::StatusOr<v1::SampleStatement> DrawSample(

@@ -202,10 +202,16 @@ absl::StatusOr<v1::ProveActionResponse> OperatorApi::ProveAction(
                      finding->action_statement.hosts().end());
   scope.opened_at = finding->action_at;
   scope.until = clock_();
-  ASSIGN_OR_RETURN(
-      std::vector<v1::SnapshotRef> proof,
-      isms::FindProof(grader_->policy(), grader_->evidence(), scope));
-  for (v1::SnapshotRef& ref : proof) *response.add_proof() = std::move(ref);
+  absl::StatusOr<std::vector<v1::SnapshotRef>> proof =
+      isms::FindProof(grader_->policy(), grader_->evidence(), scope);
+  if (!proof.ok()) {
+    return absl::Status(
+        proof.status().code(),
+        absl::StrCat(
+            "the corrective action of finding ", request.finding(),
+            " is not proven effective yet: ", proof.status().message()));
+  }
+  for (v1::SnapshotRef& ref : *proof) *response.add_proof() = std::move(ref);
   return response;
 }
 

@@ -220,7 +220,7 @@ cycle_of "$work/b" "$unencrypted"
 ev_refused "fails a.8.24 in its latest snapshot" action close --finding "$f2"
 ev audit close "$stage2" --on "$T"
 ev_refused "certification is blocked: finding $f2" audit decide "$stage2" \
-  --decision granted --on "$T"
+  --decision granted --on "$T" --certificate ISMS-0042
 ev cycle
 expect_out "awaiting the certification decision"
 cycle_of "$work/b" "$encrypted"

@@ -1371,9 +1371,9 @@ absl::StatusOr<std::string> Builder::BuildPoam() {
   return text;
 }
 
-}  // namespace
-
-absl::StatusOr<std::string> AssessmentResultsJson(const OscalInput& input) {
+// One document of `input`, built by `build`; nlohmann's exceptions end here.
+absl::StatusOr<std::string> Document(
+    const OscalInput& input, absl::StatusOr<std::string> (Builder::*build)()) {
   if (input.manifest == nullptr || input.policy == nullptr ||
       input.grades == nullptr || input.host_checks == nullptr) {
     return absl::InvalidArgumentError(
@@ -1381,26 +1381,22 @@ absl::StatusOr<std::string> AssessmentResultsJson(const OscalInput& input) {
         "required");
   }
   try {
-    return Builder(input).Build();
+    Builder builder(input);
+    return (builder.*build)();
   } catch (const std::exception& e) {
     return absl::InternalError(
         absl::StrCat("OSCAL document: ", std::string(e.what())));
   }
 }
 
+}  // namespace
+
+absl::StatusOr<std::string> AssessmentResultsJson(const OscalInput& input) {
+  return Document(input, &Builder::Build);
+}
+
 absl::StatusOr<std::string> PoamJson(const OscalInput& input) {
-  if (input.manifest == nullptr || input.policy == nullptr ||
-      input.grades == nullptr || input.host_checks == nullptr) {
-    return absl::InvalidArgumentError(
-        "OSCAL document: manifest, policy, grades and host_checks are all "
-        "required");
-  }
-  try {
-    return Builder(input).BuildPoam();
-  } catch (const std::exception& e) {
-    return absl::InternalError(
-        absl::StrCat("OSCAL document: ", std::string(e.what())));
-  }
+  return Document(input, &Builder::BuildPoam);
 }
 
 }  // namespace evidentia::collector

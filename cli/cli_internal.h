@@ -114,6 +114,8 @@ int TokenCreate(const Invocation& call, std::ostream& out, std::ostream& err);
 int Agents(const Invocation& call, std::ostream& out, std::ostream& err);
 int AgentsRevoke(const Invocation& call, std::ostream& out, std::ostream& err);
 int Events(const Invocation& call, std::ostream& out, std::ostream& err);
+// user add (cli/user_commands.cc).
+int UserAdd(const Invocation& call, std::ostream& out, std::ostream& err);
 
 // What evidence add and document add share (cli/evidence_commands.cc):
 // --file read whole (a regular file, at most kMaxDocumentBytes), and a

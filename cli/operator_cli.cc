@@ -122,6 +122,16 @@ const std::vector<Command>& Commands() {
        "the asset register: enrolled hosts, first/last seen, revoked",
        {},
        Agents},
+      {{"user", "add"},
+       {"NAME"},
+       "user add NAME --role admin|viewer|auditor [--audit ID,...] "
+       "[--password-stdin]",
+       "a user of the web dashboard; prints a one-time password unless one "
+       "is read from standard input",
+       {{"role", "ROLE", "admin, viewer or auditor (required)", true},
+        {"audit", "ID,...", "auditor: the audits invited to, comma-separated"},
+        {"password-stdin", "", "read the password from standard input"}},
+       UserAdd},
       {{"agents", "revoke"},
        {"ID"},
        "agents revoke ID",

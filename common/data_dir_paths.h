@@ -32,6 +32,8 @@ struct DataDirPaths {
     return root / "operator.pub.pem";
   }
   std::filesystem::path address() const { return root / "collector.addr"; }
+  // https://HOST:PORT of the running collector's dashboard.
+  std::filesystem::path web_address() const { return root / "web.addr"; }
   std::filesystem::path db() const { return root / "db"; }
 };
 

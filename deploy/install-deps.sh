@@ -22,6 +22,7 @@ packages=(
   libcli11-dev  # command lines (common/cli_flags.h), header-only
   libgtest-dev libgmock-dev
   libarchive-dev nlohmann-json3-dev libsodium-dev
+  libcpp-httplib-dev  # the collector's HTTPS dashboard
   libnftables-dev libapt-pkg-dev  # the agent's firewall and patching probes
   python3 python3-jsonschema python3-regex
   python3-h2  # the hostile HTTP/2 client of tests/hostile/
@@ -41,9 +42,17 @@ if [ "$with_tests" = 1 ]; then
     login passwd           # chage -l
     procps                 # pgrep
     cryptsetup-bin dmsetup # cryptsetup luksFormat/luksDump; dmsetup table
+    dconf-cli              # dconf dump/read: the screen lock probe's GNOME settings
     faketime               # a year of the certification cycle in one test
                            # (tests/cycle/whole_cycle_test.sh)
+    chromium               # the dashboard in a real browser (tests/browser/)
   )
+  # Node and npm for tests/browser/ (it runs `npm ci` of playwright-core
+  # itself): Debian's, unless a Node with its own npm is there already
+  # (NodeSource's nodejs package carries npm and conflicts with Debian's).
+  if ! command -v npm >/dev/null 2>&1; then
+    packages+=(nodejs npm)
+  fi
 fi
 
 missing=()

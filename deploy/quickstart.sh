@@ -1,26 +1,31 @@
 #!/usr/bin/env bash
 # Evidentia on one machine: installs what is missing, builds, starts a
 # collector on 127.0.0.1, enrols an agent for this host, runs one collection
-# cycle, and prints what the collector now holds for this host and the
-# grade of every Annex A control of the Statement of Applicability.
+# cycle, and prints what the collector now holds for this host, the grade
+# of every Annex A control of the Statement of Applicability, and the
+# dashboard's address with a one-time password for its admin.
 #
-# usage: deploy/quickstart.sh [--data-dir DIR] [--port PORT] [--soa FILE]
+# usage: deploy/quickstart.sh [--data-dir DIR] [--port PORT] [--web-port PORT]
+#                             [--soa FILE]
 #   --data-dir DIR   where the collector and agent keep their state
 #                    (default: var/ in this checkout)
 #   --port PORT      collector port on 127.0.0.1 (default: 7443)
+#   --web-port PORT  the dashboard's HTTPS port on 127.0.0.1 (default: 8443)
 #   --soa FILE       your Statement of Applicability
 #                    (default: policies/soa.example.yaml)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 data="$repo/var"
 port=7443
+web_port=8443
 soa="$repo/policies/soa.example.yaml"
 while [ $# -gt 0 ]; do
   case "$1" in
     --data-dir) data=$2; shift 2 ;;
     --port) port=$2; shift 2 ;;
+    --web-port) web_port=$2; shift 2 ;;
     --soa) soa=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -49,6 +54,7 @@ if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
   echo "collector already running (pid $(cat "$pid_file"))"
 else
   nohup "$collector_bin" serve --data-dir "$col_dir" --listen "127.0.0.1:$port" \
+    --web-listen "127.0.0.1:$web_port" \
     --policies "$repo/policies" --soa "$soa" >>"$data/collector.log" 2>&1 &
   echo $! >"$pid_file"
   for _ in $(seq 1 50); do
@@ -107,9 +113,24 @@ env -i PATH=/usr/bin:/bin sh "$bundle/VERIFY.sh"
 step "and the complete check (evidentia verify $bundle.tar.gz)"
 "$cli" verify "$bundle.tar.gz"
 
+step "the dashboard (evidentia user add admin --role admin)"
+if admin_password=$("$cli" user add admin --role admin 2>"$data/user-add.err"); then
+  dashboard_login="user admin, one-time password $admin_password (you choose your own at the first sign-in)"
+elif grep -q "already exists" "$data/user-add.err"; then
+  dashboard_login="user admin, with the password you set (evidentia user add NAME --role admin|viewer|auditor adds others)"
+else
+  cat "$data/user-add.err" >&2
+  exit 1
+fi
+dashboard=$(cat "$col_dir/web.addr")
+echo "dashboard: $dashboard/  ($dashboard_login)"
+
 cat <<MSG
 
 Done. The collector keeps running (pid $(cat "$pid_file"), log $data/collector.log).
+  Dashboard: $dashboard/
+    sign in as $dashboard_login
+    The browser warns about the certificate until it trusts $col_dir/ca.pem.
   export EVIDENTIA_DATA_DIR=$col_dir
   $cli agents                  # asset register
   $cli evidence --agent $agent_id

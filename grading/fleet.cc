@@ -58,6 +58,17 @@ absl::StatusOr<std::vector<HostPtr>> FleetAsOf(
   std::vector<HostPtr> out;
   for (v1::AgentRecord& agent : agents) {
     if (FromProto(agent.enrolled_at()) > at) continue;
+    ASSIGN_OR_RETURN(HostPtr host,
+                     HostAsOf(evidence, std::move(agent), at, check_ids));
+    out.push_back(std::move(host));
+  }
+  return out;
+}
+
+absl::StatusOr<HostPtr> HostAsOf(const Evidence& evidence,
+                                 v1::AgentRecord agent, absl::Time at,
+                                 const std::vector<std::string>& check_ids) {
+  {
     auto host = std::make_shared<HostEvidence>();
     std::optional<absl::Time> last_seen;
     uint64_t last_seq = 0;
@@ -85,9 +96,8 @@ absl::StatusOr<std::vector<HostPtr>> FleetAsOf(
     }
     agent.clear_last_payload_sha256();
     host->agent = std::move(agent);
-    out.push_back(std::move(host));
+    return HostPtr(std::move(host));
   }
-  return out;
 }
 
 absl::StatusOr<std::vector<HostPtr>> InScope(std::vector<HostPtr> hosts,

@@ -55,6 +55,10 @@ class FleetState {
 absl::StatusOr<std::vector<HostPtr>> FleetAsOf(
     const Evidence& evidence, absl::Time at,
     const std::vector<std::string>& check_ids);
+// One host of FleetAsOf: `agent` (its record now) as it stood at `at`.
+absl::StatusOr<HostPtr> HostAsOf(const Evidence& evidence,
+                                 v1::AgentRecord agent, absl::Time at,
+                                 const std::vector<std::string>& check_ids);
 
 // Only the hosts in `scope`: "" for all, "KEY=VALUE" for a label.
 // INVALID_ARGUMENT for a scope of another form.

@@ -491,4 +491,22 @@ absl::StatusOr<std::vector<v1::HostCheck>> Grader::CheckHost(
   return out;
 }
 
+absl::StatusOr<std::vector<v1::CheckState>> Grader::CheckStates(
+    const HostEvidence& host, absl::Time at,
+    const std::vector<std::string>& check_ids) {
+  std::vector<v1::CheckState> out;
+  for (const std::string& id : check_ids) {
+    v1::CheckState state = v1::CHECK_STATE_UNSPECIFIED;
+    for (size_t c = 0; c < policy_.checks.size(); ++c) {
+      if (policy_.checks[c].id != id) continue;
+      ASSIGN_OR_RETURN(Assessment a,
+                       AssessNow(policy_.checks[c], c, host, at, false));
+      state = a.state;
+      break;
+    }
+    out.push_back(state);
+  }
+  return out;
+}
+
 }  // namespace evidentia::collector

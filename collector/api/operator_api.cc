@@ -1,11 +1,14 @@
 #include "collector/api/operator_api.h"
 
+#include <algorithm>
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "collector/query/history.h"
@@ -23,6 +26,7 @@
 #include "evidentia/v1/operator.pb.h"
 #include "evidentia/v1/reports.pb.h"
 #include "evidentia/v1/store.pb.h"
+#include "grading/timeline.h"
 #include "isms/cycle.h"
 
 namespace evidentia::collector {
@@ -198,6 +202,69 @@ absl::StatusOr<v1::GetHostResponse> OperatorApi::GetHost(
   response.set_policy_sha256(grader_->policy().sha256);
   *response.mutable_at() = ToProto(fleet->first);
   return response;
+}
+
+absl::StatusOr<HostPage> OperatorApi::ListHosts(const Caller& caller,
+                                                const v1::GradeRequest& request,
+                                                size_t offset, size_t limit,
+                                                bool silent_only) {
+  RETURN_IF_ERROR(Authorize(caller));
+  auto fleet = Fleet(request);
+  if (!fleet.ok()) return fleet.status();
+  const absl::Time at = fleet->first;
+  std::vector<HostPtr> hosts;
+  for (HostPtr& host : fleet->second) {
+    if (!silent_only || grader_->IsSilent(*host, at)) {
+      hosts.push_back(std::move(host));
+    }
+  }
+  std::sort(hosts.begin(), hosts.end(), [](const HostPtr& a, const HostPtr& b) {
+    return std::tie(a->agent.host().hostname(), a->agent.agent_id()) <
+           std::tie(b->agent.host().hostname(), b->agent.agent_id());
+  });
+  HostPage page;
+  page.total = hosts.size();
+  for (size_t i = offset; i < hosts.size() && i - offset < limit; ++i) {
+    const HostEvidence& host = *hosts[i];
+    HostStatus status;
+    status.agent = host.agent;
+    status.silent = grader_->IsSilent(host, at);
+    ASSIGN_OR_RETURN(std::vector<v1::HostCheck> checks,
+                     grader_->CheckHost(host, at));
+    for (const v1::HostCheck& check : checks) {
+      if (check.state() == v1::CHECK_STATE_FAIL) ++status.failing;
+      if (check.state() == v1::CHECK_STATE_STALE ||
+          check.state() == v1::CHECK_STATE_MISSING) {
+        ++status.stale;
+      }
+    }
+    page.hosts.push_back(std::move(status));
+  }
+  return page;
+}
+
+absl::StatusOr<std::vector<HostStates>> OperatorApi::Timelines(
+    const Caller& caller, const std::vector<std::string>& check_ids,
+    const std::vector<std::string>& agent_ids, absl::Time from, absl::Time to,
+    int points) {
+  RETURN_IF_ERROR(Authorize(caller));
+  if (grader_ == nullptr) return Fleet(v1::GradeRequest()).status();
+  ASSIGN_OR_RETURN(std::vector<v1::AgentRecord> agents,
+                   grader_->evidence().Agents());
+  std::vector<HostStates> timelines;
+  for (const std::string& agent_id : agent_ids) {
+    auto record = std::find_if(
+        agents.begin(), agents.end(),
+        [&](const v1::AgentRecord& a) { return a.agent_id() == agent_id; });
+    if (record == agents.end()) {
+      return absl::NotFoundError(absl::StrCat("no agent ", agent_id));
+    }
+    ASSIGN_OR_RETURN(auto states, HostTimeline(*grader_, *record, check_ids,
+                                               from, to, points));
+    timelines.push_back(
+        {agent_id, record->host().hostname(), std::move(states)});
+  }
+  return timelines;
 }
 
 absl::StatusOr<v1::GetHistoryResponse> OperatorApi::GetHistory(
@@ -394,6 +461,26 @@ absl::StatusOr<v1::ProveConsistencyResponse> OperatorApi::ProveConsistency(
   for (std::string& hash : *proof) response.add_hashes(std::move(hash));
   response.set_first_root(*std::move(first_root));
   response.set_second_root(*std::move(second_root));
+  return response;
+}
+
+absl::StatusOr<v1::AddUserResponse> OperatorApi::AddUser(
+    const Caller& caller, const v1::AddUserRequest& request) {
+  RETURN_IF_ERROR(Authorize(caller));
+  if (users_ == nullptr) {
+    return absl::FailedPreconditionError("this collector has no user accounts");
+  }
+  ASSIGN_OR_RETURN(v1::AddUserResponse response, users_->Add(request));
+  const std::string role = v1::UserRole_Name(request.role());
+  registry_
+      .RecordEvent("user_added", "", 0,
+                   absl::StrCat("user ", request.name(), " added with role ",
+                                absl::AsciiStrToLower(role.substr(10)),
+                                response.one_time_password().empty()
+                                    ? ""
+                                    : " and a one-time password"),
+                   caller.address)
+      .IgnoreError();
   return response;
 }
 

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "collector/export/bundle_export.h"
 #include "collector/identity/registry.h"
+#include "collector/identity/users.h"
 #include "collector/log/transparency_log.h"
 #include "collector/store/store.h"
 #include "common/ed25519.h"
@@ -40,6 +41,26 @@ struct Caller {
 
 // OK when `caller` has `role`; PERMISSION_DENIED otherwise.
 absl::Status Authorize(const Caller& caller, Role role);
+
+// One host of the asset register as the dashboard lists it.
+struct HostStatus {
+  v1::AgentRecord agent;
+  bool silent = false;  // not heard from for longer than the policy allows
+  int failing = 0;      // checks failing (filled for the page asked only)
+  int stale = 0;        // checks stale or missing (likewise)
+};
+struct HostPage {
+  size_t total = 0;  // hosts that match, in all
+  std::vector<HostStatus> hosts;
+};
+// One host's state for some checks at moments of a period: the worst of the
+// checks (fail, then stale or missing, then warn, then pass); stale while
+// the host was silent; none before it was enrolled.
+struct HostStates {
+  std::string agent_id;
+  std::string hostname;
+  std::vector<std::pair<absl::Time, v1::CheckState>> states;
+};
 
 class OperatorApi {
  public:
@@ -73,6 +94,19 @@ class OperatorApi {
       const Caller& caller, const v1::GetControlRequest& request);
   absl::StatusOr<v1::GetHostResponse> GetHost(
       const Caller& caller, const v1::GetHostRequest& request);
+  // The hosts in scope at a moment, by hostname then agent id: `limit` of
+  // them from `offset`, with their failing and stale checks counted (only
+  // the silent ones when `silent_only`). Not a gRPC call: the dashboard's.
+  absl::StatusOr<HostPage> ListHosts(const Caller& caller,
+                                     const v1::GradeRequest& request,
+                                     size_t offset, size_t limit,
+                                     bool silent_only);
+  // The states of `agent_ids` for `check_ids` at `points` moments evenly
+  // from `from` to `to` (at most 200). Not a gRPC call: the dashboard's.
+  absl::StatusOr<std::vector<HostStates>> Timelines(
+      const Caller& caller, const std::vector<std::string>& check_ids,
+      const std::vector<std::string>& agent_ids, absl::Time from, absl::Time to,
+      int points);
   absl::StatusOr<v1::GetHistoryResponse> GetHistory(
       const Caller& caller, const v1::GetHistoryRequest& request);
   absl::StatusOr<v1::AddManualEvidenceResponse> AddManualEvidence(
@@ -100,6 +134,13 @@ class OperatorApi {
       const Caller& caller, const v1::ProveInclusionRequest& request);
   absl::StatusOr<v1::ProveConsistencyResponse> ProveConsistency(
       const Caller& caller, const v1::ProveConsistencyRequest& request);
+  // The dashboard's accounts (collector/identity/users.h). FAILED_PRECONDITION
+  // until set_users.
+  absl::StatusOr<v1::AddUserResponse> AddUser(
+      const Caller& caller, const v1::AddUserRequest& request);
+
+  // The dashboard's accounts, when it has any; must outlive the API.
+  void set_users(Users* users) { users_ = users; }
 
  private:
   absl::Status Authorize(const Caller& caller) const;
@@ -118,6 +159,7 @@ class OperatorApi {
   PrivateKey collector_key_;
   PublicKey operator_key_;
   Clock clock_;
+  Users* users_ = nullptr;
 };
 
 }  // namespace evidentia::collector

@@ -124,6 +124,7 @@ TEST_F(OperatorApiTest, EveryCallRefusesAnAgent) {
            [&] { return api_->ProveInclusion(agent_, {}).status(); }},
           {"ProveConsistency",
            [&] { return api_->ProveConsistency(agent_, {}).status(); }},
+          {"AddUser", [&] { return api_->AddUser(agent_, {}).status(); }},
       };
   ASSERT_EQ(calls.size(),
             static_cast<size_t>(v1::ExportRequest::descriptor()

@@ -1,9 +1,11 @@
 #include "collector/export/bundle_export.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -27,7 +29,9 @@
 #include "evidentia/v1/snapshot.pb.h"
 #include "evidentia/v1/store.pb.h"
 #include "grading/fleet.h"
+#include "grading/timeline.h"
 #include "isms/register.h"
+#include "view/pages.h"
 
 namespace evidentia::collector {
 namespace {
@@ -497,6 +501,127 @@ std::string Readme(const v1::BundleManifest& manifest,
        {"{{COLLECTOR_FINGERPRINT}}", manifest.collector_key_id()}});
 }
 
+// The static report's points over the period, and its timelines' hosts.
+constexpr int kReportPoints = 31;
+constexpr size_t kReportTimelineHosts = 20;
+
+// What the static report shows (bundle/report.h), from the grader over the
+// exported hosts: each control as GetControl answers it, each host's page,
+// the compliant share at up to 31 moments of the period, the controls worse
+// at its end than at its start, and each control's host timelines.
+absl::StatusOr<ReportInput> ReportData(
+    Grader& grader, const std::vector<HostPtr>& hosts, const std::string& scope,
+    absl::Time from, absl::Time to, const v1::GradeControlsResponse& grades,
+    const std::map<std::string, std::vector<v1::HostCheck>>& host_checks) {
+  ReportInput in;
+  in.from = from;
+  in.to = to;
+  in.grades = &grades;
+  for (const v1::ControlGrade& control : grades.controls()) {
+    if (control.checks_size() == 0) {
+      in.controls.push_back(control);
+      continue;
+    }
+    ASSIGN_OR_RETURN(v1::ControlGrade detailed,
+                     grader.GradeControl(control.control_id(), hosts, to,
+                                         /*findings=*/true));
+    in.controls.push_back(std::move(detailed));
+  }
+  for (const HostPtr& host : hosts) {
+    const std::string& id = host->agent.agent_id();
+    view::HostRow row;
+    row.agent = host->agent;
+    row.silent = grader.IsSilent(*host, to);
+    v1::GetHostResponse page;
+    *page.mutable_agent() = host->agent;
+    page.set_silent(row.silent);
+    auto checks = host_checks.find(id);
+    if (checks != host_checks.end()) {
+      for (const v1::HostCheck& check : checks->second) {
+        if (check.state() == v1::CHECK_STATE_FAIL) ++row.failing;
+        if (check.state() == v1::CHECK_STATE_STALE ||
+            check.state() == v1::CHECK_STATE_MISSING) {
+          ++row.stale;
+        }
+        *page.add_checks() = check;
+      }
+    }
+    in.hosts.push_back(std::move(row));
+    in.host_pages.emplace(id, std::move(page));
+  }
+  std::sort(in.hosts.begin(), in.hosts.end(),
+            [](const view::HostRow& a, const view::HostRow& b) {
+              return std::tie(a.agent.host().hostname(), a.agent.agent_id()) <
+                     std::tie(b.agent.host().hostname(), b.agent.agent_id());
+            });
+
+  // The compliant share: one point a day, at most kReportPoints.
+  const int days =
+      static_cast<int>(std::ceil(absl::ToDoubleHours(to - from) / 24.0));
+  const int points = std::clamp(days + 1, 2, kReportPoints);
+  std::map<std::string, v1::Grade> at_start;
+  for (int i = 0; i < points && to > from; ++i) {
+    const absl::Time at = from + (to - from) * i / (points - 1);
+    v1::GradeControlsResponse then = grades;
+    if (i + 1 < points) {
+      ASSIGN_OR_RETURN(std::vector<HostPtr> all,
+                       FleetAsOf(grader.evidence(), at, grader.ObservedIds()));
+      ASSIGN_OR_RETURN(std::vector<HostPtr> scoped, InScope(all, scope));
+      ASSIGN_OR_RETURN(then, grader.GradeAll(scoped, at));
+    }
+    if (i == 0) {
+      for (const v1::ControlGrade& control : then.controls()) {
+        at_start[control.control_id()] = control.grade();
+      }
+    }
+    in.compliance.push_back({at, view::CompliantShare(then)});
+  }
+  for (const v1::ControlGrade& control : grades.controls()) {
+    auto before = at_start.find(control.control_id());
+    if (before != at_start.end() &&
+        view::GradeKey(before->second) != view::GradeKey(control.grade()) &&
+        control.grade() > before->second &&
+        before->second >= v1::GRADE_COMPLIANT) {
+      in.worse.push_back({control.control_id(), control.title(), before->second,
+                          control.grade()});
+    }
+  }
+
+  // Timelines: the hosts not passing a control first, then others.
+  if (to - from >= absl::Minutes(1)) {
+    for (const v1::ControlGrade& control : in.controls) {
+      if (control.checks_size() == 0) continue;
+      std::vector<const HostEvidence*> chosen;
+      auto choose = [&](const std::string& agent_id) {
+        if (chosen.size() >= kReportTimelineHosts) return;
+        for (const HostEvidence* c : chosen) {
+          if (c->agent.agent_id() == agent_id) return;
+        }
+        for (const HostPtr& host : hosts) {
+          if (host->agent.agent_id() == agent_id) chosen.push_back(host.get());
+        }
+      };
+      for (const v1::HostCheck& check : control.findings()) {
+        choose(check.agent_id());
+      }
+      for (const HostPtr& host : hosts) choose(host->agent.agent_id());
+      const std::vector<std::string> checks(control.checks().begin(),
+                                            control.checks().end());
+      std::vector<view::HostTimeline>& rows =
+          in.timelines[control.control_id()];
+      for (const HostEvidence* host : chosen) {
+        const std::string& id = host->agent.agent_id();
+        ASSIGN_OR_RETURN(auto states, HostTimeline(grader, host->agent, checks,
+                                                   from, to, kReportPoints));
+        const std::string& name = host->agent.host().hostname();
+        rows.push_back(
+            {id, name.empty() ? id : name, view::Segments(states, to)});
+      }
+    }
+  }
+  return in;
+}
+
 }  // namespace
 
 absl::StatusOr<v1::ExportSummary> ExportBundle(const ExportSources& sources,
@@ -601,15 +726,22 @@ absl::StatusOr<v1::ExportSummary> ExportBundle(const ExportSources& sources,
   ASSIGN_OR_RETURN(const std::string manifest_json, ToJson(manifest));
   RETURN_IF_ERROR(writer.Add(bundle::kManifest, manifest_json));
   RETURN_IF_ERROR(writer.Add(bundle::kSummaryCsv, SummaryCsv(grades)));
-  RETURN_IF_ERROR(
-      writer.Add(bundle::kIndexHtml, IndexHtml(manifest, grades, host_checks)));
   // The certification cycle as of `to`, from the records in the bundle:
-  // the auditors' findings join the assessment results, and their
-  // corrective actions make the POA&M (none when no finding calls for one).
+  // the auditors' findings join the report and the assessment results, and
+  // their corrective actions make the POA&M (none when no finding calls for
+  // one).
   ASSIGN_OR_RETURN(const isms::Register isms_register,
                    IsmsRegister(isms_plan.records));
   ASSIGN_OR_RETURN(const v1::CycleReport cycle,
                    AssessCycleWithGrades(*sources.grader, isms_register, to));
+  ASSIGN_OR_RETURN(ReportInput report,
+                   ReportData(*sources.grader, hosts, period.scope, period.from,
+                              to, grades, host_checks));
+  report.manifest = &manifest;
+  report.cycle = &cycle;
+  for (const auto& [path, bytes] : ReportFiles(report)) {
+    RETURN_IF_ERROR(writer.Add(path, bytes));
+  }
   const OscalInput oscal_input{&manifest, &policy, &grades, &host_checks,
                                &cycle};
   ASSIGN_OR_RETURN(std::string oscal, AssessmentResultsJson(oscal_input));

@@ -169,6 +169,16 @@ struct Ingestor::Submission {
 
 v1::SubmitResponse Ingestor::Submit(const v1::SubmitRequest& request,
                                     absl::string_view peer) {
+  const absl::Time start = absl::Now();
+  v1::SubmitResponse response = Answer(request, peer);
+  if (options_.metrics != nullptr) {
+    options_.metrics->Record(response, absl::Now() - start);
+  }
+  return response;
+}
+
+v1::SubmitResponse Ingestor::Answer(const v1::SubmitRequest& request,
+                                    absl::string_view peer) {
   Submission s(request, peer);
   if (Refusal refused = CheckLimits(s)) return *refused;
   if (Refusal refused = Decode(s)) return *refused;

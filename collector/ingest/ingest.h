@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "collector/identity/registry.h"
 #include "collector/ingest/agent_rate_limit.h"
+#include "collector/ingest/ingest_metrics.h"
 #include "collector/store/store.h"
 #include "common/limits.h"
 #include "common/proto_time.h"
@@ -71,6 +72,8 @@ struct IngestOptions {
   absl::Duration max_clock_skew = absl::Minutes(5);
   // Told to agents in every acknowledgement (0: not told).
   absl::Duration heartbeat;
+  // Counts every answer and times every acknowledgement.
+  IngestMetrics* metrics = nullptr;
 };
 
 // Ingest of a signed snapshot, in stages (ingest.cc): limits, decode,
@@ -104,6 +107,8 @@ class Ingestor {
   // A stage's answer when it ends the submission; nullopt to go on.
   using Refusal = std::optional<v1::SubmitResponse>;
 
+  v1::SubmitResponse Answer(const v1::SubmitRequest& request,
+                            absl::string_view peer);
   Refusal CheckLimits(const Submission& s) const;
   Refusal Decode(Submission& s) const;
   Refusal Authenticate(const Submission& s);

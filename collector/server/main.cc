@@ -1,6 +1,7 @@
 // evidentia-collector: receives, verifies and stores signed evidence.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -14,11 +15,14 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "cli/operator_cli.h"
 #include "collector/server/server.h"
 #include "common/cli_flags.h"
+#include "common/files.h"
 #include "common/log.h"
 
 namespace evidentia::collector {
@@ -32,6 +36,8 @@ constexpr char kServeUsage[] =
     R"(  evidentia-collector serve [--data-dir DIR] [--listen HOST:PORT] [--tls-name NAME]...
                             [--policies DIR --soa FILE] [--checkpoint-interval DURATION]
                             [--agent-rate N] [--min-free-mb N]
+                            [--web-listen HOST:PORT|off] [--metrics-allow ADDR,...]
+                            [--metrics-token-file FILE]
       Serve agents and operators over TLS (default listen 127.0.0.1:7443).
       With --policies (checks and catalogue, see policies/README.md) and
       --soa (your Statement of Applicability) it grades controls; the whole
@@ -56,6 +62,12 @@ constexpr char kServeUsage[] =
       --min-free-mb N: below N MiB free on the store's file system the
       collector stops acknowledging (UNAVAILABLE; agents keep their
       snapshots) and goes on answering queries. Default: 64.
+      --web-listen: the HTTPS dashboard (docs/dashboard.md), with the same
+      TLS certificate (default 127.0.0.1:8443; off: none). Its address is
+      written to DIR/web.addr. Users: evidentia user add NAME --role ROLE.
+      /metrics (Prometheus) answers only the addresses of --metrics-allow
+      when given, and asks for the bearer token in --metrics-token-file
+      (0600) when given.
 )";
 
 constexpr char kTokenUsage[] =
@@ -68,6 +80,27 @@ constexpr char kExitCodes[] =
     "exit codes: 0 ok, 1 failed, 2 usage; token create as evidentia's "
     "(3: collector unreachable)\n";
 
+// A secret in a file only its owner may read, without surrounding
+// whitespace: at least 16 bytes.
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    return absl::NotFoundError(absl::StrCat(path, " cannot be read"));
+  }
+  if ((info.st_mode & 077) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " is readable by others: chmod 600 ", path));
+  }
+  absl::StatusOr<std::string> text = ReadFile(path, 4096);
+  if (!text.ok()) return text.status();
+  std::string secret(absl::StripAsciiWhitespace(*text));
+  if (secret.size() < 16) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " holds fewer than 16 characters"));
+  }
+  return secret;
+}
+
 // What `serve` was given; unset optionals were not given.
 struct ServeFlags {
   std::optional<std::string> data_dir;
@@ -78,6 +111,9 @@ struct ServeFlags {
   std::optional<absl::Duration> checkpoint_interval;
   std::optional<double> agent_rate;
   std::optional<int64_t> min_free_mb;
+  std::string web_listen = web::kDefaultWebListen;
+  std::string metrics_allow;
+  std::optional<std::string> metrics_token_file;
 };
 
 // `serve` and its flags, read into *flags; any other flag is a usage error.
@@ -135,6 +171,20 @@ void DefineServe(CLI::App& app, ServeFlags* flags) {
       "MiB to keep free on the store's file system (default 64; 0 turns it "
       "off)")
       ->type_name("N");
+  serve
+      ->add_option("--web-listen", flags->web_listen,
+                   "the HTTPS dashboard's address (default 127.0.0.1:8443; "
+                   "off: none)")
+      ->type_name("HOST:PORT|off");
+  serve
+      ->add_option("--metrics-allow", flags->metrics_allow,
+                   "the only client addresses /metrics answers, "
+                   "comma-separated")
+      ->type_name("ADDR,...");
+  serve
+      ->add_option("--metrics-token-file", flags->metrics_token_file,
+                   "a file (0600) holding the bearer token /metrics asks for")
+      ->type_name("FILE");
 }
 
 // The installed layout (packaging/CMakeLists.txt, the evidentia-collector
@@ -241,6 +291,24 @@ int Serve(int argc, char** argv) {
         absl::StrCat("serve without --data-dir: data dir ", paths->data_dir,
                      ", policies ", paths->policies_dir, ", SoA ",
                      paths->soa_file));
+  }
+  if (flags.web_listen != "off") {
+    options.web = web::WebOptions();
+    options.web.listen = flags.web_listen;
+    for (absl::string_view address :
+         absl::StrSplit(flags.metrics_allow, ',', absl::SkipEmpty())) {
+      options.web.metrics_addresses.emplace_back(address);
+    }
+    if (flags.metrics_token_file.has_value()) {
+      absl::StatusOr<std::string> token =
+          ReadSecretFile(*flags.metrics_token_file);
+      if (!token.ok()) {
+        Log(LogLevel::kError,
+            absl::StrCat("--metrics-token-file: ", token.status().message()));
+        return 1;
+      }
+      options.web.metrics_token = *std::move(token);
+    }
   }
   options.data_dir = paths->data_dir;
   options.policies_dir = paths->policies_dir;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -11,6 +13,7 @@
 #include "collector/identity/peer_identity.h"
 #include "collector/query/store_evidence.h"
 #include "collector/store/rocksdb_store.h"
+#include "common/checkpoint.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "common/status_macros.h"
@@ -66,6 +69,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   }
   IngestOptions ingest;
   ingest.fleet = server->fleet_.get();
+  ingest.metrics = &server->ingest_metrics_;
   if (server->policy_ != nullptr) {
     ingest.heartbeat = HeartbeatInterval(*server->policy_);
     ingest.max_clock_skew = server->policy_->grading.max_clock_skew;
@@ -96,8 +100,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
       *server->store_, *server->registry_, *server->fleet_,
       server->grader_.get(), *server->log_, material.signing_key,
       material.operator_key, options.clock);
+  server->users_ = std::make_unique<Users>(*server->store_, options.clock,
+                                           options.password_cost);
+  server->operator_api_->set_users(server->users_.get());
   server->operator_service_ = std::make_unique<OperatorService>(
       *server->operator_api_, material.ca.cert_pem);
+  server->db_dir_ = paths.db();
 
   // A client certificate is optional (Enroll has none yet) but, when
   // presented, must chain to our CA or the handshake fails; which calls need
@@ -171,6 +179,43 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
       absl::StrCat("collector listening on ", host, ":", server->port_,
                    " (TLS), data in ", paths.root.string(),
                    ", transparency log of ", log_size, " entries"));
+
+  if (!options.web.listen.empty()) {
+    web::WebDeps deps;
+    deps.api = server->operator_api_.get();
+    deps.users = server->users_.get();
+    deps.registry = server->registry_.get();
+    deps.clock = options.clock;
+    deps.tls_cert_pem = material.server.cert_pem;
+    deps.tls_key_pem = material.server.key_pem;
+    // The dashboard signs what the browser records with the operator key.
+    absl::StatusOr<PrivateKey> operator_key =
+        PrivateKey::LoadPemFile(paths.operator_key());
+    if (operator_key.ok()) {
+      server->operator_signing_key_ =
+          std::make_unique<PrivateKey>(*std::move(operator_key));
+      deps.operator_key = server->operator_signing_key_.get();
+    } else {
+      Log(LogLevel::kWarning,
+          absl::StrCat("the dashboard cannot record evidence or findings: ",
+                       operator_key.status().message()));
+    }
+    Server* self = server.get();
+    deps.metrics = [self] { return self->Metrics(); };
+    ASSIGN_OR_RETURN(server->web_,
+                     web::WebServer::Start(std::move(deps), options.web));
+    std::string web_host =
+        options.web.listen.substr(0, options.web.listen.rfind(':'));
+    if (web_host.empty() || web_host == "0.0.0.0" || web_host == "[::]") {
+      web_host = "127.0.0.1";
+    }
+    RETURN_IF_ERROR(WriteFileAtomic(
+        paths.web_address(),
+        absl::StrCat("https://", web_host, ":", server->web_->port(), "\n"),
+        0644));
+    Log(LogLevel::kInfo, absl::StrCat("dashboard on https://", web_host, ":",
+                                      server->web_->port(), "/"));
+  }
   return server;
 }
 
@@ -181,10 +226,114 @@ void Server::Wait() {
 }
 
 void Server::Shutdown() {
+  if (web_ != nullptr) web_->Stop();
   if (grpc_server_ == nullptr) return;
   grpc_server_->Shutdown(std::chrono::system_clock::now() +
                          std::chrono::seconds(5));
   if (log_ != nullptr) log_->Stop();
+}
+
+std::string Server::Metrics() {
+  std::string out = ingest_metrics_.Prometheus();
+  const absl::Time now = absl::Now();
+
+  absl::StrAppend(&out,
+                  "# HELP evidentia_log_size Entries in the transparency log.\n"
+                  "# TYPE evidentia_log_size gauge\nevidentia_log_size ",
+                  log_->size(), "\n");
+  absl::StatusOr<std::optional<v1::StoredCheckpoint>> checkpoint =
+      log_->LatestCheckpoint();
+  if (checkpoint.ok() && checkpoint->has_value()) {
+    absl::StatusOr<Checkpoint> parsed = ParseCheckpoint((*checkpoint)->text());
+    if (parsed.ok()) {
+      absl::StrAppend(
+          &out,
+          "# HELP evidentia_log_checkpoint_age_seconds Since the newest "
+          "signed checkpoint.\n# TYPE evidentia_log_checkpoint_age_seconds "
+          "gauge\nevidentia_log_checkpoint_age_seconds ",
+          absl::ToInt64Seconds(now - parsed->time), "\n");
+    }
+  }
+
+  int reporting = 0, silent = 0, revoked = 0;
+  for (const HostPtr& host : fleet_->Hosts()) {
+    if (host->agent.has_revoked_at()) {
+      ++revoked;
+    } else if (grader_ != nullptr && grader_->IsSilent(*host, now)) {
+      ++silent;
+    } else {
+      ++reporting;
+    }
+  }
+  absl::StrAppend(
+      &out,
+      "# HELP evidentia_agents Enrolled agents by state.\n# TYPE "
+      "evidentia_agents gauge\nevidentia_agents{state=\"reporting\"} ",
+      reporting, "\nevidentia_agents{state=\"silent\"} ", silent,
+      "\nevidentia_agents{state=\"revoked\"} ", revoked, "\n");
+
+  uint64_t store_bytes = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(db_dir_, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator();
+       it.increment(ec)) {
+    std::error_code size_ec;
+    if (it->is_regular_file(size_ec)) {
+      const uintmax_t size = it->file_size(size_ec);
+      if (!size_ec) store_bytes += size;
+    }
+  }
+  absl::StrAppend(&out,
+                  "# HELP evidentia_store_bytes Bytes of the store on disk.\n"
+                  "# TYPE evidentia_store_bytes gauge\nevidentia_store_bytes ",
+                  store_bytes, "\n");
+
+  if (grader_ != nullptr) {
+    absl::MutexLock lock(&metrics_mu_);
+    if (now - grades_at_ >= absl::Minutes(1)) {
+      absl::StatusOr<v1::GradeControlsResponse> grades =
+          grader_->GradeAll(fleet_->Hosts(), now);
+      if (grades.ok()) {
+        std::map<std::string, int> counts;
+        for (v1::Grade grade :
+             {v1::GRADE_COMPLIANT, v1::GRADE_OPPORTUNITY_FOR_IMPROVEMENT,
+              v1::GRADE_MINOR_NONCONFORMITY, v1::GRADE_MAJOR_NONCONFORMITY,
+              v1::GRADE_NOT_APPLICABLE}) {
+          counts[GradeName(grade)] = 0;
+        }
+        for (const v1::ControlGrade& control : grades->controls()) {
+          ++counts[GradeName(control.grade())];
+        }
+        grades_text_ =
+            "# HELP evidentia_controls SoA controls by grade now.\n# TYPE "
+            "evidentia_controls gauge\n";
+        for (const auto& [name, count] : counts) {
+          absl::StrAppend(&grades_text_, "evidentia_controls{grade=\"", name,
+                          "\"} ", count, "\n");
+        }
+        grades_at_ = now;
+      }
+    }
+    out += grades_text_;
+  }
+  if (web_ != nullptr) {
+    const web::ConnectionGuard& guard = web_->connections();
+    absl::StrAppend(
+        &out,
+        "# HELP evidentia_web_connections Dashboard connections open.\n# TYPE "
+        "evidentia_web_connections gauge\nevidentia_web_connections ",
+        guard.open(),
+        "\n# HELP evidentia_web_connections_closed_total Dashboard "
+        "connections closed by the collector, by reason.\n# TYPE "
+        "evidentia_web_connections_closed_total counter\n"
+        "evidentia_web_connections_closed_total{reason=\"slow\"} ",
+        guard.timed_out(),
+        "\nevidentia_web_connections_closed_total{reason=\"too_many\"} ",
+        guard.refused(),
+        "\nevidentia_web_connections_closed_total{reason=\"too_large\"} ",
+        guard.too_large(), "\n");
+  }
+  return out;
 }
 
 }  // namespace evidentia::collector

@@ -11,13 +11,17 @@
 
 #include "absl/status/statusor.h"
 #include "collector/identity/registry.h"
+#include "collector/identity/users.h"
 #include "collector/ingest/ingest.h"
+#include "collector/ingest/ingest_metrics.h"
 #include "collector/log/transparency_log.h"
 #include "collector/query/store_evidence.h"
 #include "collector/server/service.h"
 #include "collector/server/submit_streams.h"
 #include "collector/store/rocksdb_store.h"
 #include "collector/store/store.h"
+#include "collector/web/web_server.h"
+#include "common/ed25519.h"
 #include "common/proto_time.h"
 #include "grading/fleet.h"
 #include "grading/grading.h"
@@ -68,6 +72,16 @@ struct ServerOptions {
   // The clock the buckets refill by: the real one, or a test's that it
   // advances itself (`clock` may be frozen).
   Clock rate_limit_clock = SystemClock();
+  // The HTTPS dashboard (docs/dashboard.md); web.listen empty: none.
+  web::WebOptions web = NoDashboard();
+  // What one dashboard password hash costs (tests use the minimum).
+  PasswordCost password_cost = InteractivePasswordCost();
+
+  static web::WebOptions NoDashboard() {
+    web::WebOptions options;
+    options.listen.clear();
+    return options;
+  }
 };
 
 class Server {
@@ -80,6 +94,10 @@ class Server {
 
   // The port actually bound (useful with port 0).
   int port() const { return port_; }
+  // The dashboard's port; 0 without one.
+  int web_port() const { return web_ == nullptr ? 0 : web_->port(); }
+  // The collector's counters in the Prometheus text format (/metrics).
+  std::string Metrics();
   // Blocks until Shutdown() is called from another thread or a signal.
   void Wait();
   // Stops accepting, finishes in-flight calls (up to a short deadline).
@@ -104,6 +122,15 @@ class Server {
   std::unique_ptr<OperatorService> operator_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
+  std::filesystem::path db_dir_;
+  IngestMetrics ingest_metrics_;
+  std::unique_ptr<Users> users_;
+  std::unique_ptr<PrivateKey> operator_signing_key_;
+  std::unique_ptr<web::WebServer> web_;
+  // The grades by value, recomputed at most once a minute for /metrics.
+  absl::Mutex metrics_mu_;
+  absl::Time grades_at_ ABSL_GUARDED_BY(metrics_mu_) = absl::InfinitePast();
+  std::string grades_text_ ABSL_GUARDED_BY(metrics_mu_);
 };
 
 }  // namespace evidentia::collector

@@ -495,6 +495,14 @@ grpc::Status OperatorService::ProveConsistency(
   });
 }
 
+grpc::Status OperatorService::AddUser(grpc::ServerContext* context,
+                                      const v1::AddUserRequest* request,
+                                      v1::AddUserResponse* response) {
+  return Serve(*context, response, [&](const Caller& caller) {
+    return api_.AddUser(caller, *request);
+  });
+}
+
 namespace {
 
 // Sends the bundle down the Export stream in messages of about 1 MiB; a

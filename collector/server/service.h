@@ -201,6 +201,9 @@ class OperatorService final : public v1::Operator::Service {
   grpc::Status ProveConsistency(
       grpc::ServerContext* context, const v1::ProveConsistencyRequest* request,
       v1::ProveConsistencyResponse* response) override;
+  grpc::Status AddUser(grpc::ServerContext* context,
+                       const v1::AddUserRequest* request,
+                       v1::AddUserResponse* response) override;
 
  private:
   // The caller its client certificate proves (UNAUTHENTICATED without).

@@ -17,21 +17,23 @@ import subprocess
 import sys
 
 # Part of a file: its top-level folder.
-PARTS = ("proto", "common", "grading", "isms", "bundle", "cli", "collector",
-         "agent")
+PARTS = ("proto", "common", "grading", "isms", "view", "bundle", "cli",
+         "collector", "agent")
 
 # What each part may include besides itself. proto <- common <- grading <-
-# isms <- bundle <- cli; the agent uses common only; the collector uses
-# grading, isms and bundle (and the CLI, for `evidentia-collector token
-# create`), never the reverse.
+# isms <- view <- bundle <- cli; the agent uses common only; the collector
+# uses grading, isms, view and bundle (and the CLI, for `evidentia-collector
+# token create`), never the reverse.
 ALLOWED = {
     "proto": set(),
     "common": {"proto"},
     "grading": {"proto", "common"},
     "isms": {"proto", "common", "grading"},
-    "bundle": {"proto", "common", "grading", "isms"},
-    "cli": {"proto", "common", "grading", "isms", "bundle"},
-    "collector": {"proto", "common", "grading", "isms", "bundle", "cli"},
+    "view": {"proto", "common", "grading", "isms"},
+    "bundle": {"proto", "common", "grading", "isms", "view"},
+    "cli": {"proto", "common", "grading", "isms", "view", "bundle"},
+    "collector": {"proto", "common", "grading", "isms", "view", "bundle",
+                  "cli"},
     "agent": {"proto", "common"},
 }
 

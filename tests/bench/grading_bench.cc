@@ -31,46 +31,13 @@
 #include "grading/fleet.h"
 #include "grading/grading.h"
 #include "grading/policy.h"
-#include "tests/bench/synthetic.h"
+#include "tests/bench/synthetic_fleet.h"
 
 namespace evidentia {
 namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-absl::Status Fill(collector::Store& store, int hosts, absl::Time now) {
-  for (int i = 0; i < hosts; ++i) {
-    collector::Batch batch;
-    v1::AgentRecord agent;
-    agent.set_agent_id(absl::StrFormat("%032x", i + 1));
-    agent.mutable_host()->set_hostname(absl::StrCat("host-", i));
-    *agent.mutable_enrolled_at() = ToProto(now - absl::Hours(24 * 90));
-    *agent.mutable_first_seen() = agent.enrolled_at();
-    *agent.mutable_last_seen() = ToProto(now - absl::Minutes(i % 50));
-    agent.set_last_seq(2000);
-    (*agent.mutable_labels())["dept"] = i % 4 == 0 ? "finance" : "engineering";
-    batch.Put(collector::Table::kAgents, agent.agent_id(),
-              agent.SerializeAsString());
-    for (const auto& [probe, facts] : bench::HostFacts(i)) {
-      const std::string body = facts.SerializeAsString();
-      const std::string digest = Sha256(body);
-      batch.Put(collector::Table::kObjects, digest, body);
-      v1::LatestObservation latest;
-      latest.set_check_id(probe);
-      latest.set_probe(probe);
-      latest.set_seq(2000);
-      latest.set_facts_sha256(digest);
-      *latest.mutable_collected_at() = agent.last_seen();
-      *latest.mutable_received_at() = agent.last_seen();
-      batch.Put(collector::Table::kLatest,
-                collector::keys::Latest(agent.agent_id(), probe),
-                latest.SerializeAsString());
-    }
-    if (absl::Status s = store.Commit(batch); !s.ok()) return s;
-  }
-  return absl::OkStatus();
-}
 
 struct Percentiles {
   double p50_ms, p99_ms, max_ms;
@@ -143,7 +110,7 @@ int Main(int argc, char** argv) {
     const absl::Time now = absl::FromUnixSeconds(1795000000);
     const auto fill_start = Clock::now();
     absl::Status filled =
-        store.ok() ? Fill(**store, hosts, now) : store.status();
+        store.ok() ? bench::FillFleet(**store, hosts, now) : store.status();
     if (!filled.ok()) {
       std::fprintf(stderr, "%s\n", filled.ToString().c_str());
       rc = 1;

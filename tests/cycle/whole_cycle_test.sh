@@ -65,7 +65,8 @@ start_collector() {
     set -- env LD_PRELOAD="$faketime_lib" FAKETIME="+${offset}d"
   fi
   "$@" "$collector_bin" serve --data-dir "$EVIDENTIA_DATA_DIR" \
-    --listen "$listen" --policies "$repo/policies" --soa "$work/soa.yaml" \
+    --listen "$listen" --web-listen 127.0.0.1:0 \
+    --policies "$repo/policies" --soa "$work/soa.yaml" \
     >"$work/collector-$offset.log" 2>&1 &
   collector_pid=$!
   waited=0

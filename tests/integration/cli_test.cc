@@ -139,7 +139,8 @@ TEST_F(BinaryTest, CliEveryCommandHasHelp) {
       {"document", "add"},   {"documents"},       {"readiness"},
       {"audit", "open"},     {"audit", "close"},  {"audit", "decide"},
       {"finding", "add"},    {"findings"},        {"action", "open"},
-      {"action", "close"},   {"sample"},          {"cycle"}};
+      {"action", "close"},   {"sample"},          {"cycle"},
+      {"user", "add"}};
   for (const std::vector<std::string>& words : commands) {
     std::vector<std::string> argv = {EVIDENTIA_CLI_BIN};
     argv.insert(argv.end(), words.begin(), words.end());
@@ -254,14 +255,30 @@ TEST_F(BinaryTest, CollectorServeInvocationInUseStillParses) {
   // A data dir below a regular file cannot be made: the start fails after
   // the command line was accepted.
   ASSERT_TRUE(WriteFileAtomic(tmp_.path() / "file", "").ok());
-  auto [code, output] =
-      Run({EVIDENTIA_COLLECTOR_BIN, "serve", "--data-dir",
-           (tmp_.path() / "file/data").string(), "--listen", "127.0.0.1:0",
-           "--tls-name", "collector.example.org", "--policies",
-           EVIDENTIA_SOURCE_DIR "/policies", "--soa",
-           EVIDENTIA_SOURCE_DIR "/policies/soa.example.yaml",
-           "--checkpoint-interval", "5m", "--agent-rate", "10", "--min-free-mb",
-           "64"});
+  auto [code, output] = Run({EVIDENTIA_COLLECTOR_BIN,
+                             "serve",
+                             "--data-dir",
+                             (tmp_.path() / "file/data").string(),
+                             "--listen",
+                             "127.0.0.1:0",
+                             "--tls-name",
+                             "collector.example.org",
+                             "--policies",
+                             EVIDENTIA_SOURCE_DIR "/policies",
+                             "--soa",
+                             EVIDENTIA_SOURCE_DIR "/policies/soa.example.yaml",
+                             "--checkpoint-interval",
+                             "5m",
+                             "--agent-rate",
+                             "10",
+                             "--min-free-mb",
+                             "64",
+                             "--web-listen",
+                             "127.0.0.1:0",
+                             "--metrics-allow",
+                             "127.0.0.1",
+                             "--metrics-token-file",
+                             "/nonexistent"});
   EXPECT_EQ(code, 1) << output;
 }
 
@@ -353,6 +370,9 @@ TEST_F(CliExitCodeTest, OperatorInvocationsInUseStillParse) {
       {"agents", "--json"},
       {"agents", "revoke", agent},
       {"agents", "revoke", agent, "--json"},
+      {"user", "add", "alice", "--role", "admin"},
+      {"user", "add", "auditor1", "--role", "auditor", "--audit",
+       "stage2-2027-03-15,surveillance-2028-03-01", "--json"},
       {"evidence", "--agent", agent},
       {"evidence", "--agent", agent, "--check", "disk_encryption", "--json"},
       {"evidence", "add", "--control", "a.6.3", "--file", document,

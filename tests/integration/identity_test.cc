@@ -313,6 +313,11 @@ EveryOperatorCall() {
          v1::ProveConsistencyResponse r;
          return s.ProveConsistency(ctx().get(), {}, &r);
        }},
+      {"AddUser",
+       [=](v1::Operator::Stub& s) {
+         v1::AddUserResponse r;
+         return s.AddUser(ctx().get(), {}, &r);
+       }},
   };
 }
 

@@ -82,7 +82,8 @@ TEST_F(InstalledLayoutTest, ExplicitDataDirDoesNotLookForTheInstalledSoa) {
 
 TEST_F(InstalledLayoutTest, DataDirDefaultsAndExplicitPoliciesAreLogged) {
   Child collector({EVIDENTIA_COLLECTOR_BIN, "serve", "--listen", "127.0.0.1:0",
-                   "--policies", EVIDENTIA_SOURCE_DIR "/policies", "--soa",
+                   "--web-listen", "127.0.0.1:0", "--policies",
+                   EVIDENTIA_SOURCE_DIR "/policies", "--soa",
                    EVIDENTIA_SOURCE_DIR "/policies/soa.example.yaml"},
                   tmp_.path() / "output");
   const fs::path address = fs::path(data_dir()) / "collector.addr";

@@ -240,7 +240,7 @@ step "the collector without /etc/evidentia/soa.yaml: refused, naming the templat
 set -f
 # shellcheck disable=SC2046  # the unit's words
 set -- setpriv --reuid="$collector_user" --regid="$collector_user" \
-  --init-groups $(echo "$collector_cmd" | sed 's/127\.0\.0\.1:7443/127.0.0.1:0/')
+  --init-groups $(echo "$collector_cmd" | sed 's/127\.0\.0\.1:[78]443/127.0.0.1:0/g')
 set +f
 if [ "$5" != /usr/bin/evidentia-collector ] || [ "$6" != serve ]; then
   fail "unexpected ExecStart in the collector unit: $collector_cmd"

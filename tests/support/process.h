@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -109,7 +110,8 @@ struct CollectorProcess {
 };
 
 // Starts `collector_bin serve --data-dir DATA --listen LISTEN EXTRA...`
-// with its output appended to `log`, and waits (up to a minute) until it
+// (its dashboard on 127.0.0.1:0 unless EXTRA names --web-listen) with its
+// output appended to `log`, and waits (up to a minute) until it
 // has written its address. Listen on port 0 to have the kernel choose a
 // free port: nothing else can take it between choosing and binding. On
 // failure `child` is null and `address` says why.
@@ -122,6 +124,9 @@ inline CollectorProcess StartCollectorProcess(
   std::filesystem::remove(address_file, ignored);  // from an earlier start
   std::vector<std::string> argv = {collector_bin,     "serve",    "--data-dir",
                                    data_dir.string(), "--listen", listen};
+  if (std::find(extra.begin(), extra.end(), "--web-listen") == extra.end()) {
+    argv.insert(argv.end(), {"--web-listen", "127.0.0.1:0"});
+  }
   argv.insert(argv.end(), extra.begin(), extra.end());
   CollectorProcess started;
   started.child = std::make_unique<Child>(argv, log);

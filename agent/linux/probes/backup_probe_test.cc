@@ -550,8 +550,15 @@ TEST_F(BackupTempRootTest, StampLinkedOutsideIsResolvedInsideRoot) {
 TEST(BackupFixtureTest, TwoCollectionsAreIdentical) {
   for (const char* name :
        {"restic_timer", "timeshift_snapshots", "template_timer_dropin"}) {
-    absl::StatusOr<v1::Facts> a = BackupProbe().Collect(Fixture(name));
-    absl::StatusOr<v1::Facts> b = BackupProbe().Collect(Fixture(name));
+    // A private copy: other tests, in other processes, set the shared
+    // fixture's mtimes meanwhile.
+    const fs::path tmp =
+        fs::path(testing::TempDir()) / (std::string("identical_") + name);
+    fs::remove_all(tmp);
+    fs::copy(Fixture(name), tmp,
+             fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    absl::StatusOr<v1::Facts> a = BackupProbe().Collect(tmp);
+    absl::StatusOr<v1::Facts> b = BackupProbe().Collect(tmp);
     ASSERT_TRUE(a.ok() && b.ok());
     std::string bytes_a, bytes_b;
     ASSERT_TRUE(a->SerializeToString(&bytes_a));

@@ -1,0 +1,61 @@
+// Failed sign-ins, counted per account and per client address over a
+// sliding window: past the limit, every sign-in of that account or from
+// that address is refused until the oldest failure leaves the window, even
+// with the right password. Memory is bounded: at most `max_keys` accounts
+// and addresses are remembered (the stalest are forgotten first).
+// Thread-safe.
+#ifndef EVIDENTIA_COLLECTOR_WEB_LOGIN_LIMITER_H_
+#define EVIDENTIA_COLLECTOR_WEB_LOGIN_LIMITER_H_
+
+#include <cstddef>
+#include <deque>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/proto_time.h"
+
+namespace evidentia::collector::web {
+
+struct LoginLimits {
+  size_t per_account = 5;
+  size_t per_address = 20;
+  absl::Duration window = absl::Minutes(15);
+  size_t max_keys = 100000;
+};
+
+class LoginLimiter {
+ public:
+  LoginLimiter(Clock clock, LoginLimits limits)
+      : clock_(std::move(clock)), limits_(limits) {}
+
+  // OK when `account` may try from `address`; RESOURCE_EXHAUSTED saying
+  // for how long it may not, otherwise.
+  absl::Status Check(absl::string_view account, absl::string_view address);
+  void Failed(absl::string_view account, absl::string_view address);
+  // A sign-in succeeded: the account's failures are forgotten (not the
+  // address's).
+  void Succeeded(absl::string_view account);
+
+ private:
+  // Drops failures older than the window; answers how many are left.
+  size_t Prune(std::deque<absl::Time>& failures, absl::Time now) const;
+  absl::Duration RetryAfter(const std::deque<absl::Time>& failures,
+                            size_t limit, absl::Time now) const;
+  void Add(const std::string& key, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Clock clock_;
+  LoginLimits limits_;
+  absl::Mutex mu_;
+  // "u:" account or "a:" address -> failure times, oldest first.
+  absl::flat_hash_map<std::string, std::deque<absl::Time>> failures_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace evidentia::collector::web
+
+#endif  // EVIDENTIA_COLLECTOR_WEB_LOGIN_LIMITER_H_

@@ -543,10 +543,15 @@ TEST_F(IdentityTest, ConcurrentBadTokensAfterFourFailuresAreProcessedOnce) {
   }
   for (std::thread& t : threads) t.join();
 
+  // Each is refused: checked and found wrong (at most one of them), blocked
+  // or busy, or, on a loaded machine, its connection not made at all
+  // (UNAVAILABLE, seen once in 50 simultaneous TLS handshakes on two
+  // cores). None may succeed.
   int processed = 0;
   for (absl::StatusCode code : codes) {
     EXPECT_THAT(code, ::testing::AnyOf(absl::StatusCode::kUnauthenticated,
-                                       absl::StatusCode::kResourceExhausted));
+                                       absl::StatusCode::kResourceExhausted,
+                                       absl::StatusCode::kUnavailable));
     processed += code == absl::StatusCode::kUnauthenticated;
   }
   EXPECT_LE(processed, 1);

@@ -328,7 +328,9 @@ void WebServer::Route() {
         // The body is read after this: it gets time by its length (64 KiB/s
         // at least), and a handler of ours then runs with no deadline.
         size_t body = 0;
-        absl::SimpleAtoi(req.get_header_value("Content-Length"), &body);
+        if (!absl::SimpleAtoi(req.get_header_value("Content-Length"), &body)) {
+          body = 0;
+        }
         // A larger body is refused (413) as httplib reads it past: allowed
         // up to twice the largest accepted, then cut off.
         body = std::min(body, 2 * kMaxBodyBytes);
@@ -407,8 +409,8 @@ void WebServer::Route() {
 
   // --- Signing in and out ---
 
-  auto login_page = [this](httplib::Response& res, int status,
-                           const std::string& error) {
+  auto login_page = [](httplib::Response& res, int status,
+                       const std::string& error) {
     const std::string nonce = RandomToken();
     res.set_header("Set-Cookie", Cookie(kLoginCookie, nonce, absl::Hours(1)));
     view::Frame frame;

@@ -25,6 +25,7 @@ void FleetState::Update(
     host->latest[o.check_id()] = o;
   }
   hosts_[agent.agent_id()] = std::move(host);
+  ++generation_;
 }
 
 void FleetState::MarkRevoked(absl::string_view agent_id,
@@ -35,6 +36,7 @@ void FleetState::MarkRevoked(absl::string_view agent_id,
   auto host = std::make_shared<HostEvidence>(*it->second);
   *host->agent.mutable_revoked_at() = at;
   it->second = std::move(host);
+  ++generation_;
 }
 
 std::vector<HostPtr> FleetState::Hosts() const {
@@ -49,6 +51,11 @@ HostPtr FleetState::Find(absl::string_view agent_id) const {
   absl::MutexLock lock(&mu_);
   auto it = hosts_.find(std::string(agent_id));
   return it == hosts_.end() ? nullptr : it->second;
+}
+
+uint64_t FleetState::generation() const {
+  absl::MutexLock lock(&mu_);
+  return generation_;
 }
 
 absl::StatusOr<std::vector<HostPtr>> FleetAsOf(

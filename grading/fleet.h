@@ -6,6 +6,7 @@
 #ifndef EVIDENTIA_GRADING_FLEET_H_
 #define EVIDENTIA_GRADING_FLEET_H_
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -43,10 +44,13 @@ class FleetState {
   std::vector<HostPtr> Hosts() const;
   // One host, or nullptr when it is not known.
   HostPtr Find(absl::string_view agent_id) const;
+  // Counts the changes (Update, MarkRevoked): equal counts, equal fleet.
+  uint64_t generation() const;
 
  private:
   mutable absl::Mutex mu_;
   std::map<std::string, HostPtr> hosts_ ABSL_GUARDED_BY(mu_);
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // The fleet as the collector knew it at `at`: hosts enrolled by then, each

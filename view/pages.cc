@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/proto_time.h"
+#include "common/sha256.h"
 #include "google/protobuf/util/json_util.h"
 #include "grading/grading.h"
 
@@ -565,6 +566,23 @@ Html HistoryBody(const Site& site, const v1::GetHistoryResponse& history,
   return out;
 }
 
+// Links to the previous and next pages of `base` (a dashboard path).
+Html PagesNav(const std::string& base, const Paging& paging) {
+  Html out;
+  if (paging.pages <= 1) return out;
+  const char* sep = base.find('?') == std::string::npos ? "?" : "&";
+  out << Raw("<nav class=\"pages\">");
+  if (paging.page > 1) {
+    out << Link(absl::StrCat(base, sep, "page=", paging.page - 1), "previous");
+  }
+  if (paging.page < paging.pages) {
+    out << Raw(" ")
+        << Link(absl::StrCat(base, sep, "page=", paging.page + 1), "next");
+  }
+  out << Raw("</nav>");
+  return out;
+}
+
 Html ControlBody(const Site& site, const ControlModel& model) {
   const v1::ControlGrade& c = model.control;
   const v1::Grade grade = Applicable(c) ? c.grade() : v1::GRADE_NOT_APPLICABLE;
@@ -597,7 +615,15 @@ Html ControlBody(const Site& site, const ControlModel& model) {
         "</th><th data-sort=\"text\">State</th><th>Why</th><th "
         "data-sort=\"text\">Since</th><th data-sort=\"text\">Evidence"
         "</th></tr></thead><tbody>");
-    for (const v1::HostCheck& check : c.findings()) {
+    // The dashboard pages them; the static report shows them all.
+    size_t first = 0, end = static_cast<size_t>(c.findings_size());
+    if (!site.is_report() && model.findings_paging.pages > 0) {
+      first = static_cast<size_t>(model.findings_paging.page - 1) *
+              kFindingsPerPage;
+      end = std::min(end, first + kFindingsPerPage);
+    }
+    for (size_t i = first; i < end; ++i) {
+      const v1::HostCheck& check = c.findings(static_cast<int>(i));
       out << Raw("<tr") << Attr("data-agent", check.agent_id()) << Raw("><td>")
           << Link(site.Host(check.agent_id()), check.hostname().empty()
                                                    ? check.agent_id()
@@ -619,6 +645,12 @@ Html ControlBody(const Site& site, const ControlModel& model) {
       out << Raw("</td></tr>");
     }
     out << Raw("</tbody></table>");
+    if (end - first < static_cast<size_t>(c.findings_size())) {
+      out << Raw("<p class=\"muted\">") << static_cast<uint64_t>(first + 1)
+          << Raw(" to ") << static_cast<uint64_t>(end) << Raw(" of ")
+          << c.findings_size() << Raw(" host checks.</p>")
+          << PagesNav(site.Control(c.control_id()), model.findings_paging);
+    }
   }
 
   if (!model.timelines.empty()) {
@@ -729,20 +761,7 @@ Html HostsBody(const Site& site, const std::vector<HostRow>& hosts,
     out << Raw("; page ") << paging.page << Raw(" of ") << paging.pages;
   }
   out << Raw(".</p>");
-  if (paging.pages > 1 && !site.is_report()) {
-    const std::string base = site.Hosts();
-    const char* sep = base.find('?') == std::string::npos ? "?" : "&";
-    out << Raw("<nav class=\"pages\">");
-    if (paging.page > 1) {
-      out << Link(absl::StrCat(base, sep, "page=", paging.page - 1),
-                  "previous");
-    }
-    if (paging.page < paging.pages) {
-      out << Raw(" ")
-          << Link(absl::StrCat(base, sep, "page=", paging.page + 1), "next");
-    }
-    out << Raw("</nav>");
-  }
+  if (!site.is_report()) out << PagesNav(site.Hosts(), paging);
   return out;
 }
 
@@ -831,10 +850,161 @@ Html HostBody(const Site& site, const HostModel& model) {
   return out;
 }
 
+Html SnapshotBody(const Site& site, const SnapshotModel& model) {
+  const v1::Snapshot& p = model.payload;
+  const v1::SignedSnapshot& envelope = model.stored.envelope();
+  Html out;
+  out << Raw("<dl class=\"facts\" id=\"snapshot\"><dt>Host</dt><dd>")
+      << Link(site.Host(model.agent_id),
+              model.hostname.empty() ? model.agent_id : model.hostname)
+      << Raw("</dd><dt>Sequence</dt><dd>") << model.seq
+      << Raw("</dd><dt>Collected</dt><dd>") << When(T(p.collected_at()))
+      << Raw(" <small>(the agent's clock)</small></dd><dt>Received</dt><dd>")
+      << When(T(model.stored.received_at()))
+      << Raw(" <small>(the collector's clock)</small></dd>"
+             "<dt>Signature</dt><dd id=\"signature\">");
+  if (model.signature_problem.empty()) {
+    out << Raw("<span class=\"grade ok\">verifies</span> under the "
+               "agent's key <code>")
+        << envelope.key_id() << Raw("</code>");
+  } else {
+    out << Raw("<span class=\"grade major\">does not verify</span> ")
+        << model.signature_problem;
+  }
+  out << Raw("</dd><dt>Transparency log</dt><dd id=\"log-index\">");
+  if (model.log_index.has_value()) {
+    out << "leaf " << *model.log_index;
+  } else {
+    out << "not yet in a signed checkpoint";
+  }
+  out << Raw("</dd><dt>Payload SHA-256</dt><dd><code>")
+      << Sha256Hex(envelope.payload())
+      << Raw("</code></dd><dt>Previous payload SHA-256</dt><dd><code>")
+      << ToHex(p.prev_payload_sha256())
+      << Raw("</code></dd><dt>Agent version</dt><dd>") << p.agent_version()
+      << Raw("</dd></dl>");
+  if (model.seq > 1 || model.next != 0) {
+    out << Raw("<nav class=\"pages\">");
+    if (model.seq > 1) {
+      out << Link(site.Snapshot(model.agent_id, model.seq - 1),
+                  "previous snapshot")
+          << Raw(" ");
+    }
+    if (model.next != 0) {
+      out << Link(site.Snapshot(model.agent_id, model.next), "next snapshot");
+    }
+    out << Raw("</nav>");
+  }
+  out << Raw(
+      "<h2>Observations</h2><table id=\"observations\"><thead><tr>"
+      "<th>Check</th><th>Probe</th><th>Facts SHA-256</th><th>Error</th>"
+      "</tr></thead><tbody>");
+  for (const v1::Observation& o : p.observations()) {
+    out << Raw("<tr><td>") << o.check_id() << Raw("</td><td>") << o.probe()
+        << Raw("</td><td><code>") << ToHex(o.facts_sha256())
+        << Raw("</code></td><td>") << o.error() << Raw("</td></tr>");
+  }
+  out << Raw("</tbody></table>");
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  for (const auto& [check_id, facts] : model.facts) {
+    std::string json;
+    if (!google::protobuf::util::MessageToJsonString(facts, &json, options)
+             .ok()) {
+      json = "(cannot show)";
+    }
+    out << Raw("<details") << Attr("id", absl::StrCat("facts-", check_id))
+        << Raw("><summary>") << check_id << Raw("</summary><pre>") << json
+        << Raw("</pre></details>");
+  }
+  return out;
+}
+
 // --- The audit cycle ---
 
+namespace {
+
+std::string DocumentStateWords(v1::DocumentState state) {
+  switch (state) {
+    case v1::DOCUMENT_PRESENT:
+      return "present";
+    case v1::DOCUMENT_MISSING:
+      return "missing";
+    case v1::DOCUMENT_UNAPPROVED:
+      return "not approved";
+    case v1::DOCUMENT_OVERDUE:
+      return "review overdue";
+    case v1::DOCUMENT_OUTDATED:
+      return "outdated";
+    default:
+      return "-";
+  }
+}
+
+Html DocumentsSection(const v1::ReadinessReport& readiness,
+                      const std::string& csrf) {
+  Html out;
+  out << Raw(
+      "<h2>ISMS documents</h2><table id=\"documents\" "
+      "class=\"sortable\"><thead><tr><th data-sort=\"text\">Clause"
+      "</th><th data-sort=\"text\">Document</th><th "
+      "data-sort=\"text\">State</th><th>Version</th><th>Approved"
+      "</th><th data-sort=\"text\">Review by</th></tr></thead>"
+      "<tbody>");
+  std::vector<const v1::DocumentStatus*> documents;
+  for (const v1::ClauseReadiness& clause : readiness.clauses()) {
+    for (const v1::DocumentStatus& d : clause.documents()) {
+      documents.push_back(&d);
+      out << Raw("<tr") << Attr("data-document", d.document()) << Raw("><td>")
+          << d.clause() << Raw("</td><td>")
+          << (d.title().empty() ? d.document() : d.title()) << Raw("</td><td>")
+          << DocumentStateWords(d.state());
+      if (!d.reason().empty()) {
+        out << Raw(" <small>") << d.reason() << Raw("</small>");
+      }
+      out << Raw("</td><td>") << d.version();
+      if (!d.file_name().empty()) {
+        out << Raw(" <small>(") << d.file_name() << Raw(")</small>");
+      }
+      out << Raw("</td><td>")
+          << (d.approved_by().empty()
+                  ? std::string("-")
+                  : absl::StrCat(d.approved_by(), ", ", d.approved_on()))
+          << Raw("</td><td>") << d.review_by() << Raw("</td></tr>");
+    }
+  }
+  out << Raw("</tbody></table>");
+  if (csrf.empty() || documents.empty()) return out;
+  out << Raw("<h3>Register a version</h3><form id=\"document-upload\" "
+             "method=\"post\" "
+             "action=\"/documents\" enctype=\"multipart/form-data\">")
+      << Csrf(csrf) << Raw("<label>Document <select name=\"which\" required>");
+  for (const v1::DocumentStatus* d : documents) {
+    out << Raw("<option")
+        << Attr("value", absl::StrCat(d->clause(), " ", d->document()))
+        << Raw(">") << d->clause() << " "
+        << (d->title().empty() ? d->document() : d->title())
+        << Raw("</option>");
+  }
+  out << Raw(
+      "</select></label> <label>File <input type=\"file\" "
+      "name=\"document\" required></label> <label>Version <input "
+      "name=\"version\" maxlength=\"64\" required></label> "
+      "<label>Approved by <input name=\"approved_by\" "
+      "maxlength=\"200\"></label> <label>Approved on <input "
+      "type=\"date\" name=\"approved_on\"></label> <label>Review by "
+      "<input type=\"date\" name=\"review_by\" required></label> "
+      "<label>Note <input name=\"note\" maxlength=\"500\"></label> "
+      "<button type=\"submit\">Register the version</button></form>");
+  return out;
+}
+
+}  // namespace
+
 Html CycleBody(const Site& site, const v1::CycleReport& cycle,
-               const v1::ReadinessReport* readiness) {
+               const v1::ReadinessReport* readiness,
+               const std::string& document_csrf) {
   Html out;
   out << Raw("<p class=\"lead\" id=\"cycle-status\">") << cycle.status()
       << Raw("</p>");
@@ -853,6 +1023,7 @@ Html CycleBody(const Site& site, const v1::CycleReport& cycle,
   if (readiness != nullptr) {
     out << Raw("<h2>Stage 1 readiness</h2><p id=\"readiness\">")
         << (readiness->ready() ? "ready" : "not ready") << Raw("</p>");
+    out << DocumentsSection(*readiness, document_csrf);
   }
   out << Raw("<h2>Audits</h2>");
   if (cycle.audits().empty()) {

@@ -4,13 +4,19 @@
 #ifndef EVIDENTIA_VIEW_PAGES_H_
 #define EVIDENTIA_VIEW_PAGES_H_
 
+#include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "evidentia/v1/cycle.pb.h"
+#include "evidentia/v1/facts.pb.h"
 #include "evidentia/v1/operator.pb.h"
 #include "evidentia/v1/reports.pb.h"
+#include "evidentia/v1/snapshot.pb.h"
+#include "evidentia/v1/store.pb.h"
 #include "evidentia/v1/users.pb.h"
 #include "view/html.h"
 #include "view/site.h"
@@ -98,8 +104,19 @@ std::vector<TimelineSegment> Segments(
     const std::vector<std::pair<absl::Time, v1::CheckState>>& states,
     absl::Time end);
 
+// Host checks shown on one page of a control (the dashboard's).
+inline constexpr size_t kFindingsPerPage = 100;
+
+struct Paging {
+  int page = 1;  // 1-based
+  int pages = 1;
+  size_t total = 0;
+};
+
 struct ControlModel {
   v1::ControlGrade control;  // GetControl: with the host checks not passing
+  // Which page of the host checks not passing (pages 0: all of them).
+  Paging findings_paging{1, 0, 0};
   absl::Time at;
   // The auditor's findings on this control.
   std::vector<v1::FindingView> findings;
@@ -128,11 +145,6 @@ struct HostRow {
   int failing = 0;  // checks failing
   int stale = 0;    // checks stale or missing
 };
-struct Paging {
-  int page = 1;  // 1-based
-  int pages = 1;
-  size_t total = 0;
-};
 Html HostsBody(const Site& site, const std::vector<HostRow>& hosts,
                const Paging& paging, absl::Time at);
 
@@ -145,10 +157,27 @@ struct HostModel {
 };
 Html HostBody(const Site& site, const HostModel& model);
 
+// One signed snapshot, as stored (the dashboard's).
+struct SnapshotModel {
+  std::string agent_id;
+  std::string hostname;
+  uint64_t seq = 0;
+  uint64_t next = 0;  // the next snapshot received by then, or 0
+  v1::StoredSnapshot stored;
+  v1::Snapshot payload;
+  std::string signature_problem;  // empty: it verifies under the agent's key
+  std::optional<uint64_t> log_index;
+  std::map<std::string, v1::Facts> facts;  // by check id
+};
+Html SnapshotBody(const Site& site, const SnapshotModel& model);
+
 // --- The audit cycle ---
 
+// With `readiness`, the ISMS documents clause by clause; with a
+// `document_csrf` too, the form that registers a version of one.
 Html CycleBody(const Site& site, const v1::CycleReport& cycle,
-               const v1::ReadinessReport* readiness);
+               const v1::ReadinessReport* readiness,
+               const std::string& document_csrf = "");
 
 // --- Accounts ---
 

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -45,8 +46,64 @@ TEST(PagesTest, ControlPageShowsAgentValuesAsText) {
   EXPECT_THAT(page, HasSubstr("id=\"failing-hosts\""));
   EXPECT_THAT(page, HasSubstr("<td class=\"since\">2023-11-14 22:13Z</td>"));
   EXPECT_THAT(page, HasSubstr("href=\"/hosts/ab12\""));
-  // The dashboard serves no snapshot file: the reference is text.
-  EXPECT_THAT(page, HasSubstr("<td>snapshot 7, "));
+  // Each to the snapshot it was graded on.
+  EXPECT_THAT(page,
+              HasSubstr("<td><a href=\"/hosts/ab12/snapshots/7\">snapshot 7"
+                        "</a>, "));
+}
+
+TEST(PagesTest, AControlsHostChecksArePagedOnTheDashboardOnly) {
+  ControlModel model;
+  model.control = FailingControl();
+  for (int i = 0; i < 250; ++i) {
+    v1::HostCheck* check = model.control.add_findings();
+    check->set_agent_id(absl::StrCat("host", i));
+    check->set_check_id("disk_encryption.root");
+    check->set_state(v1::CHECK_STATE_FAIL);
+  }
+  model.at = absl::FromUnixSeconds(1700100000);
+  model.findings_paging = {3, 3, 251};
+  const std::string page = ControlBody(Site::Dashboard(""), model).str();
+  EXPECT_THAT(page, HasSubstr("data-agent=\"host249\""));
+  EXPECT_THAT(page, Not(HasSubstr("data-agent=\"host198\"")));
+  EXPECT_THAT(page, HasSubstr("201 to 251 of 251 host checks."));
+  EXPECT_THAT(page,
+              HasSubstr("<a href=\"/controls/a.8.24?page=2\">previous</a>"));
+  EXPECT_THAT(page, Not(HasSubstr(">next</a>")));
+  // The static report has no pages: every row.
+  const std::string report = ControlBody(Site::Report(1), model).str();
+  EXPECT_THAT(report, HasSubstr("data-agent=\"host0\""));
+  EXPECT_THAT(report, HasSubstr("data-agent=\"host249\""));
+}
+
+TEST(PagesTest, ASnapshotShowsItsValuesAsTextAndASignatureThatFails) {
+  SnapshotModel model;
+  model.agent_id = "ab12";
+  model.hostname = kScript;
+  model.seq = 2;
+  model.payload.set_agent_version(kScript);
+  v1::Observation* o = model.payload.add_observations();
+  o->set_check_id("linux.disk_encryption");
+  o->set_probe("linux.disk_encryption");
+  o->set_error(kScript);
+  model.stored.mutable_envelope()->set_payload("payload");
+  model.signature_problem = std::string("signed by key ") + kScript;
+  std::string page = SnapshotBody(Site::Dashboard(""), model).str();
+  EXPECT_THAT(page, Not(HasSubstr(kScript)));
+  EXPECT_THAT(page, HasSubstr(kEscaped));
+  EXPECT_THAT(page, HasSubstr(">does not verify</span>"));
+  EXPECT_THAT(page, Not(HasSubstr(">verifies</span>")));
+  EXPECT_THAT(page, HasSubstr("not yet in a signed checkpoint"));
+  EXPECT_THAT(page, HasSubstr("<a href=\"/hosts/ab12/snapshots/1\">previous "
+                              "snapshot</a>"));
+  EXPECT_THAT(page, Not(HasSubstr("next snapshot")));
+  model.signature_problem.clear();
+  model.log_index = 41;
+  model.next = 3;
+  page = SnapshotBody(Site::Dashboard("2026-11-30"), model).str();
+  EXPECT_THAT(page, HasSubstr(">verifies</span>"));
+  EXPECT_THAT(page, HasSubstr("leaf 41"));
+  EXPECT_THAT(page, HasSubstr("/hosts/ab12/snapshots/3?at=2026-11-30"));
 }
 
 TEST(PagesTest, FactsAndHostnamesOnAHostPageAreText) {

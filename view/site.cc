@@ -48,7 +48,7 @@ std::string Site::Snapshot(absl::string_view agent_id, uint64_t seq) const {
     for (int i = 0; i < depth_; ++i) up += "../";
     return absl::StrCat(up, "snapshots/", id, "/", seq, ".payload");
   }
-  return "";  // the dashboard serves no snapshot file: text only
+  return Link(absl::StrCat("/hosts/", id, "/snapshots/", seq), "");
 }
 std::string Site::Cycle() const { return Link("/cycle", "cycle.html"); }
 std::string Site::Asset(absl::string_view name) const {

@@ -117,8 +117,37 @@ absl::StatusOr<std::pair<absl::Time, std::vector<HostPtr>>> OperatorApi::Fleet(
   absl::Time at = clock_();
   if (request.has_as_of()) {
     at = FromProto(request.as_of());
-    ASSIGN_OR_RETURN(
-        hosts, FleetAsOf(grader_->evidence(), at, grader_->ObservedIds()));
+    // A moment a minute past is settled: nothing received later changes
+    // its observations, so the fleets of the last two asked are kept for a
+    // few minutes (the agents' records, as of now, may change).
+    constexpr size_t kPastFleets = 2;
+    const absl::Time now = clock_();
+    const bool settled = at < now - absl::Minutes(1);
+    bool kept = false;
+    if (settled) {
+      absl::MutexLock lock(&past_fleets_mu_);
+      for (size_t i = 0; i < past_fleets_.size(); ++i) {
+        const PastFleet& past = past_fleets_[i];
+        if (past.at != at || now - past.read_at > absl::Minutes(5) ||
+            now < past.read_at) {
+          continue;
+        }
+        std::rotate(past_fleets_.begin(), past_fleets_.begin() + i,
+                    past_fleets_.begin() + i + 1);
+        hosts = past_fleets_.front().hosts;
+        kept = true;
+        break;
+      }
+    }
+    if (!kept) {
+      ASSIGN_OR_RETURN(
+          hosts, FleetAsOf(grader_->evidence(), at, grader_->ObservedIds()));
+      if (settled) {
+        absl::MutexLock lock(&past_fleets_mu_);
+        past_fleets_.insert(past_fleets_.begin(), PastFleet{at, now, hosts});
+        if (past_fleets_.size() > kPastFleets) past_fleets_.pop_back();
+      }
+    }
   } else {
     hosts = fleet_.Hosts();
   }
@@ -209,32 +238,123 @@ absl::StatusOr<HostPage> OperatorApi::ListHosts(const Caller& caller,
                                                 size_t offset, size_t limit,
                                                 bool silent_only) {
   RETURN_IF_ERROR(Authorize(caller));
-  auto fleet = Fleet(request);
-  if (!fleet.ok()) return fleet.status();
-  const absl::Time at = fleet->first;
+  if (grader_ == nullptr || !request.has_as_of() || silent_only) {
+    ASSIGN_OR_RETURN(auto fleet, Fleet(request));
+    return Page(std::move(fleet.second), fleet.first, offset, limit,
+                silent_only, false);
+  }
+  // A page of a past moment: the order needs only the records, so only the
+  // page's hosts are read as of then.
+  const absl::Time at = FromProto(request.as_of());
+  ASSIGN_OR_RETURN(std::vector<v1::AgentRecord> agents,
+                   grader_->evidence().Agents());
   std::vector<HostPtr> hosts;
-  for (HostPtr& host : fleet->second) {
-    if (!silent_only || grader_->IsSilent(*host, at)) {
-      hosts.push_back(std::move(host));
-    }
+  for (v1::AgentRecord& agent : agents) {
+    if (FromProto(agent.enrolled_at()) > at) continue;
+    auto host = std::make_shared<HostEvidence>();
+    host->agent = std::move(agent);
+    hosts.push_back(std::move(host));
+  }
+  ASSIGN_OR_RETURN(hosts, InScope(std::move(hosts), request.scope()));
+  return Page(std::move(hosts), at, offset, limit, false, true);
+}
+
+absl::StatusOr<SnapshotView> OperatorApi::GetSnapshot(
+    const Caller& caller, const std::string& agent_id, uint64_t seq) {
+  RETURN_IF_ERROR(Authorize(caller));
+  ASSIGN_OR_RETURN(std::optional<v1::AgentRecord> agent,
+                   GetRecord<v1::AgentRecord>(store_, Table::kAgents, agent_id,
+                                              "agent record"));
+  ASSIGN_OR_RETURN(
+      std::optional<v1::StoredSnapshot> stored,
+      GetRecord<v1::StoredSnapshot>(store_, Table::kSnapshots,
+                                    keys::Snapshot(agent_id, seq), "snapshot"));
+  if (!agent.has_value() || !stored.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("no snapshot ", seq, " of agent ", agent_id));
+  }
+  SnapshotView view;
+  view.stored = *std::move(stored);
+  if (!view.payload.ParseFromString(view.stored.envelope().payload())) {
+    return absl::DataLossError(absl::StrCat("snapshot ", seq, " of agent ",
+                                            agent_id, " does not parse"));
+  }
+  // The key that signed it: the current one, or one it rotated from.
+  const std::string& key_id = view.stored.envelope().key_id();
+  std::string pem;
+  if (key_id == agent->key_id()) pem = agent->public_key_pem();
+  for (const v1::KeyRotationRecord& rotation : agent->rotations()) {
+    if (rotation.old_key_id() == key_id) pem = rotation.old_public_key_pem();
+  }
+  if (pem.empty()) {
+    view.signature = absl::UnauthenticatedError(
+        absl::StrCat("signed by key ", key_id, ", not one of this agent's"));
+  } else {
+    absl::StatusOr<PublicKey> key = PublicKey::FromPem(pem);
+    view.signature =
+        key.ok() ? VerifyEnvelope(*key, view.stored.envelope()) : key.status();
+  }
+  ASSIGN_OR_RETURN(view.log_index, log_.LeafIndex(agent_id, seq));
+  view.last_seq = agent->last_seq();
+  for (const v1::Observation& o : view.payload.observations()) {
+    if (o.facts_sha256().empty()) continue;
+    ASSIGN_OR_RETURN(std::optional<v1::Facts> facts,
+                     GetRecord<v1::Facts>(store_, Table::kObjects,
+                                          o.facts_sha256(), "facts body"));
+    if (facts.has_value()) view.facts[o.check_id()] = *std::move(facts);
+  }
+  return view;
+}
+
+absl::StatusOr<FleetSurvey> OperatorApi::Survey(const Caller& caller,
+                                                const v1::GradeRequest& request,
+                                                size_t silent_limit) {
+  RETURN_IF_ERROR(Authorize(caller));
+  ASSIGN_OR_RETURN(auto fleet, Fleet(request));
+  FleetSurvey survey;
+  ASSIGN_OR_RETURN(survey.grades, grader_->GradeAll(fleet.second, fleet.first));
+  survey.grades.set_scope(request.scope());
+  ASSIGN_OR_RETURN(survey.silent, Page(std::move(fleet.second), fleet.first, 0,
+                                       silent_limit, true, false));
+  return survey;
+}
+
+absl::StatusOr<HostPage> OperatorApi::Page(std::vector<HostPtr> hosts,
+                                           absl::Time at, size_t offset,
+                                           size_t limit, bool silent_only,
+                                           bool read) const {
+  if (silent_only) {
+    hosts.erase(std::remove_if(hosts.begin(), hosts.end(),
+                               [&](const HostPtr& host) {
+                                 return !grader_->IsSilent(*host, at);
+                               }),
+                hosts.end());
   }
   std::sort(hosts.begin(), hosts.end(), [](const HostPtr& a, const HostPtr& b) {
     return std::tie(a->agent.host().hostname(), a->agent.agent_id()) <
            std::tie(b->agent.host().hostname(), b->agent.agent_id());
   });
+  std::vector<std::string> check_ids;
+  for (const policy::Check& check : grader_->policy().checks) {
+    check_ids.push_back(check.id);
+  }
+  const std::vector<std::string> observed = grader_->ObservedIds();
   HostPage page;
   page.total = hosts.size();
   for (size_t i = offset; i < hosts.size() && i - offset < limit; ++i) {
-    const HostEvidence& host = *hosts[i];
+    HostPtr host = hosts[i];
+    if (read) {
+      ASSIGN_OR_RETURN(
+          host, HostAsOf(grader_->evidence(), host->agent, at, observed));
+    }
     HostStatus status;
-    status.agent = host.agent;
-    status.silent = grader_->IsSilent(host, at);
-    ASSIGN_OR_RETURN(std::vector<v1::HostCheck> checks,
-                     grader_->CheckHost(host, at));
-    for (const v1::HostCheck& check : checks) {
-      if (check.state() == v1::CHECK_STATE_FAIL) ++status.failing;
-      if (check.state() == v1::CHECK_STATE_STALE ||
-          check.state() == v1::CHECK_STATE_MISSING) {
+    status.agent = host->agent;
+    status.silent = grader_->IsSilent(*host, at);
+    ASSIGN_OR_RETURN(std::vector<v1::CheckState> states,
+                     grader_->CheckStates(*host, at, check_ids));
+    for (v1::CheckState state : states) {
+      if (state == v1::CHECK_STATE_FAIL) ++status.failing;
+      if (state == v1::CHECK_STATE_STALE || state == v1::CHECK_STATE_MISSING) {
         ++status.stale;
       }
     }
@@ -249,20 +369,17 @@ absl::StatusOr<std::vector<HostStates>> OperatorApi::Timelines(
     int points) {
   RETURN_IF_ERROR(Authorize(caller));
   if (grader_ == nullptr) return Fleet(v1::GradeRequest()).status();
-  ASSIGN_OR_RETURN(std::vector<v1::AgentRecord> agents,
-                   grader_->evidence().Agents());
   std::vector<HostStates> timelines;
   for (const std::string& agent_id : agent_ids) {
-    auto record = std::find_if(
-        agents.begin(), agents.end(),
-        [&](const v1::AgentRecord& a) { return a.agent_id() == agent_id; });
-    if (record == agents.end()) {
+    // The record now (every enrolled agent is in the fleet).
+    const HostPtr host = fleet_.Find(agent_id);
+    if (host == nullptr) {
       return absl::NotFoundError(absl::StrCat("no agent ", agent_id));
     }
-    ASSIGN_OR_RETURN(auto states, HostTimeline(*grader_, *record, check_ids,
+    ASSIGN_OR_RETURN(auto states, HostTimeline(*grader_, host->agent, check_ids,
                                                from, to, points));
     timelines.push_back(
-        {agent_id, record->host().hostname(), std::move(states)});
+        {agent_id, host->agent.host().hostname(), std::move(states)});
   }
   return timelines;
 }
@@ -325,6 +442,7 @@ absl::StatusOr<v1::AddManualEvidenceResponse> OperatorApi::AddManualEvidence(
   if (absl::Status committed = store_.Commit(batch); !committed.ok()) {
     return committed;
   }
+  changes_.fetch_add(1);
   response.set_document_sha256(ToHex(digest));
   return response;
 }

@@ -7,6 +7,10 @@
 #ifndef EVIDENTIA_COLLECTOR_API_OPERATOR_API_H_
 #define EVIDENTIA_COLLECTOR_API_OPERATOR_API_H_
 
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,9 +26,11 @@
 #include "common/ed25519.h"
 #include "common/limits.h"
 #include "common/proto_time.h"
+#include "evidentia/v1/facts.pb.h"
 #include "evidentia/v1/isms.pb.h"
 #include "evidentia/v1/operator.pb.h"
 #include "evidentia/v1/reports.pb.h"
+#include "evidentia/v1/snapshot.pb.h"
 #include "grading/fleet.h"
 #include "grading/grading.h"
 
@@ -52,6 +58,24 @@ struct HostStatus {
 struct HostPage {
   size_t total = 0;  // hosts that match, in all
   std::vector<HostStatus> hosts;
+};
+// One stored snapshot, as the dashboard shows it.
+struct SnapshotView {
+  v1::StoredSnapshot stored;
+  v1::Snapshot payload;  // parsed from the signed bytes
+  // Checked now against the agent's keys (the current one and those it
+  // rotated from): OK, or why it does not verify.
+  absl::Status signature;
+  std::optional<uint64_t> log_index;  // its leaf in the transparency log
+  uint64_t last_seq = 0;              // the agent's latest snapshot
+  // The facts of its observations (those still stored), by check id.
+  std::map<std::string, v1::Facts> facts;
+};
+
+// What the overview shows of a moment.
+struct FleetSurvey {
+  v1::GradeControlsResponse grades;
+  HostPage silent;  // the silent hosts
 };
 // One host's state for some checks at moments of a period: the worst of the
 // checks (fail, then stale or missing, then warn, then pass); stale while
@@ -101,6 +125,16 @@ class OperatorApi {
                                      const v1::GradeRequest& request,
                                      size_t offset, size_t limit,
                                      bool silent_only);
+  // One signed snapshot with its facts. Not a gRPC call: the dashboard's.
+  absl::StatusOr<SnapshotView> GetSnapshot(const Caller& caller,
+                                           const std::string& agent_id,
+                                           uint64_t seq);
+  // Every SoA row and the silent hosts (the first `silent_limit`, and how
+  // many in all) at a moment, from one reading of the fleet. Not a gRPC
+  // call: the dashboard's overview.
+  absl::StatusOr<FleetSurvey> Survey(const Caller& caller,
+                                     const v1::GradeRequest& request,
+                                     size_t silent_limit);
   // The states of `agent_ids` for `check_ids` at `points` moments evenly
   // from `from` to `to` (at most 200). Not a gRPC call: the dashboard's.
   absl::StatusOr<std::vector<HostStates>> Timelines(
@@ -118,8 +152,11 @@ class OperatorApi {
       const Caller& caller, const v1::ListIsmsRecordsRequest& request);
   absl::StatusOr<v1::ReadinessReport> GetReadiness(
       const Caller& caller, const v1::GetReadinessRequest& request);
-  absl::StatusOr<v1::CycleReport> GetCycle(const Caller& caller,
-                                           const v1::GetCycleRequest& request);
+  // `grades`, when given, are every control's at the request's moment, as
+  // the caller already has them (the dashboard keeps them).
+  absl::StatusOr<v1::CycleReport> GetCycle(
+      const Caller& caller, const v1::GetCycleRequest& request,
+      const v1::GradeControlsResponse* grades = nullptr);
   absl::StatusOr<v1::SampleStatement> DrawSample(
       const Caller& caller, const v1::DrawSampleRequest& request);
   absl::StatusOr<v1::ProveActionResponse> ProveAction(
@@ -139,6 +176,11 @@ class OperatorApi {
   absl::StatusOr<v1::AddUserResponse> AddUser(
       const Caller& caller, const v1::AddUserRequest& request);
 
+  // Counts what changed the grades: snapshots and revocations (the fleet),
+  // manual evidence and ISMS records. Equal counts, equal grades at equal
+  // moments (a cache's key).
+  uint64_t Generation() const { return fleet_.generation() + changes_.load(); }
+
   // The dashboard's accounts, when it has any; must outlive the API.
   void set_users(Users* users) { users_ = users; }
 
@@ -147,6 +189,12 @@ class OperatorApi {
   // The moment and the in-scope hosts of a grade request.
   absl::StatusOr<std::pair<absl::Time, std::vector<HostPtr>>> Fleet(
       const v1::GradeRequest& request) const;
+  // `limit` of `hosts` from `offset`, by hostname then agent id, counted
+  // as of `at` (only the silent ones when `silent_only`). With `read`, the
+  // hosts hold only their records: the page's are read as of `at`.
+  absl::StatusOr<HostPage> Page(std::vector<HostPtr> hosts, absl::Time at,
+                                size_t offset, size_t limit, bool silent_only,
+                                bool read) const;
 
   // Records are numbered and validated against the register one at a time
   // (the store's precondition on the number guards other processes).
@@ -160,6 +208,21 @@ class OperatorApi {
   PublicKey operator_key_;
   Clock clock_;
   Users* users_ = nullptr;
+  std::atomic<uint64_t> changes_{0};
+  // The fleets of the last past moments asked (settled ones), newest
+  // first: browsing the pages of one past date reads its fleet once.
+  struct PastFleet {
+    absl::Time at;
+    absl::Time read_at;  // kept a few minutes: records (labels) may change
+    std::vector<HostPtr> hosts;
+  };
+  mutable absl::Mutex past_fleets_mu_;
+  mutable std::vector<PastFleet> past_fleets_ ABSL_GUARDED_BY(past_fleets_mu_);
+  // Grades of controls as of past moments (findings' audit ends), which
+  // never change: (control, moment) -> grade, at most kPastGrades.
+  absl::Mutex past_mu_;
+  std::map<std::pair<std::string, absl::Time>, v1::Grade> past_grades_
+      ABSL_GUARDED_BY(past_mu_);
 };
 
 }  // namespace evidentia::collector

@@ -114,6 +114,7 @@ absl::StatusOr<v1::AddIsmsRecordResponse> OperatorApi::AddIsmsRecord(
                            Pae(request.payload_type(), request.statement()),
                            request.signature());
   RETURN_IF_ERROR(store_.Commit(batch));
+  changes_.fetch_add(1);
   Log(LogLevel::kInfo, absl::StrCat("ISMS record ", number, " (", kind,
                                     ") from ", caller.address));
   v1::AddIsmsRecordResponse response;
@@ -144,14 +145,41 @@ absl::StatusOr<v1::ReadinessReport> OperatorApi::GetReadiness(
 }
 
 absl::StatusOr<v1::CycleReport> OperatorApi::GetCycle(
-    const Caller& caller, const v1::GetCycleRequest& request) {
+    const Caller& caller, const v1::GetCycleRequest& request,
+    const v1::GradeControlsResponse* grades) {
   RETURN_IF_ERROR(Authorize(caller));
   if (grader_ == nullptr) return NoPolicy();
-  const absl::Time at = request.has_at() ? FromProto(request.at()) : clock_();
+  const absl::Time now = clock_();
+  const absl::Time at = request.has_at() ? FromProto(request.at()) : now;
   ASSIGN_OR_RETURN(isms::Register isms, RegisterUntil(store_, at));
   // Evidentia's own grade beside each finding: the whole fleet as of the
-  // end of the finding's audit.
-  return AssessCycleWithGrades(*grader_, isms, at);
+  // end of the finding's audit. A moment a minute past is settled: nothing
+  // received later changes its grades, so they are kept.
+  constexpr size_t kPastGrades = 4096;
+  const GradeAtFn graded = FleetGrades(*grader_);
+  return AssessCycleWithGrades(
+      isms, at,
+      [&](const std::string& control,
+          absl::Time when) -> absl::StatusOr<v1::Grade> {
+        if (grades != nullptr && when == at) {
+          for (const v1::ControlGrade& row : grades->controls()) {
+            if (row.control_id() == control) return row.grade();
+          }
+        }
+        const bool settled = when < now - absl::Minutes(1);
+        if (settled) {
+          absl::MutexLock lock(&past_mu_);
+          auto it = past_grades_.find({control, when});
+          if (it != past_grades_.end()) return it->second;
+        }
+        ASSIGN_OR_RETURN(v1::Grade grade, graded(control, when));
+        if (settled) {
+          absl::MutexLock lock(&past_mu_);
+          if (past_grades_.size() >= kPastGrades) past_grades_.clear();
+          past_grades_[{control, when}] = grade;
+        }
+        return grade;
+      });
 }
 
 absl::StatusOr<v1::SampleStatement> OperatorApi::DrawSample(

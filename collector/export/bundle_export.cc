@@ -732,8 +732,9 @@ absl::StatusOr<v1::ExportSummary> ExportBundle(const ExportSources& sources,
   // one).
   ASSIGN_OR_RETURN(const isms::Register isms_register,
                    IsmsRegister(isms_plan.records));
-  ASSIGN_OR_RETURN(const v1::CycleReport cycle,
-                   AssessCycleWithGrades(*sources.grader, isms_register, to));
+  ASSIGN_OR_RETURN(
+      const v1::CycleReport cycle,
+      AssessCycleWithGrades(isms_register, to, FleetGrades(*sources.grader)));
   ASSIGN_OR_RETURN(ReportInput report,
                    ReportData(*sources.grader, hosts, period.scope, period.from,
                               to, grades, host_checks));

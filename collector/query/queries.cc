@@ -1,6 +1,10 @@
 #include "collector/query/queries.h"
 
+#include <map>
+#include <memory>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -80,21 +84,34 @@ absl::StatusOr<isms::Register> IsmsRegister(
   return out;
 }
 
+GradeAtFn FleetGrades(Grader& grader) {
+  auto fleets = std::make_shared<std::map<absl::Time, std::vector<HostPtr>>>();
+  return [&grader, fleets](const std::string& control,
+                           absl::Time when) -> absl::StatusOr<v1::Grade> {
+    auto fleet = fleets->find(when);
+    if (fleet == fleets->end()) {
+      ASSIGN_OR_RETURN(
+          std::vector<HostPtr> hosts,
+          FleetAsOf(grader.evidence(), when, grader.ObservedIds()));
+      fleet = fleets->emplace(when, std::move(hosts)).first;
+    }
+    ASSIGN_OR_RETURN(v1::ControlGrade grade,
+                     grader.GradeControl(control, fleet->second, when, false));
+    return grade.grade();
+  };
+}
+
 absl::StatusOr<v1::CycleReport> AssessCycleWithGrades(
-    Grader& grader, const isms::Register& isms, absl::Time at) {
+    const isms::Register& isms, absl::Time at, const GradeAtFn& grade_at) {
   absl::Status failed;
   v1::CycleReport report = isms::AssessCycle(
       isms, at, [&](const std::string& control, absl::Time when) {
-        absl::StatusOr<std::vector<HostPtr>> hosts =
-            FleetAsOf(grader.evidence(), when, grader.ObservedIds());
-        absl::StatusOr<v1::ControlGrade> grade =
-            hosts.ok() ? grader.GradeControl(control, *hosts, when, false)
-                       : absl::StatusOr<v1::ControlGrade>(hosts.status());
+        absl::StatusOr<v1::Grade> grade = grade_at(control, when);
         if (!grade.ok()) {
           failed.Update(grade.status());
           return v1::GRADE_UNSPECIFIED;
         }
-        return grade->grade();
+        return *grade;
       });
   RETURN_IF_ERROR(failed);
   return report;

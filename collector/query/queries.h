@@ -2,6 +2,11 @@
 #ifndef EVIDENTIA_COLLECTOR_QUERY_QUERIES_H_
 #define EVIDENTIA_COLLECTOR_QUERY_QUERIES_H_
 
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -29,12 +34,19 @@ absl::StatusOr<std::vector<v1::StoredIsmsRecord>> IsmsRecords(
 absl::StatusOr<isms::Register> IsmsRegister(
     const std::vector<v1::StoredIsmsRecord>& records);
 
+// The grade of a control over the whole fleet as of a moment.
+using GradeAtFn = std::function<absl::StatusOr<v1::Grade>(
+    const std::string& control, absl::Time when)>;
+
+// `grader`'s grades as of moments, reading the fleet of each moment once
+// (for the life of the function returned).
+GradeAtFn FleetGrades(Grader& grader);
+
 // The certification cycle as of `at` (isms::AssessCycle) with Evidentia's
-// grade beside each finding: `grader`'s grade of the control over the whole
-// fleet as of the end of the finding's audit. Errors of grading as they
-// come.
+// grade beside each finding: `grade_at` of the control as of the end of the
+// finding's audit. Errors of grading as they come.
 absl::StatusOr<v1::CycleReport> AssessCycleWithGrades(
-    Grader& grader, const isms::Register& isms, absl::Time at);
+    const isms::Register& isms, absl::Time at, const GradeAtFn& grade_at);
 
 }  // namespace evidentia::collector
 

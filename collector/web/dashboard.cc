@@ -22,6 +22,7 @@ constexpr size_t kHostsPerPage = 100;
 constexpr size_t kTimelineHosts = 20;
 constexpr int kTimelinePoints = 48;
 constexpr size_t kEventsShown = 10;
+constexpr size_t kSilentShown = GradeCache::kSilentHosts;
 
 v1::GradeRequest GradeAt(const PageRequest& request) {
   v1::GradeRequest grade;
@@ -70,6 +71,36 @@ absl::StatusOr<absl::Time> EndOfDay(const std::string& text,
   return day + absl::Hours(24) - absl::Microseconds(1);
 }
 
+// The note of an upload: at most 500 bytes of the user's, then who added it.
+std::string UploadNote(const PageRequest& request) {
+  std::string note = Param(request, "note");
+  if (note.size() > 500) note.resize(500);
+  return absl::StrCat(note, note.empty() ? "" : " ", "(added by ",
+                      request.session.user, " in the dashboard)");
+}
+
+// ?page=N, 1 when absent.
+absl::StatusOr<int> PageParam(const PageRequest& request) {
+  int page = 1;
+  if (std::string text = Param(request, "page"); !text.empty()) {
+    if (!absl::SimpleAtoi(text, &page) || page < 1 || page > 1000000) {
+      return absl::InvalidArgumentError("page is a number from 1");
+    }
+  }
+  return page;
+}
+
+// An uploaded file's base name (a browser may send a path), at most 255
+// bytes.
+std::string BaseName(std::string name) {
+  if (size_t slash = name.find_last_of("/\\"); slash != std::string::npos) {
+    name = name.substr(slash + 1);
+  }
+  if (name.empty()) name = "document";
+  if (name.size() > 255) name.resize(255);
+  return name;
+}
+
 // The events an operator should see on sign-in: not the dashboard's own
 // routine records.
 bool Routine(const std::string& kind) {
@@ -111,13 +142,74 @@ v1::GetHistoryResponse Dashboard::DailyHistory(const PageRequest& request,
   return history;
 }
 
+absl::StatusOr<std::shared_ptr<const FleetSurvey>> Dashboard::SurveyAt(
+    const PageRequest& request) {
+  const v1::GradeRequest grade = GradeAt(request);
+  if (grade.scope().empty()) {
+    if (request.at_is_now) {
+      ASSIGN_OR_RETURN(std::shared_ptr<const GradeCache::Graded> now,
+                       grades_.Now(request.caller));
+      return std::shared_ptr<const FleetSurvey>(now, &now->survey);
+    }
+    if (std::optional<DayGrades::Day> day = days_.Ending(request.at);
+        day.has_value() && day->survey != nullptr) {
+      return day->survey;
+    }
+  }
+  ASSIGN_OR_RETURN(FleetSurvey survey,
+                   api_.Survey(request.caller, grade, kSilentShown));
+  return std::make_shared<const FleetSurvey>(std::move(survey));
+}
+
+absl::StatusOr<v1::ControlGrade> Dashboard::ControlAt(
+    const PageRequest& request, const std::string& control_id) {
+  const v1::GradeRequest grade = GradeAt(request);
+  if (request.at_is_now && grade.scope().empty()) {
+    return grades_.Control(request.caller, control_id);
+  }
+  const bool settled = grade.scope().empty() && !request.at_is_now &&
+                       request.at < request.now - absl::Minutes(1);
+  if (settled) {
+    absl::MutexLock lock(&past_mu_);
+    for (const PastControl& past : past_controls_) {
+      if (past.id == control_id && past.at == request.at) return past.control;
+    }
+  }
+  v1::GetControlRequest control_request;
+  control_request.set_control_id(control_id);
+  *control_request.mutable_at() = grade;
+  ASSIGN_OR_RETURN(v1::ControlGrade control,
+                   api_.GetControl(request.caller, control_request));
+  if (settled) {
+    constexpr size_t kPastControls = 16;
+    absl::MutexLock lock(&past_mu_);
+    past_controls_.insert(past_controls_.begin(),
+                          PastControl{control_id, request.at, control});
+    if (past_controls_.size() > kPastControls) past_controls_.pop_back();
+  }
+  return control;
+}
+
+absl::StatusOr<v1::CycleReport> Dashboard::CycleAt(const PageRequest& request) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const FleetSurvey> survey,
+                   SurveyAt(request));
+  v1::GetCycleRequest cycle_request;
+  if (!request.at_is_now) *cycle_request.mutable_at() = ToProto(request.at);
+  return api_.GetCycle(request.caller, cycle_request, &survey->grades);
+}
+
+absl::StatusOr<v1::CycleReport> Dashboard::CycleNow(const Caller& caller) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const GradeCache::Graded> now,
+                   grades_.Now(caller));
+  return api_.GetCycle(caller, {}, &now->survey.grades);
+}
+
 absl::StatusOr<PageReply> Dashboard::Overview(const PageRequest& request) {
   const view::Site site = SiteOf(request);
   view::OverviewModel model;
-  v1::GradeRequest now_request;
-  if (!request.at_is_now) *now_request.mutable_as_of() = ToProto(request.at);
-  ASSIGN_OR_RETURN(model.grades,
-                   api_.GradeControls(request.caller, now_request));
+  ASSIGN_OR_RETURN(std::shared_ptr<const FleetSurvey> survey,
+                   SurveyAt(request));
+  model.grades = survey->grades;
 
   // One point per day end before `at` (those computed so far), then `at`.
   auto visible = [&](absl::Time t) {
@@ -153,16 +245,11 @@ absl::StatusOr<PageReply> Dashboard::Overview(const PageRequest& request) {
     }
   }
 
-  ASSIGN_OR_RETURN(HostPage silent,
-                   api_.ListHosts(request.caller, now_request, 0, 50, true));
-  for (HostStatus& host : silent.hosts) {
-    model.silent.push_back(std::move(host.agent));
+  for (const HostStatus& host : survey->silent.hosts) {
+    model.silent.push_back(host.agent);
   }
 
-  v1::GetCycleRequest cycle_request;
-  if (!request.at_is_now) *cycle_request.mutable_at() = ToProto(request.at);
-  ASSIGN_OR_RETURN(v1::CycleReport cycle,
-                   api_.GetCycle(request.caller, cycle_request));
+  ASSIGN_OR_RETURN(v1::CycleReport cycle, CycleAt(request));
   model.cycle_status = cycle.status();
   model.cycle_next = cycle.next();
   for (const v1::FindingView& finding : cycle.findings()) {
@@ -197,8 +284,8 @@ absl::StatusOr<PageReply> Dashboard::Overview(const PageRequest& request) {
 }
 
 absl::StatusOr<PageReply> Dashboard::Controls(const PageRequest& request) {
-  ASSIGN_OR_RETURN(v1::GradeControlsResponse grades,
-                   api_.GradeControls(request.caller, GradeAt(request)));
+  ASSIGN_OR_RETURN(std::shared_ptr<const FleetSurvey> survey,
+                   SurveyAt(request));
   view::ControlsFilter filter;
   filter.theme = Param(request, "theme");
   filter.grade = Param(request, "grade");
@@ -208,7 +295,7 @@ absl::StatusOr<PageReply> Dashboard::Controls(const PageRequest& request) {
   reply.title = "Controls";
   reply.section = view::Section::kControls;
   reply.as_of_path = "/controls";
-  reply.body = view::ControlsBody(SiteOf(request), grades, filter);
+  reply.body = view::ControlsBody(SiteOf(request), survey->grades, filter);
   return reply;
 }
 
@@ -216,11 +303,17 @@ absl::StatusOr<PageReply> Dashboard::Control(const PageRequest& request) {
   const std::string& id = request.path.at(0);
   view::ControlModel model;
   model.at = request.at;
-  v1::GetControlRequest control_request;
-  control_request.set_control_id(id);
-  *control_request.mutable_at() = GradeAt(request);
-  ASSIGN_OR_RETURN(model.control,
-                   api_.GetControl(request.caller, control_request));
+  ASSIGN_OR_RETURN(model.control, ControlAt(request, id));
+  ASSIGN_OR_RETURN(model.findings_paging.page, PageParam(request));
+  model.findings_paging.total =
+      static_cast<size_t>(model.control.findings_size());
+  model.findings_paging.pages = static_cast<int>(std::max<size_t>(
+      1, (model.findings_paging.total + view::kFindingsPerPage - 1) /
+             view::kFindingsPerPage));
+  if (model.findings_paging.page > model.findings_paging.pages) {
+    return absl::NotFoundError(absl::StrCat(
+        "there are ", model.findings_paging.pages, " pages of host checks"));
+  }
 
   // The last 30 days, or the auditor's period when it is shorter.
   model.period_from = request.at - absl::Hours(24 * 30);
@@ -264,10 +357,7 @@ absl::StatusOr<PageReply> Dashboard::Control(const PageRequest& request) {
     }
   }
 
-  v1::GetCycleRequest cycle_request;
-  if (!request.at_is_now) *cycle_request.mutable_at() = ToProto(request.at);
-  ASSIGN_OR_RETURN(v1::CycleReport cycle,
-                   api_.GetCycle(request.caller, cycle_request));
+  ASSIGN_OR_RETURN(v1::CycleReport cycle, CycleAt(request));
   for (const v1::FindingView& finding : cycle.findings()) {
     // An auditor sees the findings of the audits they are invited to.
     if (finding.finding().control() == id &&
@@ -322,14 +412,18 @@ absl::StatusOr<PageReply> Dashboard::History(const PageRequest& request) {
       from = std::max(from, window.from);
     }
   }
-  v1::GetControlRequest control_request;
-  control_request.set_control_id(id);
-  *control_request.mutable_at() = GradeAt(request);
-  ASSIGN_OR_RETURN(v1::ControlGrade control,
-                   api_.GetControl(request.caller, control_request));
+  ASSIGN_OR_RETURN(std::shared_ptr<const FleetSurvey> survey,
+                   SurveyAt(request));
+  const auto& rows = survey->grades.controls();
+  auto control = std::find_if(
+      rows.begin(), rows.end(),
+      [&](const v1::ControlGrade& c) { return c.control_id() == id; });
+  if (control == rows.end()) {
+    return absl::NotFoundError(absl::StrCat("no control ", id, " in the SoA"));
+  }
   int missing = 0;
   const v1::GetHistoryResponse history =
-      DailyHistory(request, id, from, control.grade(), &missing);
+      DailyHistory(request, id, from, control->grade(), &missing);
   PageReply reply;
   reply.title = absl::StrCat("History of ", id);
   reply.section = view::Section::kControls;
@@ -343,12 +437,7 @@ absl::StatusOr<PageReply> Dashboard::History(const PageRequest& request) {
 }
 
 absl::StatusOr<PageReply> Dashboard::Hosts(const PageRequest& request) {
-  int page = 1;
-  if (std::string text = Param(request, "page"); !text.empty()) {
-    if (!absl::SimpleAtoi(text, &page) || page < 1 || page > 1000000) {
-      return absl::InvalidArgumentError("page is a number from 1");
-    }
-  }
+  ASSIGN_OR_RETURN(const int page, PageParam(request));
   ASSIGN_OR_RETURN(HostPage hosts,
                    api_.ListHosts(request.caller, GradeAt(request),
                                   static_cast<size_t>(page - 1) * kHostsPerPage,
@@ -397,11 +486,45 @@ absl::StatusOr<PageReply> Dashboard::Host(const PageRequest& request) {
   return reply;
 }
 
+absl::StatusOr<PageReply> Dashboard::Snapshot(const PageRequest& request) {
+  const std::string& id = request.path.at(0);
+  uint64_t seq = 0;
+  if (!absl::SimpleAtoi(request.path.at(1), &seq) || seq == 0) {
+    return absl::InvalidArgumentError("a snapshot's number is from 1");
+  }
+  ASSIGN_OR_RETURN(SnapshotView view,
+                   api_.GetSnapshot(request.caller, id, seq));
+  // Only what had been received by the moment shown (an auditor's lies in
+  // their audits' periods).
+  if (FromProto(view.stored.received_at()) > request.at) {
+    return absl::NotFoundError(
+        absl::StrCat("snapshot ", seq, " of agent ", id,
+                     " was received after the moment shown"));
+  }
+  view::SnapshotModel model;
+  model.agent_id = id;
+  model.hostname = view.payload.host().hostname();
+  model.seq = seq;
+  // The next one is linked when it is stored; at a past moment it may
+  // have come later, and then says so.
+  if (seq < view.last_seq) model.next = seq + 1;
+  model.stored = std::move(view.stored);
+  model.payload = std::move(view.payload);
+  if (!view.signature.ok()) {
+    model.signature_problem = std::string(view.signature.message());
+  }
+  model.log_index = view.log_index;
+  model.facts = std::move(view.facts);
+  PageReply reply;
+  reply.title = absl::StrCat("Snapshot ", seq, " of ",
+                             model.hostname.empty() ? id : model.hostname);
+  reply.section = view::Section::kHosts;
+  reply.body = view::SnapshotBody(SiteOf(request), model);
+  return reply;
+}
+
 absl::StatusOr<PageReply> Dashboard::Cycle(const PageRequest& request) {
-  v1::GetCycleRequest cycle_request;
-  if (!request.at_is_now) *cycle_request.mutable_at() = ToProto(request.at);
-  ASSIGN_OR_RETURN(v1::CycleReport cycle,
-                   api_.GetCycle(request.caller, cycle_request));
+  ASSIGN_OR_RETURN(v1::CycleReport cycle, CycleAt(request));
   if (request.session.role == v1::USER_ROLE_AUDITOR) {
     // Only the audits they are invited to, and their findings.
     v1::CycleReport mine = cycle;
@@ -426,39 +549,42 @@ absl::StatusOr<PageReply> Dashboard::Cycle(const PageRequest& request) {
   }
   absl::StatusOr<v1::ReadinessReport> readiness =
       api_.GetReadiness(request.caller, readiness_request);
+  std::string document_csrf;
+  if (request.session.role == v1::USER_ROLE_ADMIN && request.at_is_now &&
+      operator_key_ != nullptr) {
+    document_csrf = request.session.csrf;
+  }
   PageReply reply;
   reply.title = "Audit cycle";
   reply.section = view::Section::kCycle;
   reply.as_of_path = "/cycle";
-  reply.body = view::CycleBody(SiteOf(request), cycle,
-                               readiness.ok() ? &*readiness : nullptr);
+  reply.body =
+      view::CycleBody(SiteOf(request), cycle,
+                      readiness.ok() ? &*readiness : nullptr, document_csrf);
   return reply;
+}
+
+absl::Status Dashboard::CheckUpload(const PageRequest& request) const {
+  if (operator_key_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "this collector has no operator key to sign with");
+  }
+  if (request.file_content.empty()) {
+    return absl::InvalidArgumentError("choose a file to upload");
+  }
+  if (request.file_content.size() > kMaxDocumentBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the file is larger than ", kMaxDocumentBytes, " bytes"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<PageReply> Dashboard::AddEvidence(const PageRequest& request) {
   const std::string& id = request.path.at(0);
-  if (operator_key_ == nullptr) {
-    return absl::FailedPreconditionError(
-        "this collector has no operator key to sign evidence with");
-  }
-  if (request.file_content.empty()) {
-    return absl::InvalidArgumentError("choose a document to upload");
-  }
-  if (request.file_content.size() > kMaxDocumentBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the document is larger than ", kMaxDocumentBytes, " bytes"));
-  }
+  RETURN_IF_ERROR(CheckUpload(request));
   ASSIGN_OR_RETURN(absl::Time valid_until,
                    EndOfDay(Param(request, "valid_until"), "valid until"));
-  std::string note = Param(request, "note");
-  if (note.size() > 500) note.resize(500);
-  // The base name only, as a browser may send a path.
-  std::string name = request.file_name;
-  if (size_t slash = name.find_last_of("/\\"); slash != std::string::npos) {
-    name = name.substr(slash + 1);
-  }
-  if (name.empty()) name = "document";
-  if (name.size() > 255) name.resize(255);
+  const std::string name = BaseName(request.file_name);
 
   v1::ManualEvidenceStatement statement;
   statement.set_control_id(id);
@@ -466,8 +592,7 @@ absl::StatusOr<PageReply> Dashboard::AddEvidence(const PageRequest& request) {
   statement.set_file_name(name);
   statement.set_size(request.file_content.size());
   *statement.mutable_valid_until() = ToProto(valid_until);
-  statement.set_note(absl::StrCat(note, note.empty() ? "" : " ", "(added by ",
-                                  request.session.user, " in the dashboard)"));
+  statement.set_note(UploadNote(request));
   *statement.mutable_signed_at() = ToProto(request.now);
   v1::AddManualEvidenceRequest add;
   add.set_statement(statement.SerializeAsString());
@@ -477,6 +602,7 @@ absl::StatusOr<PageReply> Dashboard::AddEvidence(const PageRequest& request) {
   add.set_document(request.file_content);
   ASSIGN_OR_RETURN(v1::AddManualEvidenceResponse added,
                    api_.AddManualEvidence(request.caller, add));
+  grades_.Invalidate();
   registry_
       .RecordEvent(
           "manual_evidence", "", 0,
@@ -487,6 +613,55 @@ absl::StatusOr<PageReply> Dashboard::AddEvidence(const PageRequest& request) {
   PageReply reply;
   reply.redirect =
       absl::StrCat("/controls/", view::UrlPart(id), "?notice=evidence-added");
+  return reply;
+}
+
+absl::StatusOr<PageReply> Dashboard::AddDocument(const PageRequest& request) {
+  RETURN_IF_ERROR(CheckUpload(request));
+  // "CLAUSE DOCUMENT", as the form's choices are written.
+  const std::string which = Param(request, "which");
+  const size_t space = which.find(' ');
+  if (space == std::string::npos || space == 0 || space + 1 == which.size()) {
+    return absl::InvalidArgumentError("choose the document");
+  }
+  const std::string version = Param(request, "version");
+  if (version.empty() || version.size() > 64) {
+    return absl::InvalidArgumentError("the version is 1 to 64 characters");
+  }
+  v1::DocumentStatement statement;
+  statement.set_clause(which.substr(0, space));
+  statement.set_document(which.substr(space + 1));
+  statement.set_version(version);
+  statement.set_sha256(Sha256(request.file_content));
+  statement.set_file_name(BaseName(request.file_name));
+  statement.set_size(request.file_content.size());
+  statement.set_approved_by(Param(request, "approved_by"));
+  statement.set_approved_on(Param(request, "approved_on"));
+  statement.set_review_by(Param(request, "review_by"));
+  statement.set_note(UploadNote(request));
+  *statement.mutable_signed_at() = ToProto(request.now);
+  v1::AddIsmsRecordRequest add;
+  add.set_payload_type(isms::kDocumentPayloadType);
+  add.set_statement(statement.SerializeAsString());
+  ASSIGN_OR_RETURN(
+      *add.mutable_signature(),
+      operator_key_->Sign(Pae(isms::kDocumentPayloadType, add.statement())));
+  add.set_document(request.file_content);
+  // The collector checks the clause, the document id and the dates.
+  ASSIGN_OR_RETURN(v1::AddIsmsRecordResponse added,
+                   api_.AddIsmsRecord(request.caller, add));
+  grades_.Invalidate();
+  registry_
+      .RecordEvent(
+          "document_added", "", 0,
+          absl::StrCat(request.session.user, " registered ", statement.clause(),
+                       " ", statement.document(), " version ", version,
+                       " (record ", added.number(), ", sha256 ",
+                       ToHex(statement.sha256()), ")"),
+          request.caller.address)
+      .IgnoreError();
+  PageReply reply;
+  reply.redirect = "/cycle?notice=document-added";
   return reply;
 }
 
@@ -529,6 +704,7 @@ absl::StatusOr<PageReply> Dashboard::RecordFinding(const PageRequest& request) {
       operator_key_->Sign(Pae(isms::kFindingPayloadType, add.statement())));
   ASSIGN_OR_RETURN(v1::AddIsmsRecordResponse added,
                    api_.AddIsmsRecord(request.caller, add));
+  grades_.Invalidate();
   registry_
       .RecordEvent("finding_recorded", "", 0,
                    absl::StrCat(request.session.user, " recorded finding ",

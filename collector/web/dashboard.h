@@ -21,6 +21,7 @@
 #include "collector/identity/users.h"
 #include "collector/web/access.h"
 #include "collector/web/day_grades.h"
+#include "collector/web/grade_cache.h"
 #include "collector/web/sessions.h"
 #include "common/ed25519.h"
 #include "common/files.h"
@@ -72,10 +73,15 @@ class Dashboard {
         registry_(registry),
         operator_key_(operator_key),
         compliance_days_(compliance_days),
+        grades_(api, clock),
         days_(api, std::move(clock), compliance_days) {}
 
   // The day grades behind the charts and histories (tests wait on them).
   DayGrades& days() { return days_; }
+  // The grades now, kept between requests.
+  GradeCache& grades() { return grades_; }
+  // The certification cycle now (an auditor's invitations).
+  absl::StatusOr<v1::CycleReport> CycleNow(const Caller& caller);
 
   absl::StatusOr<PageReply> Overview(const PageRequest& request);
   absl::StatusOr<PageReply> Controls(const PageRequest& request);
@@ -83,12 +89,30 @@ class Dashboard {
   absl::StatusOr<PageReply> History(const PageRequest& request);
   absl::StatusOr<PageReply> Hosts(const PageRequest& request);
   absl::StatusOr<PageReply> Host(const PageRequest& request);
+  // A signed snapshot received by the moment shown.
+  absl::StatusOr<PageReply> Snapshot(const PageRequest& request);
   absl::StatusOr<PageReply> Cycle(const PageRequest& request);
   absl::StatusOr<PageReply> AddEvidence(const PageRequest& request);
   absl::StatusOr<PageReply> RecordFinding(const PageRequest& request);
+  // A version of an ISMS document (clauses 4 to 10), uploaded.
+  absl::StatusOr<PageReply> AddDocument(const PageRequest& request);
   absl::StatusOr<PageReply> Export(const PageRequest& request);
 
  private:
+  // OK when an uploaded file can be signed: there is an operator key and a
+  // file, not too large.
+  absl::Status CheckUpload(const PageRequest& request) const;
+  // Every SoA row and the silent hosts at the request's moment: kept for
+  // now (grades_) and for the ends of the last days (days_); computed
+  // otherwise.
+  absl::StatusOr<std::shared_ptr<const FleetSurvey>> SurveyAt(
+      const PageRequest& request);
+  // The certification cycle at the request's moment.
+  absl::StatusOr<v1::CycleReport> CycleAt(const PageRequest& request);
+  // One control at the request's moment, with its findings.
+  absl::StatusOr<v1::ControlGrade> ControlAt(const PageRequest& request,
+                                             const std::string& control_id);
+
   // The grades of `control_id` at the day ends in [from, at] and at `at`
   // itself (`now_grade`), as a history: the changes and the compliant share
   // of those moments. `missing`: days not computed yet.
@@ -101,6 +125,16 @@ class Dashboard {
   Registry& registry_;
   const PrivateKey* operator_key_;
   int compliance_days_;
+  // Controls with their findings at settled past moments (a minute or
+  // more ago), which do not change: the last kPastControls asked.
+  struct PastControl {
+    std::string id;
+    absl::Time at;
+    v1::ControlGrade control;
+  };
+  absl::Mutex past_mu_;
+  std::vector<PastControl> past_controls_ ABSL_GUARDED_BY(past_mu_);
+  GradeCache grades_;
   DayGrades days_;
 };
 

@@ -49,6 +49,13 @@ std::vector<DayGrades::Day> DayGrades::Between(absl::Time from, absl::Time to,
   return out;
 }
 
+std::optional<DayGrades::Day> DayGrades::Ending(absl::Time at) const {
+  absl::MutexLock lock(&mu_);
+  auto it = days_by_end_.find(absl::ToUnixMicros(at));
+  if (it == days_by_end_.end()) return std::nullopt;
+  return it->second;
+}
+
 size_t DayGrades::size() const {
   absl::MutexLock lock(&mu_);
   return days_by_end_.size();
@@ -100,21 +107,22 @@ void DayGrades::Run() {
     }
     v1::GradeRequest request;
     *request.mutable_as_of() = ToProto(absl::FromUnixMicros(key));
-    absl::StatusOr<v1::GradeControlsResponse> grades =
-        api_.GradeControls(caller, request);
-    if (!grades.ok()) {
+    absl::StatusOr<FleetSurvey> survey =
+        api_.Survey(caller, request, kSilentHosts);
+    if (!survey.ok()) {
       Log(LogLevel::kWarning,
           absl::StrCat("the dashboard cannot grade the day ending ",
                        absl::FormatTime(absl::FromUnixMicros(key)), ": ",
-                       grades.status().message()));
+                       survey.status().message()));
       continue;
     }
     Day day;
     day.at = absl::FromUnixMicros(key);
-    day.share = view::CompliantShare(*grades);
-    for (const v1::ControlGrade& control : grades->controls()) {
+    day.share = view::CompliantShare(survey->grades);
+    for (const v1::ControlGrade& control : survey->grades.controls()) {
       day.grades[control.control_id()] = control.grade();
     }
+    day.survey = std::make_shared<const FleetSurvey>(*std::move(survey));
     absl::MutexLock lock(&mu_);
     days_by_end_[key] = std::move(day);
     // Beyond twice the window: forget the oldest (as-of pages want more).

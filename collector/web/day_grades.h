@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -25,10 +26,16 @@ namespace evidentia::collector::web {
 
 class DayGrades {
  public:
+  // The silent hosts kept of each day (as many as the overview lists).
+  static constexpr size_t kSilentHosts = 50;
+
   struct Day {
     absl::Time at;     // the day's last microsecond (UTC)
     double share = 0;  // applicable controls compliant (view::CompliantShare)
     std::map<std::string, v1::Grade> grades;
+    // As graded, with the silent hosts: what the as-of pages of that day's
+    // end show.
+    std::shared_ptr<const FleetSurvey> survey;
   };
 
   // Keeps the last `days` days; starts computing them (newest first) on a
@@ -46,6 +53,9 @@ class DayGrades {
   // to how many are not computed yet.
   std::vector<Day> Between(absl::Time from, absl::Time to,
                            int* missing = nullptr);
+
+  // The day ending exactly at `at`, when it is computed.
+  std::optional<Day> Ending(absl::Time at) const;
 
   // Days computed in all (for tests and metrics).
   size_t size() const;

@@ -1,7 +1,11 @@
 #include "collector/web/login_limiter.h"
 
-#include <algorithm>
+#include <arpa/inet.h>
 
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace evidentia::collector::web {
@@ -10,11 +14,24 @@ namespace {
 std::string AccountKey(absl::string_view account) {
   return absl::StrCat("u:", account);
 }
-std::string AddressKey(absl::string_view address) {
-  return absl::StrCat("a:", address);
-}
-
 }  // namespace
+
+std::string LoginLimiter::AddressKey(absl::string_view address) {
+  unsigned char bytes[16];
+  const std::string text(address);
+  if (text.find(':') == std::string::npos ||
+      inet_pton(AF_INET6, text.c_str(), bytes) != 1) {
+    return absl::StrCat("a:", address);
+  }
+  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0,    0,
+                                                0, 0, 0, 0, 0xff, 0xff};
+  if (std::equal(kMapped, kMapped + 12, bytes)) {
+    return absl::StrCat("a:", int{bytes[12]}, ".", int{bytes[13]}, ".",
+                        int{bytes[14]}, ".", int{bytes[15]});
+  }
+  return absl::StrCat("a6:", absl::BytesToHexString(absl::string_view(
+                                 reinterpret_cast<const char*>(bytes), 8)));
+}
 
 size_t LoginLimiter::Prune(std::deque<absl::Time>& failures,
                            absl::Time now) const {
@@ -32,23 +49,28 @@ absl::Duration LoginLimiter::RetryAfter(const std::deque<absl::Time>& failures,
   return std::max(decisive + limits_.window - now, absl::Seconds(1));
 }
 
-absl::Status LoginLimiter::Check(absl::string_view account,
-                                 absl::string_view address) {
+absl::Status LoginLimiter::Attempt(absl::string_view account,
+                                   absl::string_view address) {
   const absl::Time now = clock_();
+  const std::string account_key = AccountKey(account);
+  const std::string address_key = AddressKey(address);
   absl::MutexLock lock(&mu_);
   absl::Duration wait = absl::ZeroDuration();
   for (const auto& [key, limit] :
-       {std::pair<std::string, size_t>{AccountKey(account),
-                                       limits_.per_account},
-        std::pair<std::string, size_t>{AddressKey(address),
-                                       limits_.per_address}}) {
+       {std::pair<const std::string&, size_t>{account_key, limits_.per_account},
+        std::pair<const std::string&, size_t>{address_key,
+                                              limits_.per_address}}) {
     auto it = failures_.find(key);
     if (it == failures_.end()) continue;
     if (limit > 0 && Prune(it->second, now) >= limit) {
       wait = std::max(wait, RetryAfter(it->second, limit, now));
     }
   }
-  if (wait == absl::ZeroDuration()) return absl::OkStatus();
+  if (wait == absl::ZeroDuration()) {
+    Add(account_key, now);
+    Add(address_key, now);
+    return absl::OkStatus();
+  }
   return absl::ResourceExhaustedError(absl::StrCat(
       "too many failed logins; try again in ",
       absl::ToInt64Seconds(absl::Ceil(wait, absl::Seconds(1))), " s"));
@@ -75,17 +97,25 @@ void LoginLimiter::Add(const std::string& key, absl::Time now) {
   while (failures.size() > keep) failures.pop_front();
 }
 
-void LoginLimiter::Failed(absl::string_view account,
-                          absl::string_view address) {
-  const absl::Time now = clock_();
-  absl::MutexLock lock(&mu_);
-  Add(AccountKey(account), now);
-  Add(AddressKey(address), now);
+void LoginLimiter::Remove(const std::string& key) {
+  auto it = failures_.find(key);
+  if (it == failures_.end()) return;
+  if (!it->second.empty()) it->second.pop_back();
+  if (it->second.empty()) failures_.erase(it);
 }
 
-void LoginLimiter::Succeeded(absl::string_view account) {
+void LoginLimiter::Succeeded(absl::string_view account,
+                             absl::string_view address) {
   absl::MutexLock lock(&mu_);
   failures_.erase(AccountKey(account));
+  Remove(AddressKey(address));
+}
+
+void LoginLimiter::Undecided(absl::string_view account,
+                             absl::string_view address) {
+  absl::MutexLock lock(&mu_);
+  Remove(AccountKey(account));
+  Remove(AddressKey(address));
 }
 
 }  // namespace evidentia::collector::web

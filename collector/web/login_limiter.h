@@ -1,9 +1,12 @@
 // Failed sign-ins, counted per account and per client address over a
 // sliding window: past the limit, every sign-in of that account or from
 // that address is refused until the oldest failure leaves the window, even
-// with the right password. Memory is bounded: at most `max_keys` accounts
-// and addresses are remembered (the stalest are forgotten first).
-// Thread-safe.
+// with the right password. An attempt counts as a failure from the moment
+// it is let through until it is known to have succeeded, so attempts made
+// at once cannot pass the limit together. IPv6 clients are counted by
+// their /64 (one host's usual share), IPv4-mapped ones as IPv4. Memory is
+// bounded: at most `max_keys` accounts and addresses are remembered (the
+// stalest are forgotten first). Thread-safe.
 #ifndef EVIDENTIA_COLLECTOR_WEB_LOGIN_LIMITER_H_
 #define EVIDENTIA_COLLECTOR_WEB_LOGIN_LIMITER_H_
 
@@ -32,13 +35,19 @@ class LoginLimiter {
   LoginLimiter(Clock clock, LoginLimits limits)
       : clock_(std::move(clock)), limits_(limits) {}
 
-  // OK when `account` may try from `address`; RESOURCE_EXHAUSTED saying
-  // for how long it may not, otherwise.
-  absl::Status Check(absl::string_view account, absl::string_view address);
-  void Failed(absl::string_view account, absl::string_view address);
-  // A sign-in succeeded: the account's failures are forgotten (not the
-  // address's).
-  void Succeeded(absl::string_view account);
+  // OK when `account` may try from `address`, and the attempt is counted
+  // as a failure until Succeeded or Undecided says otherwise;
+  // RESOURCE_EXHAUSTED saying for how long it may not, otherwise.
+  absl::Status Attempt(absl::string_view account, absl::string_view address);
+  // The attempt succeeded: the account's failures are forgotten, and the
+  // attempt is not counted against the address.
+  void Succeeded(absl::string_view account, absl::string_view address);
+  // The attempt could not be judged (the collector failed): not counted.
+  void Undecided(absl::string_view account, absl::string_view address);
+
+  // The key an address is counted under: "a:" and the address, or for
+  // IPv6 "a6:" and its /64 in hex.
+  static std::string AddressKey(absl::string_view address);
 
  private:
   // Drops failures older than the window; answers how many are left.
@@ -47,6 +56,8 @@ class LoginLimiter {
                             size_t limit, absl::Time now) const;
   void Add(const std::string& key, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes back the latest failure of `key`.
+  void Remove(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Clock clock_;
   LoginLimits limits_;

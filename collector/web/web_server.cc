@@ -439,7 +439,7 @@ void WebServer::Route() {
     // A name no user can have is counted against the address only.
     const std::string account =
         ValidUserName(user).ok() ? user : std::string("(invalid)");
-    if (absl::Status allowed = limiter_->Check(account, req.remote_addr);
+    if (absl::Status allowed = limiter_->Attempt(account, req.remote_addr);
         !allowed.ok()) {
       deps_.registry
           ->RecordEvent("login_rate_limited", "", 0,
@@ -454,7 +454,6 @@ void WebServer::Route() {
     absl::StatusOr<v1::UserRecord> record = deps_.users->SignIn(user, password);
     if (!record.ok()) {
       if (absl::IsUnauthenticated(record.status())) {
-        limiter_->Failed(account, req.remote_addr);
         deps_.registry
             ->RecordEvent("login_failed", "", 0,
                           absl::StrCat("wrong password for user ", account),
@@ -462,6 +461,7 @@ void WebServer::Route() {
             .IgnoreError();
         login_page(res, 401, "wrong user name or password");
       } else {
+        limiter_->Undecided(account, req.remote_addr);
         Log(LogLevel::kWarning,
             absl::StrCat("dashboard sign-in: ", record.status().ToString()));
         login_page(res, HttpStatus(record.status().code()),
@@ -469,7 +469,7 @@ void WebServer::Route() {
       }
       return;
     }
-    limiter_->Succeeded(user);
+    limiter_->Succeeded(account, req.remote_addr);
     Session session;
     session.user = record->name();
     session.role = record->role();
@@ -569,7 +569,7 @@ void WebServer::Route() {
       if (session->role == v1::USER_ROLE_AUDITOR &&
           permission != Permission::kChangePassword) {
         absl::StatusOr<v1::CycleReport> cycle =
-            deps_.api->GetCycle(request.caller, {});
+            dashboard_->CycleNow(request.caller);
         if (!cycle.ok()) {
           SendError(res, cycle.status(), &*session);
           return;
@@ -662,6 +662,8 @@ void WebServer::Route() {
         frame.notice = reply->notice;
       } else if (notice == "evidence-added") {
         frame.notice = "The evidence was signed and recorded.";
+      } else if (notice == "document-added") {
+        frame.notice = "The document version was signed and registered.";
       } else if (notice == "finding-recorded") {
         frame.notice = "The finding was signed and recorded.";
       } else if (notice == "password-changed") {
@@ -716,12 +718,15 @@ void WebServer::Route() {
         Permission::kChangePassword, true,
         [this](PageRequest& request) -> absl::StatusOr<PageReply> {
           RETURN_IF_ERROR(
-              limiter_->Check(request.session.user, request.caller.address));
+              limiter_->Attempt(request.session.user, request.caller.address));
           absl::Status changed = deps_.users->ChangePassword(
               request.session.user, request.params["current"],
               request.params["password"]);
-          if (absl::IsUnauthenticated(changed)) {
-            limiter_->Failed(request.session.user, request.caller.address);
+          // Only a wrong current password counts as a failure.
+          if (changed.ok()) {
+            limiter_->Succeeded(request.session.user, request.caller.address);
+          } else if (!absl::IsUnauthenticated(changed)) {
+            limiter_->Undecided(request.session.user, request.caller.address);
           }
           PageReply reply;
           if (!changed.ok()) {
@@ -766,9 +771,13 @@ void WebServer::Route() {
   http.Post(
       R"(/controls/([A-Za-z0-9._-]{1,32})/findings)",
       serve(Permission::kRecordFinding, true, page(&Dashboard::RecordFinding)));
+  http.Post("/documents", serve(Permission::kAddEvidence, true,
+                                page(&Dashboard::AddDocument)));
   http.Get("/hosts", serve(Permission::kRead, false, page(&Dashboard::Hosts)));
   http.Get(R"(/hosts/([A-Za-z0-9._-]{1,255}))",
            serve(Permission::kRead, false, page(&Dashboard::Host)));
+  http.Get(R"(/hosts/([A-Za-z0-9._-]{1,255})/snapshots/([0-9]{1,19}))",
+           serve(Permission::kRead, false, page(&Dashboard::Snapshot)));
   http.Get("/cycle", serve(Permission::kRead, false, page(&Dashboard::Cycle)));
   http.Get("/export",
            serve(Permission::kExport, false, page(&Dashboard::Export)));

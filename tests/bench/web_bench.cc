@@ -17,6 +17,7 @@
 #include <climits>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <regex>
@@ -65,6 +66,19 @@ std::string Cookie(const httplib::Result& r, const std::string& name) {
     }
   }
   return "";
+}
+
+// VmHWM of /proc/self/status: the collector runs in this process.
+std::string PeakResident() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      size_t start = line.find_first_not_of(" \t", 6);
+      return start == std::string::npos ? line : line.substr(start);
+    }
+  }
+  return "unknown";
 }
 
 int Main(int argc, char** argv) {
@@ -206,6 +220,9 @@ int Main(int argc, char** argv) {
           {"the audit cycle", "/cycle"},
           {"controls as of yesterday", "/controls?at=" + yesterday},
           {"overview as of yesterday", "/?at=" + yesterday},
+          {"one control as of yesterday", "/controls/a.8.24?at=" + yesterday},
+          {"hosts as of yesterday", "/hosts?at=" + yesterday},
+          {"one host as of yesterday", "/hosts/" + host + "?at=" + yesterday},
       };
       std::printf(
           "web bench: %d hosts; fill %.1f s; collector start %.0f ms; the "
@@ -245,6 +262,8 @@ int Main(int argc, char** argv) {
       }
       std::printf(
           "  targets: every page p99 <= 100 ms, the overview <= 200 ms\n");
+      std::printf("  peak resident memory of the process: %s\n",
+                  PeakResident().c_str());
     }
     (*server)->Shutdown();
   }

@@ -1,7 +1,8 @@
 // What changes a grade, seen in the browser as an admin: manual evidence
 // uploaded through the control's form; the plain host encrypting its disk
 // (one more collection cycle); and the as-of date, which still shows the
-// grade as it stood before. Runs after pages.test.mjs (dashboard_test.sh
+// grade as it stood before. Then an ISMS document registered on the cycle
+// page. Runs after pages.test.mjs (dashboard_test.sh
 // orders the files): it changes the fleet those tests read.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -93,4 +94,29 @@ test('the as-of date still shows the grade as it stood before', T, async () => {
     'compliant');
   await open('/');
   await screenshot(page, 'overview-after-changes');
+});
+
+test('an ISMS document version uploaded on the cycle page is registered', T, async () => {
+  const file = join(env('TMPDIR'), 'information-security-policy.pdf');
+  writeFileSync(file, '%PDF-1.4 the information security policy\n');
+  await open('/cycle');
+  const row = page.locator('table#documents tr[data-document="policy"]');
+  assert.match(await row.textContent(), /missing/);
+  const form = page.locator('form#document-upload');
+  await form.locator('select[name=which]').selectOption('5.2 policy');
+  await form.locator('input[name=document]').setInputFiles(file);
+  await form.locator('input[name=version]').fill('3');
+  await form.locator('input[name=approved_by]').fill('The Board');
+  await form.locator('input[name=approved_on]').fill('2026-01-15');
+  await form.locator('input[name=review_by]').fill('2099-01-15');
+  const loaded = page.waitForEvent('load');
+  await form.locator('[type=submit]').click();
+  await loaded;
+  assert.equal(new URL(page.url()).pathname, '/cycle');
+  assert.match(await page.textContent('p.notice'), /signed and registered/);
+  const text = await row.textContent();
+  assert.match(text, /present/);
+  assert.match(text, /3 \(information-security-policy\.pdf\)/);
+  assert.match(text, /The Board, 2026-01-15/);
+  await screenshot(page, 'cycle-document-registered');
 });

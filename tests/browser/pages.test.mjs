@@ -113,6 +113,16 @@ test('hosts, and a host\'s checks', T, async () => {
     'table#checks is empty');
   assert.equal(await checkState(FIXED_VOLUMES), 'fail');
   await screenshot(page, 'host-plain');
+  // Each check links to the signed snapshot it was graded on.
+  const snapshot = page.locator(`table#checks tr[data-check="${FIXED_VOLUMES}"] a[href*="/snapshots/"]`);
+  const loaded = page.waitForEvent('load');
+  await snapshot.click();
+  await loaded;
+  assert.match(new URL(page.url()).pathname, new RegExp(`^/hosts/${plainHost}/snapshots/[0-9]+$`));
+  assert.match(await page.textContent('#signature'), /verifies under the agent's key/);
+  assert.ok(await page.locator('table#observations tbody tr').count() > 1, 'no observations');
+  assert.match(await page.textContent('#facts-linux\\.disk_encryption pre'), /unencrypted_devices/);
+  await screenshot(page, 'snapshot');
   await open(`/hosts/${encryptedHost}`);
   assert.equal(await checkState(FIXED_VOLUMES), 'pass');
 });

@@ -377,6 +377,16 @@ TEST_F(DashboardTest, EachRoleIsRefusedWhatItMustNotDo) {
          return c.Upload("/controls/a.5.1/evidence", items);
        },
        303, 403, 403, 403},
+      {"a document",
+       [&](WebClient& c) {
+         return c.Upload("/documents",
+                         {{"which", "5.2 policy", "", ""},
+                          {"version", "1", "", ""},
+                          {"review_by", "2099-01-01", "", ""},
+                          {"document", "the policy", "p.txt", "text/plain"},
+                          {"csrf", c.csrf(), "", ""}});
+       },
+       303, 403, 403, 403},
       {"a finding",
        [&](WebClient& c) {
          return c.Post("/controls/a.5.1/findings",
@@ -411,7 +421,9 @@ TEST_F(DashboardTest, EachRoleIsRefusedWhatItMustNotDo) {
     EXPECT_TRUE(answer->status == 303 || answer->status == 401)
         << c.what << " without a session: " << answer->status;
   }
-  // Only the admin's evidence and the two allowed findings were recorded.
+  // Only the admin's evidence, document and the two allowed findings were
+  // recorded.
+  EXPECT_THAT(Cli({"documents"}), HasSubstr("p.txt"));
   const std::string findings = Cli({"findings", "--json"});
   EXPECT_THAT(findings, HasSubstr("alice (admin, dashboard)"));
   EXPECT_THAT(findings, HasSubstr("audrey (auditor, dashboard)"));
@@ -664,6 +676,95 @@ TEST_F(DashboardTest, UploadedEvidenceChangesTheGrade) {
   // The base name only; the document is the operator-signed evidence.
   EXPECT_THAT(after->body, HasSubstr("<p>policy.txt"));
   EXPECT_THAT(Cli({"control", "a.5.1"}), HasSubstr("policy.txt"));
+}
+
+TEST_F(DashboardTest, AHostLinksEachCheckToItsSignedSnapshot) {
+  const std::string agent_id = EnrollHostile();
+  AddUser("alice", "admin");
+  auto admin = SignedIn("alice");
+  const std::string path = "/hosts/" + agent_id + "/snapshots/1";
+  httplib::Result host = admin->Get("/hosts/" + agent_id);
+  ASSERT_TRUE(host);
+  EXPECT_THAT(host->body, HasSubstr("href=\"" + path + "\""));
+
+  httplib::Result snapshot = admin->Get(path);
+  ASSERT_TRUE(snapshot);
+  ASSERT_EQ(snapshot->status, 200) << snapshot->body;
+  EXPECT_THAT(snapshot->body, HasSubstr(">verifies</span>"));
+  EXPECT_THAT(snapshot->body, HasSubstr("linux.disk_encryption"));
+  EXPECT_THAT(snapshot->body, HasSubstr("id=\"facts-linux.local_accounts\""));
+  // The agent's values, as text.
+  EXPECT_THAT(snapshot->body, Not(HasSubstr(kMarkup)));
+  EXPECT_THAT(snapshot->body, HasSubstr(kEscapedMarkup));
+
+  for (const std::string& missing :
+       {"/hosts/" + agent_id + "/snapshots/2",
+        "/hosts/" + agent_id + "/snapshots/0",
+        std::string("/hosts/nobody/snapshots/1"),
+        "/hosts/" + agent_id + "/snapshots/99999999999999999999"}) {
+    httplib::Result answer = admin->Get(missing);
+    ASSERT_TRUE(answer) << missing;
+    EXPECT_TRUE(answer->status == 404 || answer->status == 400)
+        << missing << ": " << answer->status;
+  }
+  // Not before it was received.
+  const std::string yesterday = absl::FormatTime(
+      "%Y-%m-%d", absl::Now() - absl::Hours(24), absl::UTCTimeZone());
+  httplib::Result before = admin->Get(path + "?at=" + yesterday);
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->status, 404);
+  EXPECT_THAT(before->body, HasSubstr("received after the moment shown"));
+}
+
+TEST_F(DashboardTest, ADocumentVersionIsRegisteredFromTheBrowser) {
+  AddUser("alice", "admin");
+  AddUser("victor", "viewer");
+  auto admin = SignedIn("alice");
+  auto viewer = SignedIn("victor");
+  httplib::Result cycle = admin->Get("/cycle");
+  ASSERT_TRUE(cycle);
+  EXPECT_THAT(cycle->body, HasSubstr("id=\"document-upload\""));
+  EXPECT_THAT(cycle->body,
+              HasSubstr("value=\"6.1.2 risk-assessment-process\""));
+  httplib::Result seen = viewer->Get("/cycle");
+  ASSERT_TRUE(seen);
+  EXPECT_THAT(seen->body, Not(HasSubstr("id=\"document-upload\"")));
+
+  auto upload = [&](const std::string& which, const std::string& review_by) {
+    return admin->Upload("/documents", {{"which", which, "", ""},
+                                        {"version", "2026-1", "", ""},
+                                        {"approved_by", "The Board", "", ""},
+                                        {"approved_on", "2026-01-15", "", ""},
+                                        {"review_by", review_by, "", ""},
+                                        {"note", "<b>annual</b>", "", ""},
+                                        {"document", "how we assess risk",
+                                         "C:\\risk.pdf", "application/pdf"},
+                                        {"csrf", admin->csrf(), "", ""}});
+  };
+  httplib::Result added = upload("6.1.2 risk-assessment-process", "2099-01-01");
+  ASSERT_TRUE(added);
+  ASSERT_EQ(added->status, 303) << added->body;
+  httplib::Result after = admin->Get("/cycle");
+  ASSERT_TRUE(after);
+  EXPECT_THAT(after->body, HasSubstr("2026-1 <small>(risk.pdf)</small>"));
+  EXPECT_THAT(after->body, HasSubstr("The Board, 2026-01-15"));
+  const std::string documents = Cli({"documents"});
+  EXPECT_THAT(documents, HasSubstr("risk-assessment-process"));
+  EXPECT_THAT(documents, HasSubstr("risk.pdf"));
+  EXPECT_THAT(Cli({"events"}), HasSubstr("document_added"));
+
+  // What the collector refuses comes back as a clear error, recording
+  // nothing.
+  for (const auto& [which, review_by] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"99.9 nothing", "2099-01-01"},
+           {"6.1.2", "2099-01-01"},
+           {"6.1.2 risk-assessment-process", "next year"}}) {
+    httplib::Result refused = upload(which, review_by);
+    ASSERT_TRUE(refused) << which;
+    EXPECT_EQ(refused->status, 400) << which << ": " << refused->body;
+  }
+  EXPECT_EQ(Cli({"documents"}), documents);
 }
 
 TEST_F(DashboardTest, TheBundleDownloadsAsATarGz) {

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "collector/query/store_evidence.h"
+#include "collector/store/keys.h"
 #include "collector/store/memory_store.h"
 #include "common/envelope.h"
 #include "common/pae.h"
@@ -198,6 +199,65 @@ TEST_F(OperatorApiTest, CheckpointOfTheEmptyLogIsSignedOnRequest) {
   ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
   EXPECT_FALSE(checkpoint->signature().empty());
   EXPECT_THAT(checkpoint->checkpoint(), HasSubstr("\nsize 0\n"));
+}
+
+// The dashboard's snapshot page checks each signature again, against the
+// agent's current key or one it rotated from; every other signer, and any
+// changed byte, is reported as not verifying.
+TEST_F(OperatorApiTest, ASnapshotsSignatureIsCheckedAgainstTheAgentsKeys) {
+  absl::StatusOr<PrivateKey> old_key = PrivateKey::Generate();
+  absl::StatusOr<PrivateKey> key = PrivateKey::Generate();
+  absl::StatusOr<PrivateKey> stranger = PrivateKey::Generate();
+  ASSERT_TRUE(old_key.ok() && key.ok() && stranger.ok());
+  v1::AgentRecord agent;
+  agent.set_agent_id("a1");
+  agent.set_key_id(key->public_key().KeyId());
+  agent.set_public_key_pem(key->public_key().ToPem());
+  agent.set_last_seq(4);
+  v1::KeyRotationRecord* rotation = agent.add_rotations();
+  rotation->set_old_key_id(old_key->public_key().KeyId());
+  rotation->set_old_public_key_pem(old_key->public_key().ToPem());
+  Batch batch;
+  batch.Put(Table::kAgents, "a1", agent.SerializeAsString());
+  auto put = [&](uint64_t seq, const PrivateKey& signer, bool tamper) {
+    v1::Snapshot payload;
+    payload.set_agent_id("a1");
+    payload.set_seq(seq);
+    absl::StatusOr<v1::SignedSnapshot> envelope =
+        SignPayload(signer, payload.SerializeAsString());
+    ASSERT_TRUE(envelope.ok()) << envelope.status();
+    if (tamper) (*envelope->mutable_signature())[0] ^= 1;
+    v1::StoredSnapshot stored;
+    *stored.mutable_envelope() = *envelope;
+    *stored.mutable_received_at() = ToProto(now_);
+    batch.Put(Table::kSnapshots, keys::Snapshot("a1", seq),
+              stored.SerializeAsString());
+  };
+  put(1, *old_key, false);
+  put(2, *key, false);
+  put(3, *stranger, false);
+  put(4, *key, true);
+  ASSERT_TRUE(store_.Commit(batch).ok());
+
+  auto signature = [&](uint64_t seq) {
+    absl::StatusOr<SnapshotView> view = api_->GetSnapshot(operator_, "a1", seq);
+    EXPECT_TRUE(view.ok()) << view.status();
+    return view.ok() ? view->signature : absl::UnknownError("no view");
+  };
+  EXPECT_TRUE(signature(1).ok()) << signature(1);
+  EXPECT_TRUE(signature(2).ok()) << signature(2);
+  EXPECT_THAT(signature(3).message(), HasSubstr("not one of this agent's"));
+  EXPECT_TRUE(absl::IsUnauthenticated(signature(4))) << signature(4);
+
+  absl::StatusOr<SnapshotView> view = api_->GetSnapshot(operator_, "a1", 2);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->payload.seq(), 2u);
+  EXPECT_EQ(view->last_seq, 4u);
+  EXPECT_FALSE(view->log_index.has_value());
+  EXPECT_TRUE(absl::IsNotFound(api_->GetSnapshot(operator_, "a1", 5).status()));
+  EXPECT_TRUE(absl::IsNotFound(api_->GetSnapshot(operator_, "b2", 1).status()));
+  EXPECT_TRUE(
+      absl::IsPermissionDenied(api_->GetSnapshot(agent_, "a1", 2).status()));
 }
 
 }  // namespace

@@ -8,19 +8,8 @@
 #include "common/status_macros.h"
 
 namespace evidentia::collector::web {
-namespace {
-
-constexpr absl::Duration kMaxAge = absl::Seconds(10);
-constexpr int kCostFactor = 10;
-// Dearer computations are left to the thread, and meanwhile the last
-// grades are shown, up to kMaxStale old.
-constexpr absl::Duration kOnRequest = absl::Milliseconds(20);
-constexpr absl::Duration kMaxStale = absl::Minutes(1);
-
-}  // namespace
-
-GradeCache::GradeCache(OperatorApi& api, Clock clock)
-    : api_(api), clock_(std::move(clock)) {
+GradeCache::GradeCache(OperatorApi& api, Clock clock, Options options)
+    : api_(api), clock_(std::move(clock)), options_(options) {
   refresher_ = std::thread([this] { Refresh(); });
 }
 
@@ -34,10 +23,11 @@ GradeCache::~GradeCache() {
 
 bool GradeCache::Fresh(const Graded& graded, absl::Time now) const {
   const absl::Duration age = now - graded.at;
-  if (age < absl::ZeroDuration() || age >= kMaxAge) return false;
+  if (age < absl::ZeroDuration() || age >= options_.max_age) return false;
   if (graded.generation == api_.Generation()) return true;
   // Changed since: recomputed, unless that was dear and recent.
-  return graded.took >= kOnRequest && age < graded.took * kCostFactor;
+  return graded.took >= options_.on_request &&
+         age < graded.took * options_.cost_factor;
 }
 
 absl::StatusOr<std::shared_ptr<const GradeCache::Graded>> GradeCache::Now(
@@ -48,8 +38,8 @@ absl::StatusOr<std::shared_ptr<const GradeCache::Graded>> GradeCache::Now(
       const absl::Time now = clock_();
       if (Fresh(*graded_, now)) return graded_;
       const absl::Duration age = now - graded_->at;
-      if (graded_->took >= kOnRequest && age >= absl::ZeroDuration() &&
-          age < kMaxStale) {
+      if (graded_->took >= options_.on_request && age >= absl::ZeroDuration() &&
+          age < options_.max_stale) {
         wanted_ = true;
         return graded_;
       }

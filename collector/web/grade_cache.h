@@ -46,8 +46,17 @@ class GradeCache {
     FleetSurvey survey;  // every SoA row, and the silent hosts
   };
 
+  // The rules above, as figures (tests change them).
+  struct Options {
+    absl::Duration max_age = absl::Seconds(10);
+    int cost_factor = 10;
+    absl::Duration on_request = absl::Milliseconds(20);
+    absl::Duration max_stale = absl::Minutes(1);
+  };
+
   // `api` must outlive the cache.
-  GradeCache(OperatorApi& api, Clock clock);
+  GradeCache(OperatorApi& api, Clock clock) : GradeCache(api, clock, {}) {}
+  GradeCache(OperatorApi& api, Clock clock, Options options);
   ~GradeCache();
   GradeCache(const GradeCache&) = delete;
   GradeCache& operator=(const GradeCache&) = delete;
@@ -70,6 +79,7 @@ class GradeCache {
 
   OperatorApi& api_;
   Clock clock_;
+  const Options options_;
   absl::Mutex compute_mu_;  // one computation at a time
   mutable absl::Mutex mu_;
   std::shared_ptr<const Graded> graded_ ABSL_GUARDED_BY(mu_);

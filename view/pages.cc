@@ -23,9 +23,8 @@ bool Applicable(const v1::ControlGrade& control) {
 
 Html GradeBadge(v1::Grade grade) {
   Html out;
-  out << Raw("<span")
-      << Attr("class", absl::StrCat("grade ", GradeClass(grade))) << Raw(">")
-      << GradeWords(grade) << Raw("</span>");
+  out << Raw("<span") << Attr("class", absl::StrCat("grade ", GradeKey(grade)))
+      << Raw(">") << GradeWords(grade) << Raw("</span>");
   return out;
 }
 
@@ -171,21 +170,6 @@ Html Csrf(const std::string& csrf) {
 
 std::string GradeWords(v1::Grade grade) { return collector::GradeName(grade); }
 
-std::string GradeClass(v1::Grade grade) {
-  switch (grade) {
-    case v1::GRADE_COMPLIANT:
-      return "ok";
-    case v1::GRADE_OPPORTUNITY_FOR_IMPROVEMENT:
-      return "ofi";
-    case v1::GRADE_MINOR_NONCONFORMITY:
-      return "minor";
-    case v1::GRADE_MAJOR_NONCONFORMITY:
-      return "major";
-    default:
-      return "na";
-  }
-}
-
 std::string GradeKey(v1::Grade grade) {
   switch (grade) {
     case v1::GRADE_COMPLIANT:
@@ -199,6 +183,26 @@ std::string GradeKey(v1::Grade grade) {
     default:
       return "na";
   }
+}
+
+std::string RoleName(v1::UserRole role) {
+  switch (role) {
+    case v1::USER_ROLE_ADMIN:
+      return "admin";
+    case v1::USER_ROLE_VIEWER:
+      return "viewer";
+    case v1::USER_ROLE_AUDITOR:
+      return "auditor";
+    default:
+      return "none";
+  }
+}
+
+bool GotWorse(v1::Grade before, v1::Grade now) {
+  const bool graded = before >= v1::GRADE_COMPLIANT &&
+                      before <= v1::GRADE_MAJOR_NONCONFORMITY &&
+                      now <= v1::GRADE_MAJOR_NONCONFORMITY;
+  return graded && now > before;
 }
 
 // --- Overview ---
@@ -297,7 +301,7 @@ Html OverviewBody(const Site& site, const OverviewModel& model) {
       href += (href.find('?') == std::string::npos ? "?" : "&");
       href += "grade=" + GradeKey(grade);
     }
-    out << Raw("<a class=\"count ") << GradeClass(grade) << Raw("\"")
+    out << Raw("<a class=\"count ") << GradeKey(grade) << Raw("\"")
         << Attr("data-grade", GradeKey(grade)) << Attr("href", href)
         << Raw("><span class=\"n\">") << counts[grade] << Raw("</span> ")
         << GradeWords(grade) << Raw("</a>");
@@ -864,7 +868,7 @@ Html SnapshotBody(const Site& site, const SnapshotModel& model) {
       << Raw(" <small>(the collector's clock)</small></dd>"
              "<dt>Signature</dt><dd id=\"signature\">");
   if (model.signature_problem.empty()) {
-    out << Raw("<span class=\"grade ok\">verifies</span> under the "
+    out << Raw("<span class=\"grade compliant\">verifies</span> under the "
                "agent's key <code>")
         << envelope.key_id() << Raw("</code>");
   } else {
@@ -1111,13 +1115,10 @@ Html UsersBody(const std::vector<v1::UserRecord>& users) {
       "Audits</th><th>Created</th><th>Last sign-in</th><th>Password"
       "</th></tr></thead><tbody>");
   for (const v1::UserRecord& user : users) {
-    const std::string role = user.role() == v1::USER_ROLE_ADMIN     ? "admin"
-                             : user.role() == v1::USER_ROLE_VIEWER  ? "viewer"
-                             : user.role() == v1::USER_ROLE_AUDITOR ? "auditor"
-                                                                    : "none";
-    out << Raw("<tr><td>") << user.name() << Raw("</td><td>") << role
-        << Raw("</td><td>") << absl::StrJoin(user.audits(), ", ")
-        << Raw("</td><td>") << When(T(user.created_at())) << Raw("</td><td>")
+    out << Raw("<tr><td>") << user.name() << Raw("</td><td>")
+        << RoleName(user.role()) << Raw("</td><td>")
+        << absl::StrJoin(user.audits(), ", ") << Raw("</td><td>")
+        << When(T(user.created_at())) << Raw("</td><td>")
         << When(T(user.last_login_at())) << Raw("</td><td>")
         << (user.must_change_password() ? "one-time" : "set")
         << Raw("</td></tr>");

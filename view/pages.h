@@ -23,12 +23,16 @@
 
 namespace evidentia::view {
 
-// "compliant", "minor nonconformity", ... and the CSS class of each.
+// "compliant", "minor nonconformity", ...
 std::string GradeWords(v1::Grade grade);
-std::string GradeClass(v1::Grade grade);
-// The grade= filter value of a grade: "compliant", "ofi", "minor", "major",
-// "na".
+// A grade's short name: its grade= filter value and CSS class: "compliant",
+// "ofi", "minor", "major", "na".
 std::string GradeKey(v1::Grade grade);
+// A dashboard role in words: "admin", "viewer", "auditor" ("none").
+std::string RoleName(v1::UserRole role);
+// Whether a control graded `before` (compliant to major) is graded worse
+// `now`.
+bool GotWorse(v1::Grade before, v1::Grade now);
 
 // --- Overview ---
 

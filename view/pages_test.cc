@@ -128,6 +128,22 @@ TEST(PagesTest, FactsAndHostnamesOnAHostPageAreText) {
   EXPECT_THAT(page, HasSubstr("id=\"checks\""));
 }
 
+TEST(PagesTest, WorseMeansAGradedControlGradedWorse) {
+  EXPECT_TRUE(GotWorse(v1::GRADE_COMPLIANT, v1::GRADE_MINOR_NONCONFORMITY));
+  EXPECT_TRUE(GotWorse(v1::GRADE_OPPORTUNITY_FOR_IMPROVEMENT,
+                       v1::GRADE_MAJOR_NONCONFORMITY));
+  EXPECT_FALSE(GotWorse(v1::GRADE_MINOR_NONCONFORMITY, v1::GRADE_COMPLIANT));
+  EXPECT_FALSE(
+      GotWorse(v1::GRADE_MINOR_NONCONFORMITY, v1::GRADE_MINOR_NONCONFORMITY));
+  // Not graded before or now: not worse.
+  EXPECT_FALSE(
+      GotWorse(v1::GRADE_NOT_APPLICABLE, v1::GRADE_MAJOR_NONCONFORMITY));
+  EXPECT_FALSE(GotWorse(v1::GRADE_UNSPECIFIED, v1::GRADE_MAJOR_NONCONFORMITY));
+  EXPECT_FALSE(GotWorse(v1::GRADE_COMPLIANT, v1::GRADE_NOT_APPLICABLE));
+  EXPECT_FALSE(
+      GotWorse(v1::GRADE_MAJOR_NONCONFORMITY, static_cast<v1::Grade>(9)));
+}
+
 TEST(PagesTest, LinksCarryTheAsOfDateOnTheDashboard) {
   const Site site = Site::Dashboard("2026-11-30");
   EXPECT_EQ(site.Control("a.8.24"), "/controls/a.8.24?at=2026-11-30");

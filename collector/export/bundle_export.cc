@@ -579,9 +579,7 @@ absl::StatusOr<ReportInput> ReportData(
   for (const v1::ControlGrade& control : grades.controls()) {
     auto before = at_start.find(control.control_id());
     if (before != at_start.end() &&
-        view::GradeKey(before->second) != view::GradeKey(control.grade()) &&
-        control.grade() > before->second &&
-        before->second >= v1::GRADE_COMPLIANT) {
+        view::GotWorse(before->second, control.grade())) {
       in.worse.push_back({control.control_id(), control.title(), before->second,
                           control.grade()});
     }

@@ -23,19 +23,6 @@ absl::Status Denied(absl::string_view why) {
 
 }  // namespace
 
-std::string RoleName(v1::UserRole role) {
-  switch (role) {
-    case v1::USER_ROLE_ADMIN:
-      return "admin";
-    case v1::USER_ROLE_VIEWER:
-      return "viewer";
-    case v1::USER_ROLE_AUDITOR:
-      return "auditor";
-    default:
-      return "none";
-  }
-}
-
 std::vector<AuditWindow> InvitedWindows(const Session& session,
                                         const v1::CycleReport& cycle) {
   std::vector<AuditWindow> windows;

@@ -56,9 +56,6 @@ absl::Status Allow(const Session& session, Permission what,
 std::optional<absl::Time> AuditorDefaultMoment(
     const std::vector<AuditWindow>& invited, absl::Time now);
 
-// "admin", "viewer", "auditor".
-std::string RoleName(v1::UserRole role);
-
 }  // namespace evidentia::collector::web
 
 #endif  // EVIDENTIA_COLLECTOR_WEB_ACCESS_H_

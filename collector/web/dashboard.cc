@@ -41,24 +41,6 @@ view::Site SiteOf(const PageRequest& request) {
   return view::Site::Dashboard(request.at_day);
 }
 
-bool Worse(v1::Grade before, v1::Grade now) {
-  auto rank = [](v1::Grade g) {
-    switch (g) {
-      case v1::GRADE_COMPLIANT:
-        return 0;
-      case v1::GRADE_OPPORTUNITY_FOR_IMPROVEMENT:
-        return 1;
-      case v1::GRADE_MINOR_NONCONFORMITY:
-        return 2;
-      case v1::GRADE_MAJOR_NONCONFORMITY:
-        return 3;
-      default:
-        return -1;
-    }
-  };
-  return rank(before) >= 0 && rank(now) > rank(before);
-}
-
 // A day as typed in a form: its end (the last microsecond), UTC.
 absl::StatusOr<absl::Time> EndOfDay(const std::string& text,
                                     absl::string_view what) {
@@ -238,7 +220,7 @@ absl::StatusOr<PageReply> Dashboard::Overview(const PageRequest& request) {
     for (const v1::ControlGrade& control : model.grades.controls()) {
       auto was = before.front().grades.find(control.control_id());
       if (was != before.front().grades.end() &&
-          Worse(was->second, control.grade())) {
+          view::GotWorse(was->second, control.grade())) {
         model.worse.push_back({control.control_id(), control.title(),
                                was->second, control.grade()});
       }
@@ -693,7 +675,7 @@ absl::StatusOr<PageReply> Dashboard::RecordFinding(const PageRequest& request) {
   }
   finding.set_statement(statement);
   finding.set_recorded_by(absl::StrCat(request.session.user, " (",
-                                       RoleName(request.session.role),
+                                       view::RoleName(request.session.role),
                                        ", dashboard)"));
   *finding.mutable_signed_at() = ToProto(request.now);
   v1::AddIsmsRecordRequest add;

@@ -129,7 +129,7 @@ void SendError(httplib::Response& res, const absl::Status& status,
                     : "Cannot show this";
   if (session != nullptr) {
     frame.user = session->user;
-    frame.role = RoleName(session->role);
+    frame.role = view::RoleName(session->role);
     frame.csrf = session->csrf;
     frame.can_admin = session->role == v1::USER_ROLE_ADMIN;
   }
@@ -484,7 +484,7 @@ void WebServer::Route() {
     deps_.registry
         ->RecordEvent("login", "", 0,
                       absl::StrCat("user ", record->name(), " signed in (",
-                                   RoleName(record->role()), ")"),
+                                   view::RoleName(record->role()), ")"),
                       req.remote_addr)
         .IgnoreError();
     res.set_redirect(record->must_change_password() ? "/account/password" : "/",
@@ -599,7 +599,7 @@ void WebServer::Route() {
         deps_.registry
             ->RecordEvent("access_denied", "", 0,
                           absl::StrCat("user ", session->user, " (",
-                                       RoleName(session->role),
+                                       view::RoleName(session->role),
                                        ") was refused ", req.method, " ",
                                        req.path, ": ", allowed.message()),
                           req.remote_addr)
@@ -651,7 +651,7 @@ void WebServer::Route() {
       frame.title = reply->title;
       frame.section = reply->section;
       frame.user = session->user;
-      frame.role = RoleName(session->role);
+      frame.role = view::RoleName(session->role);
       frame.csrf = session->csrf;
       frame.can_admin = session->role == v1::USER_ROLE_ADMIN;
       frame.at = request.at;

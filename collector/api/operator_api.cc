@@ -39,12 +39,22 @@ absl::Status Authorize(const Caller& caller, Role role) {
 }
 
 absl::Status OperatorApi::Authorize(const Caller& caller) const {
+  if (caller.role == Role::kReader || caller.role == Role::kAuditor) {
+    return absl::OkStatus();
+  }
+  return collector::Authorize(caller, Role::kOperator);
+}
+
+absl::Status OperatorApi::AuthorizeChange(const Caller& caller) const {
+  if (caller.role == Role::kReader || caller.role == Role::kAuditor) {
+    return absl::PermissionDeniedError("a reader cannot change anything");
+  }
   return collector::Authorize(caller, Role::kOperator);
 }
 
 absl::StatusOr<v1::RevokeAgentResponse> OperatorApi::RevokeAgent(
     const Caller& caller, const v1::RevokeAgentRequest& request) {
-  RETURN_IF_ERROR(Authorize(caller));
+  RETURN_IF_ERROR(AuthorizeChange(caller));
   v1::RevokeAgentResponse response;
   absl::StatusOr<v1::AgentRecord> revoked =
       registry_.Revoke(request.agent_id(), caller.address);
@@ -58,7 +68,7 @@ absl::StatusOr<v1::RevokeAgentResponse> OperatorApi::RevokeAgent(
 
 absl::StatusOr<v1::CreateTokenResponse> OperatorApi::CreateToken(
     const Caller& caller, const v1::CreateTokenRequest& request) {
-  RETURN_IF_ERROR(Authorize(caller));
+  RETURN_IF_ERROR(AuthorizeChange(caller));
   absl::StatusOr<v1::CreateTokenResponse> token = registry_.CreateToken(
       absl::Seconds(request.ttl_seconds()), request.uses());
   if (!token.ok()) return token.status();
@@ -95,6 +105,11 @@ absl::StatusOr<v1::GetEvidenceResponse> OperatorApi::GetEvidence(
 
 absl::StatusOr<v1::ListEventsResponse> OperatorApi::ListEvents(
     const Caller& caller, const v1::ListEventsRequest&) {
+  // Security events are the IT team's, not an auditor's.
+  if (caller.role == Role::kAuditor) {
+    return absl::PermissionDeniedError(
+        "an auditor does not read security events");
+  }
   RETURN_IF_ERROR(Authorize(caller));
   v1::ListEventsResponse response;
   absl::StatusOr<std::vector<v1::SecurityEvent>> events =
@@ -399,7 +414,7 @@ absl::StatusOr<v1::GetHistoryResponse> OperatorApi::GetHistory(
 
 absl::StatusOr<v1::AddManualEvidenceResponse> OperatorApi::AddManualEvidence(
     const Caller& caller, const v1::AddManualEvidenceRequest& request) {
-  RETURN_IF_ERROR(Authorize(caller));
+  RETURN_IF_ERROR(AuthorizeChange(caller));
   v1::AddManualEvidenceResponse response;
   if (request.document().size() > kMaxDocumentBytes) {
     return absl::InvalidArgumentError(
@@ -584,7 +599,7 @@ absl::StatusOr<v1::ProveConsistencyResponse> OperatorApi::ProveConsistency(
 
 absl::StatusOr<v1::AddUserResponse> OperatorApi::AddUser(
     const Caller& caller, const v1::AddUserRequest& request) {
-  RETURN_IF_ERROR(Authorize(caller));
+  RETURN_IF_ERROR(AuthorizeChange(caller));
   if (users_ == nullptr) {
     return absl::FailedPreconditionError("this collector has no user accounts");
   }

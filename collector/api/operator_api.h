@@ -36,7 +36,12 @@
 
 namespace evidentia::collector {
 
-enum class Role { kAgent, kOperator };
+// kOperator: the operator's certificate (the CLI) or a dashboard admin.
+// kReader: a dashboard viewer, who reads and exports. kAuditor: a
+// dashboard auditor, who also records findings. The dashboard narrows what
+// they see (collector/web/access.h); these roles keep the API itself from
+// changing anything on their behalf.
+enum class Role { kAgent, kOperator, kReader, kAuditor };
 
 // Who makes a call, as its transport authenticated it.
 struct Caller {
@@ -185,7 +190,10 @@ class OperatorApi {
   void set_users(Users* users) { users_ = users; }
 
  private:
+  // OK when `caller` may read (the operator, a reader or an auditor).
   absl::Status Authorize(const Caller& caller) const;
+  // OK when `caller` may change something: the operator only.
+  absl::Status AuthorizeChange(const Caller& caller) const;
   // The moment and the in-scope hosts of a grade request.
   absl::StatusOr<std::pair<absl::Time, std::vector<HostPtr>>> Fleet(
       const v1::GradeRequest& request) const;

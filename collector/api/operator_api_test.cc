@@ -17,6 +17,7 @@
 #include "common/sha256.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "isms/register.h"
 #include "tests/support/store_rows.h"
 
 namespace evidentia::collector {
@@ -141,6 +142,45 @@ TEST_F(OperatorApiTest, EveryCallRefusesAnAgent) {
   EXPECT_EQ(sink.files, 0);
   EXPECT_TRUE(api_->ListAgents(operator_, {})->agents().empty());
   EXPECT_TRUE(api_->ListEvents(operator_, {}).ok());
+}
+
+// The dashboard calls as a reader (a viewer) or an auditor: both read,
+// neither changes anything, but an auditor records findings.
+TEST_F(OperatorApiTest, ReadersAndAuditorsReadButChangeNothing) {
+  const Caller reader{Role::kReader, "web:victor", "test"};
+  const Caller auditor{Role::kAuditor, "web:audrey", "test"};
+  v1::AddIsmsRecordRequest document;
+  document.set_payload_type(isms::kDocumentPayloadType);
+  v1::AddIsmsRecordRequest finding;
+  finding.set_payload_type(isms::kFindingPayloadType);
+  for (const Caller* caller : {&reader, &auditor}) {
+    const std::string who = caller->id;
+    EXPECT_TRUE(api_->ListAgents(*caller, {}).ok()) << who;
+    EXPECT_TRUE(api_->ListIsmsRecords(*caller, {}).ok()) << who;
+    EXPECT_TRUE(api_->GetCheckpoint(*caller, {}).ok()) << who;
+    const std::vector<std::pair<std::string, absl::Status>> changes = {
+        {"RevokeAgent", api_->RevokeAgent(*caller, {}).status()},
+        {"CreateToken", api_->CreateToken(*caller, {}).status()},
+        {"AddManualEvidence",
+         api_->AddManualEvidence(*caller, ManualEvidence("doc", *operator_key_))
+             .status()},
+        {"AddIsmsRecord (a document)",
+         api_->AddIsmsRecord(*caller, document).status()},
+        {"AddUser", api_->AddUser(*caller, {}).status()},
+    };
+    for (const auto& [name, status] : changes) {
+      EXPECT_TRUE(absl::IsPermissionDenied(status))
+          << name << " as " << who << ": " << status;
+    }
+  }
+  EXPECT_TRUE(api_->ListEvents(reader, {}).ok());
+  EXPECT_TRUE(absl::IsPermissionDenied(api_->ListEvents(auditor, {}).status()));
+  // A finding passes the role check (and then fails on its own: unsigned).
+  EXPECT_FALSE(
+      absl::IsPermissionDenied(api_->AddIsmsRecord(auditor, finding).status()));
+  EXPECT_TRUE(
+      absl::IsPermissionDenied(api_->AddIsmsRecord(reader, finding).status()));
+  EXPECT_TRUE(api_->ListIsmsRecords(operator_, {})->records().empty());
 }
 
 TEST_F(OperatorApiTest, OperatorCreatesATokenThatEnrols) {

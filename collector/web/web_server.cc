@@ -137,6 +137,18 @@ void SendError(httplib::Response& res, const absl::Status& status,
            view::ErrorBody(std::string(status.message())));
 }
 
+// As whom the operator API is called for a dashboard user.
+Role WebRole(v1::UserRole role) {
+  switch (role) {
+    case v1::USER_ROLE_ADMIN:
+      return Role::kOperator;
+    case v1::USER_ROLE_AUDITOR:
+      return Role::kAuditor;
+    default:
+      return Role::kReader;
+  }
+}
+
 // A day or a moment asked with ?at=: a day means its end. nullopt: now.
 absl::StatusOr<std::optional<absl::Time>> ParseAt(const std::string& text,
                                                   absl::Time now) {
@@ -554,7 +566,7 @@ void WebServer::Route() {
       }
       request.session = *session;
       request.caller =
-          Caller{Role::kOperator, absl::StrCat("web:", session->user),
+          Caller{WebRole(session->role), absl::StrCat("web:", session->user),
                  req.remote_addr};
       request.now = now;
       for (size_t i = 1; i < req.matches.size(); ++i) {

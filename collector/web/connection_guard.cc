@@ -4,6 +4,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "collector/web/client_address.h"
+
 namespace evidentia::collector::web {
 namespace {
 
@@ -96,7 +98,7 @@ void ConnectionGuard::Open(SSL* ssl) {
   auto connection = std::make_unique<Connection>();
   connection->guard = this;
   connection->fd = SSL_get_fd(ssl);
-  connection->address = PeerAddress(connection->fd);
+  connection->address = ClientGroup(PeerAddress(connection->fd));
   connection->deadline = absl::Now() + limits_.request_time;
   // The handshake and the first request's headers.
   connection->budget = limits_.header_bytes + (16 << 10);

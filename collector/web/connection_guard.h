@@ -29,7 +29,8 @@ struct ConnectionLimits {
   // From the first handshake byte until the request is read (and again
   // from the end of one response to the end of reading the next request).
   absl::Duration request_time = absl::Seconds(15);
-  // Connections open at once from one address; more are closed at once.
+  // Connections open at once from one address (an IPv6 /64:
+  // client_address.h); more are closed at once.
   // Below the server's threads, so that one address cannot hold them all.
   int per_address = 8;
   // Connections open at once in all.

@@ -1,12 +1,10 @@
 #include "collector/web/login_limiter.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "collector/web/client_address.h"
 
 namespace evidentia::collector::web {
 namespace {
@@ -17,20 +15,7 @@ std::string AccountKey(absl::string_view account) {
 }  // namespace
 
 std::string LoginLimiter::AddressKey(absl::string_view address) {
-  unsigned char bytes[16];
-  const std::string text(address);
-  if (text.find(':') == std::string::npos ||
-      inet_pton(AF_INET6, text.c_str(), bytes) != 1) {
-    return absl::StrCat("a:", address);
-  }
-  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0,    0,
-                                                0, 0, 0, 0, 0xff, 0xff};
-  if (std::equal(kMapped, kMapped + 12, bytes)) {
-    return absl::StrCat("a:", int{bytes[12]}, ".", int{bytes[13]}, ".",
-                        int{bytes[14]}, ".", int{bytes[15]});
-  }
-  return absl::StrCat("a6:", absl::BytesToHexString(absl::string_view(
-                                 reinterpret_cast<const char*>(bytes), 8)));
+  return absl::StrCat("a:", ClientGroup(address));
 }
 
 size_t LoginLimiter::Prune(std::deque<absl::Time>& failures,

@@ -3,8 +3,8 @@
 // that address is refused until the oldest failure leaves the window, even
 // with the right password. An attempt counts as a failure from the moment
 // it is let through until it is known to have succeeded, so attempts made
-// at once cannot pass the limit together. IPv6 clients are counted by
-// their /64 (one host's usual share), IPv4-mapped ones as IPv4. Memory is
+// at once cannot pass the limit together. Addresses are counted by their
+// ClientGroup (client_address.h: an IPv6 client by its /64). Memory is
 // bounded: at most `max_keys` accounts and addresses are remembered (the
 // stalest are forgotten first). Thread-safe.
 #ifndef EVIDENTIA_COLLECTOR_WEB_LOGIN_LIMITER_H_
@@ -45,8 +45,7 @@ class LoginLimiter {
   // The attempt could not be judged (the collector failed): not counted.
   void Undecided(absl::string_view account, absl::string_view address);
 
-  // The key an address is counted under: "a:" and the address, or for
-  // IPv6 "a6:" and its /64 in hex.
+  // The key an address is counted under: "a:" and its ClientGroup.
   static std::string AddressKey(absl::string_view address);
 
  private:

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "collector/web/client_address.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -81,6 +82,9 @@ TEST(LoginLimiterTest, AnIpv6HostIsCountedByItsSlash64) {
             LoginLimiter::AddressKey("127.0.0.2"));
   // Not an address: kept as it is.
   EXPECT_EQ(LoginLimiter::AddressKey("not:an address"), "a:not:an address");
+  EXPECT_EQ(ClientGroup("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+  EXPECT_EQ(ClientGroup("::ffff:10.1.2.3"), "10.1.2.3");
+  EXPECT_EQ(ClientGroup("10.1.2.3"), "10.1.2.3");
 
   absl::Time now = absl::FromUnixSeconds(1800000000);
   LoginLimiter limiter = Limiter(&now);

@@ -594,8 +594,8 @@ TEST_F(DashboardTest, EndlessHeadersAreCutOffBeforeTheyFillMemory) {
   std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
   const std::string line = "X-Filler: " + std::string(1000, 'y') + "\r\n";
   // A megabyte of header lines, far past the 64 KiB allowed: the
-  // connection is closed for its size (by the guard or by httplib), well
-  // before its 60 s to send a request run out.
+  // connection is closed for its size, well before its 60 s to send a
+  // request run out.
   ASSERT_GT(
       SSL_write(flood->ssl, request.data(), static_cast<int>(request.size())),
       0);
@@ -605,6 +605,15 @@ TEST_F(DashboardTest, EndlessHeadersAreCutOffBeforeTheyFillMemory) {
         SSL_write(flood->ssl, line.data(), static_cast<int>(line.size())) <= 0;
   }
   EXPECT_TRUE(refused || ClosedWithin(*flood, absl::Seconds(30)));
+  // By the connection guard's byte budget, not by anything of httplib's.
+  auto client = Client();
+  httplib::Result metrics = client->http().Get(
+      "/metrics", {{"Authorization", "Bearer a-scrape-token-of-some-length"}});
+  ASSERT_TRUE(metrics);
+  EXPECT_THAT(
+      metrics->body,
+      HasSubstr(
+          "evidentia_web_connections_closed_total{reason=\"too_large\"} 1\n"));
 }
 
 TEST_F(DashboardTest, OneAddressCannotHoldEveryConnection) {

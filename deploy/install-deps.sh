@@ -17,6 +17,7 @@ done
 packages=(
   cmake g++ make pkg-config openssl
   clang libclang-rt-14-dev  # the sanitizer build and libFuzzer (tests/run.sh)
+  lld  # a faster linker, used when present (CMakeLists.txt, EVIDENTIA_LLD)
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libssl-dev libabsl-dev libyaml-cpp-dev
   libcli11-dev  # command lines (common/cli_flags.h), header-only

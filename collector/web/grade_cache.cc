@@ -1,6 +1,5 @@
 #include "collector/web/grade_cache.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -8,6 +7,7 @@
 #include "common/status_macros.h"
 
 namespace evidentia::collector::web {
+
 GradeCache::GradeCache(OperatorApi& api, Clock clock, Options options)
     : api_(api), clock_(std::move(clock)), options_(options) {
   refresher_ = std::thread([this] { Refresh(); });

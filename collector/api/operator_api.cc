@@ -1,6 +1,7 @@
 #include "collector/api/operator_api.h"
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 #include <set>
 #include <string>
@@ -311,6 +312,14 @@ absl::StatusOr<SnapshotView> OperatorApi::GetSnapshot(
   }
   ASSIGN_OR_RETURN(view.log_index, log_.LeafIndex(agent_id, seq));
   view.last_seq = agent->last_seq();
+  if (seq < std::numeric_limits<uint64_t>::max()) {
+    ASSIGN_OR_RETURN(std::optional<v1::StoredSnapshot> next,
+                     GetRecord<v1::StoredSnapshot>(
+                         store_, Table::kSnapshots,
+                         keys::Snapshot(agent_id, seq + 1), "snapshot"));
+    if (next.has_value())
+      view.next_received_at = FromProto(next->received_at());
+  }
   for (const v1::Observation& o : view.payload.observations()) {
     if (o.facts_sha256().empty()) continue;
     ASSIGN_OR_RETURN(std::optional<v1::Facts> facts,

@@ -73,6 +73,8 @@ struct SnapshotView {
   absl::Status signature;
   std::optional<uint64_t> log_index;  // its leaf in the transparency log
   uint64_t last_seq = 0;              // the agent's latest snapshot
+  // When the next one (seq + 1) was received, if it was.
+  std::optional<absl::Time> next_received_at;
   // The facts of its observations (those still stored), by check id.
   std::map<std::string, v1::Facts> facts;
 };

@@ -85,9 +85,13 @@ absl::Status Allow(const Session& session, Permission what,
       return absl::OkStatus();
     case Permission::kRead:
       for (const AuditWindow& window : invited) {
-        if (window.from <= target.at && target.at <= window.to) {
-          return absl::OkStatus();
-        }
+        const absl::Time until = target.in_force_until.value_or(target.at);
+        // The moment, or some moment of the evidence's span, is inside.
+        const bool inside =
+            target.in_force_until.has_value()
+                ? target.at <= window.to && until > window.from
+                : window.from <= target.at && target.at <= window.to;
+        if (inside) return absl::OkStatus();
       }
       return Denied(
           invited.empty()

@@ -28,6 +28,10 @@ enum class Permission {
 // What a request touches.
 struct Target {
   absl::Time at = absl::InfiniteFuture();  // the moment read (kRead)
+  // Evidence read (kRead): it was in force from `at` (its receipt) until
+  // then (the next one's receipt, or the infinite future), and is readable
+  // at any moment of that span.
+  std::optional<absl::Time> in_force_until;
   std::string audit;  // the audit recorded in or exported (may be empty)
 };
 

@@ -151,10 +151,15 @@ absl::StatusOr<v1::ControlGrade> Dashboard::ControlAt(
   }
   const bool settled = grade.scope().empty() && !request.at_is_now &&
                        request.at < request.now - absl::Minutes(1);
+  // Kept five minutes: revocations and records are today's.
   if (settled) {
     absl::MutexLock lock(&past_mu_);
     for (const PastControl& past : past_controls_) {
-      if (past.id == control_id && past.at == request.at) return past.control;
+      if (past.id == control_id && past.at == request.at &&
+          request.now >= past.read_at &&
+          request.now - past.read_at <= absl::Minutes(5)) {
+        return past.control;
+      }
     }
   }
   v1::GetControlRequest control_request;
@@ -165,18 +170,24 @@ absl::StatusOr<v1::ControlGrade> Dashboard::ControlAt(
   if (settled) {
     constexpr size_t kPastControls = 16;
     absl::MutexLock lock(&past_mu_);
-    past_controls_.insert(past_controls_.begin(),
-                          PastControl{control_id, request.at, control});
+    past_controls_.insert(
+        past_controls_.begin(),
+        PastControl{control_id, request.at, request.now, control});
     if (past_controls_.size() > kPastControls) past_controls_.pop_back();
   }
   return control;
 }
 
 absl::StatusOr<v1::CycleReport> Dashboard::CycleAt(const PageRequest& request) {
-  ASSIGN_OR_RETURN(std::shared_ptr<const FleetSurvey> survey,
-                   SurveyAt(request));
   v1::GetCycleRequest cycle_request;
   if (!request.at_is_now) *cycle_request.mutable_at() = ToProto(request.at);
+  // A finding's computed grade is the whole fleet's: kept grades help only
+  // when the page grades no scope.
+  if (!GradeAt(request).scope().empty()) {
+    return api_.GetCycle(request.caller, cycle_request);
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const FleetSurvey> survey,
+                   SurveyAt(request));
   return api_.GetCycle(request.caller, cycle_request, &survey->grades);
 }
 
@@ -476,13 +487,20 @@ absl::StatusOr<PageReply> Dashboard::Snapshot(const PageRequest& request) {
   }
   ASSIGN_OR_RETURN(SnapshotView view,
                    api_.GetSnapshot(request.caller, id, seq));
-  // Only what had been received by the moment shown (an auditor's lies in
-  // their audits' periods).
-  if (FromProto(view.stored.received_at()) > request.at) {
+  // Only what had been received by the moment shown.
+  const absl::Time received = FromProto(view.stored.received_at());
+  if (received > request.at) {
     return absl::NotFoundError(
         absl::StrCat("snapshot ", seq, " of agent ", id,
                      " was received after the moment shown"));
   }
+  // And for an auditor, only what was in force during their audits.
+  Target target;
+  target.at = received;
+  target.in_force_until =
+      view.next_received_at.value_or(absl::InfiniteFuture());
+  RETURN_IF_ERROR(
+      Allow(request.session, Permission::kRead, target, request.invited));
   view::SnapshotModel model;
   model.agent_id = id;
   model.hostname = view.payload.host().hostname();

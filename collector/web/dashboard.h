@@ -126,10 +126,12 @@ class Dashboard {
   const PrivateKey* operator_key_;
   int compliance_days_;
   // Controls with their findings at settled past moments (a minute or
-  // more ago), which do not change: the last kPastControls asked.
+  // more ago): the last kPastControls asked, for five minutes (their
+  // revocation flags and agent records are the present ones).
   struct PastControl {
     std::string id;
     absl::Time at;
+    absl::Time read_at;
     v1::ControlGrade control;
   };
   absl::Mutex past_mu_;

@@ -1,5 +1,6 @@
 #include "collector/web/grade_cache.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +23,7 @@ GradeCache::~GradeCache() {
 }
 
 bool GradeCache::Fresh(const Graded& graded, absl::Time now) const {
+  if (graded.generation < floor_) return false;
   const absl::Duration age = now - graded.at;
   if (age < absl::ZeroDuration() || age >= options_.max_age) return false;
   if (graded.generation == api_.Generation()) return true;
@@ -38,7 +40,8 @@ absl::StatusOr<std::shared_ptr<const GradeCache::Graded>> GradeCache::Now(
       const absl::Time now = clock_();
       if (Fresh(*graded_, now)) return graded_;
       const absl::Duration age = now - graded_->at;
-      if (graded_->took >= options_.on_request && age >= absl::ZeroDuration() &&
+      if (graded_->generation >= floor_ &&
+          graded_->took >= options_.on_request && age >= absl::ZeroDuration() &&
           age < options_.max_stale) {
         wanted_ = true;
         return graded_;
@@ -65,6 +68,8 @@ absl::StatusOr<std::shared_ptr<const GradeCache::Graded>> GradeCache::Compute(
                    api_.Survey(caller, v1::GradeRequest(), kSilentHosts));
   graded->took = absl::Now() - started;
   absl::MutexLock lock(&mu_);
+  // Begun before an Invalidate: given to its caller, not kept.
+  if (graded->generation < floor_) return graded;
   graded_ = std::move(graded);
   controls_.clear();
   return graded_;
@@ -109,7 +114,9 @@ absl::StatusOr<v1::ControlGrade> GradeCache::Control(
 }
 
 void GradeCache::Invalidate() {
+  const uint64_t generation = api_.Generation();
   absl::MutexLock lock(&mu_);
+  floor_ = std::max(floor_, generation);
   graded_ = nullptr;
   controls_.clear();
 }

@@ -72,7 +72,8 @@ class GradeCache {
 
  private:
   // Whether `graded` is up to date at `now`.
-  bool Fresh(const Graded& graded, absl::Time now) const;
+  bool Fresh(const Graded& graded, absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Grades the fleet unless another computation made them fresh meanwhile.
   absl::StatusOr<std::shared_ptr<const Graded>> Compute(const Caller& caller);
   void Refresh();
@@ -84,6 +85,9 @@ class GradeCache {
   mutable absl::Mutex mu_;
   std::shared_ptr<const Graded> graded_ ABSL_GUARDED_BY(mu_);
   bool wanted_ ABSL_GUARDED_BY(mu_) = false;  // the thread should recompute
+  // Grades of an older generation are not kept (Invalidate): a grading
+  // begun before a dashboard change must not bring back what it replaced.
+  uint64_t floor_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread refresher_;
   // Findings per control, of the moment of `graded_`.

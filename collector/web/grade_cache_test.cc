@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "collector/query/store_evidence.h"
+#include "collector/store/keys.h"
 #include "collector/store/memory_store.h"
 #include "gtest/gtest.h"
 
@@ -42,7 +43,7 @@ class GradeCacheTest : public ::testing::Test {
   void AddHost(const std::string& agent_id) {
     v1::AgentRecord agent;
     agent.set_agent_id(agent_id);
-    *agent.mutable_enrolled_at() = ToProto(now_);
+    *agent.mutable_enrolled_at() = ToProto(Time());
     fleet_->Update(agent, {});
   }
 
@@ -61,9 +62,21 @@ class GradeCacheTest : public ::testing::Test {
     return graded.ok() ? *graded : nullptr;
   }
 
+  // The fake clock, read by the cache's thread too.
+  absl::Time Time() {
+    absl::MutexLock lock(&clock_mu_);
+    return now_;
+  }
+  void Advance(absl::Duration by) {
+    absl::MutexLock lock(&clock_mu_);
+    now_ += by;
+  }
+
   const Caller caller_{Role::kOperator, "web:test", "test"};
-  absl::Time now_ = absl::FromUnixSeconds(1'800'000'000);
-  Clock clock_ = [this] { return now_; };
+  absl::Mutex clock_mu_;
+  absl::Time now_ ABSL_GUARDED_BY(clock_mu_) =
+      absl::FromUnixSeconds(1'800'000'000);
+  Clock clock_ = [this] { return Time(); };
   MemoryStore store_;
   Registry registry_{store_, clock_};
   std::unique_ptr<policy::PolicySet> policy_;
@@ -91,14 +104,14 @@ TEST_F(GradeCacheTest, CheapGradesAreKeptUntilAChangeThenRegradedAtOnce) {
 TEST_F(GradeCacheTest, TimeAloneMakesThemOutOfDate) {
   GradeCache cache(*api_, clock_, Cheap());
   const auto first = Now(cache);
-  now_ += absl::Seconds(9);
+  Advance(absl::Seconds(9));
   EXPECT_EQ(Now(cache), first);
-  now_ += absl::Seconds(1);
+  Advance(absl::Seconds(1));
   const auto second = Now(cache);
   EXPECT_NE(second, first);
-  EXPECT_EQ(second->at, now_);
+  EXPECT_EQ(second->at, Time());
   // A clock set back is no reason to trust them either.
-  now_ -= absl::Seconds(1);
+  Advance(-absl::Seconds(1));
   EXPECT_NE(Now(cache), second);
 }
 
@@ -120,10 +133,10 @@ TEST_F(GradeCacheTest, DearGradesAreShownWhileTheThreadRegradesThem) {
   EXPECT_EQ(next->generation, api_->Generation());
   // Beyond a minute they are not shown any more: graded on the request.
   AddHost("a2");
-  now_ += absl::Minutes(1);
+  Advance(absl::Minutes(1));
   const auto late = Now(cache);
   EXPECT_NE(late, next);
-  EXPECT_EQ(late->at, now_);
+  EXPECT_EQ(late->at, Time());
 }
 
 TEST_F(GradeCacheTest, InvalidateMakesTheNextRequestRegrade) {
@@ -142,20 +155,36 @@ TEST_F(GradeCacheTest, InvalidateMakesTheNextRequestRegrade) {
 
 TEST_F(GradeCacheTest, AControlsFindingsAreKeptWithTheGrades) {
   GradeCache cache(*api_, clock_, Cheap());
+  auto manual_file = [&] {
+    absl::StatusOr<v1::ControlGrade> control = cache.Control(caller_, "a.5.1");
+    EXPECT_TRUE(control.ok()) << control.status();
+    return control.ok() ? control->manual().file_name() : "(error)";
+  };
+  EXPECT_EQ(manual_file(), "");
+  // Manual evidence written behind the API's back, which no generation
+  // counts: the kept control is answered until the cache is invalidated.
+  v1::ManualEvidenceStatement statement;
+  statement.set_control_id("a.5.1");
+  statement.set_file_name("policy.pdf");
+  *statement.mutable_valid_until() = ToProto(Time() + absl::Hours(24 * 365));
+  v1::StoredManualEvidence stored;
+  stored.set_statement(statement.SerializeAsString());
+  *stored.mutable_received_at() = ToProto(Time() - absl::Hours(1));
+  Batch batch;
+  batch.Put(Table::kManual,
+            keys::Manual("a.5.1", absl::ToUnixMicros(Time() - absl::Hours(1))),
+            stored.SerializeAsString());
+  ASSERT_TRUE(store_.Commit(batch).ok());
+  EXPECT_EQ(manual_file(), "");
+  cache.Invalidate();
+  EXPECT_EQ(manual_file(), "policy.pdf");
+
+  // A change the generation counts regrades the control.
   AddHost("a1");
-  absl::StatusOr<v1::ControlGrade> control = cache.Control(caller_, "a.8.24");
-  ASSERT_TRUE(control.ok()) << control.status();
-  // The host reported nothing: its check is missing.
-  ASSERT_GT(control->findings_size(), 0);
-  EXPECT_EQ(control->findings(0).agent_id(), "a1");
-  AddHost("a2");
-  control = cache.Control(caller_, "a.8.24");
-  ASSERT_TRUE(control.ok());
-  int hosts = 0;
-  for (const v1::HostCheck& finding : control->findings()) {
-    if (finding.agent_id() == "a2") ++hosts;
-  }
-  EXPECT_GT(hosts, 0);
+  absl::StatusOr<v1::ControlGrade> disk = cache.Control(caller_, "a.8.24");
+  ASSERT_TRUE(disk.ok()) << disk.status();
+  ASSERT_GT(disk->findings_size(), 0);  // a1 reported nothing: missing
+  EXPECT_EQ(disk->findings(0).agent_id(), "a1");
   EXPECT_TRUE(absl::IsNotFound(cache.Control(caller_, "a.99.99").status()));
 }
 

@@ -18,24 +18,24 @@ std::string LoginLimiter::AddressKey(absl::string_view address) {
   return absl::StrCat("a:", ClientGroup(address));
 }
 
-size_t LoginLimiter::Prune(std::deque<absl::Time>& failures,
+size_t LoginLimiter::Prune(std::deque<Failure>& failures,
                            absl::Time now) const {
-  while (!failures.empty() && failures.front() + limits_.window <= now) {
+  while (!failures.empty() && failures.front().at + limits_.window <= now) {
     failures.pop_front();
   }
   return failures.size();
 }
 
-absl::Duration LoginLimiter::RetryAfter(const std::deque<absl::Time>& failures,
+absl::Duration LoginLimiter::RetryAfter(const std::deque<Failure>& failures,
                                         size_t limit, absl::Time now) const {
   // Until so many failures have left the window that fewer than `limit`
   // remain.
-  const absl::Time decisive = failures[failures.size() - limit];
+  const absl::Time decisive = failures[failures.size() - limit].at;
   return std::max(decisive + limits_.window - now, absl::Seconds(1));
 }
 
-absl::Status LoginLimiter::Attempt(absl::string_view account,
-                                   absl::string_view address) {
+absl::StatusOr<uint64_t> LoginLimiter::Attempt(absl::string_view account,
+                                               absl::string_view address) {
   const absl::Time now = clock_();
   const std::string account_key = AccountKey(account);
   const std::string address_key = AddressKey(address);
@@ -52,55 +52,63 @@ absl::Status LoginLimiter::Attempt(absl::string_view account,
     }
   }
   if (wait == absl::ZeroDuration()) {
-    Add(account_key, now);
-    Add(address_key, now);
-    return absl::OkStatus();
+    const uint64_t ticket = next_ticket_++;
+    Add(account_key, now, ticket);
+    Add(address_key, now, ticket);
+    return ticket;
   }
   return absl::ResourceExhaustedError(absl::StrCat(
       "too many failed logins; try again in ",
       absl::ToInt64Seconds(absl::Ceil(wait, absl::Seconds(1))), " s"));
 }
 
-void LoginLimiter::Add(const std::string& key, absl::Time now) {
+void LoginLimiter::Add(const std::string& key, absl::Time now,
+                       uint64_t ticket) {
   if (failures_.size() >= limits_.max_keys && !failures_.contains(key)) {
     // Forget the entry whose latest failure is oldest.
     auto stalest = failures_.begin();
     for (auto it = failures_.begin(); it != failures_.end(); ++it) {
       const absl::Time last =
-          it->second.empty() ? absl::InfinitePast() : it->second.back();
-      const absl::Time worst = stalest->second.empty() ? absl::InfinitePast()
-                                                       : stalest->second.back();
+          it->second.empty() ? absl::InfinitePast() : it->second.back().at;
+      const absl::Time worst = stalest->second.empty()
+                                   ? absl::InfinitePast()
+                                   : stalest->second.back().at;
       if (last < worst) stalest = it;
     }
     failures_.erase(stalest);
   }
-  std::deque<absl::Time>& failures = failures_[key];
+  std::deque<Failure>& failures = failures_[key];
   Prune(failures, now);
-  failures.push_back(now);
+  failures.push_back({now, ticket});
   // More than the limit need not be kept: the oldest decides the wait.
   const size_t keep = std::max(limits_.per_account, limits_.per_address);
   while (failures.size() > keep) failures.pop_front();
 }
 
-void LoginLimiter::Remove(const std::string& key) {
+void LoginLimiter::Remove(const std::string& key, uint64_t ticket) {
   auto it = failures_.find(key);
   if (it == failures_.end()) return;
-  if (!it->second.empty()) it->second.pop_back();
-  if (it->second.empty()) failures_.erase(it);
+  std::deque<Failure>& failures = it->second;
+  failures.erase(std::remove_if(failures.begin(), failures.end(),
+                                [&](const Failure& failure) {
+                                  return failure.ticket == ticket;
+                                }),
+                 failures.end());
+  if (failures.empty()) failures_.erase(it);
 }
 
 void LoginLimiter::Succeeded(absl::string_view account,
-                             absl::string_view address) {
+                             absl::string_view address, uint64_t ticket) {
   absl::MutexLock lock(&mu_);
   failures_.erase(AccountKey(account));
-  Remove(AddressKey(address));
+  Remove(AddressKey(address), ticket);
 }
 
 void LoginLimiter::Undecided(absl::string_view account,
-                             absl::string_view address) {
+                             absl::string_view address, uint64_t ticket) {
   absl::MutexLock lock(&mu_);
-  Remove(AccountKey(account));
-  Remove(AddressKey(address));
+  Remove(AccountKey(account), ticket);
+  Remove(AddressKey(address), ticket);
 }
 
 }  // namespace evidentia::collector::web

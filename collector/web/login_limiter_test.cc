@@ -22,7 +22,7 @@ TEST(LoginLimiterTest, FiveFailuresLockTheAccountUntilTheWindowPasses) {
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(limiter.Attempt("alice", "10.0.0.1").ok()) << i;
   }
-  const absl::Status refused = limiter.Attempt("alice", "10.0.0.2");
+  const absl::Status refused = limiter.Attempt("alice", "10.0.0.2").status();
   EXPECT_TRUE(absl::IsResourceExhausted(refused));
   EXPECT_THAT(refused.message(), testing::HasSubstr("try again in 900 s"));
   // Another account from the same address may still try.
@@ -35,8 +35,9 @@ TEST(LoginLimiterTest, ASuccessForgetsTheAccountsFailuresOnly) {
   absl::Time now = absl::FromUnixSeconds(1800000000);
   LoginLimiter limiter = Limiter(&now);
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(limiter.Attempt("alice", "a").ok());
-  ASSERT_TRUE(limiter.Attempt("alice", "a").ok());
-  limiter.Succeeded("alice", "a");
+  absl::StatusOr<uint64_t> right = limiter.Attempt("alice", "a");
+  ASSERT_TRUE(right.ok());
+  limiter.Succeeded("alice", "a", *right);
   for (int i = 0; i < 5; ++i) {
     EXPECT_TRUE(limiter.Attempt("alice", "b").ok()) << i;
   }
@@ -47,9 +48,32 @@ TEST(LoginLimiterTest, AnUndecidedAttemptIsNotCounted) {
   absl::Time now = absl::FromUnixSeconds(1800000000);
   LoginLimiter limiter = Limiter(&now);
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(limiter.Attempt("alice", "a").ok()) << i;
-    limiter.Undecided("alice", "a");
+    absl::StatusOr<uint64_t> ticket = limiter.Attempt("alice", "a");
+    ASSERT_TRUE(ticket.ok()) << i;
+    limiter.Undecided("alice", "a", *ticket);
   }
+}
+
+// Taking back one attempt leaves the others' failures: a later one's
+// success or failure to be judged cannot erase an earlier wrong guess.
+TEST(LoginLimiterTest, TakingBackAnAttemptLeavesTheOthers) {
+  absl::Time now = absl::FromUnixSeconds(1800000000);
+  LoginLimiter limiter = Limiter(&now);
+  std::vector<uint64_t> tickets;
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<uint64_t> ticket = limiter.Attempt("alice", "a");
+    ASSERT_TRUE(ticket.ok()) << i;
+    tickets.push_back(*ticket);
+    now += absl::Seconds(1);
+  }
+  // The first attempt could not be judged: four failures remain, one try.
+  limiter.Undecided("alice", "a", tickets[0]);
+  EXPECT_TRUE(limiter.Attempt("alice", "a").ok());
+  EXPECT_FALSE(limiter.Attempt("alice", "a").ok());
+  // Taking back an attempt twice, or one never made, changes nothing.
+  limiter.Undecided("alice", "a", tickets[0]);
+  limiter.Undecided("alice", "a", 999999);
+  EXPECT_FALSE(limiter.Attempt("alice", "a").ok());
 }
 
 // Guesses sent at once must not pass the limit together: each counts from

@@ -451,8 +451,10 @@ void WebServer::Route() {
     // A name no user can have is counted against the address only.
     const std::string account =
         ValidUserName(user).ok() ? user : std::string("(invalid)");
-    if (absl::Status allowed = limiter_->Attempt(account, req.remote_addr);
-        !allowed.ok()) {
+    absl::StatusOr<uint64_t> ticket =
+        limiter_->Attempt(account, req.remote_addr);
+    if (!ticket.ok()) {
+      const absl::Status& allowed = ticket.status();
       deps_.registry
           ->RecordEvent("login_rate_limited", "", 0,
                         absl::StrCat("sign-in of user ", account,
@@ -473,7 +475,7 @@ void WebServer::Route() {
             .IgnoreError();
         login_page(res, 401, "wrong user name or password");
       } else {
-        limiter_->Undecided(account, req.remote_addr);
+        limiter_->Undecided(account, req.remote_addr, *ticket);
         Log(LogLevel::kWarning,
             absl::StrCat("dashboard sign-in: ", record.status().ToString()));
         login_page(res, HttpStatus(record.status().code()),
@@ -481,7 +483,7 @@ void WebServer::Route() {
       }
       return;
     }
-    limiter_->Succeeded(account, req.remote_addr);
+    limiter_->Succeeded(account, req.remote_addr, *ticket);
     Session session;
     session.user = record->name();
     session.role = record->role();
@@ -729,16 +731,19 @@ void WebServer::Route() {
     auto change = serve(
         Permission::kChangePassword, true,
         [this](PageRequest& request) -> absl::StatusOr<PageReply> {
-          RETURN_IF_ERROR(
+          ASSIGN_OR_RETURN(
+              const uint64_t ticket,
               limiter_->Attempt(request.session.user, request.caller.address));
           absl::Status changed = deps_.users->ChangePassword(
               request.session.user, request.params["current"],
               request.params["password"]);
           // Only a wrong current password counts as a failure.
           if (changed.ok()) {
-            limiter_->Succeeded(request.session.user, request.caller.address);
+            limiter_->Succeeded(request.session.user, request.caller.address,
+                                ticket);
           } else if (!absl::IsUnauthenticated(changed)) {
-            limiter_->Undecided(request.session.user, request.caller.address);
+            limiter_->Undecided(request.session.user, request.caller.address,
+                                ticket);
           }
           PageReply reply;
           if (!changed.ok()) {

@@ -579,6 +579,21 @@ absl::Status Dashboard::CheckUpload(const PageRequest& request) const {
   return absl::OkStatus();
 }
 
+absl::StatusOr<v1::AddIsmsRecordResponse> Dashboard::AddSignedRecord(
+    const PageRequest& request, const std::string& payload_type,
+    const google::protobuf::Message& statement, const std::string& document) {
+  v1::AddIsmsRecordRequest add;
+  add.set_payload_type(payload_type);
+  add.set_statement(statement.SerializeAsString());
+  ASSIGN_OR_RETURN(*add.mutable_signature(),
+                   operator_key_->Sign(Pae(payload_type, add.statement())));
+  add.set_document(document);
+  ASSIGN_OR_RETURN(v1::AddIsmsRecordResponse added,
+                   api_.AddIsmsRecord(request.caller, add));
+  grades_.Invalidate();
+  return added;
+}
+
 absl::StatusOr<PageReply> Dashboard::AddEvidence(const PageRequest& request) {
   const std::string& id = request.path.at(0);
   RETURN_IF_ERROR(CheckUpload(request));
@@ -640,17 +655,10 @@ absl::StatusOr<PageReply> Dashboard::AddDocument(const PageRequest& request) {
   statement.set_review_by(Param(request, "review_by"));
   statement.set_note(UploadNote(request));
   *statement.mutable_signed_at() = ToProto(request.now);
-  v1::AddIsmsRecordRequest add;
-  add.set_payload_type(isms::kDocumentPayloadType);
-  add.set_statement(statement.SerializeAsString());
-  ASSIGN_OR_RETURN(
-      *add.mutable_signature(),
-      operator_key_->Sign(Pae(isms::kDocumentPayloadType, add.statement())));
-  add.set_document(request.file_content);
   // The collector checks the clause, the document id and the dates.
   ASSIGN_OR_RETURN(v1::AddIsmsRecordResponse added,
-                   api_.AddIsmsRecord(request.caller, add));
-  grades_.Invalidate();
+                   AddSignedRecord(request, isms::kDocumentPayloadType,
+                                   statement, request.file_content));
   registry_
       .RecordEvent(
           "document_added", "", 0,
@@ -696,15 +704,9 @@ absl::StatusOr<PageReply> Dashboard::RecordFinding(const PageRequest& request) {
                                        view::RoleName(request.session.role),
                                        ", dashboard)"));
   *finding.mutable_signed_at() = ToProto(request.now);
-  v1::AddIsmsRecordRequest add;
-  add.set_payload_type(isms::kFindingPayloadType);
-  add.set_statement(finding.SerializeAsString());
   ASSIGN_OR_RETURN(
-      *add.mutable_signature(),
-      operator_key_->Sign(Pae(isms::kFindingPayloadType, add.statement())));
-  ASSIGN_OR_RETURN(v1::AddIsmsRecordResponse added,
-                   api_.AddIsmsRecord(request.caller, add));
-  grades_.Invalidate();
+      v1::AddIsmsRecordResponse added,
+      AddSignedRecord(request, isms::kFindingPayloadType, finding, ""));
   registry_
       .RecordEvent("finding_recorded", "", 0,
                    absl::StrCat(request.session.user, " recorded finding ",

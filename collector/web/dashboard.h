@@ -102,6 +102,12 @@ class Dashboard {
   // OK when an uploaded file can be signed: there is an operator key and a
   // file, not too large.
   absl::Status CheckUpload(const PageRequest& request) const;
+  // Signs `statement` with the operator key as an ISMS record of
+  // `payload_type` (with `document`, when not empty), adds it as the
+  // request's caller, and invalidates the kept grades.
+  absl::StatusOr<v1::AddIsmsRecordResponse> AddSignedRecord(
+      const PageRequest& request, const std::string& payload_type,
+      const google::protobuf::Message& statement, const std::string& document);
   // Every SoA row and the silent hosts at the request's moment: kept for
   // now (grades_) and for the ends of the last days (days_); computed
   // otherwise.

@@ -9,28 +9,19 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  agentCycle, env, launch, loginOk, newPage, screenshot, TIMEOUT_MS, watch,
+  agentCycle, env, screenshot, signedIn, TIMEOUT_MS,
 } from './support.mjs';
 
 const T = { timeout: 6 * TIMEOUT_MS };
 let browser;
 let page;
-let watcher;
+let open;
 
 before(async () => {
-  browser = await launch();
-  page = await newPage(browser);
-  watcher = watch(page);
-  await loginOk(page, env('EVIDENTIA_ADMIN_USER'), env('EVIDENTIA_ADMIN_PASSWORD'));
+  ({ browser, page, open } = await signedIn(
+    env('EVIDENTIA_ADMIN_USER'), env('EVIDENTIA_ADMIN_PASSWORD')));
 });
 after(async () => { await browser?.close(); });
-
-async function open(path) {
-  watcher.clear();
-  const response = await page.goto(path);
-  assert.equal(response.status(), 200, `GET ${path}`);
-  assert.deepEqual(watcher.problems(), [], `GET ${path}`);
-}
 
 // The grade shown on a control's page, in words.
 async function grade() {

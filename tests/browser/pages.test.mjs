@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  agentCycle, env, launch, loginOk, newPage, screenshot, TIMEOUT_MS, watch,
+  agentCycle, env, screenshot, signedIn, TIMEOUT_MS,
 } from './support.mjs';
 
 const T = { timeout: 6 * TIMEOUT_MS };
@@ -15,25 +15,13 @@ const plainHost = env('EVIDENTIA_PLAIN_HOST');
 const encryptedHost = env('EVIDENTIA_ENCRYPTED_HOST');
 let browser;
 let page;
-let watcher;
+let open;
 
 before(async () => {
-  browser = await launch();
-  page = await newPage(browser);
-  watcher = watch(page);
-  await loginOk(page, env('EVIDENTIA_VIEWER_USER'), env('EVIDENTIA_VIEWER_PASSWORD'));
+  ({ browser, page, open } = await signedIn(
+    env('EVIDENTIA_VIEWER_USER'), env('EVIDENTIA_VIEWER_PASSWORD')));
 });
 after(async () => { await browser?.close(); });
-
-// Opens path; it must answer 200 and render cleanly.
-async function open(path) {
-  watcher.clear();
-  const response = await page.goto(path);
-  assert.equal(response.status(), 200, `GET ${path}`);
-  await page.waitForLoadState('load');
-  assert.deepEqual(watcher.problems(), [], `GET ${path}`);
-  return response;
-}
 
 test('the overview: grade counts and the compliance chart', T, async () => {
   await open('/');

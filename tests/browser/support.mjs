@@ -127,6 +127,27 @@ export function watch(page) {
   return { problems: () => [...seen], clear: () => { seen.length = 0; } };
 }
 
+// A browser signed in as `user`: its page, and open(path), which loads
+// path and fails unless it answered 200 and rendered without a problem
+// (watch()). Close the browser after the tests.
+export async function signedIn(user, password) {
+  const browser = await launch();
+  const page = await newPage(browser);
+  const watcher = watch(page);
+  await loginOk(page, user, password);
+  async function open(path) {
+    watcher.clear();
+    const response = await page.goto(path);
+    if (response.status() !== 200) {
+      throw new Error(`GET ${path}: HTTP ${response.status()}, not 200`);
+    }
+    await page.waitForLoadState('load');
+    const problems = watcher.problems();
+    if (problems.length > 0) throw new Error(`GET ${path}: ${problems.join('; ')}`);
+  }
+  return { browser, page, open };
+}
+
 // A full-page PNG in SCREENSHOT_DIR (name without .png); returns its path.
 export async function screenshot(page, name) {
   const dir = env('SCREENSHOT_DIR');
